@@ -1,0 +1,281 @@
+/*
+ * config.c - the settings table and the "key = value" file parser.
+ *
+ * The file is untrusted input: lines are bounded, keys must be known, numbers
+ * must parse completely and fall inside each key's limits, and every error
+ * names the file and line.  Nothing here touches the network or the disk
+ * beyond reading the one file.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "error.h"
+#include "util.h"
+
+#define CONFIG_LINE_MAX 4096
+#define CONFIG_FILE_MAX (1 << 20)
+
+enum setting_type { SET_STRING, SET_UINT, SET_LOGLEVEL };
+
+struct setting {
+	const char *key;
+	enum setting_type type;
+	size_t offset;
+	uint64_t min, max;
+	const char *def;
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct setting settings[] = {
+    {"data", SET_STRING, OFF(data_dir), 0, 0, "./var",
+     "data directory (ledger.git, index.sqlite, keystore.sqlite, keys/)"},
+    {"listen", SET_STRING, OFF(listen), 0, 0, "127.0.0.1:8080",
+     "address and port to listen on (port 0 picks a free port)"},
+    {"log_level", SET_LOGLEVEL, OFF(log_level), 0, 0, "info",
+     "debug, info, warn or error"},
+    {"max_body_bytes", SET_UINT, OFF(max_body_bytes), 1024, 64 << 20, "2097152",
+     "largest request body accepted"},
+    {"max_header_bytes", SET_UINT, OFF(max_header_bytes), 1024, 1 << 20,
+     "16384", "largest request header block accepted"},
+    {"idle_timeout_s", SET_UINT, OFF(idle_timeout_s), 1, 3600, "30",
+     "seconds a connection may idle or dribble before it is closed"},
+    {"max_connections", SET_UINT, OFF(max_connections), 1, 100000, "1024",
+     "simultaneous client connections"},
+    {"writer_queue_depth", SET_UINT, OFF(writer_queue_depth), 1, 1000000,
+     "4096",
+     "commands waiting for the ledger writer before "
+     "resource_exhausted"},
+    {"writer_batch_max", SET_UINT, OFF(writer_batch_max), 1, 100000, "512",
+     "most commands the writer commits in one batch"},
+};
+
+static const struct setting *
+setting_find(const char *key)
+{
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(settings); i++)
+		if (strcmp(settings[i].key, key) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+int
+config_set(struct config *cfg, const char *key, const char *value)
+{
+	const struct setting *s = setting_find(key);
+	char *base = (char *)cfg;
+
+	if (s == NULL)
+		return csirt_error_set(CSIRT_EINVAL, "unknown setting \"%s\"",
+		                       key);
+	switch (s->type) {
+	case SET_STRING: {
+		char **field = (char **)(void *)(base + s->offset);
+		if (*value == '\0')
+			return csirt_error_set(CSIRT_EINVAL,
+			                       "%s must not be empty", key);
+		free(*field);
+		*field = util_strdup(value);
+		break;
+	}
+	case SET_UINT: {
+		uint64_t *field = (uint64_t *)(void *)(base + s->offset);
+		char *end;
+		unsigned long long v;
+		errno = 0;
+		if (*value < '0' || *value > '9')
+			goto badnum;
+		v = strtoull(value, &end, 10);
+		if (errno != 0 || *end != '\0')
+			goto badnum;
+		if (v < s->min || v > s->max)
+			return csirt_error_set(
+			    CSIRT_EINVAL,
+			    "%s = %llu is out of range %" PRIu64 "..%" PRIu64,
+			    key, v, s->min, s->max);
+		*field = v;
+		break;
+	badnum:
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "%s: \"%s\" is not a whole number", key,
+		                       value);
+	}
+	case SET_LOGLEVEL: {
+		enum log_level *field =
+		    (enum log_level *)(void *)(base + s->offset);
+		if (log_level_parse(field, value) < 0)
+			return csirt_error_set(
+			    CSIRT_EINVAL,
+			    "log_level: \"%s\" is not one of debug, info, "
+			    "warn, error",
+			    value);
+		break;
+	}
+	}
+	return 0;
+}
+
+void
+config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(settings); i++) {
+		int rc = config_set(cfg, settings[i].key, settings[i].def);
+		(void)rc;
+		if (rc != 0)
+			abort(); /* a bad default is a programming error */
+	}
+}
+
+void
+config_free(struct config *cfg)
+{
+	free(cfg->data_dir);
+	free(cfg->listen);
+	free(cfg->listen_host);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	                 e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+int
+config_load_file(struct config *cfg, const char *path)
+{
+	char *text = NULL, *line, *next;
+	size_t len;
+	int rc, lineno = 0;
+
+	rc = util_read_file(&text, &len, path, CONFIG_FILE_MAX);
+	if (rc != 0)
+		return csirt_error_wrap(rc, "config");
+	if (!util_utf8_valid(text, len) || strlen(text) != len) {
+		rc = csirt_error_set(CSIRT_EINVAL, "%s: not UTF-8 text", path);
+		goto done;
+	}
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		char *eq, *key, *value;
+
+		lineno++;
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (strlen(line) > CONFIG_LINE_MAX) {
+			rc = csirt_error_set(CSIRT_EINVAL,
+			                     "%s:%d: line longer than %d bytes",
+			                     path, lineno, CONFIG_LINE_MAX);
+			goto done;
+		}
+		line = trim(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		eq = strchr(line, '=');
+		if (eq == NULL) {
+			rc = csirt_error_set(CSIRT_EINVAL,
+			                     "%s:%d: expected \"key = value\"",
+			                     path, lineno);
+			goto done;
+		}
+		*eq = '\0';
+		key = trim(line);
+		value = trim(eq + 1);
+		if ((rc = config_set(cfg, key, value)) != 0) {
+			rc = csirt_error_wrap(rc, "%s:%d", path, lineno);
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	free(text);
+	return rc;
+}
+
+int
+config_validate(struct config *cfg)
+{
+	const char *l = cfg->listen, *colon;
+	char *end;
+	unsigned long port;
+	size_t hostlen;
+
+	if (l[0] == '[') {
+		const char *close = strchr(l, ']');
+		if (close == NULL || close[1] != ':')
+			goto bad;
+		colon = close + 1;
+		hostlen = (size_t)(close - l - 1);
+		l++;
+	} else {
+		colon = strrchr(l, ':');
+		if (colon == NULL)
+			goto bad;
+		hostlen = (size_t)(colon - l);
+	}
+	if (hostlen == 0 || colon[1] == '\0')
+		goto bad;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || port > 65535 || colon[1] < '0' ||
+	    colon[1] > '9')
+		goto bad;
+	free(cfg->listen_host);
+	cfg->listen_host = util_xmalloc(hostlen + 1);
+	memcpy(cfg->listen_host, l, hostlen);
+	cfg->listen_host[hostlen] = '\0';
+	cfg->listen_port = (uint16_t)port;
+	return 0;
+bad:
+	return csirt_error_set(
+	    CSIRT_EINVAL,
+	    "listen: \"%s\" is not ADDR:PORT (e.g. 127.0.0.1:8080)",
+	    cfg->listen);
+}
+
+void
+config_print(const struct config *cfg, FILE *fp)
+{
+	const char *base = (const char *)cfg;
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(settings); i++) {
+		const struct setting *s = &settings[i];
+		fprintf(fp, "# %s\n", s->help);
+		switch (s->type) {
+		case SET_STRING:
+			fprintf(
+			    fp, "%s = %s\n", s->key,
+			    *(char *const *)(const void *)(base + s->offset));
+			break;
+		case SET_UINT:
+			fprintf(fp, "%s = %" PRIu64 "\n", s->key,
+			        *(const uint64_t *)(const void *)(base +
+			                                          s->offset));
+			break;
+		case SET_LOGLEVEL: {
+			static const char *names[] = {"debug", "info", "warn",
+			                              "error"};
+			fprintf(
+			    fp, "%s = %s\n", s->key,
+			    names[*(const enum log_level
+			                *)(const void *)(base + s->offset)]);
+			break;
+		}
+		}
+	}
+}

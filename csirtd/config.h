@@ -1,0 +1,44 @@
+/*
+ * config.h - the daemon's configuration: one table of every setting, its
+ * default, its limits and its help text.  Sources, in increasing priority:
+ * built-in defaults, the config file (--config), command-line flags.
+ */
+#ifndef CSIRT_CONFIG_H
+#define CSIRT_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+struct config {
+	char *data_dir;
+	char *listen; /* "ADDR:PORT"; port 0 picks a free port */
+	char *listen_host;
+	uint16_t listen_port;
+	enum log_level log_level;
+	uint64_t max_body_bytes;
+	uint64_t max_header_bytes;
+	uint64_t idle_timeout_s;
+	uint64_t max_connections;
+	uint64_t writer_queue_depth;
+	uint64_t writer_batch_max;
+};
+
+/* Fills `cfg` with the defaults; release with config_free(). */
+void config_init(struct config *cfg);
+void config_free(struct config *cfg);
+
+/* Reads a "key = value" file.  Errors name the file and line. */
+int config_load_file(struct config *cfg, const char *path);
+
+/* Sets one key from a string (file line or flag); validates it. */
+int config_set(struct config *cfg, const char *key, const char *value);
+
+/* Final cross-field checks; call once after every source is applied. */
+int config_validate(struct config *cfg);
+
+/* Prints every key with its effective value and help (for -n and docs). */
+void config_print(const struct config *cfg, FILE *fp);
+
+#endif

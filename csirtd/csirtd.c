@@ -1,0 +1,180 @@
+/*
+ * csirtd.c - the daemon's entry point: options, configuration, subcommands.
+ *
+ *   csirtd [run]      serve the API on the configured address (default)
+ *   csirtd init       create a data directory and its first administrator
+ *   csirtd rebuild    rebuild the SQLite index from the ledger
+ *
+ * Everything else lives in the core library; this file only wires it up.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "error.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+enum { EXIT_USAGE = 2, EXIT_CONFIG = 3, EXIT_RUNTIME = 1 };
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	        "usage: csirtd [options] [run | init | rebuild]\n"
+	        "\n"
+	        "Incident-response case tracking for the CSIRT (第13).\n"
+	        "\n"
+	        "commands:\n"
+	        "  run        serve the API (default)\n"
+	        "  init       create the data directory and the first "
+	        "administrator;\n"
+	        "             prints the administrator's token once\n"
+	        "  rebuild    rebuild index.sqlite from the ledger\n"
+	        "\n"
+	        "options:\n"
+	        "  -c, --config FILE    read settings from FILE "
+	        "(\"key = value\" lines)\n"
+	        "  -d, --data DIR       data directory (default ./var)\n"
+	        "  -l, --listen ADDR:PORT\n"
+	        "                       address to serve on (default "
+	        "127.0.0.1:8080;\n"
+	        "                       port 0 picks a free port)\n"
+	        "  -v, --log-level LVL  debug, info, warn or error\n"
+	        "  -n                   check the configuration, print it and "
+	        "exit\n"
+	        "  -h, --help           show this help\n"
+	        "  -V, --version        show the version\n"
+	        "\n"
+	        "exit status: 0 ok, 1 runtime error, 2 usage, 3 bad "
+	        "configuration\n");
+}
+
+struct flag {
+	const char *key;
+	const char *value;
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"data", required_argument, NULL, 'd'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"log-level", required_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct config cfg;
+	struct flag flags[8];
+	size_t nflags = 0;
+	const char *config_path = NULL, *command = "run";
+	struct server *srv = NULL;
+	int ch, check_only = 0, rc = EXIT_RUNTIME;
+
+	config_init(&cfg);
+	while ((ch = getopt_long(argc, argv, "c:d:l:v:nhV", longopts, NULL)) !=
+	       -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'd':
+			flags[nflags++] = (struct flag){"data", optarg};
+			break;
+		case 'l':
+			flags[nflags++] = (struct flag){"listen", optarg};
+			break;
+		case 'v':
+			flags[nflags++] = (struct flag){"log_level", optarg};
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto done;
+		case 'V':
+			printf("csirtd %s\n", CSIRT_VERSION);
+			rc = 0;
+			goto done;
+		default:
+			usage(stderr);
+			rc = EXIT_USAGE;
+			goto done;
+		}
+		if (nflags == UTIL_ARRAY_LEN(flags)) {
+			fprintf(stderr, "csirtd: too many options\n");
+			rc = EXIT_USAGE;
+			goto done;
+		}
+	}
+	if (optind < argc)
+		command = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "csirtd: unexpected argument \"%s\"\n",
+		        argv[optind]);
+		usage(stderr);
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (strcmp(command, "run") != 0 && strcmp(command, "init") != 0 &&
+	    strcmp(command, "rebuild") != 0) {
+		fprintf(stderr, "csirtd: unknown command \"%s\"\n", command);
+		usage(stderr);
+		rc = EXIT_USAGE;
+		goto done;
+	}
+
+	if (config_path != NULL && config_load_file(&cfg, config_path) != 0)
+		goto config_error;
+	for (size_t i = 0; i < nflags; i++)
+		if (config_set(&cfg, flags[i].key, flags[i].value) != 0)
+			goto config_error;
+	if (config_validate(&cfg) != 0)
+		goto config_error;
+	log_set_level(cfg.log_level);
+	if (check_only) {
+		config_print(&cfg, stdout);
+		printf("# configuration OK\n");
+		rc = 0;
+		goto done;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if (util_mkdir_p(cfg.data_dir, 0700) != 0) {
+		log_error("cannot create data directory", "path", cfg.data_dir,
+		          "error", csirt_error_msg());
+		goto done;
+	}
+	if (server_new(&srv, &cfg, NULL) != 0) {
+		log_error("cannot start", "error", csirt_error_msg());
+		goto done;
+	}
+	log_info("listening", "addr", server_address(srv), "data", cfg.data_dir,
+	         "version", CSIRT_VERSION);
+	printf("csirtd listening on http://%s\n", server_address(srv));
+	fflush(stdout);
+	if (server_run(srv) != 0) {
+		log_error("event loop failed", "error", csirt_error_msg());
+		goto done;
+	}
+	log_info("stopped");
+	rc = 0;
+	goto done;
+
+config_error:
+	fprintf(stderr, "csirtd: %s\n", csirt_error_msg());
+	rc = EXIT_CONFIG;
+done:
+	server_free(srv);
+	config_free(&cfg);
+	return rc;
+}

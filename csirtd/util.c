@@ -1,0 +1,475 @@
+/*
+ * util.c - libc-only helpers: time, durable file writes, UTF-8, buffers.
+ *
+ * Memory exhaustion is treated as fatal (util_x* abort), as in tmux and
+ * OpenBSD's x* wrappers: a daemon that cannot allocate a few bytes cannot
+ * keep its promises, and pretending otherwise multiplies untested paths.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "util.h"
+
+int64_t
+util_time_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+util_time_format_ms(char *buf, size_t size, int64_t ms)
+{
+	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	int frac = (int)(ms - (int64_t)secs * 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec, frac);
+}
+
+void
+util_time_now_rfc3339(char *buf, size_t size)
+{
+	util_time_format_ms(buf, size, util_time_now_ms());
+}
+
+static int
+parse_digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+static int
+days_in_month(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant). */
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+util_time_parse(int64_t *out, const char *s)
+{
+	const char *p = s;
+	int y, mo, d, h, mi, sec, ms = 0, off = 0;
+
+	if (s == NULL || parse_digits(&p, 4, &y) < 0 || *p++ != '-' ||
+	    parse_digits(&p, 2, &mo) < 0 || *p++ != '-' ||
+	    parse_digits(&p, 2, &d) < 0 || (*p != 'T' && *p != 't') ||
+	    (p++, parse_digits(&p, 2, &h)) < 0 || *p++ != ':' ||
+	    parse_digits(&p, 2, &mi) < 0 || *p++ != ':' ||
+	    parse_digits(&p, 2, &sec) < 0)
+		goto bad;
+	if (*p == '.') {
+		int scale = 100, n = 0;
+		p++;
+		if (*p < '0' || *p > '9')
+			goto bad;
+		while (*p >= '0' && *p <= '9') {
+			if (n++ < 3) {
+				ms += (*p - '0') * scale;
+				scale /= 10;
+			}
+			if (n > 9)
+				goto bad;
+			p++;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1, oh, om;
+		if (parse_digits(&p, 2, &oh) < 0 || *p++ != ':' ||
+		    parse_digits(&p, 2, &om) < 0 || oh > 23 || om > 59)
+			goto bad;
+		off = sign * (oh * 60 + om);
+	} else {
+		goto bad;
+	}
+	if (*p != '\0' || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
+	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+		goto bad;
+	*out = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	         off * 60) *
+	        1000) +
+	       ms;
+	return 0;
+bad:
+	return csirt_error_set(
+	    CSIRT_EINVAL,
+	    "invalid time \"%.40s\": expected RFC 3339, e.g. "
+	    "2026-11-27T09:30:00+09:00",
+	    s ? s : "");
+}
+
+int
+util_mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return csirt_error_set(CSIRT_EINVAL, "path too long");
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+			return csirt_error_set(CSIRT_EFAIL, "mkdir %s: %s", tmp,
+			                       strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return csirt_error_set(CSIRT_EFAIL, "mkdir %s: %s", tmp,
+		                       strerror(errno));
+	return 0;
+}
+
+int
+util_fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return csirt_error_set(CSIRT_EUNAVAILABLE, "open %s: %s", path,
+		                       strerror(errno));
+	if (fsync(fd) < 0)
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "fsync %s: %s", path,
+		                     strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int
+util_write_file_atomic(const char *path, const void *data, size_t len,
+                       mode_t mode)
+{
+	char tmp[4096], dir[4096];
+	const char *slash;
+	int fd = -1, rc = -1;
+	size_t off = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return csirt_error_set(CSIRT_EINVAL, "path too long");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "create %s: %s", tmp,
+		                     strerror(errno));
+		goto done;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, (const char *)data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = csirt_error_set(CSIRT_EUNAVAILABLE, "write %s: %s",
+			                     tmp, strerror(errno));
+			goto done;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "fsync %s: %s", tmp,
+		                     strerror(errno));
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "close %s: %s", tmp,
+		                     strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "rename %s: %s", tmp,
+		                     strerror(errno));
+		goto done;
+	}
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	rc = util_fsync_path(dir);
+done:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	return rc;
+}
+
+int
+util_read_file(char **out, size_t *len, const char *path, size_t max)
+{
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	int fd, rc = -1;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return csirt_error_set(errno == ENOENT ? CSIRT_ENOTFOUND
+		                                       : CSIRT_EFAIL,
+		                       "open %s: %s", path, strerror(errno));
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = csirt_error_set(CSIRT_EFAIL, "read %s: %s", path,
+			                     strerror(errno));
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max) {
+			rc = csirt_error_set(CSIRT_EINVAL,
+			                     "%s is larger than %zu bytes",
+			                     path, max);
+			goto done;
+		}
+		buf_put(&b, chunk, (size_t)n);
+	}
+	buf_grow(&b, 1);
+	if (len != NULL)
+		*len = b.len;
+	*out = buf_detach(&b);
+	rc = 0;
+done:
+	buf_free(&b);
+	close(fd);
+	return rc;
+}
+
+bool
+util_path_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+char *
+util_path_join(const char *a, const char *b)
+{
+	struct buf out = BUF_INIT;
+
+	buf_printf(&out, "%s/%s", a, b);
+	return buf_detach(&out);
+}
+
+bool
+util_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + n >= len)
+			return false; /* truncated sequence */
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		/* Reject overlongs, surrogates and values past U+10FFFF. */
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+void *
+util_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+void *
+util_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+void *
+util_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		abort();
+	return q;
+}
+
+char *
+util_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = util_xmalloc(n);
+
+	memcpy(p, s, n);
+	return p;
+}
+
+void
+util_hex(char *out, const unsigned char *in, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+void
+buf_grow(struct buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	b->data = util_xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void
+buf_put(struct buf *b, const void *p, size_t n)
+{
+	buf_grow(b, n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_puts(struct buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
+}
+
+void
+buf_putc(struct buf *b, char c)
+{
+	buf_put(b, &c, 1);
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *
+buf_detach(struct buf *b)
+{
+	char *p = b->data;
+
+	if (p == NULL)
+		p = util_strdup("");
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}

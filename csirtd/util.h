@@ -1,0 +1,66 @@
+/*
+ * util.h - small libc-only helpers shared by every module: time, files,
+ * UTF-8, and a growable byte buffer.  No third-party headers here.
+ */
+#ifndef CSIRT_UTIL_H
+#define CSIRT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define UTIL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- time: RFC 3339 UTC with milliseconds, "2026-11-27T00:40:00.123Z" */
+#define UTIL_TIME_LEN 25 /* including the terminator */
+
+int64_t util_time_now_ms(void);
+void util_time_format_ms(char *buf, size_t size, int64_t ms);
+void util_time_now_rfc3339(char *buf, size_t size);
+/* Parses RFC 3339 ("...Z" or "...+09:00", optional fraction); returns
+ * CSIRT_EINVAL with a message on bad input. */
+int util_time_parse(int64_t *out, const char *s);
+
+/* ---- files */
+int util_mkdir_p(const char *path, mode_t mode);
+int util_fsync_path(const char *path);
+/* Writes via a temporary file, fsyncs it, renames, fsyncs the directory. */
+int util_write_file_atomic(const char *path, const void *data, size_t len,
+                           mode_t mode);
+/* Reads a whole file of at most `max` bytes; caller frees *out (always
+ * NUL-terminated). */
+int util_read_file(char **out, size_t *len, const char *path, size_t max);
+bool util_path_exists(const char *path);
+/* Joins into a newly allocated string; caller frees. */
+char *util_path_join(const char *a, const char *b);
+
+/* ---- text */
+bool util_utf8_valid(const char *s, size_t len);
+char *util_strdup(const char *s); /* aborts on OOM like xstrdup */
+void *util_xmalloc(size_t n);
+void *util_xcalloc(size_t n, size_t size);
+void *util_xrealloc(void *p, size_t n);
+void util_hex(char *out, const unsigned char *in, size_t len);
+
+/* ---- growable buffer; `data` is always NUL-terminated */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+#define BUF_INIT                                                               \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
+void buf_grow(struct buf *b, size_t extra);
+void buf_put(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+/* Hands over the data (caller frees) and resets the buffer. */
+char *buf_detach(struct buf *b);
+
+#endif

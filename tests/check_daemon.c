@@ -1,0 +1,97 @@
+/*
+ * check_daemon.c - integration: the real csirtd binary on a free loopback
+ * port with a temporary data directory.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "suites.h"
+#include "testutil.h"
+
+START_TEST(test_daemon_healthz_and_clean_sigterm)
+{
+	char *dir = tu_tmpdir();
+	char *data = util_path_join(dir, "var");
+	struct tu_daemon d;
+	struct buf body = BUF_INIT;
+	int status;
+
+	ck_assert_int_eq(tu_daemon_start(&d, data, NULL), 0);
+	ck_assert(strncmp(d.addr, "127.0.0.1:", 10) == 0);
+	ck_assert_int_eq(
+	    tu_http(d.addr, "GET", "/healthz", NULL, NULL, 0, &body), 200);
+	ck_assert_ptr_nonnull(strstr(body.data, "\"status\":\"ok\""));
+	ck_assert_ptr_nonnull(
+	    strstr(body.data, "\"version\":\"" CSIRT_VERSION));
+	ck_assert_ptr_nonnull(strstr(body.data, "\"ledger_seq\":"));
+	buf_reset(&body);
+	ck_assert_int_eq(tu_http(d.addr, "GET", "/nope", NULL, NULL, 0, &body),
+	                 404);
+	ck_assert_int_eq(
+	    tu_http(d.addr, "POST", "/healthz", NULL, "x", 1, NULL), 405);
+
+	status = tu_daemon_stop(&d, SIGTERM, 5000);
+	ck_assert_msg(status != -1, "csirtd did not exit within 5 s");
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+
+	buf_free(&body);
+	tu_rmrf(dir);
+	free(data);
+	free(dir);
+}
+END_TEST
+
+static int
+run_csirtd(struct buf *out, const char *a1, const char *a2, const char *a3)
+{
+	const char *argv[] = {CSIRTD_BIN, a1, a2, a3, NULL};
+	int status = -1;
+
+	ck_assert_int_eq(tu_run(out, &status, argv), 0);
+	ck_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+START_TEST(test_daemon_cli_help_version_check)
+{
+	struct buf out = BUF_INIT;
+	char *dir = tu_tmpdir();
+	char *conf = util_path_join(dir, "bad.conf");
+
+	ck_assert_int_eq(run_csirtd(&out, "--help", NULL, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "--listen ADDR:PORT"));
+	buf_reset(&out);
+	ck_assert_int_eq(run_csirtd(&out, "--version", NULL, NULL), 0);
+	ck_assert_str_eq(out.data, "csirtd " CSIRT_VERSION "\n");
+	buf_reset(&out);
+	ck_assert_int_eq(run_csirtd(&out, "-n", "--listen", "127.0.0.1:9"), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "listen = 127.0.0.1:9"));
+	ck_assert_ptr_nonnull(strstr(out.data, "configuration OK"));
+	ck_assert_int_eq(run_csirtd(NULL, "-n", "--listen", "nope"), 3);
+	ck_assert_int_eq(run_csirtd(NULL, "--bogus", NULL, NULL), 2);
+	ck_assert_int_eq(run_csirtd(NULL, "frobnicate", NULL, NULL), 2);
+	ck_assert_int_eq(util_write_file_atomic(conf, "x = 1\n", 6, 0600), 0);
+	ck_assert_int_eq(run_csirtd(NULL, "-n", "--config", conf), 3);
+	buf_free(&out);
+	tu_rmrf(dir);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
+Suite *
+daemon_suite(void)
+{
+	Suite *s = suite_create("daemon");
+	TCase *tc = tcase_create("integration");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_daemon_healthz_and_clean_sigterm);
+	tcase_add_test(tc, test_daemon_cli_help_version_check);
+	suite_add_tcase(s, tc);
+	return s;
+}

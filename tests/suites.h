@@ -1,0 +1,12 @@
+/* Every Check suite, one per module (tests/check_<module>.c). */
+#ifndef CSIRT_TEST_SUITES_H
+#define CSIRT_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *util_suite(void);
+Suite *log_suite(void);
+Suite *config_suite(void);
+Suite *daemon_suite(void);
+
+#endif

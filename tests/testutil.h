@@ -1,0 +1,45 @@
+/*
+ * testutil.h - helpers shared by the Check suites: temporary directories,
+ * starting the real csirtd on a free loopback port, and a minimal HTTP
+ * client on plain sockets (tests include no third-party headers but Check).
+ */
+#ifndef CSIRT_TESTUTIL_H
+#define CSIRT_TESTUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* Creates a fresh directory under $TMPDIR; caller frees the string. */
+char *tu_tmpdir(void);
+/* rm -rf; ignores errors. */
+void tu_rmrf(const char *path);
+
+struct tu_daemon {
+	pid_t pid;
+	char addr[128]; /* "127.0.0.1:PORT" */
+	char log_path[4096];
+};
+
+/* Runs `csirtd --listen 127.0.0.1:0 --data DATA [extra...] run`, waits for
+ * its "listening on" line and fills `d`.  stderr goes to DATA/../csirtd.log.
+ * `extra` is NULL-terminated (may be NULL).  Returns 0 or -1. */
+int tu_daemon_start(struct tu_daemon *d, const char *data,
+                    const char *const *extra);
+
+/* Sends `sig`, waits up to `timeout_ms`; returns the wait status, or -1 on
+ * timeout (the daemon is then SIGKILLed). */
+int tu_daemon_stop(struct tu_daemon *d, int sig, int timeout_ms);
+
+/* Runs a command and captures stdout (and its exit status). */
+int tu_run(struct buf *out, int *status, const char *const argv[]);
+
+/* One HTTP/1.1 request with Connection: close.  `headers` is extra header
+ * lines, each ending in "\r\n" (may be NULL).  Returns the status code or
+ * -1; the body goes to `body` if not NULL. */
+int tu_http(const char *addr, const char *method, const char *path,
+            const char *headers, const void *req_body, size_t req_len,
+            struct buf *body);
+
+#endif
