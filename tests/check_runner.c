@@ -16,6 +16,10 @@ static const struct {
     {"log", log_suite},
     {"config", config_suite},
     {"daemon", daemon_suite},
+    {"lifecycle", lifecycle_suite},
+    {"codec", codec_suite},
+    {"crypto", crypto_suite},
+    {"index", index_suite},
 };
 
 int

@@ -1,0 +1,2 @@
+/* crypto.c - placeholder; implemented in a later commit. */
+extern int csirt_placeholder_crypto;

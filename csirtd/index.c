@@ -1,0 +1,2 @@
+/* index.c - placeholder; implemented in a later commit. */
+extern int csirt_placeholder_index;
