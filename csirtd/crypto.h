@@ -1,8 +1,8 @@
 /*
- * crypto.h - every cryptographic primitive csirtd uses (the only includer of
- * <sodium.h> is crypto.c): random bytes, SHA-256/512, the ledger's ed25519
- * signing key in OpenSSH format, git's SSH signature format (SSHSIG), and
- * API tokens.
+ * crypto.h - every cryptographic primitive csirtd uses (crypto.c is the only
+ * includer of libsodium and of OpenSSL's libcrypto): random bytes, SHA-256/512,
+ * the ledger's ed25519 signing key in OpenSSH format, git's SSH signature
+ * format (SSHSIG), and API tokens.
  */
 #ifndef CSIRT_CRYPTO_H
 #define CSIRT_CRYPTO_H
@@ -14,25 +14,37 @@
 
 #define CRYPTO_SHA256_LEN 32
 #define CRYPTO_SHA256_HEX_LEN 65 /* with terminator */
-#define CRYPTO_TOKEN_LEN 64	 /* buffer size for a token, with terminator */
+#define CRYPTO_TOKEN_LEN 64      /* buffer size for a token, with terminator */
 
 /* Call once before anything else (idempotent, thread-safe). */
 int crypto_init(void);
 
 void crypto_random(void *buf, size_t len);
 void crypto_sha256(unsigned char out[CRYPTO_SHA256_LEN], const void *data,
-    size_t len);
+                   size_t len);
 void crypto_sha256_hex(char out[CRYPTO_SHA256_HEX_LEN], const void *data,
-    size_t len);
+                       size_t len);
 
 /* Incremental SHA-256 (for streamed content). */
 struct crypto_sha256_ctx;
 struct crypto_sha256_ctx *crypto_sha256_new(void);
 void crypto_sha256_update(struct crypto_sha256_ctx *ctx, const void *data,
-    size_t len);
+                          size_t len);
 /* Writes the digest and frees ctx. */
 void crypto_sha256_final(struct crypto_sha256_ctx *ctx,
-    unsigned char out[CRYPTO_SHA256_LEN]);
+                         unsigned char out[CRYPTO_SHA256_LEN]);
+
+/* SHA-1, for git's pack and index checksums only (never for security
+ * decisions: the ledger's integrity rests on the ed25519 signatures and
+ * SHA-256 event hashes). */
+#define CRYPTO_SHA1_LEN 20
+struct crypto_sha1_ctx;
+struct crypto_sha1_ctx *crypto_sha1_new(void);
+void crypto_sha1_update(struct crypto_sha1_ctx *ctx, const void *data,
+                        size_t len);
+/* Writes the digest and frees ctx. */
+void crypto_sha1_final(struct crypto_sha1_ctx *ctx,
+                       unsigned char out[CRYPTO_SHA1_LEN]);
 
 /* Constant-time comparison; returns 0 when equal. */
 int crypto_memcmp(const void *a, const void *b, size_t len);
@@ -47,7 +59,7 @@ int crypto_signer_generate(struct crypto_signer **out);
  * readable by `ssh-keygen -y -f PATH`) and PATH.pub ("ssh-ed25519 AAAA...
  * COMMENT"), durably. */
 int crypto_signer_save(const struct crypto_signer *s, const char *path,
-    const char *comment);
+                       const char *comment);
 int crypto_signer_load(struct crypto_signer **out, const char *path);
 void crypto_signer_free(struct crypto_signer *s);
 
@@ -59,15 +71,15 @@ char *crypto_signer_public(const struct crypto_signer *s);
  * of `msg` under `namespace` with sha512, as `ssh-keygen -Y sign` and
  * `git -c gpg.format=ssh` produce it. */
 int crypto_sshsig_sign(const struct crypto_signer *s, const char *namespace,
-    const void *msg, size_t len, struct buf *out);
+                       const void *msg, size_t len, struct buf *out);
 
 /* Verifies an armoured SSHSIG over `msg` against `public_key` ("ssh-ed25519
  * AAAA..." with or without a comment).  Returns 0 when valid, CSIRT_ETAMPER
  * when the signature does not verify or was made by another key or
  * namespace, CSIRT_EINVAL when it is malformed. */
 int crypto_sshsig_verify(const char *armored, size_t armored_len,
-    const char *namespace, const void *msg, size_t len,
-    const char *public_key);
+                         const char *namespace, const void *msg, size_t len,
+                         const char *public_key);
 
 /* A new API token: "csirt_" followed by 43 base64url characters (256 bits
  * of entropy).  Shown once; only its hash is stored. */

@@ -188,8 +188,15 @@ util_write_file_atomic(const char *path, const void *data, size_t len,
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return csirt_error_set(CSIRT_EINVAL, "path too long");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
+	/* A leftover temporary file (crash) must not lend its owner or mode
+	 * to the new file: remove it and create exclusively. */
+	if (unlink(tmp) < 0 && errno != ENOENT) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "unlink %s: %s", tmp,
+		                     strerror(errno));
+		goto done;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0 || fchmod(fd, mode) < 0) {
 		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "create %s: %s", tmp,
 		                     strerror(errno));
 		goto done;

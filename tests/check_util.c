@@ -73,7 +73,14 @@ START_TEST(test_util_write_file_atomic)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
 	free(text);
-	ck_assert_int_eq(util_read_file(&text, &len, path, 5), CSIRT_EINVAL);
+	/* A leftover world-readable temporary file does not leak its mode. */
+	char *tmp = util_path_join(dir, "f.txt.tmp");
+	ck_assert_int_eq(util_write_file_atomic(tmp, "old", 3, 0644), 0);
+	ck_assert_int_eq(util_write_file_atomic(path, "new", 3, 0600), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	free(tmp);
+	ck_assert_int_eq(util_read_file(&text, &len, path, 2), CSIRT_EINVAL);
 	ck_assert_ptr_null(text);
 	tu_rmrf(dir);
 	free(path);
