@@ -1,7 +1,7 @@
 /*
  * codec.h - protobuf binary and proto3 JSON for every csirt.v1 message.
  *
- * codec.c is the only includer of <protobuf-c/protobuf-c.h> and <jansson.h>.
+ * codec.c is the only includer of the protobuf_c runtime and of Jansson.
  * Callers pass generated messages as `&msg->base` and descriptors as
  * `&csirt__v1__case__descriptor`.
  *
@@ -23,15 +23,15 @@ struct ProtobufCMessage;
 struct ProtobufCMessageDescriptor;
 
 struct codec_limits {
-	size_t max_depth;	 /* nesting of messages (default 32) */
-	size_t max_repeated;	 /* elements of one repeated field (10000) */
+	size_t max_depth;        /* nesting of messages (default 32) */
+	size_t max_repeated;     /* elements of one repeated field (10000) */
 	size_t max_string_bytes; /* one string or bytes field (1 MiB) */
 };
 /* The defaults above; used when a NULL limits pointer is passed. */
 extern const struct codec_limits codec_default_limits;
 
 enum {
-	CODEC_PRETTY = 1 << 0,	      /* indented, one field per line */
+	CODEC_PRETTY = 1 << 0,        /* indented, one field per line */
 	CODEC_EMIT_DEFAULTS = 1 << 1, /* include fields with default values */
 };
 
@@ -39,23 +39,24 @@ enum {
  * (stable: the same message always gives the same bytes), int64/uint64 as
  * strings, enums as names, bytes as base64, UTF-8 kept as is. */
 int codec_to_json(struct buf *out, const struct ProtobufCMessage *msg,
-    unsigned flags);
+                  unsigned flags);
 
 /* Parses proto3 JSON: both the proto name and the lowerCamelCase JSON name
  * are accepted; enums by name or number; unknown fields are an error.
  * Validates UTF-8, enum ranges and limits.  CSIRT_EINVAL with a message
  * naming the field on bad input.  Caller frees with codec_free(). */
 int codec_from_json(struct ProtobufCMessage **out,
-    const struct ProtobufCMessageDescriptor *desc, const char *json,
-    size_t len, const struct codec_limits *lim);
+                    const struct ProtobufCMessageDescriptor *desc,
+                    const char *json, size_t len,
+                    const struct codec_limits *lim);
 
 /* protobuf binary. */
 int codec_pack(struct buf *out, const struct ProtobufCMessage *msg);
 /* Decodes and validates (UTF-8 in every string, enum values defined,
  * nesting and size limits).  Caller frees with codec_free(). */
 int codec_unpack(struct ProtobufCMessage **out,
-    const struct ProtobufCMessageDescriptor *desc, const void *data,
-    size_t len, const struct codec_limits *lim);
+                 const struct ProtobufCMessageDescriptor *desc,
+                 const void *data, size_t len, const struct codec_limits *lim);
 
 /* Deep copy; caller frees with codec_free(). */
 struct ProtobufCMessage *codec_clone(const struct ProtobufCMessage *msg);
