@@ -1,2 +1,1652 @@
-/* index.c - placeholder; implemented in a later commit. */
-extern int csirt_placeholder_index;
+/*
+ * index.c - the SQLite stores: index.sqlite (index.h), the query index
+ * derived from the ledger, and keystore.sqlite (keystore.h), the secrets.
+ *
+ * This is the only file that includes SQLite.  It owns connection
+ * set-up (pragmas that must be verified, embedded migrations), the cached
+ * statements, and the translation of every SQLite failure into a CSIRT_E*
+ * code with sqlite3_errmsg() as the message.  It must never decide domain
+ * questions (who may see what, which transition is legal): the writer has
+ * validated every event before index_apply() sees it, and the index only
+ * records it, refusing what contradicts its own consistency rules.
+ *
+ * Connection invariants, checked at open:
+ *   - foreign_keys is ON.  SQLite keeps it per connection and silently
+ *     ignores the pragma inside a transaction, so it is set right after
+ *     open, before any migration, and read back;
+ *   - read-write connections use WAL and synchronous=FULL (an acknowledged
+ *     event is durable, DESIGN.md §2); readers rely on WAL to read the last
+ *     committed snapshot while the writer works;
+ *   - the schema version (PRAGMA user_version) equals the newest embedded
+ *     migration of the store.
+ * Hot-path statements are prepared once per connection (the writer applies
+ * ~10,000 events/s); only the rare whole-database walks (dump, checks)
+ * prepare their own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "csirt/v1/domain.pb-c.h"
+#include "error.h"
+#include "index.h"
+#include "keystore.h"
+#include "log.h"
+#include "util.h"
+
+#define DB_BUSY_TIMEOUT_MS 5000
+
+/* ---- shared connection plumbing ---------------------------------------- */
+
+struct db {
+	sqlite3 *conn;
+	const char *store; /* "index" or "keystore": messages and migrations */
+	const char *const *sql;
+	sqlite3_stmt **stmts;
+	size_t nstmts;
+	int bind_rc; /* first failed sqlite3_bind_* since the last step */
+};
+
+/* A growable scratch area for packing messages without a malloc per call. */
+struct pbuf {
+	uint8_t *data;
+	size_t cap;
+};
+
+static int
+db_code(int rc)
+{
+	switch (rc) {
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return CSIRT_ECONFLICT;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return CSIRT_ETAMPER;
+	default:
+		break;
+	}
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+	case SQLITE_TOOBIG:
+	case SQLITE_MISMATCH:
+		return CSIRT_EINVAL;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PROTOCOL:
+		return CSIRT_EUNAVAILABLE;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return CSIRT_ETAMPER;
+	default:
+		return CSIRT_EFAIL;
+	}
+}
+
+/* Sets the thread's error from SQLite's message for `rc`; returns the
+ * mapped code. */
+static int
+db_fail(struct db *d, int rc, const char *what)
+{
+	const char *msg = sqlite3_errstr(rc);
+
+	if (d->conn != NULL && sqlite3_errcode(d->conn) == rc)
+		msg = sqlite3_errmsg(d->conn);
+	return csirt_error_set(db_code(rc), "%s: %s: %s", d->store, what, msg);
+}
+
+static void
+db_bind_note(struct db *d, int rc)
+{
+	if (rc != SQLITE_OK && d->bind_rc == SQLITE_OK)
+		d->bind_rc = rc;
+}
+
+static void
+db_bind_text(struct db *d, sqlite3_stmt *st, int i, const char *s)
+{
+	db_bind_note(
+	    d, sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC));
+}
+
+/* Binds NULL for "" (an absent reference). */
+static void
+db_bind_text_or_null(struct db *d, sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		db_bind_note(d, sqlite3_bind_null(st, i));
+	else
+		db_bind_text(d, st, i, s);
+}
+
+static void
+db_bind_int(struct db *d, sqlite3_stmt *st, int i, int64_t v)
+{
+	db_bind_note(d, sqlite3_bind_int64(st, i, v));
+}
+
+static void
+db_bind_blob(struct db *d, sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+	if (n == 0)
+		db_bind_note(d, sqlite3_bind_zeroblob(st, i, 0));
+	else
+		db_bind_note(d, sqlite3_bind_blob64(st, i, p, (sqlite3_uint64)n,
+		                                    SQLITE_STATIC));
+}
+
+/* Resets a cached statement so that it holds no lock and no borrowed
+ * pointer.  Its result code was already reported by the step. */
+static void
+db_reset(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/*
+ * Steps a bound statement once.  Returns SQLITE_ROW, SQLITE_DONE, or a
+ * negative CSIRT code with the message set (and the statement reset).
+ * After SQLITE_ROW the caller reads columns and calls db_reset().
+ */
+static int
+db_step(struct db *d, sqlite3_stmt *st, const char *what)
+{
+	int rc;
+
+	if (d->bind_rc != SQLITE_OK) {
+		rc = d->bind_rc;
+		d->bind_rc = SQLITE_OK;
+		db_reset(st);
+		return csirt_error_set(db_code(rc), "%s: %s: binding: %s",
+		                       d->store, what, sqlite3_errstr(rc));
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	rc = db_fail(d, sqlite3_extended_errcode(d->conn), what);
+	db_reset(st);
+	return rc;
+}
+
+/* Runs a statement that returns no rows. */
+static int
+db_run(struct db *d, sqlite3_stmt *st, const char *what)
+{
+	int rc = db_step(d, st, what);
+
+	if (rc < 0)
+		return rc;
+	db_reset(st);
+	if (rc != SQLITE_DONE)
+		return csirt_error_set(CSIRT_EFAIL, "%s: %s: unexpected row",
+		                       d->store, what);
+	return 0;
+}
+
+/* Runs SQL text outside the cache (set-up, migrations, checks). */
+static int
+db_exec(struct db *d, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(d->conn, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(d, sqlite3_extended_errcode(d->conn), what);
+	return 0;
+}
+
+/* Reads the one-row, one-column result of `sql` (a PRAGMA) as integer or,
+ * when `text` is not NULL, as text into it. */
+static int
+db_query_one(struct db *d, const char *sql, int64_t *num, char *text,
+             size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, err = 0;
+
+	rc = sqlite3_prepare_v2(d->conn, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		err = db_fail(d, sqlite3_extended_errcode(d->conn), sql);
+		goto done;
+	}
+	rc = db_step(d, st, sql);
+	if (rc < 0) {
+		err = rc;
+		goto done;
+	}
+	if (rc != SQLITE_ROW) {
+		err = csirt_error_set(CSIRT_EFAIL, "%s: %s: no result",
+		                      d->store, sql);
+		goto done;
+	}
+	if (num != NULL)
+		*num = sqlite3_column_int64(st, 0);
+	if (text != NULL) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		snprintf(text, size, "%s", t != NULL ? (const char *)t : "");
+	}
+done:
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int
+db_pragma_int(struct db *d, const char *sql, int64_t *out)
+{
+	return db_query_one(d, sql, out, NULL, 0);
+}
+
+/* Creates the file with mode 0600 before SQLite does (SQLite would use
+ * 0644 & ~umask), and tightens an existing file and its WAL companions:
+ * SQLite gives -wal and -shm the main file's mode when it creates them. */
+static int
+db_create_private(struct db *d, const char *path)
+{
+	static const char *const suffixes[] = {"-wal", "-shm"};
+	int fd, err = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return csirt_error_set(CSIRT_EUNAVAILABLE, "%s: opening %s: %s",
+		                       d->store, path, strerror(errno));
+	if (fchmod(fd, 0600) != 0)
+		err = csirt_error_set(CSIRT_EUNAVAILABLE, "%s: chmod %s: %s",
+		                      d->store, path, strerror(errno));
+	close(fd);
+	for (size_t i = 0; err == 0 && i < UTIL_ARRAY_LEN(suffixes); i++) {
+		struct buf p = BUF_INIT;
+
+		buf_printf(&p, "%s%s", path, suffixes[i]);
+		if (chmod(p.data, 0600) != 0 && errno != ENOENT)
+			err = csirt_error_set(CSIRT_EUNAVAILABLE,
+			                      "%s: chmod %s: %s", d->store,
+			                      p.data, strerror(errno));
+		buf_free(&p);
+	}
+	return err;
+}
+
+static int
+db_latest_version(const char *store)
+{
+	int latest = 0;
+
+	for (const struct index_migration *m = index_migrations;
+	     m->store != NULL; m++) {
+		if (strcmp(m->store, store) != 0)
+			continue;
+		/* The generator guarantees 1, 2, 3, ... in order. */
+		if (m->version != latest + 1)
+			abort();
+		latest = m->version;
+	}
+	return latest;
+}
+
+/*
+ * Applies every embedded migration of the store newer than the file, each
+ * in its own IMMEDIATE transaction together with the user_version bump,
+ * re-reading the version under the lock in case another process migrated
+ * first.  Foreign keys are on while migrating; a future migration that must
+ * rebuild a referenced table needs SQLite's 12-step procedure (foreign_keys
+ * cannot be switched inside the transaction).
+ */
+static int
+db_migrate(struct db *d)
+{
+	int64_t current;
+	int latest = db_latest_version(d->store), err;
+
+	if ((err = db_pragma_int(d, "PRAGMA user_version", &current)) != 0)
+		return err;
+	if (current > latest)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "%s: schema version %" PRId64
+		                       " is newer than this csirtd (%d)",
+		                       d->store, current, latest);
+	for (const struct index_migration *m = index_migrations;
+	     m->store != NULL; m++) {
+		char bump[64];
+
+		if (strcmp(m->store, d->store) != 0 || m->version <= current)
+			continue;
+		if ((err = db_exec(d, "BEGIN IMMEDIATE", "migration")) != 0)
+			return err;
+		err = db_pragma_int(d, "PRAGMA user_version", &current);
+		if (err == 0 && current >= m->version) {
+			err = db_exec(d, "COMMIT", "migration");
+			if (err != 0)
+				goto rollback;
+			continue;
+		}
+		if (err == 0)
+			err = db_exec(d, m->sql, m->name);
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d",
+		         m->version);
+		if (err == 0)
+			err = db_exec(d, bump, m->name);
+		if (err == 0)
+			err = db_exec(d, "COMMIT", m->name);
+		if (err != 0)
+			goto rollback;
+		current = m->version;
+		log_info("schema migrated", "store", d->store, "migration",
+		         m->name);
+	}
+	return 0;
+rollback:
+	if (!sqlite3_get_autocommit(d->conn))
+		sqlite3_exec(d->conn, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+/*
+ * Opens a connection with the invariants listed at the top of the file.
+ * `secure_delete` is for the keystore.  On failure d->conn may be set; the
+ * caller closes it with db_close().
+ */
+static int
+db_open(struct db *d, const char *path, bool readonly, bool secure_delete)
+{
+	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	int64_t v;
+	char mode[16];
+	int rc, err;
+
+	if (readonly) {
+		if (!util_path_exists(path))
+			return csirt_error_set(CSIRT_ENOTFOUND,
+			                       "%s: %s: no such file", d->store,
+			                       path);
+		flags |= SQLITE_OPEN_READONLY;
+	} else {
+		if ((err = db_create_private(d, path)) != 0)
+			return err;
+		flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	}
+	rc = sqlite3_open_v2(path, &d->conn, flags, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(d, rc, path);
+	sqlite3_busy_timeout(d->conn, DB_BUSY_TIMEOUT_MS);
+	/* Hardening: no writes to the schema by SQL, no double-quoted
+	 * strings, no functions from the schema with side effects. */
+	sqlite3_db_config(d->conn, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	sqlite3_db_config(d->conn, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+	sqlite3_db_config(d->conn, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
+	sqlite3_db_config(d->conn, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
+	                  (int *)NULL);
+
+	/* Outside any transaction, or SQLite ignores it silently. */
+	if ((err = db_exec(d, "PRAGMA foreign_keys = ON", "foreign_keys")) != 0)
+		return err;
+	if ((err = db_pragma_int(d, "PRAGMA foreign_keys", &v)) != 0)
+		return err;
+	if (v != 1)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "%s: PRAGMA foreign_keys did not take",
+		                       d->store);
+	if (secure_delete) {
+		if ((err = db_exec(d, "PRAGMA secure_delete = ON",
+		                   "secure_delete")) != 0)
+			return err;
+		if ((err = db_pragma_int(d, "PRAGMA secure_delete", &v)) != 0)
+			return err;
+		if (v != 1)
+			return csirt_error_set(
+			    CSIRT_EFAIL,
+			    "%s: PRAGMA secure_delete did not take", d->store);
+	}
+
+	if (readonly) {
+		int latest = db_latest_version(d->store);
+
+		if ((err = db_query_one(d, "PRAGMA journal_mode", NULL, mode,
+		                        sizeof(mode))) != 0)
+			return err;
+		if (strcmp(mode, "wal") != 0)
+			return csirt_error_set(
+			    CSIRT_EFAIL,
+			    "%s: %s is not in WAL mode (%s); "
+			    "open it read-write first",
+			    d->store, path, mode);
+		if ((err = db_pragma_int(d, "PRAGMA user_version", &v)) != 0)
+			return err;
+		if (v != latest)
+			return csirt_error_set(
+			    CSIRT_EFAIL,
+			    "%s: %s has schema version %" PRId64
+			    ", this csirtd needs %d",
+			    d->store, path, v, latest);
+		return 0;
+	}
+
+	if ((err = db_query_one(d, "PRAGMA journal_mode = WAL", NULL, mode,
+	                        sizeof(mode))) != 0)
+		return err;
+	if (strcmp(mode, "wal") != 0)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "%s: cannot switch %s to WAL (%s)",
+		                       d->store, path, mode);
+	if ((err = db_exec(d, "PRAGMA synchronous = FULL", "synchronous")) != 0)
+		return err;
+	if ((err = db_pragma_int(d, "PRAGMA synchronous", &v)) != 0)
+		return err;
+	if (v != 2)
+		return csirt_error_set(
+		    CSIRT_EFAIL, "%s: PRAGMA synchronous=FULL did not take",
+		    d->store);
+	return db_migrate(d);
+}
+
+/* Prepares the store's statement table once for the connection's life. */
+static int
+db_prepare_all(struct db *d, const char *const *sql, size_t n)
+{
+	d->sql = sql;
+	d->nstmts = n;
+	d->stmts = util_xcalloc(n, sizeof(*d->stmts));
+	for (size_t i = 0; i < n; i++) {
+		int rc = sqlite3_prepare_v3(d->conn, sql[i], -1,
+		                            SQLITE_PREPARE_PERSISTENT,
+		                            &d->stmts[i], NULL);
+		if (rc != SQLITE_OK)
+			return db_fail(d, sqlite3_extended_errcode(d->conn),
+			               sql[i]);
+	}
+	return 0;
+}
+
+static void
+db_close(struct db *d)
+{
+	int rc;
+
+	for (size_t i = 0; i < d->nstmts; i++)
+		sqlite3_finalize(d->stmts[i]);
+	free(d->stmts);
+	d->stmts = NULL;
+	d->nstmts = 0;
+	if (d->conn == NULL)
+		return;
+	rc = sqlite3_close(d->conn);
+	if (rc != SQLITE_OK)
+		log_error("closing database", "store", d->store, "error",
+		          sqlite3_errstr(rc));
+	d->conn = NULL;
+}
+
+static const uint8_t *
+pbuf_pack(struct pbuf *b, const ProtobufCMessage *m, size_t *len)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+
+	if (n > b->cap) {
+		b->data = util_xrealloc(b->data, n);
+		b->cap = n;
+	}
+	*len = n == 0 ? 0 : protobuf_c_message_pack(m, b->data);
+	return b->data;
+}
+
+/* ---- index ----------------------------------------------------------- */
+
+enum ix_stmt {
+	IX_BEGIN,
+	IX_COMMIT,
+	IX_ROLLBACK,
+	IX_SAVEPOINT,
+	IX_RELEASE,
+	IX_ROLLBACK_TO,
+	IX_EVENT_EXISTS,
+	IX_EVENT_INSERT,
+	IX_CASE_UPSERT,
+	IX_ASSIGNEES_DELETE,
+	IX_ASSIGNEE_INSERT,
+	IX_NOTE_INSERT,
+	IX_USER_INSERT,
+	IX_USER_UPDATE,
+	IX_DIVISION_INSERT,
+	IX_POSITION_SET,
+	IX_POSITION_GET,
+	IX_CASE_GET,
+	IX_CASE_MAX_COUNTER,
+	IX_USER_GET,
+	IX_DIVISION_EXISTS,
+	IX_EVENTS_FOR_CASE,
+	IX__COUNT
+};
+
+static const char *const ix_sql[IX__COUNT] = {
+    [IX_BEGIN] = "BEGIN IMMEDIATE",
+    [IX_COMMIT] = "COMMIT",
+    [IX_ROLLBACK] = "ROLLBACK",
+    [IX_SAVEPOINT] = "SAVEPOINT index_apply",
+    [IX_RELEASE] = "RELEASE index_apply",
+    [IX_ROLLBACK_TO] = "ROLLBACK TO index_apply",
+    [IX_EVENT_EXISTS] = "SELECT 1 FROM events WHERE seq = ?1",
+    [IX_EVENT_INSERT] =
+        "INSERT INTO events (seq, case_id, type, actor, role, time_ms,"
+        " commit_id, pb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* last_seq only moves forward: an older fold never overwrites a
+     * newer one (changes() == 0 is reported as tampering). */
+    [IX_CASE_UPSERT] =
+        "INSERT INTO cases (id, year, counter, category, state, title,"
+        " division, reporter, recognized_at_ms, reported_at_ms,"
+        " updated_at_ms, confidentiality, integrity, availability,"
+        " emergency, last_seq, pb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+        " ON CONFLICT (id) DO UPDATE SET category = excluded.category,"
+        " state = excluded.state, title = excluded.title,"
+        " division = excluded.division, reporter = excluded.reporter,"
+        " recognized_at_ms = excluded.recognized_at_ms,"
+        " reported_at_ms = excluded.reported_at_ms,"
+        " updated_at_ms = excluded.updated_at_ms,"
+        " confidentiality = excluded.confidentiality,"
+        " integrity = excluded.integrity,"
+        " availability = excluded.availability,"
+        " emergency = excluded.emergency, last_seq = excluded.last_seq,"
+        " pb = excluded.pb WHERE excluded.last_seq > cases.last_seq",
+    [IX_ASSIGNEES_DELETE] = "DELETE FROM case_assignees WHERE case_id = ?1",
+    [IX_ASSIGNEE_INSERT] =
+        "INSERT INTO case_assignees (case_id, login) VALUES (?1, ?2)",
+    [IX_NOTE_INSERT] =
+        "INSERT INTO notes (case_id, note_id, version, author, path,"
+        " text_sha256, time_ms, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [IX_USER_INSERT] =
+        "INSERT INTO users (login, display_name, role, division, disabled,"
+        " created_at_ms, pb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [IX_USER_UPDATE] =
+        "UPDATE users SET display_name = ?2, role = ?3, division = ?4,"
+        " disabled = ?5, created_at_ms = ?6, pb = ?7 WHERE login = ?1",
+    [IX_DIVISION_INSERT] =
+        "INSERT INTO divisions (code, name, created_at_ms, pb)"
+        " VALUES (?1, ?2, ?3, ?4)",
+    [IX_POSITION_SET] =
+        "INSERT INTO ledger_position (id, seq, commit_id) VALUES (1, ?1, ?2)"
+        " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq,"
+        " commit_id = excluded.commit_id",
+    [IX_POSITION_GET] =
+        "SELECT seq, commit_id FROM ledger_position WHERE id = 1",
+    [IX_CASE_GET] = "SELECT pb FROM cases WHERE id = ?1",
+    [IX_CASE_MAX_COUNTER] =
+        "SELECT coalesce(max(counter), 0) FROM cases WHERE year = ?1",
+    [IX_USER_GET] = "SELECT pb FROM users WHERE login = ?1",
+    [IX_DIVISION_EXISTS] = "SELECT 1 FROM divisions WHERE code = ?1",
+    [IX_EVENTS_FOR_CASE] =
+        "SELECT pb, commit_id FROM events WHERE case_id = ?1 ORDER BY seq",
+};
+
+struct index {
+	struct db db;
+	struct pbuf ev_pb;  /* packed event, bound while it is inserted */
+	struct pbuf rec_pb; /* packed case/user/division, likewise */
+};
+
+static int
+index_open_mode(struct index **out, const char *path, bool readonly)
+{
+	struct index *ix = util_xcalloc(1, sizeof(*ix));
+	int err;
+
+	*out = NULL;
+	ix->db.store = "index";
+	if ((err = db_open(&ix->db, path, readonly, false)) != 0)
+		goto done;
+	err = db_prepare_all(&ix->db, ix_sql, IX__COUNT);
+done:
+	if (err != 0) {
+		index_close(ix);
+		return err;
+	}
+	*out = ix;
+	return 0;
+}
+
+int
+index_open(struct index **out, const char *path)
+{
+	return index_open_mode(out, path, false);
+}
+
+int
+index_open_readonly(struct index **out, const char *path)
+{
+	return index_open_mode(out, path, true);
+}
+
+void
+index_close(struct index *ix)
+{
+	if (ix == NULL)
+		return;
+	db_close(&ix->db);
+	free(ix->ev_pb.data);
+	free(ix->rec_pb.data);
+	free(ix);
+}
+
+int
+index_begin(struct index *ix)
+{
+	/* SQLite grants BEGIN IMMEDIATE to a read-only connection (only the
+	 * writes fail); refuse it here so a reader never pins a snapshot
+	 * by mistake. */
+	if (sqlite3_db_readonly(ix->db.conn, "main") == 1)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "index: begin on a readonly connection");
+	return db_run(&ix->db, ix->db.stmts[IX_BEGIN], "begin");
+}
+
+int
+index_commit(struct index *ix)
+{
+	return db_run(&ix->db, ix->db.stmts[IX_COMMIT], "commit");
+}
+
+int
+index_rollback(struct index *ix)
+{
+	return db_run(&ix->db, ix->db.stmts[IX_ROLLBACK], "rollback");
+}
+
+/* "2026-000123": year, '-', a counter of at least six digits with no
+ * extra leading zero, so that id and (year, counter) map one to one. */
+static int
+index_case_id_parse(const char *id, int *year, uint32_t *counter)
+{
+	size_t n = strlen(id);
+	uint32_t c = 0;
+	int y = 0;
+
+	if (n < 11 || n > 14 || id[4] != '-' || id[0] == '0' ||
+	    (n > 11 && id[5] == '0'))
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		if (i == 4)
+			continue;
+		if (id[i] < '0' || id[i] > '9')
+			goto bad;
+		if (i < 4)
+			y = y * 10 + (id[i] - '0');
+		else
+			c = c * 10 + (uint32_t)(id[i] - '0');
+	}
+	*year = y;
+	*counter = c;
+	return 0;
+bad:
+	return csirt_error_set(CSIRT_EINVAL, "index: bad case id \"%s\"", id);
+}
+
+/* Parses an RFC 3339 time; "" is absent (*present = false). */
+static int
+index_time_ms(int64_t *out, bool *present, const char *s, const char *what)
+{
+	*present = s != NULL && s[0] != '\0';
+	*out = 0;
+	if (!*present)
+		return 0;
+	if (util_time_parse(out, s) != 0)
+		return csirt_error_wrap(CSIRT_EINVAL, "index: %s", what);
+	return 0;
+}
+
+static void
+index_bind_time(struct index *ix, sqlite3_stmt *st, int i, int64_t ms,
+                bool present)
+{
+	if (present)
+		db_bind_int(&ix->db, st, i, ms);
+	else
+		db_bind_note(&ix->db, sqlite3_bind_null(st, i));
+}
+
+static bool
+index_commit_id_valid(const char *s)
+{
+	if (s == NULL || strlen(s) != INDEX_COMMIT_ID_LEN)
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+/* Replaces the cases row and its assignees with the fold `c`. */
+static int
+index_apply_case(struct index *ix, const Csirt__V1__Case *c)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_CASE_UPSERT];
+	const Csirt__V1__Classification *cl = c->classification;
+	int64_t recognized, reported, updated;
+	bool has_rec, has_rep, has_upd;
+	const uint8_t *pb;
+	uint32_t counter;
+	size_t len;
+	int year, err;
+
+	if ((err = index_case_id_parse(c->id, &year, &counter)) != 0)
+		return err;
+	if ((err = index_time_ms(&recognized, &has_rec, c->recognized_at,
+	                         "recognized_at")) != 0 ||
+	    (err = index_time_ms(&reported, &has_rep, c->reported_at,
+	                         "reported_at")) != 0 ||
+	    (err = index_time_ms(&updated, &has_upd, c->updated_at,
+	                         "updated_at")) != 0)
+		return err;
+	pb = pbuf_pack(&ix->rec_pb, &c->base, &len);
+
+	db_bind_text(d, st, 1, c->id);
+	db_bind_int(d, st, 2, year);
+	db_bind_int(d, st, 3, counter);
+	db_bind_int(d, st, 4, c->category);
+	db_bind_int(d, st, 5, c->state);
+	db_bind_text(d, st, 6, c->title);
+	db_bind_text(d, st, 7, c->division);
+	db_bind_text(d, st, 8, c->reporter);
+	index_bind_time(ix, st, 9, recognized, has_rec);
+	index_bind_time(ix, st, 10, reported, has_rep);
+	index_bind_time(ix, st, 11, updated, has_upd);
+	db_bind_int(d, st, 12, cl != NULL ? cl->confidentiality : 0);
+	db_bind_int(d, st, 13, cl != NULL ? cl->integrity : 0);
+	db_bind_int(d, st, 14, cl != NULL ? cl->availability : 0);
+	db_bind_int(d, st, 15, c->emergency != NULL && c->emergency->flag);
+	db_bind_int(d, st, 16, (int64_t)c->last_seq);
+	db_bind_blob(d, st, 17, pb, len);
+	if ((err = db_run(d, st, "case")) != 0)
+		return err;
+	if (sqlite3_changes(d->conn) != 1)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "index: case %s already has an event "
+		                       "after seq %" PRIu64,
+		                       c->id, c->last_seq);
+
+	st = d->stmts[IX_ASSIGNEES_DELETE];
+	db_bind_text(d, st, 1, c->id);
+	if ((err = db_run(d, st, "assignees")) != 0)
+		return err;
+	st = d->stmts[IX_ASSIGNEE_INSERT];
+	for (size_t i = 0; i < c->n_assignees; i++) {
+		db_bind_text(d, st, 1, c->id);
+		db_bind_text(d, st, 2, c->assignees[i]);
+		if ((err = db_run(d, st, "assignee")) != 0)
+			return err;
+	}
+	return 0;
+}
+
+static int
+index_apply_note(struct index *ix, const Csirt__V1__Event *ev, int64_t time_ms,
+                 const char *note_id, uint32_t version, const char *path,
+                 const char *sha256)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_NOTE_INSERT];
+
+	db_bind_text(d, st, 1, ev->case_id);
+	db_bind_text(d, st, 2, note_id);
+	db_bind_int(d, st, 3, version);
+	db_bind_text(d, st, 4, ev->actor);
+	db_bind_text(d, st, 5, path);
+	db_bind_text(d, st, 6, sha256);
+	db_bind_int(d, st, 7, time_ms);
+	db_bind_int(d, st, 8, (int64_t)ev->seq);
+	return db_run(d, st, "note");
+}
+
+static int
+index_apply_user(struct index *ix, const Csirt__V1__User *u, bool create)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[create ? IX_USER_INSERT : IX_USER_UPDATE];
+	const uint8_t *pb;
+	int64_t created;
+	bool has_created;
+	size_t len;
+	int err;
+
+	if (u == NULL)
+		return csirt_error_set(CSIRT_EINVAL, "index: user event "
+		                                     "without a user");
+	if ((err = index_time_ms(&created, &has_created, u->created_at,
+	                         "user created_at")) != 0)
+		return err;
+	pb = pbuf_pack(&ix->rec_pb, &u->base, &len);
+	db_bind_text(d, st, 1, u->login);
+	db_bind_text(d, st, 2, u->display_name);
+	db_bind_int(d, st, 3, u->role);
+	db_bind_text_or_null(d, st, 4, u->division);
+	db_bind_int(d, st, 5, u->disabled);
+	index_bind_time(ix, st, 6, created, has_created);
+	db_bind_blob(d, st, 7, pb, len);
+	if ((err = db_run(d, st, "user")) != 0)
+		return err;
+	if (!create && sqlite3_changes(d->conn) != 1)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "index: user.updated for unknown user "
+		                       "\"%s\"",
+		                       u->login);
+	return 0;
+}
+
+static int
+index_apply_division(struct index *ix, const Csirt__V1__Division *dv)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_DIVISION_INSERT];
+	const uint8_t *pb;
+	int64_t created;
+	bool has_created;
+	size_t len;
+	int err;
+
+	if (dv == NULL)
+		return csirt_error_set(CSIRT_EINVAL, "index: division event "
+		                                     "without a division");
+	if ((err = index_time_ms(&created, &has_created, dv->created_at,
+	                         "division created_at")) != 0)
+		return err;
+	pb = pbuf_pack(&ix->rec_pb, &dv->base, &len);
+	db_bind_text(d, st, 1, dv->code);
+	db_bind_text(d, st, 2, dv->name);
+	index_bind_time(ix, st, 3, created, has_created);
+	db_bind_blob(d, st, 4, pb, len);
+	return db_run(d, st, "division");
+}
+
+static int
+index_apply_event_row(struct index *ix, const Csirt__V1__Event *ev,
+                      int64_t time_ms, const char *commit_id)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_EVENT_INSERT];
+	const uint8_t *pb;
+	size_t len;
+	int err;
+
+	pb = pbuf_pack(&ix->ev_pb, &ev->base, &len);
+	db_bind_int(d, st, 1, (int64_t)ev->seq);
+	db_bind_text_or_null(d, st, 2, ev->case_id);
+	db_bind_text(d, st, 3, ev->type);
+	db_bind_text(d, st, 4, ev->actor);
+	db_bind_int(d, st, 5, ev->role);
+	db_bind_int(d, st, 6, time_ms);
+	db_bind_text(d, st, 7, commit_id);
+	db_bind_blob(d, st, 8, pb, len);
+	err = db_run(d, st, "event");
+	if (err == CSIRT_ECONFLICT)
+		return csirt_error_set(CSIRT_ECONFLICT,
+		                       "index: event seq %" PRIu64
+		                       " is already recorded",
+		                       ev->seq);
+	return err;
+}
+
+/*
+ * Everything index_apply() records, in an order the foreign keys accept:
+ * the case row before the event that references it, the event before the
+ * note that references it.  Only the event row's key clash is a conflict
+ * (the seq is already recorded); any other clash with existing rows means
+ * the event contradicts the index.
+ */
+static int
+index_apply_all(struct index *ix, const Csirt__V1__Event *ev,
+                const char *commit_id, const Csirt__V1__Case *case_after,
+                int64_t time_ms)
+{
+	int err = 0;
+
+	if (case_after != NULL && (err = index_apply_case(ix, case_after)) != 0)
+		goto done;
+	if ((err = index_apply_event_row(ix, ev, time_ms, commit_id)) != 0)
+		return err;
+
+	switch (ev->payload_case) {
+	case CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED: {
+		const Csirt__V1__NoteAdded *n = ev->note_added;
+		err = index_apply_note(ix, ev, time_ms, n->note_id,
+		                       n->version != 0 ? n->version : 1,
+		                       n->path, n->text_sha256);
+		break;
+	}
+	case CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED: {
+		const Csirt__V1__NoteEdited *n = ev->note_edited;
+		err = index_apply_note(ix, ev, time_ms, n->note_id, n->version,
+		                       n->path, n->text_sha256);
+		break;
+	}
+	case CSIRT__V1__EVENT__PAYLOAD_USER_CREATED:
+		err = index_apply_user(ix, ev->user_created->user, true);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_USER_UPDATED:
+		err = index_apply_user(ix, ev->user_updated->user, false);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_DIVISION_CREATED:
+		err = index_apply_division(ix, ev->division_created->division);
+		break;
+	default:
+		/* ledger_initialized, the other case events (all in
+		 * case_after), and payloads newer than this build. */
+		break;
+	}
+done:
+	if (err == CSIRT_ECONFLICT)
+		err = csirt_error_wrap(CSIRT_ETAMPER, "index: event %" PRIu64,
+		                       ev->seq);
+	return err;
+}
+
+int
+index_apply(struct index *ix, const Csirt__V1__Event *ev, const char *commit_id,
+            const Csirt__V1__Case *case_after)
+{
+	struct db *d = &ix->db;
+	bool case_event = ev->case_id != NULL && ev->case_id[0] != '\0';
+	int64_t time_ms;
+	bool has_time;
+	int rc, err;
+
+	if (ev->seq == 0 || ev->seq > INT64_MAX)
+		return csirt_error_set(
+		    CSIRT_EINVAL, "index: bad event seq %" PRIu64, ev->seq);
+	if (!index_commit_id_valid(commit_id))
+		return csirt_error_set(
+		    CSIRT_EINVAL,
+		    "index: event %" PRIu64 ": bad commit id \"%s\"", ev->seq,
+		    commit_id ? commit_id : "(null)");
+	if ((err = index_time_ms(&time_ms, &has_time, ev->time,
+	                         "event time")) != 0)
+		return err;
+	if (!has_time)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "index: event %" PRIu64 " has no time",
+		                       ev->seq);
+	if (case_event != (case_after != NULL))
+		return csirt_error_set(
+		    CSIRT_EINVAL, "index: event %" PRIu64 " (%s): %s", ev->seq,
+		    ev->type,
+		    case_event ? "case event without the case"
+		               : "directory event with a case");
+	if (case_event && (strcmp(case_after->id, ev->case_id) != 0 ||
+	                   case_after->last_seq != ev->seq))
+		return csirt_error_set(
+		    CSIRT_EINVAL,
+		    "index: event %" PRIu64
+		    " of %s: case_after is %s at seq %" PRIu64,
+		    ev->seq, ev->case_id, case_after->id, case_after->last_seq);
+
+	/* A recorded seq is a conflict before anything else is looked at
+	 * (replay relies on it); the events primary key is the backstop. */
+	db_bind_int(d, d->stmts[IX_EVENT_EXISTS], 1, (int64_t)ev->seq);
+	if ((rc = db_step(d, d->stmts[IX_EVENT_EXISTS], "event")) < 0)
+		return rc;
+	db_reset(d->stmts[IX_EVENT_EXISTS]);
+	if (rc == SQLITE_ROW)
+		return csirt_error_set(CSIRT_ECONFLICT,
+		                       "index: event seq %" PRIu64
+		                       " is already recorded",
+		                       ev->seq);
+
+	/* A savepoint makes the event atomic even inside a larger batch:
+	 * a refused event leaves nothing behind and the batch goes on. */
+	if ((err = db_run(d, d->stmts[IX_SAVEPOINT], "savepoint")) != 0)
+		return err;
+	err = index_apply_all(ix, ev, commit_id, case_after, time_ms);
+	if (err == 0)
+		return db_run(d, d->stmts[IX_RELEASE], "release");
+
+	if (!sqlite3_get_autocommit(d->conn)) {
+		/* Cleanup after the failure reported above; a failure here
+		 * (the transaction already rolled back by SQLite) is logged,
+		 * not allowed to replace the first error. */
+		if (sqlite3_step(d->stmts[IX_ROLLBACK_TO]) != SQLITE_DONE ||
+		    sqlite3_reset(d->stmts[IX_ROLLBACK_TO]) != SQLITE_OK ||
+		    sqlite3_step(d->stmts[IX_RELEASE]) != SQLITE_DONE)
+			log_error("index: undoing a refused event failed",
+			          "error", sqlite3_errmsg(d->conn));
+		sqlite3_reset(d->stmts[IX_ROLLBACK_TO]);
+		sqlite3_reset(d->stmts[IX_RELEASE]);
+	}
+	return err;
+}
+
+int
+index_set_position(struct index *ix, uint64_t seq, const char *commit_id)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_POSITION_SET];
+
+	if (seq > INT64_MAX || !index_commit_id_valid(commit_id))
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "index: bad position %" PRIu64 " \"%s\"",
+		                       seq, commit_id ? commit_id : "(null)");
+	db_bind_int(d, st, 1, (int64_t)seq);
+	db_bind_text(d, st, 2, commit_id);
+	return db_run(d, st, "position");
+}
+
+int
+index_get_position(struct index *ix, uint64_t *seq,
+                   char commit_id[INDEX_COMMIT_ID_LEN + 1])
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_POSITION_GET];
+	int rc;
+
+	*seq = 0;
+	commit_id[0] = '\0';
+	if ((rc = db_step(d, st, "position")) < 0)
+		return rc;
+	if (rc == SQLITE_ROW) {
+		const unsigned char *c = sqlite3_column_text(st, 1);
+
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+		snprintf(commit_id, INDEX_COMMIT_ID_LEN + 1, "%s",
+		         c != NULL ? (const char *)c : "");
+	}
+	db_reset(st);
+	return 0;
+}
+
+/* Unpacks the pb column `col` of the current row; ETAMPER if it is not a
+ * valid message. */
+static int
+index_row_unpack(ProtobufCMessage **out, sqlite3_stmt *st, int col,
+                 const ProtobufCMessageDescriptor *desc, const char *what,
+                 const char *key)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+
+	*out = protobuf_c_message_unpack(desc, NULL, n, p);
+	if (*out == NULL)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "index: %s %s: stored message does not "
+		                       "decode",
+		                       what, key);
+	return 0;
+}
+
+/* Looks up one pb blob by text key and unpacks it. */
+static int
+index_get_pb(ProtobufCMessage **out, struct index *ix, enum ix_stmt which,
+             const ProtobufCMessageDescriptor *desc, const char *what,
+             const char *key)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[which];
+	int rc, err = 0;
+
+	*out = NULL;
+	db_bind_text(d, st, 1, key);
+	if ((rc = db_step(d, st, what)) < 0)
+		return rc;
+	if (rc == SQLITE_DONE)
+		err = csirt_error_set(CSIRT_ENOTFOUND, "%s %s not found", what,
+		                      key);
+	else
+		err = index_row_unpack(out, st, 0, desc, what, key);
+	db_reset(st);
+	return err;
+}
+
+int
+index_case_get(Csirt__V1__Case **out, struct index *ix, const char *id)
+{
+	ProtobufCMessage *m = NULL;
+	int err = index_get_pb(&m, ix, IX_CASE_GET,
+	                       &csirt__v1__case__descriptor, "case", id);
+
+	*out = (Csirt__V1__Case *)m;
+	return err;
+}
+
+int
+index_user_get(Csirt__V1__User **out, struct index *ix, const char *login)
+{
+	ProtobufCMessage *m = NULL;
+	int err = index_get_pb(&m, ix, IX_USER_GET,
+	                       &csirt__v1__user__descriptor, "user", login);
+
+	*out = (Csirt__V1__User *)m;
+	return err;
+}
+
+int
+index_case_max_counter(struct index *ix, int year, uint32_t *out)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_CASE_MAX_COUNTER];
+	int rc;
+
+	*out = 0;
+	db_bind_int(d, st, 1, year);
+	if ((rc = db_step(d, st, "max counter")) < 0)
+		return rc;
+	if (rc == SQLITE_ROW)
+		*out = (uint32_t)sqlite3_column_int64(st, 0);
+	db_reset(st);
+	return 0;
+}
+
+int
+index_division_exists(struct index *ix, const char *code, bool *out)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_DIVISION_EXISTS];
+	int rc;
+
+	*out = false;
+	db_bind_text(d, st, 1, code);
+	if ((rc = db_step(d, st, "division")) < 0)
+		return rc;
+	*out = rc == SQLITE_ROW;
+	db_reset(st);
+	return 0;
+}
+
+int
+index_events_for_case(struct index *ix, const char *case_id,
+                      int (*cb)(const Csirt__V1__Event *ev,
+                                const char *commit_id, void *arg),
+                      void *arg)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_EVENTS_FOR_CASE];
+	ProtobufCMessage *m = NULL;
+	int rc, err = 0;
+
+	db_bind_text(d, st, 1, case_id);
+	while ((rc = db_step(d, st, "events")) == SQLITE_ROW) {
+		const unsigned char *commit = sqlite3_column_text(st, 1);
+
+		if ((err = index_row_unpack(&m, st, 0,
+		                            &csirt__v1__event__descriptor,
+		                            "event of", case_id)) != 0)
+			break;
+		err = cb((const Csirt__V1__Event *)m,
+		         commit != NULL ? (const char *)commit : "", arg);
+		protobuf_c_message_free_unpacked(m, NULL);
+		m = NULL;
+		if (err != 0)
+			break;
+	}
+	if (rc < 0)
+		return rc;
+	db_reset(st);
+	return err;
+}
+
+/* ---- index: canonical dump and checks (rare; own statements) ---------- */
+
+/* Text as a double-quoted string: '"' and '\\' escaped, control bytes as
+ * \n, \t or \xNN, everything else (UTF-8 included) as is.  One record per
+ * line whatever the data holds. */
+static void
+index_dump_text(struct buf *out, const unsigned char *s, size_t n)
+{
+	buf_putc(out, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\')
+			buf_printf(out, "\\%c", c);
+		else if (c == '\n')
+			buf_puts(out, "\\n");
+		else if (c == '\t')
+			buf_puts(out, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(out, "\\x%02x", c);
+		else
+			buf_putc(out, (char)c);
+	}
+	buf_putc(out, '"');
+}
+
+static void
+index_dump_value(struct buf *out, sqlite3_stmt *st, int col)
+{
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_NULL:
+		buf_puts(out, "NULL");
+		break;
+	case SQLITE_INTEGER:
+		buf_printf(out, "%lld",
+		           (long long)sqlite3_column_int64(st, col));
+		break;
+	case SQLITE_FLOAT:
+		buf_printf(out, "%.17g", sqlite3_column_double(st, col));
+		break;
+	case SQLITE_TEXT:
+		index_dump_text(out, sqlite3_column_text(st, col),
+		                (size_t)sqlite3_column_bytes(st, col));
+		break;
+	default: {
+		const unsigned char *p = sqlite3_column_blob(st, col);
+		size_t n = (size_t)sqlite3_column_bytes(st, col);
+
+		buf_puts(out, "x'");
+		for (size_t i = 0; i < n; i++)
+			buf_printf(out, "%02x", p[i]);
+		buf_putc(out, '\'');
+		break;
+	}
+	}
+}
+
+/* Appends `name` as an SQL identifier ("" quoted). */
+static void
+index_dump_ident(struct buf *out, const char *name)
+{
+	buf_putc(out, '"');
+	for (const char *p = name; *p != '\0'; p++) {
+		if (*p == '"')
+			buf_putc(out, '"');
+		buf_putc(out, *p);
+	}
+	buf_putc(out, '"');
+}
+
+static int
+index_prepare(struct db *d, sqlite3_stmt **out, const char *sql)
+{
+	if (sqlite3_prepare_v2(d->conn, sql, -1, out, NULL) != SQLITE_OK)
+		return db_fail(d, sqlite3_extended_errcode(d->conn), sql);
+	return 0;
+}
+
+/* One table: a header with the column names, then the rows in primary-key
+ * order (all columns when there is no declared key). */
+static int
+index_dump_table(struct buf *out, struct db *d, const char *table)
+{
+	sqlite3_stmt *info = NULL, *rows = NULL;
+	struct buf cols = BUF_INIT, order = BUF_INIT, q = BUF_INIT;
+	int rc, err, ncols = 0;
+
+	/* Columns in declaration order; key columns in key order. */
+	if ((err = index_prepare(d, &info,
+	                         "SELECT name, pk FROM pragma_table_info(?1)"
+	                         " ORDER BY cid")) != 0)
+		goto done;
+	db_bind_text(d, info, 1, table);
+	while ((rc = db_step(d, info, "table info")) == SQLITE_ROW) {
+		const char *c = (const char *)sqlite3_column_text(info, 0);
+
+		if (ncols++ > 0)
+			buf_puts(&cols, ", ");
+		index_dump_ident(&cols, c != NULL ? c : "");
+	}
+	if ((err = rc < 0 ? rc : 0) != 0)
+		goto done;
+	sqlite3_finalize(info);
+	info = NULL;
+	if ((err = index_prepare(d, &info,
+	                         "SELECT name FROM pragma_table_info(?1)"
+	                         " WHERE pk > 0 ORDER BY pk")) != 0)
+		goto done;
+	db_bind_text(d, info, 1, table);
+	while ((rc = db_step(d, info, "table key")) == SQLITE_ROW) {
+		const char *c = (const char *)sqlite3_column_text(info, 0);
+
+		if (order.len > 0)
+			buf_puts(&order, ", ");
+		index_dump_ident(&order, c != NULL ? c : "");
+	}
+	if ((err = rc < 0 ? rc : 0) != 0)
+		goto done;
+
+	/* Without a declared key, every column: still a total order. */
+	buf_puts(&q, "SELECT ");
+	buf_puts(&q, cols.data);
+	buf_puts(&q, " FROM ");
+	index_dump_ident(&q, table);
+	buf_puts(&q, " ORDER BY ");
+	buf_puts(&q, order.len > 0 ? order.data : cols.data);
+	if ((err = index_prepare(d, &rows, q.data)) != 0)
+		goto done;
+
+	buf_puts(out, "table ");
+	buf_puts(out, table);
+	buf_puts(out, " (");
+	buf_puts(out, cols.data);
+	buf_puts(out, ")\n");
+	while ((rc = db_step(d, rows, table)) == SQLITE_ROW) {
+		for (int i = 0; i < ncols; i++) {
+			buf_puts(out, i == 0 ? "\t" : " | ");
+			index_dump_value(out, rows, i);
+		}
+		buf_putc(out, '\n');
+	}
+	err = rc < 0 ? rc : 0;
+done:
+	sqlite3_finalize(info);
+	sqlite3_finalize(rows);
+	buf_free(&cols);
+	buf_free(&order);
+	buf_free(&q);
+	return err;
+}
+
+int
+index_dump(struct buf *out, struct index *ix)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *tables = NULL;
+	bool own_txn = sqlite3_get_autocommit(d->conn);
+	int64_t version;
+	int rc, err;
+
+	/* One read snapshot for the whole dump. */
+	if (own_txn && (err = db_exec(d, "BEGIN", "dump")) != 0)
+		return err;
+	if ((err = db_pragma_int(d, "PRAGMA user_version", &version)) != 0)
+		goto done;
+	buf_printf(out, "csirtd index dump\nuser_version %" PRId64 "\n",
+	           version);
+	if ((err = index_prepare(d, &tables,
+	                         "SELECT type, name, sql FROM sqlite_schema"
+	                         " WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+	                         " ORDER BY type, name")) != 0)
+		goto done;
+	while ((rc = db_step(d, tables, "schema")) == SQLITE_ROW) {
+		buf_puts(out, "schema ");
+		buf_puts(out, (const char *)sqlite3_column_text(tables, 0));
+		buf_putc(out, ' ');
+		buf_puts(out, (const char *)sqlite3_column_text(tables, 1));
+		buf_putc(out, ' ');
+		index_dump_value(out, tables, 2);
+		buf_putc(out, '\n');
+	}
+	if ((err = rc < 0 ? rc : 0) != 0)
+		goto done;
+	sqlite3_finalize(tables);
+	tables = NULL;
+
+	if ((err = index_prepare(d, &tables,
+	                         "SELECT name FROM sqlite_schema"
+	                         " WHERE type = 'table'"
+	                         " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+	                         " ORDER BY name")) != 0)
+		goto done;
+	while ((rc = db_step(d, tables, "tables")) == SQLITE_ROW) {
+		char *name =
+		    util_strdup((const char *)sqlite3_column_text(tables, 0));
+
+		err = index_dump_table(out, d, name);
+		free(name);
+		if (err != 0) {
+			db_reset(tables);
+			goto done;
+		}
+	}
+	err = rc < 0 ? rc : 0;
+done:
+	sqlite3_finalize(tables);
+	if (own_txn && !sqlite3_get_autocommit(d->conn)) {
+		int rc2 = db_exec(d, err == 0 ? "COMMIT" : "ROLLBACK", "dump");
+		if (err == 0)
+			err = rc2;
+	}
+	return err;
+}
+
+/* Runs a check query; its first row, if any, is the finding reported. */
+static int
+index_check_query(struct db *d, const char *sql, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	struct buf row = BUF_INIT;
+	int rc, err;
+
+	if ((err = index_prepare(d, &st, sql)) != 0)
+		return err;
+	rc = db_step(d, st, what);
+	if (rc == SQLITE_ROW) {
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			if (i > 0)
+				buf_puts(&row, " ");
+			index_dump_value(&row, st, i);
+		}
+		err = csirt_error_set(CSIRT_ETAMPER, "index: %s: %s", what,
+		                      row.data);
+	} else if (rc < 0) {
+		err = rc;
+	}
+	sqlite3_finalize(st);
+	buf_free(&row);
+	return err;
+}
+
+int
+index_sync_check(struct index *ix)
+{
+	struct db *d = &ix->db;
+	int64_t fk;
+	int err;
+
+	if ((err = db_pragma_int(d, "PRAGMA foreign_keys", &fk)) != 0)
+		return err;
+	if (fk != 1)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "index: foreign keys are off");
+	if ((err = index_check_query(
+	         d,
+	         "SELECT integrity_check FROM pragma_integrity_check"
+	         " WHERE integrity_check <> 'ok'",
+	         "integrity_check")) != 0 ||
+	    (err = index_check_query(d,
+	                             "SELECT \"table\", rowid, parent"
+	                             " FROM pragma_foreign_key_check",
+	                             "foreign key violation")) != 0 ||
+	    (err = index_check_query(
+	         d,
+	         "SELECT p.seq, e.seq FROM"
+	         " (SELECT max(seq) AS seq FROM events) AS e"
+	         " LEFT JOIN ledger_position AS p ON p.id = 1"
+	         " WHERE coalesce(p.seq, 0) <> coalesce(e.seq, 0)",
+	         "position is not the last event (position, last)")) != 0 ||
+	    (err = index_check_query(
+	         d,
+	         "SELECT c.id, c.last_seq FROM cases AS c"
+	         " WHERE c.last_seq IS NOT (SELECT max(seq) FROM events"
+	         " WHERE case_id = c.id)",
+	         "case last_seq is not its last event (case, last_seq)")) != 0)
+		return err;
+	return 0;
+}
+
+/* ---- keystore -------------------------------------------------------- */
+
+enum ks_stmt {
+	KS_TOKEN_ADD,
+	KS_TOKEN_LOOKUP,
+	KS_TOKEN_REVOKE,
+	KS_TOKEN_EXISTS,
+	KS_TOKENS_ALL,
+	KS_TOKENS_OF,
+	KS__COUNT
+};
+
+static const char *const ks_sql[KS__COUNT] = {
+    [KS_TOKEN_ADD] = "INSERT INTO tokens (token_id, login, hash_hex,"
+                     " created_ms) VALUES (?1, ?2, ?3, ?4)",
+    [KS_TOKEN_LOOKUP] = "SELECT login, token_id FROM tokens"
+                        " WHERE hash_hex = ?1 AND revoked_ms IS NULL",
+    [KS_TOKEN_REVOKE] = "UPDATE tokens SET revoked_ms = ?2"
+                        " WHERE token_id = ?1 AND revoked_ms IS NULL",
+    [KS_TOKEN_EXISTS] = "SELECT 1 FROM tokens WHERE token_id = ?1",
+    [KS_TOKENS_ALL] = "SELECT token_id, login, created_ms,"
+                      " coalesce(revoked_ms, 0) FROM tokens"
+                      " ORDER BY created_ms, token_id",
+    [KS_TOKENS_OF] = "SELECT token_id, login, created_ms,"
+                     " coalesce(revoked_ms, 0) FROM tokens"
+                     " WHERE login = ?1 ORDER BY created_ms, token_id",
+};
+
+struct keystore {
+	struct db db;
+};
+
+int
+keystore_open(struct keystore **out, const char *path)
+{
+	struct keystore *ks = util_xcalloc(1, sizeof(*ks));
+	int err;
+
+	*out = NULL;
+	ks->db.store = "keystore";
+	if ((err = db_open(&ks->db, path, false, true)) != 0)
+		goto done;
+	err = db_prepare_all(&ks->db, ks_sql, KS__COUNT);
+done:
+	if (err != 0) {
+		keystore_close(ks);
+		return err;
+	}
+	*out = ks;
+	return 0;
+}
+
+void
+keystore_close(struct keystore *ks)
+{
+	if (ks == NULL)
+		return;
+	db_close(&ks->db);
+	free(ks);
+}
+
+int
+keystore_check(struct keystore *ks)
+{
+	struct db *d = &ks->db;
+	int64_t v;
+	int err;
+
+	if ((err = db_pragma_int(d, "PRAGMA secure_delete", &v)) != 0)
+		return err;
+	if (v != 1)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "keystore: secure_delete is off");
+	if ((err = db_pragma_int(d, "PRAGMA foreign_keys", &v)) != 0)
+		return err;
+	if (v != 1)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "keystore: foreign keys are off");
+	if ((err = db_pragma_int(d, "PRAGMA user_version", &v)) != 0)
+		return err;
+	if (v != db_latest_version(d->store))
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "keystore: schema version %" PRId64, v);
+	return 0;
+}
+
+int
+keystore_token_add(struct keystore *ks, const char *token_id, const char *login,
+                   const char *hash_hex, int64_t created_ms)
+{
+	struct db *d = &ks->db;
+	sqlite3_stmt *st = d->stmts[KS_TOKEN_ADD];
+
+	db_bind_text(d, st, 1, token_id);
+	db_bind_text(d, st, 2, login);
+	db_bind_text(d, st, 3, hash_hex);
+	db_bind_int(d, st, 4, created_ms);
+	return db_run(d, st, "adding token");
+}
+
+int
+keystore_token_lookup(struct keystore *ks, const char *hash_hex,
+                      char **login_out, char **token_id_out)
+{
+	struct db *d = &ks->db;
+	sqlite3_stmt *st = d->stmts[KS_TOKEN_LOOKUP];
+	int rc;
+
+	if (login_out != NULL)
+		*login_out = NULL;
+	if (token_id_out != NULL)
+		*token_id_out = NULL;
+	db_bind_text(d, st, 1, hash_hex);
+	if ((rc = db_step(d, st, "token lookup")) < 0)
+		return rc;
+	if (rc == SQLITE_DONE) {
+		db_reset(st);
+		/* The hash is a secret's digest: not in the message. */
+		return csirt_error_set(CSIRT_ENOTFOUND,
+		                       "keystore: no such valid token");
+	}
+	if (login_out != NULL)
+		*login_out =
+		    util_strdup((const char *)sqlite3_column_text(st, 0));
+	if (token_id_out != NULL)
+		*token_id_out =
+		    util_strdup((const char *)sqlite3_column_text(st, 1));
+	db_reset(st);
+	return 0;
+}
+
+int
+keystore_token_revoke(struct keystore *ks, const char *token_id,
+                      int64_t when_ms)
+{
+	struct db *d = &ks->db;
+	sqlite3_stmt *st = d->stmts[KS_TOKEN_REVOKE];
+	int rc, err;
+
+	db_bind_text(d, st, 1, token_id);
+	db_bind_int(d, st, 2, when_ms);
+	if ((err = db_run(d, st, "revoking token")) != 0)
+		return err;
+	if (sqlite3_changes(d->conn) == 1)
+		return 0;
+	/* Nothing changed: unknown, or revoked before (kept as is). */
+	st = d->stmts[KS_TOKEN_EXISTS];
+	db_bind_text(d, st, 1, token_id);
+	if ((rc = db_step(d, st, "revoking token")) < 0)
+		return rc;
+	db_reset(st);
+	if (rc == SQLITE_DONE)
+		return csirt_error_set(CSIRT_ENOTFOUND,
+		                       "keystore: no token \"%s\"", token_id);
+	return 0;
+}
+
+int
+keystore_tokens_list(struct keystore *ks, const char *login,
+                     int (*cb)(const char *token_id, const char *login,
+                               int64_t created_ms, int64_t revoked_ms,
+                               void *arg),
+                     void *arg)
+{
+	struct db *d = &ks->db;
+	sqlite3_stmt *st =
+	    d->stmts[login != NULL ? KS_TOKENS_OF : KS_TOKENS_ALL];
+	int rc, err = 0;
+
+	if (login != NULL)
+		db_bind_text(d, st, 1, login);
+	while ((rc = db_step(d, st, "listing tokens")) == SQLITE_ROW) {
+		err = cb((const char *)sqlite3_column_text(st, 0),
+		         (const char *)sqlite3_column_text(st, 1),
+		         sqlite3_column_int64(st, 2),
+		         sqlite3_column_int64(st, 3), arg);
+		if (err != 0)
+			break;
+	}
+	if (rc < 0)
+		return rc;
+	db_reset(st);
+	return err;
+}

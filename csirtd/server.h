@@ -1,6 +1,6 @@
 /*
  * server.h - the event loop and the HTTP front (the only includer of
- * <event2/...>).  Owns the listening socket, signal handling, per-connection
+ * libevent).  Owns the listening socket, signal handling, per-connection
  * limits and routing of HTTP requests to the rest of the daemon.
  */
 #ifndef CSIRT_SERVER_H

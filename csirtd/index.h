@@ -1,0 +1,154 @@
+/*
+ * index.h - the query index (index.sqlite), a pure function of the ledger.
+ *
+ * Every row is derived from ledger events by index_apply(); `csirtd rebuild`
+ * replays refs/heads/ledger into a fresh index and index_dump() of the two
+ * must be byte-equal (DESIGN.md §2).  Reads never walk git; they come from
+ * here.  Secrets never enter the index (see keystore.h).
+ *
+ * A `struct index` is one SQLite connection used by one thread: the ledger
+ * writer thread owns the read-write one (index_open), the loop thread opens
+ * its own with index_open_readonly() and reads committed data concurrently
+ * (WAL).  All statements are prepared once per connection.
+ *
+ * Messages are the protoc-c generated csirt.v1 structs; callers include
+ * "csirt/v1/domain.pb-c.h".  Messages returned here were unpacked by
+ * protobuf_c and are freed with the matching csirt__v1__*__free_unpacked(m,
+ * NULL).
+ *
+ * index.c is the only includer of the SQLite header in the project and also
+ * implements keystore.h.
+ */
+#ifndef CSIRT_INDEX_H
+#define CSIRT_INDEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct Csirt__V1__Case;
+struct Csirt__V1__Event;
+struct Csirt__V1__User;
+
+struct index;
+
+/* Length of a commit id (SHA-1 hex) without the terminator. */
+#define INDEX_COMMIT_ID_LEN 40
+
+/*
+ * Opens (creating if needed, mode 0600) and migrates the index at `path`:
+ * WAL, synchronous=FULL, a busy timeout, foreign keys on and verified.
+ * CSIRT_EFAIL if the file's schema is newer than this binary.
+ * Caller frees with index_close().
+ */
+int index_open(struct index **out, const char *path);
+
+/*
+ * Opens an existing, fully migrated index read-only (the loop thread's
+ * reads; WAL readers see the last committed transaction).  Every write
+ * through it fails.  CSIRT_ENOTFOUND if the file does not exist.
+ */
+int index_open_readonly(struct index **out, const char *path);
+
+/* Finalises every statement and closes.  NULL is a no-op. */
+void index_close(struct index *ix);
+
+/*
+ * Write transactions (BEGIN IMMEDIATE): the writer wraps one batch of
+ * index_apply() calls and the final index_set_position() in one
+ * transaction, committed only after the batch's git commits are durable.
+ */
+int index_begin(struct index *ix);
+int index_commit(struct index *ix);
+int index_rollback(struct index *ix);
+
+/*
+ * Records one ledger event and everything it changes, atomically (a
+ * savepoint: on failure nothing of this event remains, and the enclosing
+ * transaction is still usable):
+ *   - an events row (seq, case, type, actor, role, time, commit, packed ev);
+ *   - a case event (ev->case_id not empty) needs `case_after`, the fold of
+ *     the case after this event (same id, last_seq == ev->seq): its cases
+ *     row and case_assignees rows are replaced from it;
+ *   - note_added / note_edited: a notes row (version 1 / the given one);
+ *   - user_created / user_updated: the users row (insert / update);
+ *   - division_created: the divisions row;
+ *   - ledger_initialized and unknown payloads: nothing more.
+ * A directory event (ev->case_id empty) takes case_after == NULL.
+ * `ev` and `case_after` are borrowed; `commit_id` is 40 lowercase hex.
+ *
+ * Returns CSIRT_ECONFLICT if an event with ev->seq is already recorded (and
+ * only then: replay may treat it as "already applied"); CSIRT_EINVAL for a
+ * malformed event (bad case id, time, commit id, missing case_after);
+ * CSIRT_ETAMPER when the event contradicts the index (unknown division or
+ * case, duplicate user, duplicate note version, ...).
+ */
+int index_apply(struct index *ix, const struct Csirt__V1__Event *ev,
+                const char *commit_id,
+                const struct Csirt__V1__Case *case_after);
+
+/* The last ledger event reflected in the index. */
+int index_set_position(struct index *ix, uint64_t seq, const char *commit_id);
+/* Sets 0 and "" on an empty index. */
+int index_get_position(struct index *ix, uint64_t *seq,
+                       char commit_id[INDEX_COMMIT_ID_LEN + 1]);
+
+/* CSIRT_ENOTFOUND if absent.  Caller frees with
+ * csirt__v1__case__free_unpacked(c, NULL). */
+int index_case_get(struct Csirt__V1__Case **out, struct index *ix,
+                   const char *id);
+
+/* The highest case counter used in `year`; 0 when none. */
+int index_case_max_counter(struct index *ix, int year, uint32_t *out);
+
+/* CSIRT_ENOTFOUND if absent.  Caller frees with
+ * csirt__v1__user__free_unpacked(u, NULL). */
+int index_user_get(struct Csirt__V1__User **out, struct index *ix,
+                   const char *login);
+
+int index_division_exists(struct index *ix, const char *code, bool *out);
+
+/*
+ * Calls `cb` for each event of `case_id` in seq order (none for an unknown
+ * case).  `ev` and `commit_id` are borrowed for the duration of the call.
+ * A non-zero return from `cb` stops the walk and is returned.  `cb` must
+ * not call index_events_for_case() on the same index.
+ */
+int index_events_for_case(struct index *ix, const char *case_id,
+                          int (*cb)(const struct Csirt__V1__Event *ev,
+                                    const char *commit_id, void *arg),
+                          void *arg);
+
+/*
+ * Appends a canonical text dump of the whole index to `out`: the schema
+ * version, then every table in name order with its column names, rows in
+ * primary-key order, values rendered deterministically (integers in
+ * decimal, text as SQL literals, blobs as x'hex', NULL).  Two indexes with
+ * the same content give byte-equal dumps.  Read in one snapshot.
+ */
+int index_dump(struct buf *out, struct index *ix);
+
+/*
+ * Consistency check for start-up and after rebuild: PRAGMA
+ * integrity_check, PRAGMA foreign_key_check, the recorded position equals
+ * the last event, and each case's last_seq is its last event.
+ * CSIRT_ETAMPER with a message naming the first problem.
+ */
+int index_sync_check(struct index *ix);
+
+/*
+ * Internal: the embedded schema migrations, generated at build time from
+ * schema/ by csirtd/CMakeLists.txt (index_migrations.c).  `store` is
+ * "index" or "keystore"; versions run 1, 2, ... per store; the list ends
+ * with a NULL store.
+ */
+struct index_migration {
+	const char *store;
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct index_migration index_migrations[];
+
+#endif
