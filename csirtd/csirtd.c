@@ -14,10 +14,13 @@
 #include <string.h>
 
 #include "config.h"
+#include "crypto.h"
+#include "datadir.h"
 #include "error.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
+#include "writer.h"
 
 enum { EXIT_USAGE = 2, EXIT_CONFIG = 3, EXIT_RUNTIME = 1 };
 
@@ -59,6 +62,95 @@ struct flag {
 	const char *value;
 };
 
+static int
+cmd_init(const struct config *cfg)
+{
+	char token[CRYPTO_TOKEN_LEN];
+	char *allowed = util_path_join(cfg->data_dir, "keys/allowed_signers");
+	int rc;
+
+	rc = datadir_init(cfg->data_dir, "admin", token);
+	if (rc != 0) {
+		fprintf(stderr, "csirtd: init: %s\n", csirt_error_msg());
+		free(allowed);
+		return EXIT_RUNTIME;
+	}
+	printf("csirtd: initialised %s\n"
+	       "administrator login: admin\n"
+	       "administrator token: %s\n"
+	       "  (shown once; only its hash is stored. Keep it safe.)\n"
+	       "ledger signing key (for auditors): %s\n",
+	       cfg->data_dir, token, allowed);
+	fflush(stdout);
+	crypto_wipe(token, sizeof(token));
+	free(allowed);
+	return 0;
+}
+
+static int
+cmd_rebuild(const struct config *cfg)
+{
+	uint64_t events = 0;
+
+	if (datadir_rebuild(cfg->data_dir, &events) != 0) {
+		fprintf(stderr, "csirtd: rebuild: %s\n", csirt_error_msg());
+		return EXIT_RUNTIME;
+	}
+	printf("csirtd: rebuilt index.sqlite from %llu ledger events\n",
+	       (unsigned long long)events);
+	return 0;
+}
+
+static uint64_t
+ledger_seq_cb(void *arg)
+{
+	return writer_last_seq(arg);
+}
+
+static int
+cmd_run(const struct config *cfg)
+{
+	struct datadir *dd = NULL;
+	struct writer *w = NULL;
+	struct server *srv = NULL;
+	struct server_ops ops;
+	int rc = EXIT_RUNTIME;
+
+	if (datadir_open(&dd, cfg->data_dir) != 0) {
+		log_error("cannot open data directory", "path", cfg->data_dir,
+		          "error", csirt_error_msg());
+		goto done;
+	}
+	if (writer_new(&w, dd->lg, dd->ix, cfg->writer_queue_depth,
+	               cfg->writer_batch_max) != 0 ||
+	    writer_start(w) != 0) {
+		log_error("cannot start the ledger writer", "error",
+		          csirt_error_msg());
+		goto done;
+	}
+	ops.arg = w;
+	ops.ledger_seq = ledger_seq_cb;
+	if (server_new(&srv, cfg, &ops) != 0) {
+		log_error("cannot start", "error", csirt_error_msg());
+		goto done;
+	}
+	log_info("listening", "addr", server_address(srv), "data",
+	         cfg->data_dir, "version", CSIRT_VERSION);
+	printf("csirtd listening on http://%s\n", server_address(srv));
+	fflush(stdout);
+	if (server_run(srv) != 0) {
+		log_error("event loop failed", "error", csirt_error_msg());
+		goto done;
+	}
+	log_info("stopped");
+	rc = 0;
+done:
+	server_free(srv);
+	writer_free(w);
+	datadir_close(dd);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -75,7 +167,6 @@ main(int argc, char **argv)
 	struct flag flags[8];
 	size_t nflags = 0;
 	const char *config_path = NULL, *command = "run";
-	struct server *srv = NULL;
 	int ch, check_only = 0, rc = EXIT_RUNTIME;
 
 	config_init(&cfg);
@@ -149,32 +240,18 @@ main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	if (util_mkdir_p(cfg.data_dir, 0700) != 0) {
-		log_error("cannot create data directory", "path", cfg.data_dir,
-		          "error", csirt_error_msg());
-		goto done;
-	}
-	if (server_new(&srv, &cfg, NULL) != 0) {
-		log_error("cannot start", "error", csirt_error_msg());
-		goto done;
-	}
-	log_info("listening", "addr", server_address(srv), "data", cfg.data_dir,
-	         "version", CSIRT_VERSION);
-	printf("csirtd listening on http://%s\n", server_address(srv));
-	fflush(stdout);
-	if (server_run(srv) != 0) {
-		log_error("event loop failed", "error", csirt_error_msg());
-		goto done;
-	}
-	log_info("stopped");
-	rc = 0;
+	if (strcmp(command, "init") == 0)
+		rc = cmd_init(&cfg);
+	else if (strcmp(command, "rebuild") == 0)
+		rc = cmd_rebuild(&cfg);
+	else
+		rc = cmd_run(&cfg);
 	goto done;
 
 config_error:
 	fprintf(stderr, "csirtd: %s\n", csirt_error_msg());
 	rc = EXIT_CONFIG;
 done:
-	server_free(srv);
 	config_free(&cfg);
 	return rc;
 }

@@ -11,6 +11,9 @@
 #include "suites.h"
 #include "testutil.h"
 
+static int run_csirtd(struct buf *out, const char *a1, const char *a2,
+                      const char *a3);
+
 START_TEST(test_daemon_healthz_and_clean_sigterm)
 {
 	char *dir = tu_tmpdir();
@@ -19,6 +22,9 @@ START_TEST(test_daemon_healthz_and_clean_sigterm)
 	struct buf body = BUF_INIT;
 	int status;
 
+	ck_assert_int_eq(run_csirtd(&body, "--data", data, "init"), 0);
+	ck_assert_ptr_nonnull(strstr(body.data, "administrator token: csirt_"));
+	buf_reset(&body);
 	ck_assert_int_eq(tu_daemon_start(&d, data, NULL), 0);
 	ck_assert(strncmp(d.addr, "127.0.0.1:", 10) == 0);
 	ck_assert_int_eq(
@@ -26,7 +32,8 @@ START_TEST(test_daemon_healthz_and_clean_sigterm)
 	ck_assert_ptr_nonnull(strstr(body.data, "\"status\":\"ok\""));
 	ck_assert_ptr_nonnull(
 	    strstr(body.data, "\"version\":\"" CSIRT_VERSION));
-	ck_assert_ptr_nonnull(strstr(body.data, "\"ledger_seq\":"));
+	/* The first administrator is the ledger's first event. */
+	ck_assert_ptr_nonnull(strstr(body.data, "\"ledger_seq\":\"1\""));
 	buf_reset(&body);
 	ck_assert_int_eq(tu_http(d.addr, "GET", "/nope", NULL, NULL, 0, &body),
 	                 404);
@@ -55,6 +62,34 @@ run_csirtd(struct buf *out, const char *a1, const char *a2, const char *a3)
 	ck_assert(WIFEXITED(status));
 	return WEXITSTATUS(status);
 }
+
+START_TEST(test_daemon_init_and_open_errors)
+{
+	char *dir = tu_tmpdir();
+	char *data = util_path_join(dir, "var");
+	struct buf out = BUF_INIT;
+	char *log = NULL;
+	struct tu_daemon d;
+
+	/* Not initialised: the daemon refuses and says how to fix it. */
+	ck_assert_int_eq(tu_daemon_start(&d, data, NULL), -1);
+	ck_assert_int_eq(util_read_file(&log, NULL, d.log_path, 1 << 20), 0);
+	ck_assert_msg(strstr(log, "csirtd --data") && strstr(log, "init"), "%s",
+	              log);
+	free(log);
+	ck_assert_int_eq(run_csirtd(&out, "--data", data, "init"), 0);
+	/* A second init refuses to touch the directory. */
+	ck_assert_int_eq(run_csirtd(NULL, "--data", data, "init"), 1);
+	/* rebuild works on an idle directory. */
+	buf_reset(&out);
+	ck_assert_int_eq(run_csirtd(&out, "--data", data, "rebuild"), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "from 1 ledger events"));
+	buf_free(&out);
+	tu_rmrf(dir);
+	free(data);
+	free(dir);
+}
+END_TEST
 
 START_TEST(test_daemon_cli_help_version_check)
 {
@@ -92,6 +127,7 @@ daemon_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_daemon_healthz_and_clean_sigterm);
 	tcase_add_test(tc, test_daemon_cli_help_version_check);
+	tcase_add_test(tc, test_daemon_init_and_open_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,5 +12,7 @@ Suite *lifecycle_suite(void);
 Suite *codec_suite(void);
 Suite *crypto_suite(void);
 Suite *index_suite(void);
+Suite *ledger_suite(void);
+Suite *crash_suite(void);
 
 #endif

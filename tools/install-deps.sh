@@ -8,7 +8,7 @@ set -eu
 PACKAGES="build-essential cmake pkg-config git curl ca-certificates \
 openssh-client sqlite3 \
 libevent-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler \
-libgit2-dev check libsodium-dev libssl-dev libjansson-dev"
+libgit2-dev check libsodium-dev libssl-dev libjansson-dev zlib1g-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,299 @@
+/*
+ * datadir.c - creating, locking, opening and rebuilding $DATA.
+ *
+ * Owns the directory layout and the single-process lock.  Stale git lock
+ * files are only removed while holding that lock, so they can only be
+ * leftovers of a crashed csirtd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "datadir.h"
+#include "error.h"
+#include "index.h"
+#include "keystore.h"
+#include "ledger.h"
+#include "log.h"
+#include "util.h"
+#include "writer.h"
+
+static char *
+dpath(const char *dir, const char *name)
+{
+	return util_path_join(dir, name);
+}
+
+static int
+lock_dir(const char *path, int *fd_out)
+{
+	char *p = dpath(path, "csirtd.lock");
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600), rc = 0;
+
+	*fd_out = -1;
+	if (fd < 0) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "open %s: %s", p,
+		                     strerror(errno));
+	} else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = csirt_error_set(CSIRT_ECONFLICT,
+		                     "%s is in use by another csirtd (%s)",
+		                     path, strerror(errno));
+		close(fd);
+	} else {
+		*fd_out = fd;
+	}
+	free(p);
+	return rc;
+}
+
+static int
+write_keys(const char *path, struct crypto_signer **out)
+{
+	char *keys = dpath(path, "keys");
+	char *priv = dpath(keys, "ledger_ed25519");
+	char *allowed = dpath(keys, "allowed_signers");
+	struct buf line = BUF_INIT;
+	char *pub = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = util_mkdir_p(keys, 0700)) != 0 ||
+	    (rc = crypto_signer_generate(out)) != 0 ||
+	    (rc = crypto_signer_save(*out, priv, "csirtd-ledger")) != 0)
+		goto done;
+	pub = crypto_signer_public(*out);
+	/* The line auditors give to gpg.ssh.allowedSignersFile. */
+	buf_printf(&line, "csirtd namespaces=\"git\" %s\n", pub);
+	rc = util_write_file_atomic(allowed, line.data, line.len, 0644);
+done:
+	free(pub);
+	buf_free(&line);
+	free(allowed);
+	free(priv);
+	free(keys);
+	return rc;
+}
+
+static void
+init_done_cb(struct writer_cmd *cmd, void *arg)
+{
+	(void)cmd;
+	(void)arg;
+}
+
+int
+datadir_init(const char *path, const char *admin_login,
+             char token_out[CRYPTO_TOKEN_LEN])
+{
+	struct datadir dd = {NULL, -1, NULL, NULL, NULL, NULL};
+	struct writer *w = NULL;
+	struct writer_cmd cmd;
+	Csirt__V1__Event *ev = NULL;
+	Csirt__V1__UserCreated *uc;
+	Csirt__V1__User *u;
+	char *repo = dpath(path, "ledger.git");
+	char *ixp = dpath(path, "index.sqlite");
+	char *ksp = dpath(path, "keystore.sqlite");
+	char *keys = dpath(path, "keys");
+	char hash[CRYPTO_SHA256_HEX_LEN], token_id[24];
+	unsigned char rnd[6];
+	int rc;
+
+	memset(&cmd, 0, sizeof(cmd));
+	token_out[0] = '\0';
+	if ((rc = crypto_init()) != 0)
+		goto done;
+	if (util_path_exists(repo) || util_path_exists(keys) ||
+	    util_path_exists(ixp) || util_path_exists(ksp)) {
+		rc = csirt_error_set(
+		    CSIRT_ECONFLICT,
+		    "%s is already initialised; refusing to touch it", path);
+		goto done;
+	}
+	if ((rc = util_mkdir_p(path, 0700)) != 0 ||
+	    (rc = lock_dir(path, &dd.lock_fd)) != 0 ||
+	    (rc = write_keys(path, &dd.signer)) != 0 ||
+	    (rc = ledger_create(repo)) != 0 ||
+	    (rc = ledger_open(&dd.lg, repo, dd.signer)) != 0 ||
+	    (rc = index_open(&dd.ix, ixp)) != 0 ||
+	    (rc = keystore_open(&dd.ks, ksp)) != 0 ||
+	    (rc = writer_new(&w, dd.lg, dd.ix, 4, 4)) != 0)
+		goto done;
+
+	/* The ledger's first event: the first administrator, by the
+	 * daemon itself. */
+	ev = util_xcalloc(1, sizeof(*ev));
+	csirt__v1__event__init(ev);
+	uc = util_xcalloc(1, sizeof(*uc));
+	csirt__v1__user_created__init(uc);
+	u = util_xcalloc(1, sizeof(*u));
+	csirt__v1__user__init(u);
+	codec_set_string(&u->login, admin_login);
+	codec_set_string(&u->display_name, "Administrator");
+	u->role = CSIRT__V1__ROLE__ROLE_ADMIN;
+	uc->user = u;
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_USER_CREATED;
+	ev->user_created = uc;
+	codec_set_string(&ev->actor, "csirtd");
+	ev->role = CSIRT__V1__ROLE__ROLE_SYSTEM;
+	cmd.ev = ev;
+	cmd.done = init_done_cb;
+	if ((rc = writer_submit(w, &cmd)) != 0 ||
+	    (rc = writer_run_once(w)) != 0)
+		goto done;
+	if (cmd.rc != 0) {
+		rc = csirt_error_set(cmd.rc, "%s", cmd.err);
+		goto done;
+	}
+
+	crypto_token_new(token_out);
+	crypto_token_hash(hash, token_out);
+	crypto_random(rnd, sizeof(rnd));
+	snprintf(token_id, sizeof(token_id), "t%02x%02x%02x%02x%02x%02x",
+	         rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	rc = keystore_token_add(dd.ks, token_id, admin_login, hash,
+	                        util_time_now_ms());
+done:
+	if (rc != 0 && token_out[0] != '\0')
+		crypto_wipe(token_out, CRYPTO_TOKEN_LEN);
+	writer_free(w);
+	writer_cmd_release(&cmd);
+	keystore_close(dd.ks);
+	index_close(dd.ix);
+	ledger_close(dd.lg);
+	crypto_signer_free(dd.signer);
+	if (dd.lock_fd >= 0)
+		close(dd.lock_fd);
+	free(repo);
+	free(ixp);
+	free(ksp);
+	free(keys);
+	return rc;
+}
+
+int
+datadir_open(struct datadir **out, const char *path)
+{
+	struct datadir *dd = util_xcalloc(1, sizeof(*dd));
+	char *repo = dpath(path, "ledger.git");
+	char *ixp = dpath(path, "index.sqlite");
+	char *ksp = dpath(path, "keystore.sqlite");
+	char *keyp = dpath(path, "keys/ledger_ed25519");
+	uint64_t replayed = 0;
+	int rc;
+
+	*out = NULL;
+	dd->lock_fd = -1;
+	dd->path = util_strdup(path);
+	if ((rc = crypto_init()) != 0)
+		goto done;
+	if (!util_path_exists(repo)) {
+		rc = csirt_error_set(
+		    CSIRT_ENOTFOUND,
+		    "%s is not initialised (no ledger.git); run: csirtd "
+		    "--data %s init",
+		    path, path);
+		goto done;
+	}
+	if ((rc = lock_dir(path, &dd->lock_fd)) != 0 ||
+	    (rc = crypto_signer_load(&dd->signer, keyp)) != 0 ||
+	    (rc = ledger_open(&dd->lg, repo, dd->signer)) != 0 ||
+	    (rc = index_open(&dd->ix, ixp)) != 0 ||
+	    (rc = keystore_open(&dd->ks, ksp)) != 0)
+		goto done;
+	if ((rc = writer_reconcile(dd->lg, dd->ix, &replayed)) != 0) {
+		rc = csirt_error_wrap(
+		    rc, "index and ledger disagree; refusing to start");
+		goto done;
+	}
+	if (replayed > 0) {
+		char n[24];
+		snprintf(n, sizeof(n), "%llu", (unsigned long long)replayed);
+		log_info("replayed ledger into index", "events", n);
+	}
+	*out = dd;
+	dd = NULL;
+done:
+	datadir_close(dd);
+	free(repo);
+	free(ixp);
+	free(ksp);
+	free(keyp);
+	return rc;
+}
+
+void
+datadir_close(struct datadir *dd)
+{
+	if (dd == NULL || dd->path == NULL)
+		return;
+	keystore_close(dd->ks);
+	index_close(dd->ix);
+	ledger_close(dd->lg);
+	crypto_signer_free(dd->signer);
+	if (dd->lock_fd >= 0)
+		close(dd->lock_fd);
+	free(dd->path);
+	free(dd);
+}
+
+int
+datadir_rebuild(const char *path, uint64_t *events)
+{
+	char *repo = dpath(path, "ledger.git");
+	char *ixp = dpath(path, "index.sqlite");
+	struct buf tmp = BUF_INIT;
+	struct ledger *lg = NULL;
+	struct index *ix = NULL;
+	int lock_fd = -1, rc;
+
+	*events = 0;
+	buf_printf(&tmp, "%s.rebuild", ixp);
+	if (!util_path_exists(repo)) {
+		rc = csirt_error_set(CSIRT_ENOTFOUND,
+		                     "%s is not initialised (no ledger.git)",
+		                     path);
+		goto done;
+	}
+	if ((rc = lock_dir(path, &lock_fd)) != 0 ||
+	    (rc = ledger_open(&lg, repo, NULL)) != 0)
+		goto done;
+	unlink(tmp.data);
+	if ((rc = index_open(&ix, tmp.data)) != 0 ||
+	    (rc = writer_reconcile(lg, ix, events)) != 0)
+		goto done;
+	index_close(ix);
+	ix = NULL;
+	/* Swap in the new index (its own WAL was checkpointed on close).
+	 * The old index's WAL must go first, or SQLite would replay it into
+	 * the new file. */
+	{
+		struct buf side = BUF_INIT;
+		buf_printf(&side, "%s-wal", ixp);
+		unlink(side.data);
+		buf_reset(&side);
+		buf_printf(&side, "%s-shm", ixp);
+		unlink(side.data);
+		buf_free(&side);
+	}
+	if (rename(tmp.data, ixp) < 0) {
+		rc = csirt_error_set(CSIRT_EFAIL, "rename %s: %s", tmp.data,
+		                     strerror(errno));
+		goto done;
+	}
+	rc = util_fsync_path(path);
+done:
+	index_close(ix);
+	ledger_close(lg);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	buf_free(&tmp);
+	free(repo);
+	free(ixp);
+	return rc;
+}

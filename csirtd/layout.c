@@ -1,0 +1,186 @@
+/*
+ * layout.c - ledger paths, case ids and commit trailers (see layout.h).
+ *
+ * Everything that names a path in the ledger goes through here, so the
+ * writer, the replay and the auditor agree by construction.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "layout.h"
+
+int
+layout_case_id_parse(const char *id, int *year, uint32_t *counter)
+{
+	int y = 0;
+	uint32_t c = 0;
+
+	if (id == NULL || strlen(id) != LAYOUT_CASE_ID_LEN - 1 || id[4] != '-')
+		goto bad;
+	for (int i = 0; i < 4; i++) {
+		if (id[i] < '0' || id[i] > '9')
+			goto bad;
+		y = y * 10 + (id[i] - '0');
+	}
+	for (int i = 5; i < 11; i++) {
+		if (id[i] < '0' || id[i] > '9')
+			goto bad;
+		c = c * 10 + (uint32_t)(id[i] - '0');
+	}
+	if (y < 1970 || c == 0)
+		goto bad;
+	if (year != NULL)
+		*year = y;
+	if (counter != NULL)
+		*counter = c;
+	return 0;
+bad:
+	return csirt_error_set(CSIRT_EINVAL,
+	                       "\"%.40s\" is not a case id like 2026-000123",
+	                       id ? id : "");
+}
+
+void
+layout_case_id_format(char out[LAYOUT_CASE_ID_LEN], int year, uint32_t counter)
+{
+	snprintf(out, LAYOUT_CASE_ID_LEN, "%04u-%06" PRIu32,
+	         (unsigned)year % 10000u, counter % 1000000);
+}
+
+void
+layout_case_dir(struct buf *out, const char *case_id)
+{
+	int year = 0;
+	uint32_t counter = 0;
+
+	/* Callers pass validated ids; a bad one lands in bucket 0. */
+	if (layout_case_id_parse(case_id, &year, &counter) != 0)
+		year = 0;
+	buf_printf(out, "cases/%04d/%04" PRIu32 "/%s", year, counter / 100,
+	           case_id);
+}
+
+void
+layout_case_json(struct buf *out, const char *case_id)
+{
+	layout_case_dir(out, case_id);
+	buf_puts(out, "/case.json");
+}
+
+void
+layout_event_path(struct buf *out, const char *case_id, uint64_t seq)
+{
+	if (case_id != NULL && *case_id != '\0') {
+		layout_case_dir(out, case_id);
+		buf_printf(out, "/events/%010" PRIu64 ".json", seq);
+	} else {
+		buf_printf(out, "directory/events/%010" PRIu64 ".json", seq);
+	}
+}
+
+void
+layout_user_path(struct buf *out, const char *login)
+{
+	buf_printf(out, "directory/users/%s.json", login);
+}
+
+void
+layout_division_path(struct buf *out, const char *code)
+{
+	buf_printf(out, "directory/divisions/%s.json", code);
+}
+
+bool
+layout_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL ||
+	    !((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		return false;
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return n >= 1 && n <= 64;
+}
+
+void
+layout_message(struct buf *out, const char *summary,
+               const struct layout_trailers *t)
+{
+	buf_printf(out, "%s\n\nEvent: %s\n", summary, t->event);
+	if (t->case_id[0] != '\0')
+		buf_printf(out, "Case: %s\n", t->case_id);
+	buf_printf(out,
+	           "Seq: %" PRIu64 "\nActor: %s\nRole: %s\nEvent-SHA256: %s\n",
+	           t->seq, t->actor, t->role, t->event_sha256);
+}
+
+/* Copies the value of "Key: value" lines into `dst` if `line` has `key`. */
+static int
+trailer_take(const char *line, size_t len, const char *key, char *dst,
+             size_t size)
+{
+	size_t klen = strlen(key);
+
+	if (len <= klen + 2 || strncmp(line, key, klen) != 0 ||
+	    line[klen] != ':' || line[klen + 1] != ' ')
+		return 0;
+	len -= klen + 2;
+	if (len >= size)
+		return -1;
+	memcpy(dst, line + klen + 2, len);
+	dst[len] = '\0';
+	return 1;
+}
+
+int
+layout_trailers_parse(struct layout_trailers *out, const char *message)
+{
+	const char *p = strstr(message, "\n\n"), *end;
+	char seq[24] = "";
+	char *e;
+
+	memset(out, 0, sizeof(*out));
+	if (p == NULL)
+		goto bad;
+	for (p += 2; *p != '\0'; p = *end ? end + 1 : end) {
+		size_t len;
+		end = strchr(p, '\n');
+		if (end == NULL)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		if (trailer_take(p, len, "Event", out->event,
+		                 sizeof(out->event)) < 0 ||
+		    trailer_take(p, len, "Case", out->case_id,
+		                 sizeof(out->case_id)) < 0 ||
+		    trailer_take(p, len, "Seq", seq, sizeof(seq)) < 0 ||
+		    trailer_take(p, len, "Actor", out->actor,
+		                 sizeof(out->actor)) < 0 ||
+		    trailer_take(p, len, "Role", out->role, sizeof(out->role)) <
+		        0 ||
+		    trailer_take(p, len, "Event-SHA256", out->event_sha256,
+		                 sizeof(out->event_sha256)) < 0)
+			goto bad;
+	}
+	if (out->event[0] == '\0' || seq[0] < '1' || seq[0] > '9' ||
+	    out->actor[0] == '\0' || out->role[0] == '\0' ||
+	    strlen(out->event_sha256) != 64)
+		goto bad;
+	out->seq = strtoull(seq, &e, 10);
+	if (*e != '\0')
+		goto bad;
+	if (out->case_id[0] != '\0' &&
+	    layout_case_id_parse(out->case_id, NULL, NULL) != 0)
+		goto bad;
+	return 0;
+bad:
+	return csirt_error_set(
+	    CSIRT_ETAMPER, "commit message lacks well-formed csirtd trailers");
+}

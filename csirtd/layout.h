@@ -1,0 +1,57 @@
+/*
+ * layout.h - where things live in the ledger (DESIGN.md §3) and how commit
+ * messages are shaped.  Pure functions: no I/O, no libraries.
+ *
+ *   cases/<yyyy>/<bucket>/<case-id>/case.json
+ *   cases/<yyyy>/<bucket>/<case-id>/events/<seq>.json
+ *   directory/events/<seq>.json
+ *   directory/users/<login>.json
+ *   directory/divisions/<code>.json
+ *
+ * <bucket> is the case counter / 100, four digits ("2026-000123" lives in
+ * cases/2026/0001/), so no tree holds more than a few hundred entries at a
+ * million events.  <seq> is zero-padded to 10 digits so listings sort.
+ */
+#ifndef CSIRT_LAYOUT_H
+#define CSIRT_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define LAYOUT_CASE_ID_LEN 12 /* "2026-000123" + terminator */
+
+/* Validates "YYYY-NNNNNN" and splits it. */
+int layout_case_id_parse(const char *id, int *year, uint32_t *counter);
+void layout_case_id_format(char out[LAYOUT_CASE_ID_LEN], int year,
+                           uint32_t counter);
+
+void layout_case_dir(struct buf *out, const char *case_id);
+void layout_case_json(struct buf *out, const char *case_id);
+/* `case_id` NULL or "" for directory events. */
+void layout_event_path(struct buf *out, const char *case_id, uint64_t seq);
+void layout_user_path(struct buf *out, const char *login);
+void layout_division_path(struct buf *out, const char *code);
+
+/* Logins and division codes: 1-64 of [a-z0-9._-], starting with a letter
+ * or digit (safe in paths, git identities and logs). */
+bool layout_name_valid(const char *s);
+
+/* The trailers csirtd writes and reads back. */
+struct layout_trailers {
+	char event[64];
+	char case_id[LAYOUT_CASE_ID_LEN];
+	uint64_t seq;
+	char actor[80];
+	char role[40];
+	char event_sha256[65];
+};
+
+void layout_message(struct buf *out, const char *summary,
+                    const struct layout_trailers *t);
+/* Parses the trailers of a commit message; CSIRT_ETAMPER when a required
+ * one (Event, Seq, Actor, Role, Event-SHA256) is missing or malformed. */
+int layout_trailers_parse(struct layout_trailers *out, const char *message);
+
+#endif

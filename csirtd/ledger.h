@@ -1,0 +1,77 @@
+/*
+ * ledger.h - the git ledger (ledger.c is the only includer of libgit2).
+ *
+ * A bare repository with one linear branch, refs/heads/ledger.  Each call to
+ * ledger_commit() adds one signed commit that writes a set of files; the
+ * commits of a batch become one packfile in ledger_batch_finish(), which
+ * makes pack and ref durable before returning.  Nothing here knows what an
+ * event or a case is: paths and bytes come from the caller.
+ */
+#ifndef CSIRT_LEDGER_H
+#define CSIRT_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+#define LEDGER_REF "refs/heads/ledger"
+#define LEDGER_OID_HEX 41 /* 40 hex digits and a terminator */
+
+struct ledger;
+
+struct ledger_file {
+	const char *path; /* "cases/2026/0001/2026-000123/case.json" */
+	const void *data;
+	size_t len;
+};
+
+struct ledger_commit_info {
+	const char *author;  /* login of the acting user */
+	int64_t time_ms;     /* server time of the event */
+	const char *message; /* summary line, blank line, trailers */
+};
+
+/* Creates an empty bare repository at `path` (fails if it exists). */
+int ledger_create(const char *path);
+
+/* Opens the repository.  `signer` (borrowed, may be NULL for read-only use)
+ * signs every commit.  Removes stale lock files left by a crash: call only
+ * while holding the data directory's lock. */
+int ledger_open(struct ledger **out, const char *path,
+                const struct crypto_signer *signer);
+void ledger_close(struct ledger *lg);
+
+/* The head commit of refs/heads/ledger as hex, or "" when empty. */
+void ledger_head(const struct ledger *lg, char out[LEDGER_OID_HEX]);
+
+/* Starts a batch; objects stay in memory until ledger_batch_finish(). */
+int ledger_batch_begin(struct ledger *lg);
+/* Adds one commit on top of the current (possibly unfinished) head that
+ * writes `files`.  Fills `commit_out` with the new commit id. */
+int ledger_commit(struct ledger *lg, const struct ledger_commit_info *info,
+                  const struct ledger_file *files, size_t nfiles,
+                  char commit_out[LEDGER_OID_HEX]);
+/* Writes the batch's objects as one packfile, fsyncs it, then moves the
+ * ref (fsynced).  On failure the on-disk ref is unchanged and the batch is
+ * discarded: call nothing else for it. */
+int ledger_batch_finish(struct ledger *lg);
+/* Forgets the batch's commits and objects. */
+void ledger_batch_abort(struct ledger *lg);
+
+/* Reads a file at a commit.  Caller frees *out (NUL-terminated). */
+int ledger_read_file(char **out, size_t *len, struct ledger *lg,
+                     const char *commit, const char *path);
+
+/* Calls `cb` for every commit after `since` ("" for the whole history) up
+ * to the head, oldest first, with the commit id and its message.  Returns
+ * CSIRT_ETAMPER if `since` is not an ancestor of the head. */
+typedef int (*ledger_walk_cb)(const char *commit, const char *message,
+                              void *arg);
+int ledger_walk(struct ledger *lg, const char *since, ledger_walk_cb cb,
+                void *arg);
+
+/* Number of packfiles and loose objects (for maintenance and tests). */
+int ledger_stats(struct ledger *lg, size_t *packs, size_t *loose);
+
+#endif

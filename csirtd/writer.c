@@ -1,0 +1,872 @@
+/*
+ * writer.c - the ledger writer thread, group commit, and replay.
+ *
+ * Owns the write side of the ledger and of the index: nothing else writes
+ * either.  It must never acknowledge an event that is not durable in both
+ * stores, and never let a rejected command touch the ledger.
+ *
+ * A batch:
+ *   1. BEGIN IMMEDIATE on the index; open a ledger batch.
+ *   2. For each command: validate against the current state (the index sees
+ *      this batch's own earlier writes), assign seq/time/case id, fold the
+ *      case, commit the event to the ledger (in memory) and the index.
+ *   3. Write the batch's objects as one pack, fsync, move the ref (fsync),
+ *      then COMMIT the index (WAL, synchronous=FULL).
+ *   4. Complete every command.
+ * A failure inside step 2 that is not a validation error aborts the batch
+ * and runs it again without the command that caused it.  A failure in step
+ * 3 means durability can no longer be trusted: the writer turns "broken",
+ * fails everything with unavailable, and never retries (the daemon must be
+ * restarted, and start-up reconciliation repairs the index from the ledger).
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "error.h"
+#include "index.h"
+#include "layout.h"
+#include "ledger.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "util.h"
+#include "writer.h"
+
+#define WRITER_YEARS 8
+#define REPLAY_CHUNK 2000
+
+struct writer {
+	struct ledger *lg;
+	struct index *ix;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct writer_cmd *head, *tail;
+	size_t qlen, qmax, batch_max;
+	bool stopping, broken, started;
+	pthread_t thread;
+
+	uint64_t last_seq; /* durable */
+	struct writer_stats stats;
+	struct {
+		int year;
+		uint32_t counter;
+	} years[WRITER_YEARS];
+	size_t nyears;
+};
+
+/* Event type names, by payload.  The writer sets ev->type from this table
+ * so the name always matches the payload. */
+static const struct {
+	Csirt__V1__Event__PayloadCase payload;
+	const char *type;
+	bool is_case;
+} event_types[] = {
+    {CSIRT__V1__EVENT__PAYLOAD_LEDGER_INITIALIZED, "ledger.initialized", false},
+    {CSIRT__V1__EVENT__PAYLOAD_USER_CREATED, "user.created", false},
+    {CSIRT__V1__EVENT__PAYLOAD_USER_UPDATED, "user.updated", false},
+    {CSIRT__V1__EVENT__PAYLOAD_DIVISION_CREATED, "division.created", false},
+    {CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED, "case.reported", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "case.acknowledged", true},
+    {CSIRT__V1__EVENT__PAYLOAD_GUIDANCE_GIVEN, "case.guidance_given", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED, "case.escalated", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_DISMISSED, "case.dismissed", true},
+    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
+     "case.investigation_opened", true},
+    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATORS_ASSIGNED,
+     "case.investigators_assigned", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED, "case.resolved", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_CLOSED, "case.closed", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_REOPENED, "case.reopened", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_UPDATED, "case.updated", true},
+    {CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED, "note.added", true},
+    {CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED, "note.edited", true},
+};
+
+static int
+event_type(const Csirt__V1__Event *ev, const char **type, bool *is_case)
+{
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(event_types); i++) {
+		if (event_types[i].payload == ev->payload_case) {
+			*type = event_types[i].type;
+			*is_case = event_types[i].is_case;
+			return 0;
+		}
+	}
+	return csirt_error_set(CSIRT_EINVAL, "event has no known payload");
+}
+
+void
+writer_cmd_release(struct writer_cmd *cmd)
+{
+	if (cmd == NULL)
+		return;
+	codec_free(cmd->ev ? &cmd->ev->base : NULL);
+	codec_free(cmd->case_after ? &cmd->case_after->base : NULL);
+	cmd->ev = NULL;
+	cmd->case_after = NULL;
+}
+
+int
+writer_new(struct writer **out, struct ledger *lg, struct index *ix,
+           size_t queue_depth, size_t batch_max)
+{
+	struct writer *w = util_xcalloc(1, sizeof(*w));
+	char commit[LEDGER_OID_HEX];
+	int rc;
+
+	*out = NULL;
+	w->lg = lg;
+	w->ix = ix;
+	w->qmax = queue_depth;
+	w->batch_max = batch_max ? batch_max : 1;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if ((rc = index_get_position(ix, &w->last_seq, commit)) != 0) {
+		writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+/* ---- case ids ----------------------------------------------------- */
+
+/* The next case id of `year`; with `take`, the counter advances (call
+ * again with take once the report was accepted). */
+static int
+next_case_id(struct writer *w, int year, char out[LAYOUT_CASE_ID_LEN],
+             bool take)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < w->nyears; i++)
+		if (w->years[i].year == year)
+			break;
+	if (i == w->nyears) {
+		if (w->nyears == WRITER_YEARS)
+			w->nyears = 0; /* forget old years; reload on demand */
+		i = w->nyears++;
+		w->years[i].year = year;
+		if ((rc = index_case_max_counter(w->ix, year,
+		                                 &w->years[i].counter)) != 0)
+			return rc;
+	}
+	if (w->years[i].counter >= 999999)
+		return csirt_error_set(CSIRT_EBUSY,
+		                       "case counter for %d exhausted", year);
+	layout_case_id_format(out, year, w->years[i].counter + 1);
+	if (take)
+		w->years[i].counter++;
+	return 0;
+}
+
+/* ---- directory events --------------------------------------------- */
+
+static int
+validate_user(struct writer *w, const Csirt__V1__User *u, bool create)
+{
+	Csirt__V1__User *old = NULL;
+	bool exists = false;
+	int rc;
+
+	if (u == NULL || !layout_name_valid(u->login))
+		return csirt_error_set(
+		    CSIRT_EINVAL, "user.login must be 1-64 of a-z 0-9 . _ -");
+	if (u->role <= CSIRT__V1__ROLE__ROLE_UNSPECIFIED ||
+	    u->role >= CSIRT__V1__ROLE__ROLE_SYSTEM)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "user.role must be a user role");
+	if (strlen(u->display_name) > 200 ||
+	    !util_utf8_valid(u->display_name, strlen(u->display_name)))
+		return csirt_error_set(
+		    CSIRT_EINVAL,
+		    "user.display_name must be UTF-8 of at most 200 bytes");
+	if (u->role == CSIRT__V1__ROLE__ROLE_REPORTER && u->division[0] == '\0')
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "a reporter (所属長) needs a division");
+	if (u->division[0] != '\0') {
+		if ((rc = index_division_exists(w->ix, u->division, &exists)) !=
+		    0)
+			return rc;
+		if (!exists)
+			return csirt_error_set(CSIRT_ENOTFOUND,
+			                       "division \"%s\" does not exist",
+			                       u->division);
+	}
+	rc = index_user_get(&old, w->ix, u->login);
+	if (old != NULL)
+		csirt__v1__user__free_unpacked(old, NULL);
+	if (create && rc == 0)
+		return csirt_error_set(CSIRT_ECONFLICT,
+		                       "user \"%s\" already exists", u->login);
+	if (!create && rc == CSIRT_ENOTFOUND)
+		return csirt_error_set(CSIRT_ENOTFOUND,
+		                       "user \"%s\" does not exist", u->login);
+	if (rc != 0 && rc != CSIRT_ENOTFOUND)
+		return rc;
+	return 0;
+}
+
+static int
+directory_file(struct writer *w, const Csirt__V1__Event *ev, struct buf *path,
+               struct buf *json)
+{
+	const Csirt__V1__User *u = NULL;
+	bool exists = false;
+	int rc;
+
+	switch (ev->payload_case) {
+	case CSIRT__V1__EVENT__PAYLOAD_USER_CREATED:
+	case CSIRT__V1__EVENT__PAYLOAD_USER_UPDATED: {
+		bool create =
+		    ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_USER_CREATED;
+		u = create ? (ev->user_created ? ev->user_created->user : NULL)
+		           : (ev->user_updated ? ev->user_updated->user : NULL);
+		if ((rc = validate_user(w, u, create)) != 0)
+			return rc;
+		layout_user_path(path, u->login);
+		return codec_to_json(json, &u->base, CODEC_PRETTY);
+	}
+	case CSIRT__V1__EVENT__PAYLOAD_DIVISION_CREATED: {
+		const Csirt__V1__Division *d =
+		    ev->division_created ? ev->division_created->division
+		                         : NULL;
+		if (d == NULL || !layout_name_valid(d->code))
+			return csirt_error_set(
+			    CSIRT_EINVAL,
+			    "division.code must be 1-64 of a-z 0-9 . _ -");
+		if (d->name[0] == '\0' || strlen(d->name) > 200 ||
+		    !util_utf8_valid(d->name, strlen(d->name)))
+			return csirt_error_set(
+			    CSIRT_EINVAL,
+			    "division.name must be 1-200 bytes of UTF-8");
+		if ((rc = index_division_exists(w->ix, d->code, &exists)) != 0)
+			return rc;
+		if (exists)
+			return csirt_error_set(CSIRT_ECONFLICT,
+			                       "division \"%s\" already exists",
+			                       d->code);
+		layout_division_path(path, d->code);
+		return codec_to_json(json, &d->base, CODEC_PRETTY);
+	}
+	default:
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "event type not accepted from clients");
+	}
+}
+
+/* ---- one command ---------------------------------------------------- */
+
+#define NOTE_TEXT_MAX (64 * 1024)
+
+/* Fills the writer-assigned fields of a note.added payload and renders its
+ * file.  Called after the case is loaded and before validation. */
+static int
+prepare_note(const struct writer_cmd *cmd, const Csirt__V1__Case *current,
+             struct buf *path, const char **text, size_t *len)
+{
+	Csirt__V1__NoteAdded *na = cmd->ev->note_added;
+	char sha[CRYPTO_SHA256_HEX_LEN], id[16];
+
+	if (na == NULL || cmd->note_text == NULL)
+		return csirt_error_set(CSIRT_EINVAL, "note text is required");
+	*text = cmd->note_text;
+	*len = strlen(cmd->note_text);
+	if (*len == 0 || *len > NOTE_TEXT_MAX || !util_utf8_valid(*text, *len))
+		return csirt_error_set(
+		    CSIRT_EINVAL, "note text must be 1 to %d bytes of UTF-8",
+		    NOTE_TEXT_MAX);
+	if (na->classification == NULL ||
+	    na->classification->confidentiality !=
+	        CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW)
+		return csirt_error_set(
+		    CSIRT_EINVAL,
+		    "機密性高・中 notes must be stored encrypted, which this "
+		    "version does not support yet; classify the note 機密性低 "
+		    "or keep it out of the system");
+	if (current == NULL)
+		return csirt_error_set(CSIRT_ENOTFOUND, "case not found");
+	snprintf(id, sizeof(id), "n%u", current->note_count + 1);
+	layout_case_dir(path, current->id);
+	buf_printf(path, "/notes/%s.md", id);
+	crypto_sha256_hex(sha, *text, *len);
+	codec_set_string(&na->note_id, id);
+	codec_set_string(&na->path, path->data);
+	codec_set_string(&na->text_sha256, sha);
+	na->version = 1;
+	return 0;
+}
+
+/* Is `rc` the command's fault (reply with it) or the batch's (abort)? */
+static bool
+is_command_error(int rc)
+{
+	return rc == CSIRT_EINVAL || rc == CSIRT_ENOTFOUND ||
+	       rc == CSIRT_ECONFLICT || rc == CSIRT_EDENIED ||
+	       rc == CSIRT_ESTATE || rc == CSIRT_EBUSY;
+}
+
+/* Validates and applies one command.  Returns 0, a command error (nothing
+ * was written), or a batch error (the batch must be aborted). */
+static int
+apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
+{
+	Csirt__V1__Event *ev = cmd->ev;
+	Csirt__V1__Case *current = NULL;
+	struct buf ev_path = BUF_INIT, ev_json = BUF_INIT, f_path = BUF_INIT,
+	           f_json = BUF_INIT, msg = BUF_INIT, summary = BUF_INIT;
+	struct buf n_path = BUF_INIT;
+	struct ledger_file files[3];
+	size_t nfiles = 2;
+	const char *note = NULL;
+	size_t note_len = 0;
+	struct layout_trailers t;
+	char now[UTIL_TIME_LEN], case_id[LAYOUT_CASE_ID_LEN];
+	const char *type, *role;
+	int64_t now_ms = util_time_now_ms();
+	bool is_case;
+	int rc, year;
+
+	if (ev == NULL)
+		return csirt_error_set(CSIRT_EINVAL, "empty command");
+	if ((rc = event_type(ev, &type, &is_case)) != 0)
+		goto done;
+	if (!layout_name_valid(ev->actor)) {
+		rc = csirt_error_set(CSIRT_EINVAL, "event actor is invalid");
+		goto done;
+	}
+	role = codec_enum_name(&csirt__v1__role__descriptor, ev->role);
+	if (role == NULL || ev->role == CSIRT__V1__ROLE__ROLE_UNSPECIFIED) {
+		rc = csirt_error_set(CSIRT_EINVAL, "event role is invalid");
+		goto done;
+	}
+	util_time_format_ms(now, sizeof(now), now_ms);
+	{
+		time_t secs = (time_t)(now_ms / 1000);
+		struct tm tm;
+		gmtime_r(&secs, &tm);
+		year = tm.tm_year + 1900;
+	}
+	ev->seq = seq;
+	codec_set_string(&ev->time, now);
+	codec_set_string(&ev->type, type);
+
+	if (is_case) {
+		if (ev->payload_case ==
+		    CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED) {
+			if ((rc = next_case_id(w, year, case_id, false)) != 0)
+				goto done;
+			codec_set_string(&ev->case_id, case_id);
+		} else if ((rc = layout_case_id_parse(ev->case_id, NULL,
+		                                      NULL)) != 0 ||
+		           (rc = index_case_get(&current, w->ix,
+		                                ev->case_id)) != 0) {
+			if (rc == CSIRT_ENOTFOUND)
+				csirt_error_set(rc, "case %s not found",
+				                ev->case_id);
+			goto done;
+		}
+		if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED &&
+		    (rc = prepare_note(cmd, current, &n_path, &note,
+		                       &note_len)) != 0)
+			goto done;
+		if ((rc = case_validate(current, ev)) != 0)
+			goto done;
+		if (current == NULL) {
+			if ((rc = next_case_id(w, year, case_id, true)) != 0)
+				goto done;
+			current = case_new();
+		}
+		if ((rc = case_apply(current, ev)) != 0) {
+			rc = csirt_error_wrap(CSIRT_EFAIL, "fold");
+			goto done;
+		}
+		layout_case_json(&f_path, ev->case_id);
+		if ((rc = codec_to_json(&f_json, &current->base,
+		                        CODEC_PRETTY)) != 0)
+			goto done;
+	} else {
+		codec_set_string(&ev->case_id, NULL);
+		if ((rc = directory_file(w, ev, &f_path, &f_json)) != 0)
+			goto done;
+	}
+
+	/* From here on nothing is the command's fault: any failure is an
+	 * I/O or internal error that aborts the batch. */
+	layout_event_path(&ev_path, ev->case_id, seq);
+	if ((rc = codec_to_json(&ev_json, &ev->base, CODEC_PRETTY)) != 0) {
+		rc = csirt_error_wrap(CSIRT_EFAIL, "encoding event");
+		goto done;
+	}
+	memset(&t, 0, sizeof(t));
+	snprintf(t.event, sizeof(t.event), "%s", type);
+	snprintf(t.case_id, sizeof(t.case_id), "%s", ev->case_id);
+	t.seq = seq;
+	snprintf(t.actor, sizeof(t.actor), "%s", ev->actor);
+	snprintf(t.role, sizeof(t.role), "%s", role);
+	crypto_sha256_hex(t.event_sha256, ev_json.data, ev_json.len);
+	buf_printf(&summary, "%s %s by %s", type,
+	           is_case ? ev->case_id : (const char *)f_path.data + 10,
+	           ev->actor);
+	layout_message(&msg, summary.data, &t);
+
+	files[0] =
+	    (struct ledger_file){ev_path.data, ev_json.data, ev_json.len};
+	files[1] = (struct ledger_file){f_path.data, f_json.data, f_json.len};
+	if (note != NULL)
+		files[nfiles++] =
+		    (struct ledger_file){n_path.data, note, note_len};
+	struct ledger_commit_info info = {ev->actor, now_ms, msg.data};
+	if ((rc = ledger_commit(w->lg, &info, files, nfiles, cmd->commit)) !=
+	        0 ||
+	    (rc = index_apply(w->ix, ev, cmd->commit, current)) != 0) {
+		if (is_command_error(rc))
+			rc = csirt_error_wrap(CSIRT_EFAIL, "index");
+		goto done;
+	}
+	cmd->seq = seq;
+	cmd->case_after = current;
+	current = NULL;
+	rc = 0;
+done:
+	if (current != NULL)
+		case_free(current);
+	buf_free(&ev_path);
+	buf_free(&ev_json);
+	buf_free(&n_path);
+	buf_free(&f_path);
+	buf_free(&f_json);
+	buf_free(&msg);
+	buf_free(&summary);
+	return rc;
+}
+
+static void
+cmd_fail(struct writer_cmd *cmd, int rc)
+{
+	cmd->rc = rc;
+	snprintf(cmd->err, sizeof(cmd->err), "%s", csirt_error_msg());
+}
+
+/* Runs one batch; returns 0, or a batch error after which every command
+ * not yet failed must be failed by the caller. */
+static int
+batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
+{
+	uint64_t seq = w->last_seq;
+	char commit[LEDGER_OID_HEX] = "";
+	size_t accepted = 0;
+	int rc;
+
+	*culprit = SIZE_MAX;
+	if ((rc = index_begin(w->ix)) != 0)
+		return rc;
+	if ((rc = ledger_batch_begin(w->lg)) != 0) {
+		index_rollback(w->ix);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (cmds[i]->rc != 0)
+			continue; /* failed in an earlier attempt */
+		rc = apply_one(w, cmds[i], seq + 1);
+		if (rc == 0) {
+			seq++;
+			accepted++;
+			memcpy(commit, cmds[i]->commit, sizeof(commit));
+		} else if (is_command_error(rc)) {
+			cmd_fail(cmds[i], rc);
+		} else {
+			*culprit = i;
+			goto abort;
+		}
+	}
+	if (accepted == 0) {
+		ledger_batch_abort(w->lg);
+		index_rollback(w->ix);
+		return 0;
+	}
+	if ((rc = index_set_position(w->ix, seq, commit)) != 0) {
+		*culprit = SIZE_MAX;
+		goto abort;
+	}
+	/* Durability point: pack + ref, then the index.  No retry past here:
+	 * after a failed fsync the state on disk is unknown. */
+	if ((rc = ledger_batch_finish(w->lg)) != 0) {
+		index_rollback(w->ix);
+		w->broken = true;
+		return rc;
+	}
+	if ((rc = index_commit(w->ix)) != 0) {
+		w->broken = true;
+		return rc;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->last_seq = seq;
+	w->stats.batches++;
+	w->stats.events += accepted;
+	if (accepted > w->stats.max_batch)
+		w->stats.max_batch = accepted;
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+abort:
+	ledger_batch_abort(w->lg);
+	index_rollback(w->ix);
+	w->nyears = 0; /* counters may have advanced; reload */
+	for (size_t i = 0; i < n; i++) {
+		if (cmds[i]->rc == 0 && cmds[i]->case_after != NULL) {
+			codec_free(&cmds[i]->case_after->base);
+			cmds[i]->case_after = NULL;
+		}
+	}
+	return rc;
+}
+
+static void
+process_batch(struct writer *w, struct writer_cmd **cmds, size_t n)
+{
+	size_t culprit;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		cmds[i]->rc = 0;
+		cmds[i]->err[0] = '\0';
+	}
+	if (w->broken) {
+		csirt_error_set(
+		    CSIRT_EUNAVAILABLE,
+		    "the ledger writer stopped after a storage failure; "
+		    "restart csirtd");
+		for (size_t i = 0; i < n; i++)
+			cmd_fail(cmds[i], CSIRT_EUNAVAILABLE);
+		return;
+	}
+	rc = batch_try(w, cmds, n, &culprit);
+	if (rc != 0 && !w->broken && culprit != SIZE_MAX) {
+		/* One command broke the batch: fail it, run the rest again. */
+		log_error("command aborted its batch", "error",
+		          csirt_error_msg());
+		cmd_fail(cmds[culprit], CSIRT_EFAIL);
+		rc = batch_try(w, cmds, n, &culprit);
+	}
+	if (rc != 0) {
+		log_error("ledger batch failed", "error", csirt_error_msg(),
+		          "broken", w->broken ? "true" : "false");
+		csirt_error_wrap(CSIRT_EUNAVAILABLE, "storage failure");
+		for (size_t i = 0; i < n; i++)
+			if (cmds[i]->rc == 0)
+				cmd_fail(cmds[i], CSIRT_EUNAVAILABLE);
+	}
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (cmds[i]->rc == CSIRT_EUNAVAILABLE ||
+		    cmds[i]->rc == CSIRT_EFAIL)
+			w->stats.failed++;
+		else if (cmds[i]->rc != 0)
+			w->stats.rejected++;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- queue and thread ---------------------------------------------- */
+
+int
+writer_submit(struct writer *w, struct writer_cmd *cmd)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->stopping || w->broken) {
+		rc = csirt_error_set(
+		    CSIRT_EUNAVAILABLE,
+		    "the ledger writer is not accepting commands");
+	} else if (w->qlen >= w->qmax) {
+		rc = csirt_error_set(
+		    CSIRT_EBUSY,
+		    "the ledger writer queue is full (%zu); retry later",
+		    w->qmax);
+	} else {
+		cmd->next = NULL;
+		if (w->tail != NULL)
+			w->tail->next = cmd;
+		else
+			w->head = cmd;
+		w->tail = cmd;
+		w->qlen++;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+/* Takes up to batch_max commands; with `wait`, blocks until some arrive or
+ * the writer stops.  Returns the count. */
+static size_t
+take(struct writer *w, struct writer_cmd **cmds, bool wait)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&w->mu);
+	while (wait && w->head == NULL && !w->stopping)
+		pthread_cond_wait(&w->cv, &w->mu);
+	while (w->head != NULL && n < w->batch_max) {
+		cmds[n++] = w->head;
+		w->head = w->head->next;
+		w->qlen--;
+	}
+	if (w->head == NULL)
+		w->tail = NULL;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+static void
+complete(struct writer_cmd **cmds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cmds[i]->done != NULL)
+			cmds[i]->done(cmds[i], cmds[i]->arg);
+}
+
+int
+writer_run_once(struct writer *w)
+{
+	struct writer_cmd **cmds = util_xcalloc(w->batch_max, sizeof(*cmds));
+	size_t n;
+
+	while ((n = take(w, cmds, false)) > 0) {
+		process_batch(w, cmds, n);
+		complete(cmds, n);
+	}
+	free(cmds);
+	return w->broken
+	           ? csirt_error_set(CSIRT_EUNAVAILABLE, "ledger writer broken")
+	           : 0;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct writer_cmd **cmds = util_xcalloc(w->batch_max, sizeof(*cmds));
+	size_t n;
+
+	for (;;) {
+		n = take(w, cmds, true);
+		if (n == 0)
+			break; /* stopping and drained */
+		process_batch(w, cmds, n);
+		complete(cmds, n);
+	}
+	free(cmds);
+	return NULL;
+}
+
+int
+writer_start(struct writer *w)
+{
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "cannot start the writer thread");
+	w->started = true;
+	return 0;
+}
+
+void
+writer_stop(struct writer *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	if (w->started) {
+		pthread_join(w->thread, NULL);
+		w->started = false;
+	}
+}
+
+void
+writer_free(struct writer *w)
+{
+	if (w == NULL)
+		return;
+	writer_stop(w);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+}
+
+uint64_t
+writer_last_seq(struct writer *w)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&w->mu);
+	seq = w->last_seq;
+	pthread_mutex_unlock(&w->mu);
+	return seq;
+}
+
+void
+writer_get_stats(struct writer *w, struct writer_stats *out)
+{
+	pthread_mutex_lock(&w->mu);
+	*out = w->stats;
+	pthread_mutex_unlock(&w->mu);
+}
+
+size_t
+writer_queue_len(struct writer *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->mu);
+	n = w->qlen;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+/* ---- replay --------------------------------------------------------- */
+
+struct replay {
+	struct ledger *lg;
+	struct index *ix;
+	uint64_t seq;
+	uint64_t count;
+	bool in_tx;
+};
+
+static int
+replay_cb(const char *commit, const char *message, void *arg)
+{
+	struct replay *r = arg;
+	struct layout_trailers t;
+	Csirt__V1__Event *ev = NULL;
+	Csirt__V1__Case *c = NULL;
+	struct buf path = BUF_INIT;
+	char *json = NULL, sha[CRYPTO_SHA256_HEX_LEN];
+	size_t len;
+	bool is_case;
+	const char *type;
+	int rc;
+
+	if ((rc = layout_trailers_parse(&t, message)) != 0) {
+		rc = csirt_error_wrap(rc, "commit %.12s", commit);
+		goto done;
+	}
+	if (t.seq != r->seq + 1) {
+		rc = csirt_error_set(CSIRT_ETAMPER,
+		                     "commit %.12s has Seq %" PRIu64
+		                     ", expected %" PRIu64,
+		                     commit, t.seq, r->seq + 1);
+		goto done;
+	}
+	layout_event_path(&path, t.case_id, t.seq);
+	if ((rc = ledger_read_file(&json, &len, r->lg, commit, path.data)) !=
+	    0) {
+		rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s", commit);
+		goto done;
+	}
+	crypto_sha256_hex(sha, json, len);
+	if (strcmp(sha, t.event_sha256) != 0) {
+		rc = csirt_error_set(
+		    CSIRT_ETAMPER,
+		    "commit %.12s: %s does not match its Event-SHA256", commit,
+		    path.data);
+		goto done;
+	}
+	if ((rc = codec_from_json((struct ProtobufCMessage **)&ev,
+	                          &csirt__v1__event__descriptor, json, len,
+	                          NULL)) != 0) {
+		rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s event",
+		                      commit);
+		goto done;
+	}
+	if (ev->seq != t.seq || strcmp(ev->case_id, t.case_id) != 0 ||
+	    event_type(ev, &type, &is_case) != 0 ||
+	    strcmp(type, t.event) != 0) {
+		rc = csirt_error_set(
+		    CSIRT_ETAMPER,
+		    "commit %.12s: event file disagrees with its trailers",
+		    commit);
+		goto done;
+	}
+	if (!r->in_tx) {
+		if ((rc = index_begin(r->ix)) != 0)
+			goto done;
+		r->in_tx = true;
+	}
+	if (is_case) {
+		if (ev->payload_case ==
+		    CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED)
+			c = case_new();
+		else if ((rc = index_case_get(&c, r->ix, ev->case_id)) != 0) {
+			rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s",
+			                      commit);
+			goto done;
+		}
+		if ((rc = case_apply(c, ev)) != 0) {
+			rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s",
+			                      commit);
+			goto done;
+		}
+	}
+	if ((rc = index_apply(r->ix, ev, commit, c)) != 0) {
+		rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s", commit);
+		goto done;
+	}
+	r->seq = t.seq;
+	r->count++;
+	if ((rc = index_set_position(r->ix, r->seq, commit)) != 0)
+		goto done;
+	if (r->count % REPLAY_CHUNK == 0) {
+		if ((rc = index_commit(r->ix)) != 0)
+			goto done;
+		r->in_tx = false;
+		if (r->count % (REPLAY_CHUNK * 50) == 0) {
+			char n[24];
+			snprintf(n, sizeof(n), "%" PRIu64, r->count);
+			log_info("replaying ledger", "events", n);
+		}
+	}
+	rc = 0;
+done:
+	if (c != NULL)
+		case_free(c);
+	codec_free(ev ? &ev->base : NULL);
+	free(json);
+	buf_free(&path);
+	return rc;
+}
+
+int
+writer_reconcile(struct ledger *lg, struct index *ix, uint64_t *replayed)
+{
+	struct replay r = {lg, ix, 0, 0, false};
+	char commit[LEDGER_OID_HEX];
+	int rc;
+
+	if (replayed != NULL)
+		*replayed = 0;
+	if ((rc = index_get_position(ix, &r.seq, commit)) != 0)
+		return rc;
+	rc = ledger_walk(lg, commit, replay_cb, &r);
+	if (r.in_tx) {
+		if (rc == 0)
+			rc = index_commit(ix);
+		else
+			index_rollback(ix);
+	}
+	if (replayed != NULL)
+		*replayed = r.count;
+	return rc;
+}

@@ -1,0 +1,84 @@
+/*
+ * writer.h - the single ledger writer with group commit (DESIGN.md §2).
+ *
+ * Commands (proposed events) queue up from any thread; one writer thread
+ * takes everything queued (up to a batch limit), validates each command
+ * against the current state, writes one signed commit per accepted event,
+ * makes the batch durable (pack, ref, SQLite), and only then completes each
+ * command through its callback.  A rejected command never reaches the
+ * ledger.  The queue is bounded: a full queue answers CSIRT_EBUSY.
+ *
+ * The same code replays the ledger into the index (start-up reconciliation
+ * and `csirtd rebuild`), so the live index and a rebuilt one are produced by
+ * one fold.
+ */
+#ifndef CSIRT_WRITER_H
+#define CSIRT_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "csirt/v1/domain.pb-c.h"
+#include "ledger.h"
+
+struct index;
+struct writer;
+
+struct writer_cmd;
+typedef void (*writer_done_cb)(struct writer_cmd *cmd, void *arg);
+
+struct writer_cmd {
+	/* In: the proposed event, fully owned by the command.  The writer
+	 * fills seq, time, type and (for a report) case_id. */
+	Csirt__V1__Event *ev;
+	/* Note text for note.added (borrowed; valid until `done`).  Only
+	 * 機密性低 text is accepted until note encryption exists. */
+	const char *note_text;
+	writer_done_cb done; /* called on the writer thread */
+	void *arg;
+
+	/* Out, valid in `done`: rc 0 or a CSIRT_E* code with `err`. */
+	int rc;
+	char err[256];
+	uint64_t seq;
+	char commit[LEDGER_OID_HEX];
+	Csirt__V1__Case *case_after; /* owned by the command when set */
+
+	struct writer_cmd *next; /* queue link, private */
+};
+
+/* Frees what the command owns (ev, case_after) but not the command. */
+void writer_cmd_release(struct writer_cmd *cmd);
+
+/* `lg` and `ix` are borrowed and used only by the writer from now on. */
+int writer_new(struct writer **out, struct ledger *lg, struct index *ix,
+               size_t queue_depth, size_t batch_max);
+int writer_start(struct writer *w);
+/* Queues a command; CSIRT_EBUSY when the queue is full, CSIRT_EUNAVAILABLE
+ * when stopping or broken.  On success the callback always runs once. */
+int writer_submit(struct writer *w, struct writer_cmd *cmd);
+/* Processes every queued command in the calling thread (no thread needed;
+ * used by `csirtd init` and tests). */
+int writer_run_once(struct writer *w);
+/* Finishes queued commands, then stops the thread. */
+void writer_stop(struct writer *w);
+void writer_free(struct writer *w);
+
+uint64_t writer_last_seq(struct writer *w);
+
+struct writer_stats {
+	uint64_t batches;   /* durable batches */
+	uint64_t events;    /* events made durable */
+	uint64_t rejected;  /* commands refused by validation */
+	uint64_t failed;    /* commands failed by storage errors */
+	uint64_t max_batch; /* largest batch */
+};
+void writer_get_stats(struct writer *w, struct writer_stats *out);
+size_t writer_queue_len(struct writer *w);
+
+/* Replays the ledger commits the index has not seen into it.  Refuses
+ * (CSIRT_ETAMPER) when the ledger head does not descend from the commit
+ * the index recorded.  `replayed` may be NULL. */
+int writer_reconcile(struct ledger *lg, struct index *ix, uint64_t *replayed);
+
+#endif

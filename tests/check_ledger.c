@@ -1,0 +1,660 @@
+/*
+ * check_ledger.c - the ledger, the writer and the index together, checked
+ * with stock git: fsck, linear history, SSH signatures, rebuild equality,
+ * reconciliation and refusal of rewritten history.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "datadir.h"
+#include "error.h"
+#include "fixtures.h"
+#include "index.h"
+#include "layout.h"
+#include "ledger.h"
+#include "suites.h"
+#include "testutil.h"
+
+struct env {
+	char *dir, *data, *repo;
+	struct datadir *dd;
+	struct writer *w;
+};
+
+static void
+env_init(struct env *e)
+{
+	char token[CRYPTO_TOKEN_LEN];
+
+	memset(e, 0, sizeof(*e));
+	e->dir = tu_tmpdir();
+	e->data = util_path_join(e->dir, "var");
+	e->repo = util_path_join(e->data, "ledger.git");
+	ck_assert_msg(datadir_init(e->data, "admin", token) == 0, "init: %s",
+	              csirt_error_msg());
+}
+
+static void
+env_open(struct env *e)
+{
+	ck_assert_msg(datadir_open(&e->dd, e->data) == 0, "open: %s",
+	              csirt_error_msg());
+	ck_assert_int_eq(writer_new(&e->w, e->dd->lg, e->dd->ix, 1000000, 512),
+	                 0);
+}
+
+static void
+env_close(struct env *e)
+{
+	writer_free(e->w);
+	datadir_close(e->dd);
+	e->w = NULL;
+	e->dd = NULL;
+}
+
+static void
+env_free(struct env *e)
+{
+	env_close(e);
+	tu_rmrf(e->dir);
+	free(e->repo);
+	free(e->data);
+	free(e->dir);
+}
+
+/* Runs `sh -c script` (stderr folded into stdout); returns exit status. */
+static int sh(struct buf *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int
+sh(struct buf *out, const char *fmt, ...)
+{
+	struct buf cmd = BUF_INIT;
+	va_list ap;
+	int status = -1;
+
+	char s[8192];
+
+	va_start(ap, fmt);
+	ck_assert_int_lt(vsnprintf(s, sizeof(s), fmt, ap), (int)sizeof(s));
+	va_end(ap);
+	buf_printf(&cmd, "( %s ) 2>&1", s);
+	const char *argv[] = {"sh", "-c", cmd.data, NULL};
+	ck_assert_int_eq(tu_run(out, &status, argv), 0);
+	buf_free(&cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static char *
+ledger_head_hex(struct env *e)
+{
+	struct buf out = BUF_INIT;
+
+	ck_assert_int_eq(
+	    sh(&out, "git -C '%s' rev-parse refs/heads/ledger", e->repo), 0);
+	out.data[strcspn(out.data, "\n")] = '\0';
+	return buf_detach(&out);
+}
+
+/* A case walked through its whole life; returns its id in `id`. */
+static void
+run_lifecycle(struct writer *w, char id[12], const char *title)
+{
+	static const struct {
+		Csirt__V1__Event__PayloadCase pc;
+		const char *actor;
+		Csirt__V1__Role role;
+	} steps[] = {
+	    {CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "sm",
+	     CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER},
+	    {CSIRT__V1__EVENT__PAYLOAD_GUIDANCE_GIVEN, "sm",
+	     CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER},
+	    {CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED, "sm",
+	     CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER},
+	    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED, "lead",
+	     CSIRT__V1__ROLE__ROLE_CSIRT_LEAD},
+	};
+
+	ck_assert_int_eq(
+	    fx_submit(w,
+	              fx_report("rep1", "d1",
+	                        CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+	                        title),
+	              NULL, id, NULL),
+	    0);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(steps); i++)
+		ck_assert_msg(
+		    fx_submit(w,
+		              fx_case_event(id, steps[i].pc, steps[i].actor,
+		                            steps[i].role,
+		                            "指導: 紛失届を提出すること"),
+		              NULL, NULL, NULL) == 0,
+		    "step %zu: %s", i, csirt_error_msg());
+	ck_assert_int_eq(
+	    fx_submit(w, fx_assign(id, "lead", "inv"), NULL, NULL, NULL), 0);
+	ck_assert_int_eq(
+	    fx_submit(w, fx_note(id, "inv", CSIRT__V1__ROLE__ROLE_INVESTIGATOR),
+	              "聴取の結果、電車内に置き忘れたと判明。", NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(w,
+	              fx_case_event(id, CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED,
+	                            "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
+	                            "遺失物として届出済み"),
+	              NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(
+	        w,
+	        fx_case_event(id, CSIRT__V1__EVENT__PAYLOAD_CASE_CLOSED, "sm",
+	                      CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "完了"),
+	        NULL, NULL, NULL),
+	    0);
+}
+
+START_TEST(test_ledger_init_creates_signed_first_commit)
+{
+	struct env e;
+	struct buf out = BUF_INIT;
+
+	env_init(&e);
+	ck_assert_int_eq(
+	    sh(&out, "git -C '%s' rev-list --count ledger", e.repo), 0);
+	ck_assert_str_eq(out.data, "1\n");
+	buf_reset(&out);
+	ck_assert_int_eq(sh(&out,
+	                    "git -C '%s' -c gpg.ssh.allowedSignersFile='%s/"
+	                    "keys/allowed_signers' verify-commit ledger",
+	                    e.repo, e.data),
+	                 0);
+	ck_assert_msg(strstr(out.data, "Good \"git\" signature"), "%s",
+	              out.data);
+	buf_reset(&out);
+	ck_assert_int_eq(sh(&out,
+	                    "git -C '%s' show ledger:directory/users/"
+	                    "admin.json",
+	                    e.repo),
+	                 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"role\": \"ROLE_ADMIN\""));
+	buf_reset(&out);
+	/* No token, hash or key in any object. */
+	ck_assert_int_eq(sh(&out,
+	                    "git -C '%s' cat-file --batch-all-objects "
+	                    "--batch | grep -c -e csirt_ -e PRIVATE || true",
+	                    e.repo),
+	                 0);
+	ck_assert_str_eq(out.data, "0\n");
+	buf_free(&out);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_ledger_init_refuses_existing)
+{
+	struct env e;
+	char token[CRYPTO_TOKEN_LEN];
+
+	env_init(&e);
+	ck_assert_int_eq(datadir_init(e.data, "admin", token), CSIRT_ECONFLICT);
+	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "already"));
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_ledger_history_verifies_with_stock_git)
+{
+	static const char title[] =
+	    "機器の紛失事案：モバイルPC（ＰＣ－００４２）";
+	struct env e;
+	struct buf out = BUF_INIT, want = BUF_INIT, path = BUF_INIT;
+	Csirt__V1__Case *c = NULL;
+	char id[12];
+	char *head;
+
+	env_init(&e);
+	env_open(&e);
+	fx_seed_directory(e.w);
+	run_lifecycle(e.w, id, title);
+
+	/* The index and case.json in git agree, and Japanese is byte-exact. */
+	ck_assert_int_eq(index_case_get(&c, e.dd->ix, id), 0);
+	ck_assert_str_eq(c->title, title);
+	ck_assert_int_eq(c->state, CSIRT__V1__CASE_STATE__CASE_STATE_CLOSED);
+	ck_assert_int_eq(codec_to_json(&want, &c->base, CODEC_PRETTY), 0);
+	layout_case_json(&path, id);
+	ck_assert_int_eq(
+	    sh(&out, "git -C '%s' show ledger:%s", e.repo, path.data), 0);
+	ck_assert_str_eq(out.data, want.data);
+	ck_assert_ptr_nonnull(strstr(out.data, title));
+	csirt__v1__case__free_unpacked(c, NULL);
+	env_close(&e);
+
+	buf_reset(&out);
+	ck_assert_msg(
+	    sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
+	    "fsck: %s", out.data);
+	buf_reset(&out);
+	ck_assert_int_eq(sh(&out,
+	                    "cd '%s' && test $(git rev-list --count ledger) "
+	                    "= $(git rev-list --first-parent --count ledger) "
+	                    "&& test $(git rev-list --merges --count ledger) "
+	                    "= 0 && git rev-list --count ledger && "
+	                    "git for-each-ref --format='%%(refname)'",
+	                    e.repo),
+	                 0);
+	ck_assert_str_eq(out.data, "17\nrefs/heads/ledger\n");
+	buf_reset(&out);
+	ck_assert_msg(sh(&out,
+	                 "cd '%s' && for c in $(git rev-list ledger); do "
+	                 "git -c gpg.ssh.allowedSignersFile='%s/keys/"
+	                 "allowed_signers' verify-commit $c 2>&1 | grep -q "
+	                 "'Good \"git\" signature' || { echo BAD $c; exit 1; "
+	                 "}; done",
+	                 e.repo, e.data) == 0,
+	              "%s", out.data);
+
+	/* A commit whose message was altered no longer verifies. */
+	head = ledger_head_hex(&e);
+	buf_reset(&out);
+	ck_assert_int_eq(sh(&out,
+	                    "cd '%s' && forged=$(git cat-file commit %s | "
+	                    "sed 's/^case.closed/case.reopened/' | "
+	                    "git hash-object -t commit -w --stdin) && "
+	                    "git -c gpg.ssh.allowedSignersFile='%s/keys/"
+	                    "allowed_signers' verify-commit $forged",
+	                    e.repo, head, e.data),
+	                 1);
+	/* The audit trail of one case, for auditors. */
+	buf_reset(&out);
+	buf_reset(&want);
+	layout_case_dir(&want, id);
+	ck_assert_int_eq(sh(&out,
+	                    "git -C '%s' log --format=%%s ledger -- %s | "
+	                    "wc -l",
+	                    e.repo, want.data),
+	                 0);
+	ck_assert_int_eq(atoi(out.data), 9);
+	free(head);
+	buf_free(&out);
+	buf_free(&want);
+	buf_free(&path);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_ledger_rejected_command_never_reaches_ledger)
+{
+	struct env e;
+	char id[12], *before, *after;
+
+	env_init(&e);
+	env_open(&e);
+	fx_seed_directory(e.w);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_report("rep1", "d1",
+	                        CSIRT__V1__CATEGORY__CATEGORY_SERIOUS_OUTAGE,
+	                        "重大障害"),
+	              NULL, id, NULL),
+	    0);
+	before = ledger_head_hex(&e);
+	/* Resolve straight from REPORTED: illegal. */
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_case_event(id, CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED,
+	                            "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
+	                            "x"),
+	              NULL, NULL, NULL),
+	    CSIRT_ESTATE);
+	/* Unknown case, unknown division, duplicate user. */
+	ck_assert_int_eq(
+	    fx_submit(
+	        e.w,
+	        fx_case_event("2026-999999",
+	                      CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "sm",
+	                      CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "x"),
+	        NULL, NULL, NULL),
+	    CSIRT_ENOTFOUND);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_user("x1", CSIRT__V1__ROLE__ROLE_REPORTER, "nodiv"),
+	              NULL, NULL, NULL),
+	    CSIRT_ENOTFOUND);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_user("rep1", CSIRT__V1__ROLE__ROLE_REPORTER, "d1"),
+	              NULL, NULL, NULL),
+	    CSIRT_ECONFLICT);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note(id, "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER),
+	              "", NULL, NULL),
+	    CSIRT_EINVAL);
+	after = ledger_head_hex(&e);
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	env_free(&e);
+}
+END_TEST
+
+/* Appends `ncases` cases, each with a full life (9 events); with
+ * `guidance` > 0 the case is then reopened and given that much guidance. */
+static void
+script_history(struct writer *w, int ncases, int guidance)
+{
+	for (int i = 0; i < ncases; i++) {
+		char id[12], title[64];
+		snprintf(title, sizeof(title), "事案 %d: 外部記録媒体の紛失",
+		         i);
+		run_lifecycle(w, id, title);
+		if (guidance > 0)
+			ck_assert_int_eq(
+			    fx_submit(
+			        w,
+			        fx_case_event(
+			            id, CSIRT__V1__EVENT__PAYLOAD_CASE_REOPENED,
+			            "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
+			            "新たな事実が判明"),
+			        NULL, NULL, NULL),
+			    0);
+		for (int k = 0; k < guidance; k++)
+			ck_assert_int_eq(
+			    fx_submit(
+			        w,
+			        fx_case_event(
+			            id,
+			            CSIRT__V1__EVENT__PAYLOAD_GUIDANCE_GIVEN,
+			            "sm",
+			            CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+			            "再発防止策を講じること"),
+			        NULL, NULL, NULL),
+			    0);
+	}
+}
+
+/* The same life for `ncases` cases at once, each step submitted for every
+ * case and committed as one batch (as concurrent clients would). */
+static void
+script_history_batched(struct writer *w, int ncases, int guidance)
+{
+	struct writer_cmd *cmds = util_xcalloc((size_t)ncases, sizeof(*cmds));
+	char(*ids)[12] = util_xcalloc((size_t)ncases, sizeof(*ids));
+	int nsteps = 9 + guidance;
+
+	for (int step = 0; step < nsteps; step++) {
+		for (int i = 0; i < ncases; i++) {
+			Csirt__V1__Event *ev;
+			const char *note = NULL;
+			char title[64];
+			switch (step) {
+			case 0:
+				snprintf(title, sizeof(title),
+				         "事案 %d: 外部記録媒体の紛失", i);
+				ev = fx_report(
+				    "rep1", "d1",
+				    CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+				    title);
+				break;
+			case 1:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED,
+				    "sm",
+				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+				    "受理");
+				break;
+			case 2:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED,
+				    "sm",
+				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+				    "CSIRTへ");
+				break;
+			case 3:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
+				    "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
+				    "調査開始");
+				break;
+			case 4:
+				ev = fx_assign(ids[i], "lead", "inv");
+				break;
+			case 5:
+				ev =
+				    fx_note(ids[i], "inv",
+				            CSIRT__V1__ROLE__ROLE_INVESTIGATOR);
+				note = "関係者から聴取した。";
+				break;
+			case 6:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED,
+				    "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
+				    "解決");
+				break;
+			case 7:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_CASE_CLOSED, "sm",
+				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+				    "完了");
+				break;
+			case 8:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_CASE_REOPENED,
+				    "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
+				    "再調査");
+				break;
+			default:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_GUIDANCE_GIVEN,
+				    "sm",
+				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+				    "再発防止策を講じること");
+			}
+			memset(&cmds[i], 0, sizeof(cmds[i]));
+			cmds[i].ev = ev;
+			cmds[i].note_text = note;
+			ck_assert_int_eq(writer_submit(w, &cmds[i]), 0);
+		}
+		ck_assert_int_eq(writer_run_once(w), 0);
+		for (int i = 0; i < ncases; i++) {
+			ck_assert_msg(cmds[i].rc == 0, "step %d case %d: %s",
+			              step, i, cmds[i].err);
+			if (step == 0)
+				strcpy(ids[i], cmds[i].ev->case_id);
+			writer_cmd_release(&cmds[i]);
+		}
+	}
+	free(cmds);
+	free(ids);
+}
+
+static char *
+dump_index(const char *path)
+{
+	struct index *ix = NULL;
+	struct buf out = BUF_INIT;
+
+	ck_assert_int_eq(index_open(&ix, path), 0);
+	ck_assert_int_eq(index_dump(&out, ix), 0);
+	index_close(ix);
+	return buf_detach(&out);
+}
+
+START_TEST(test_ledger_rebuild_equals_live)
+{
+	struct env e;
+	char *ixp, *live, *rebuilt;
+	uint64_t events = 0;
+
+	env_init(&e);
+	env_open(&e);
+	fx_seed_directory(e.w);
+	/* 500 cases x 20 events = 10,000 events (plus the directory). */
+	script_history_batched(e.w, 500, 11);
+	ck_assert_uint_ge(writer_last_seq(e.w), 10000);
+	env_close(&e);
+	ixp = util_path_join(e.data, "index.sqlite");
+	live = dump_index(ixp);
+	ck_assert_int_eq(datadir_rebuild(e.data, &events), 0);
+	ck_assert_uint_ge(events, 10000);
+	rebuilt = dump_index(ixp);
+	ck_assert_uint_gt(strlen(live), 1000);
+	ck_assert_msg(strcmp(live, rebuilt) == 0,
+	              "rebuilt index differs from the live one");
+	free(live);
+	free(rebuilt);
+	free(ixp);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_ledger_reconcile_replays_missing_tail)
+{
+	struct env e;
+	struct buf out = BUF_INIT;
+	char *ixp, *live, *after;
+	char id[12];
+
+	env_init(&e);
+	env_open(&e);
+	fx_seed_directory(e.w);
+	run_lifecycle(e.w, id, "前半");
+	env_close(&e);
+	/* Keep the index as it was, write more, then put it back: the
+	 * index now lags the ledger, as after a crash between ref and
+	 * SQLite. */
+	ck_assert_int_eq(
+	    sh(&out, "cd '%s' && cp index.sqlite lag.sqlite", e.data), 0);
+	env_open(&e);
+	run_lifecycle(e.w, id, "後半");
+	env_close(&e);
+	ixp = util_path_join(e.data, "index.sqlite");
+	live = dump_index(ixp);
+	ck_assert_int_eq(sh(&out,
+	                    "cd '%s' && rm -f index.sqlite-wal "
+	                    "index.sqlite-shm && mv lag.sqlite index.sqlite",
+	                    e.data),
+	                 0);
+	env_open(&e);
+	env_close(&e);
+	after = dump_index(ixp);
+	ck_assert_str_eq(live, after);
+	free(live);
+	free(after);
+	free(ixp);
+	buf_free(&out);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_ledger_refuses_rewritten_history)
+{
+	struct env e;
+	struct buf out = BUF_INIT;
+	struct datadir *dd = NULL;
+	char id[12];
+
+	env_init(&e);
+	env_open(&e);
+	fx_seed_directory(e.w);
+	run_lifecycle(e.w, id, "改ざん検知");
+	env_close(&e);
+	/* Rewrite history: drop the last commit and force the ref. */
+	ck_assert_int_eq(sh(&out,
+	                    "cd '%s' && git update-ref refs/heads/ledger "
+	                    "ledger~1",
+	                    e.repo),
+	                 0);
+	ck_assert_int_eq(datadir_open(&dd, e.data), CSIRT_ETAMPER);
+	ck_assert_msg(strstr(csirt_error_msg(), "refusing to start"), "%s",
+	              csirt_error_msg());
+	ck_assert_ptr_null(dd);
+	buf_free(&out);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_ledger_stale_lock_recovered)
+{
+	struct env e;
+	struct buf out = BUF_INIT;
+	char id[12];
+
+	env_init(&e);
+	ck_assert_int_eq(sh(&out,
+	                    "touch '%s/refs/heads/ledger.lock' "
+	                    "'%s/packed-refs.lock'",
+	                    e.repo, e.repo),
+	                 0);
+	env_open(&e);
+	fx_seed_directory(e.w);
+	run_lifecycle(e.w, id, "ロック");
+	env_close(&e);
+	buf_reset(&out);
+	ck_assert_int_eq(sh(&out, "ls '%s/refs/heads/' '%s'", e.repo, e.repo),
+	                 0);
+	ck_assert_ptr_null(strstr(out.data, ".lock"));
+	buf_free(&out);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_ledger_pack_count_bounded)
+{
+	struct env e;
+	struct buf out = BUF_INIT;
+	size_t packs = 0, loose = 0;
+
+	env_init(&e);
+	env_open(&e);
+	fx_seed_directory(e.w);
+	/* One batch per command: ~280 packs without merging. */
+	script_history(e.w, 30, 0);
+	ck_assert_int_eq(ledger_stats(e.dd->lg, &packs, &loose), 0);
+	ck_assert_uint_le(packs, 50);
+	ck_assert_uint_eq(loose, 0);
+	env_close(&e);
+	ck_assert_msg(
+	    sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
+	    "fsck: %s", out.data);
+	buf_free(&out);
+	env_free(&e);
+}
+END_TEST
+
+Suite *
+ledger_suite(void)
+{
+	Suite *s = suite_create("ledger");
+	TCase *tc = tcase_create("core");
+	TCase *big = tcase_create("history");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_ledger_init_creates_signed_first_commit);
+	tcase_add_test(tc, test_ledger_init_refuses_existing);
+	tcase_add_test(tc, test_ledger_history_verifies_with_stock_git);
+	tcase_add_test(tc, test_ledger_rejected_command_never_reaches_ledger);
+	tcase_add_test(tc, test_ledger_reconcile_replays_missing_tail);
+	tcase_add_test(tc, test_ledger_refuses_rewritten_history);
+	tcase_add_test(tc, test_ledger_stale_lock_recovered);
+	tcase_add_test(tc, test_ledger_pack_count_bounded);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(big, 600);
+	tcase_add_test(big, test_ledger_rebuild_equals_live);
+	suite_add_tcase(s, big);
+	return s;
+}

@@ -1,0 +1,247 @@
+/*
+ * fixtures.c - see fixtures.h.  Messages are built "fully owned" (codec.h):
+ * every string through codec_set_string, every sub-message malloc'd.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "fixtures.h"
+#include "util.h"
+
+static Csirt__V1__Event *
+event_new(const char *actor, Csirt__V1__Role role)
+{
+	Csirt__V1__Event *ev = util_xcalloc(1, sizeof(*ev));
+
+	csirt__v1__event__init(ev);
+	codec_set_string(&ev->actor, actor);
+	ev->role = role;
+	return ev;
+}
+
+Csirt__V1__Event *
+fx_division(const char *code, const char *name)
+{
+	Csirt__V1__Event *ev = event_new("admin", CSIRT__V1__ROLE__ROLE_ADMIN);
+	Csirt__V1__DivisionCreated *dc = util_xcalloc(1, sizeof(*dc));
+	Csirt__V1__Division *d = util_xcalloc(1, sizeof(*d));
+
+	csirt__v1__division_created__init(dc);
+	csirt__v1__division__init(d);
+	codec_set_string(&d->code, code);
+	codec_set_string(&d->name, name);
+	dc->division = d;
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_DIVISION_CREATED;
+	ev->division_created = dc;
+	return ev;
+}
+
+Csirt__V1__Event *
+fx_user(const char *login, Csirt__V1__Role role, const char *division)
+{
+	Csirt__V1__Event *ev = event_new("admin", CSIRT__V1__ROLE__ROLE_ADMIN);
+	Csirt__V1__UserCreated *uc = util_xcalloc(1, sizeof(*uc));
+	Csirt__V1__User *u = util_xcalloc(1, sizeof(*u));
+
+	csirt__v1__user_created__init(uc);
+	csirt__v1__user__init(u);
+	codec_set_string(&u->login, login);
+	codec_set_string(&u->display_name, login);
+	codec_set_string(&u->division, division);
+	u->role = role;
+	uc->user = u;
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_USER_CREATED;
+	ev->user_created = uc;
+	return ev;
+}
+
+Csirt__V1__Event *
+fx_report(const char *actor, const char *division, Csirt__V1__Category category,
+          const char *title)
+{
+	Csirt__V1__Event *ev = event_new(actor, CSIRT__V1__ROLE__ROLE_REPORTER);
+	Csirt__V1__IncidentReported *ir = util_xcalloc(1, sizeof(*ir));
+	Csirt__V1__Case *c = util_xcalloc(1, sizeof(*c));
+	Csirt__V1__Classification *cl = util_xcalloc(1, sizeof(*cl));
+	Csirt__V1__Emergency *em = util_xcalloc(1, sizeof(*em));
+	Csirt__V1__Equipment *eq = util_xcalloc(1, sizeof(*eq));
+	char recognized[UTIL_TIME_LEN];
+
+	csirt__v1__incident_reported__init(ir);
+	csirt__v1__case__init(c);
+	csirt__v1__classification__init(cl);
+	csirt__v1__emergency__init(em);
+	csirt__v1__equipment__init(eq);
+	util_time_format_ms(recognized, sizeof(recognized),
+	                    util_time_now_ms() - 20 * 60 * 1000);
+	c->category = category;
+	codec_set_string(&c->title, title);
+	codec_set_string(
+	    &c->description,
+	    "庁舎外で業務用モバイルPCを紛失した。The laptop was last seen on "
+	    "the train.");
+	codec_set_string(&c->recognized_at, recognized);
+	codec_set_string(&c->division, division);
+	codec_set_string(&c->reporter, actor);
+	cl->confidentiality = CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
+	cl->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
+	cl->availability = CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
+	c->classification = cl;
+	c->emergency = em;
+	eq->kind = CSIRT__V1__EQUIPMENT_KIND__EQUIPMENT_KIND_TERMINAL;
+	codec_set_string(&eq->management_number, "PC-0042");
+	eq->owner = CSIRT__V1__OWNERSHIP__OWNERSHIP_OFFICIAL;
+	c->n_equipment = 1;
+	c->equipment = util_xcalloc(1, sizeof(*c->equipment));
+	c->equipment[0] = eq;
+	ir->case_ = c;
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED;
+	ev->incident_reported = ir;
+	return ev;
+}
+
+#define FX_PAYLOAD(PC, type, init, field, member)                              \
+	case PC: {                                                             \
+		type *p = util_xcalloc(1, sizeof(*p));                         \
+		init(p);                                                       \
+		codec_set_string(&p->member, text);                            \
+		ev->field = p;                                                 \
+		break;                                                         \
+	}
+
+Csirt__V1__Event *
+fx_case_event(const char *case_id, Csirt__V1__Event__PayloadCase payload,
+              const char *actor, Csirt__V1__Role role, const char *text)
+{
+	Csirt__V1__Event *ev = event_new(actor, role);
+
+	codec_set_string(&ev->case_id, case_id);
+	ev->payload_case = payload;
+	switch (payload) {
+		FX_PAYLOAD(CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED,
+		           Csirt__V1__CaseAcknowledged,
+		           csirt__v1__case_acknowledged__init,
+		           case_acknowledged, comment)
+		FX_PAYLOAD(CSIRT__V1__EVENT__PAYLOAD_GUIDANCE_GIVEN,
+		           Csirt__V1__GuidanceGiven,
+		           csirt__v1__guidance_given__init, guidance_given,
+		           text)
+		FX_PAYLOAD(CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED,
+		           Csirt__V1__CaseEscalated,
+		           csirt__v1__case_escalated__init, case_escalated,
+		           reason)
+		FX_PAYLOAD(CSIRT__V1__EVENT__PAYLOAD_CASE_DISMISSED,
+		           Csirt__V1__CaseDismissed,
+		           csirt__v1__case_dismissed__init, case_dismissed,
+		           reason)
+		FX_PAYLOAD(CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
+		           Csirt__V1__InvestigationOpened,
+		           csirt__v1__investigation_opened__init,
+		           investigation_opened, reason)
+		FX_PAYLOAD(CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED,
+		           Csirt__V1__CaseResolved,
+		           csirt__v1__case_resolved__init, case_resolved,
+		           summary)
+		FX_PAYLOAD(CSIRT__V1__EVENT__PAYLOAD_CASE_CLOSED,
+		           Csirt__V1__CaseClosed, csirt__v1__case_closed__init,
+		           case_closed, comment)
+		FX_PAYLOAD(CSIRT__V1__EVENT__PAYLOAD_CASE_REOPENED,
+		           Csirt__V1__CaseReopened,
+		           csirt__v1__case_reopened__init, case_reopened,
+		           reason)
+	default:
+		ck_abort_msg("fx_case_event: unsupported payload %d",
+		             (int)payload);
+	}
+	return ev;
+}
+
+Csirt__V1__Event *
+fx_assign(const char *case_id, const char *actor, const char *login)
+{
+	Csirt__V1__Event *ev =
+	    event_new(actor, CSIRT__V1__ROLE__ROLE_CSIRT_LEAD);
+	Csirt__V1__InvestigatorsAssigned *a = util_xcalloc(1, sizeof(*a));
+
+	csirt__v1__investigators_assigned__init(a);
+	a->n_assignees = 1;
+	a->assignees = util_xcalloc(1, sizeof(char *));
+	a->assignees[0] = util_strdup(login);
+	codec_set_string(&ev->case_id, case_id);
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_INVESTIGATORS_ASSIGNED;
+	ev->investigators_assigned = a;
+	return ev;
+}
+
+Csirt__V1__Event *
+fx_note(const char *case_id, const char *actor, Csirt__V1__Role role)
+{
+	Csirt__V1__Event *ev = event_new(actor, role);
+	Csirt__V1__NoteAdded *n = util_xcalloc(1, sizeof(*n));
+	Csirt__V1__Classification *cl = util_xcalloc(1, sizeof(*cl));
+
+	csirt__v1__note_added__init(n);
+	csirt__v1__classification__init(cl);
+	cl->confidentiality = CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
+	cl->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
+	cl->availability = CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
+	n->classification = cl;
+	codec_set_string(&ev->case_id, case_id);
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED;
+	ev->note_added = n;
+	return ev;
+}
+
+int
+fx_submit(struct writer *w, Csirt__V1__Event *ev, const char *note_text,
+          char *case_id_out, char *commit_out)
+{
+	struct writer_cmd cmd;
+	int rc;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.ev = ev;
+	cmd.note_text = note_text;
+	ck_assert_int_eq(writer_submit(w, &cmd), 0);
+	ck_assert_int_eq(writer_run_once(w), 0);
+	rc = cmd.rc;
+	if (case_id_out != NULL)
+		strcpy(case_id_out, cmd.ev->case_id);
+	if (commit_out != NULL)
+		strcpy(commit_out, cmd.commit);
+	writer_cmd_release(&cmd);
+	return rc;
+}
+
+void
+fx_seed_directory(struct writer *w)
+{
+	ck_assert_int_eq(
+	    fx_submit(w, fx_division("d1", "生活安全総務課"), NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(w, fx_division("d2", "交通総務課"), NULL, NULL, NULL), 0);
+	ck_assert_int_eq(
+	    fx_submit(w, fx_user("rep1", CSIRT__V1__ROLE__ROLE_REPORTER, "d1"),
+	              NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(w, fx_user("rep2", CSIRT__V1__ROLE__ROLE_REPORTER, "d2"),
+	              NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(w,
+	              fx_user("sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, ""),
+	              NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(w, fx_user("lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, ""),
+	              NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(w, fx_user("inv", CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""),
+	              NULL, NULL, NULL),
+	    0);
+}

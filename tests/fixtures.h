@@ -1,0 +1,39 @@
+/*
+ * fixtures.h - builders of proposed events for the writer, and a synchronous
+ * submit, shared by the ledger suites and the benchmark.
+ */
+#ifndef CSIRT_FIXTURES_H
+#define CSIRT_FIXTURES_H
+
+#include "csirt/v1/domain.pb-c.h"
+#include "writer.h"
+
+Csirt__V1__Event *fx_division(const char *code, const char *name);
+Csirt__V1__Event *fx_user(const char *login, Csirt__V1__Role role,
+                          const char *division);
+/* A 第13.1 report by `actor` (a reporter of `division`). */
+Csirt__V1__Event *fx_report(const char *actor, const char *division,
+                            Csirt__V1__Category category, const char *title);
+/* A case event with the given payload case (ack, escalate, ...); fills the
+ * payload's reason/comment/text fields with `text`. */
+Csirt__V1__Event *fx_case_event(const char *case_id,
+                                Csirt__V1__Event__PayloadCase payload,
+                                const char *actor, Csirt__V1__Role role,
+                                const char *text);
+/* Assigns `login` as the only investigator. */
+Csirt__V1__Event *fx_assign(const char *case_id, const char *actor,
+                            const char *login);
+/* A 機密性低 note; the text travels in cmd->note_text. */
+Csirt__V1__Event *fx_note(const char *case_id, const char *actor,
+                          Csirt__V1__Role role);
+
+/* Submits and runs the writer in this thread; returns cmd.rc.  The command
+ * is released; `case_id_out` (may be NULL, 12 bytes) gets the case id. */
+int fx_submit(struct writer *w, Csirt__V1__Event *ev, const char *note_text,
+              char *case_id_out, char *commit_out);
+
+/* Seeds a division "d1" (and "d2"), and users: rep1 (reporter, d1), rep2
+ * (reporter, d2), sm (security manager), lead, inv (investigator). */
+void fx_seed_directory(struct writer *w);
+
+#endif
