@@ -723,7 +723,8 @@ index_commit_id_valid(const char *s)
 
 /* Replaces the cases row and its assignees with the fold `c`. */
 static int
-index_apply_case(struct index *ix, const Csirt__V1__Case *c)
+index_apply_case(struct index *ix, const Csirt__V1__Case *c,
+                 bool assignees_changed)
 {
 	struct db *d = &ix->db;
 	sqlite3_stmt *st = d->stmts[IX_CASE_UPSERT];
@@ -771,6 +772,10 @@ index_apply_case(struct index *ix, const Csirt__V1__Case *c)
 		                       "after seq %" PRIu64,
 		                       c->id, c->last_seq);
 
+	/* The fold changes assignees only on assignment (and a report
+	 * starts with none): skip two statements on every other event. */
+	if (!assignees_changed)
+		return 0;
 	st = d->stmts[IX_ASSIGNEES_DELETE];
 	db_bind_text(d, st, 1, c->id);
 	if ((err = db_run(d, st, "assignees")) != 0)
@@ -906,7 +911,13 @@ index_apply_all(struct index *ix, const Csirt__V1__Event *ev,
 {
 	int err = 0;
 
-	if (case_after != NULL && (err = index_apply_case(ix, case_after)) != 0)
+	if (case_after != NULL &&
+	    (err = index_apply_case(
+	         ix, case_after,
+	         ev->payload_case ==
+	                 CSIRT__V1__EVENT__PAYLOAD_INVESTIGATORS_ASSIGNED ||
+	             ev->payload_case ==
+	                 CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED)) != 0)
 		goto done;
 	if ((err = index_apply_event_row(ix, ev, time_ms, commit_id)) != 0)
 		return err;

@@ -31,6 +31,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,20 @@ struct packrec {
 	char name[64]; /* "pack-<sha1>" */
 };
 
+/* A merge handed to the merger thread.  The thread only reads the source
+ * packs and writes the merged one; the writer thread makes libgit2 see the
+ * result and deletes the sources (libgit2 objects are not shared between
+ * threads). */
+enum job_state { JOB_IDLE, JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+struct merge_job {
+	enum job_state state;
+	char names[LEDGER_MERGE_FANOUT][64];
+	size_t n;
+	int rc;
+	char err[256];
+	char merged[64];
+};
+
 struct ledger {
 	git_repository *repo;
 	git_odb *odb;
@@ -89,9 +104,15 @@ struct ledger {
 	bool in_batch;
 	struct packw *pw; /* the batch's pack */
 
-	/* levels[l] holds up to FANOUT-1 packs of level l, oldest first */
-	struct packrec levels[LEDGER_MERGE_LEVELS][LEDGER_MERGE_FANOUT];
+	/* levels[l] holds the resting packs of level l (fewer than FANOUT);
+	 * a full level moves into jobs[l] for the merger thread. */
+	struct packrec levels[LEDGER_MERGE_LEVELS][LEDGER_MAX_PACKS];
 	size_t nlevel[LEDGER_MERGE_LEVELS];
+	struct merge_job jobs[LEDGER_MERGE_LEVELS];
+	pthread_t merger;
+	bool merger_started, merger_stop;
+	pthread_mutex_t mmu;
+	pthread_cond_t mcv;
 };
 
 static int
@@ -410,7 +431,7 @@ packw_write(struct ledger *lg, struct packw *pw, char name_out[64])
 
 /* Appends every entry of pack `name`'s index (v2) to `all`, tagged `src`. */
 static int
-read_idx(struct ledger *lg, const char *name, size_t src, struct pentry **all,
+read_idx(const char *repo, const char *name, size_t src, struct pentry **all,
          size_t *nall, size_t *cap, uint64_t *pack_size)
 {
 	struct buf path = BUF_INIT;
@@ -419,14 +440,14 @@ read_idx(struct ledger *lg, const char *name, size_t src, struct pentry **all,
 	struct stat st;
 	int rc = -1;
 
-	buf_printf(&path, "%s/objects/pack/%s.pack", lg->path, name);
+	buf_printf(&path, "%s/objects/pack/%s.pack", repo, name);
 	if (stat(path.data, &st) < 0 || st.st_size < 32) {
 		rc = csirt_error_set(CSIRT_ETAMPER, "pack %s unreadable", name);
 		goto done;
 	}
 	*pack_size = (uint64_t)st.st_size;
 	buf_reset(&path);
-	buf_printf(&path, "%s/objects/pack/%s.idx", lg->path, name);
+	buf_printf(&path, "%s/objects/pack/%s.idx", repo, name);
 	if ((rc = util_read_file(&idx, &len, path.data, 1u << 30)) != 0)
 		goto done;
 	const unsigned char *p = (const unsigned char *)idx;
@@ -492,7 +513,7 @@ off_cmp(const void *a, const void *b)
  * and fsynced before returning its name.  Refuses packs holding deltas
  * (csirtd never writes any; such a pack came from elsewhere). */
 static int
-pack_merge(struct ledger *lg, char (*names)[64], size_t npacks,
+pack_merge(const char *repo, char (*names)[64], size_t npacks,
            char name_out[64])
 {
 	struct packw pw;
@@ -511,7 +532,7 @@ pack_merge(struct ledger *lg, char (*names)[64], size_t npacks,
 	for (size_t i = 0; i < npacks; i++)
 		fds[i] = -1;
 	for (size_t i = 0; i < npacks; i++)
-		if ((rc = read_idx(lg, names[i], i, &all, &nall, &allcap,
+		if ((rc = read_idx(repo, names[i], i, &all, &nall, &allcap,
 		                   &sizes[i])) != 0)
 			goto done;
 	/* Entry lengths: sort by (pack, offset); each entry runs to the next
@@ -534,8 +555,7 @@ pack_merge(struct ledger *lg, char (*names)[64], size_t npacks,
 	}
 	for (size_t i = 0; i < npacks; i++) {
 		buf_reset(&path);
-		buf_printf(&path, "%s/objects/pack/%s.pack", lg->path,
-		           names[i]);
+		buf_printf(&path, "%s/objects/pack/%s.pack", repo, names[i]);
 		fds[i] = open(path.data, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0) {
 			rc = csirt_error_set(CSIRT_ETAMPER, "open %s: %s",
@@ -543,7 +563,7 @@ pack_merge(struct ledger *lg, char (*names)[64], size_t npacks,
 			goto done;
 		}
 	}
-	buf_printf(&tmp, "%s/objects/pack/tmp_merge_%d.pack", lg->path,
+	buf_printf(&tmp, "%s/objects/pack/tmp_merge_%d.pack", repo,
 	           (int)getpid());
 	out = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
 	if (out < 0) {
@@ -596,11 +616,11 @@ pack_merge(struct ledger *lg, char (*names)[64], size_t npacks,
 	out = -1;
 	pack_name(name_out, sum);
 	buf_reset(&path);
-	buf_printf(&path, "%s/objects/pack/%s.pack", lg->path, name_out);
+	buf_printf(&path, "%s/objects/pack/%s.pack", repo, name_out);
 	if (rename(tmp.data, path.data) < 0)
 		goto io;
 	buf_reset(&path);
-	buf_printf(&path, "%s/objects/pack/%s.idx", lg->path, name_out);
+	buf_printf(&path, "%s/objects/pack/%s.idx", repo, name_out);
 	rc = write_idx(path.data, pw.e, pw.n, sum);
 	goto done;
 io:
@@ -972,6 +992,7 @@ read_head(struct ledger *lg)
 	return 0;
 }
 
+static void merges_stop(struct ledger *lg);
 static int pack_objects(struct ledger *lg, const git_oid *oids, size_t n,
                         git_revwalk *walk, char name_out[64]);
 static void pack_remove(struct ledger *lg, const char *name);
@@ -1044,6 +1065,8 @@ ledger_open(struct ledger **out, const char *path,
 	if ((rc = ledger_lib_init()) != 0)
 		return rc;
 	lg = util_xcalloc(1, sizeof(*lg));
+	pthread_mutex_init(&lg->mmu, NULL);
+	pthread_cond_init(&lg->mcv, NULL);
 	lg->signer = signer;
 	lg->path = util_strdup(path);
 	if (signer != NULL)
@@ -1079,6 +1102,9 @@ ledger_close(struct ledger *lg)
 {
 	if (lg == NULL)
 		return;
+	merges_stop(lg);
+	pthread_mutex_destroy(&lg->mmu);
+	pthread_cond_destroy(&lg->mcv);
 	tnode_free(lg->root);
 	if (lg->pw != NULL)
 		packw_free(lg->pw);
@@ -1249,41 +1275,148 @@ pack_remove(struct ledger *lg, const char *name)
 	}
 }
 
-/* Merges full levels: FANOUT packs of level l become one pack of level
- * l+1; the top level merges into itself.  Packs at most
- * (FANOUT-1) * (LEVELS-1) + FANOUT = 43 while this process runs. */
-static int
-maybe_merge(struct ledger *lg)
+static void *
+merger_main(void *arg)
 {
-	for (size_t l = 0; l < LEDGER_MERGE_LEVELS; l++) {
-		size_t up = l + 1 < LEDGER_MERGE_LEVELS ? l + 1 : l;
-		struct packrec merged;
-		int rc;
+	struct ledger *lg = arg;
 
-		if (lg->nlevel[l] < LEDGER_MERGE_FANOUT)
-			break;
-		rc = pack_merge(lg, (char(*)[64])lg->levels[l], lg->nlevel[l],
-		                merged.name);
-		if (rc != 0) {
-			/* Forget this level rather than retry every batch;
-			 * start-up folds stray packs. */
-			lg->nlevel[l] = 0;
-			return rc;
+	pthread_mutex_lock(&lg->mmu);
+	for (;;) {
+		struct merge_job *job = NULL;
+		for (size_t l = 0; l < LEDGER_MERGE_LEVELS && !job; l++)
+			if (lg->jobs[l].state == JOB_QUEUED)
+				job = &lg->jobs[l];
+		if (job == NULL) {
+			if (lg->merger_stop)
+				break;
+			pthread_cond_wait(&lg->mcv, &lg->mmu);
+			continue;
 		}
-		/* The merged pack is durable: make the odb see it before the
-		 * sources go, then remove them (a source that happens to
-		 * have the same name as the result stays). */
-		if (git_odb_refresh(lg->odb) < 0)
-			return git_fail(CSIRT_EUNAVAILABLE, "odb refresh");
-		for (size_t i = 0; i < lg->nlevel[l]; i++)
-			if (strcmp(lg->levels[l][i].name, merged.name) != 0)
-				pack_remove(lg, lg->levels[l][i].name);
-		lg->nlevel[l] = 0;
-		lg->levels[up][lg->nlevel[up]++] = merged;
-		if (git_odb_refresh(lg->odb) < 0)
-			return git_fail(CSIRT_EUNAVAILABLE, "odb refresh");
+		job->state = JOB_RUNNING;
+		pthread_mutex_unlock(&lg->mmu);
+		job->rc = pack_merge(lg->path, job->names, job->n, job->merged);
+		if (job->rc != 0)
+			snprintf(job->err, sizeof(job->err), "%s",
+			         csirt_error_msg());
+		pthread_mutex_lock(&lg->mmu);
+		job->state = JOB_DONE;
+		pthread_cond_broadcast(&lg->mcv);
 	}
-	return 0;
+	pthread_mutex_unlock(&lg->mmu);
+	return NULL;
+}
+
+/* On the writer thread: takes finished merges (the merged pack becomes
+ * visible, then its sources go) and hands full levels to the merger.
+ * Packs stay bounded: each level rests below FANOUT and has at most one
+ * merge in flight. */
+static void
+merges_step(struct ledger *lg, bool schedule)
+{
+	pthread_mutex_lock(&lg->mmu);
+	for (size_t l = 0; l < LEDGER_MERGE_LEVELS; l++) {
+		struct merge_job *job = &lg->jobs[l];
+		size_t up = l + 1 < LEDGER_MERGE_LEVELS ? l + 1 : l;
+
+		if (job->state != JOB_DONE)
+			continue;
+		job->state = JOB_IDLE;
+		if (job->rc != 0) {
+			/* Sources stay on disk; start-up folds them. */
+			log_warn("pack merge failed", "error", job->err);
+			continue;
+		}
+		if (git_odb_refresh(lg->odb) < 0) {
+			log_warn(
+			    "odb refresh failed; keeping merged packs", "error",
+			    git_error_last() ? git_error_last()->message : "");
+			continue;
+		}
+		for (size_t i = 0; i < job->n; i++)
+			if (strcmp(job->names[i], job->merged) != 0)
+				pack_remove(lg, job->names[i]);
+		memcpy(lg->levels[up][lg->nlevel[up]++].name, job->merged, 64);
+	}
+	for (size_t l = 0; schedule && l < LEDGER_MERGE_LEVELS; l++) {
+		struct merge_job *job = &lg->jobs[l];
+		if (lg->nlevel[l] < LEDGER_MERGE_FANOUT ||
+		    job->state != JOB_IDLE)
+			continue;
+		/* Take the oldest FANOUT packs of the level. */
+		for (size_t i = 0; i < LEDGER_MERGE_FANOUT; i++)
+			memcpy(job->names[i], lg->levels[l][i].name, 64);
+		job->n = LEDGER_MERGE_FANOUT;
+		lg->nlevel[l] -= LEDGER_MERGE_FANOUT;
+		memmove(lg->levels[l], lg->levels[l] + LEDGER_MERGE_FANOUT,
+		        lg->nlevel[l] * sizeof(lg->levels[l][0]));
+		job->state = JOB_QUEUED;
+		if (!lg->merger_started) {
+			if (pthread_create(&lg->merger, NULL, merger_main,
+			                   lg) != 0) {
+				log_warn("cannot start the pack merger");
+				job->state = JOB_IDLE;
+				continue;
+			}
+			lg->merger_started = true;
+		}
+		pthread_cond_broadcast(&lg->mcv);
+	}
+	pthread_mutex_unlock(&lg->mmu);
+}
+
+/* Packs on disk that this process knows of: resting ones and the sources
+ * of merges not yet collected. */
+static size_t
+packs_known(struct ledger *lg)
+{
+	size_t n = 0;
+
+	for (size_t l = 0; l < LEDGER_MERGE_LEVELS; l++) {
+		n += lg->nlevel[l];
+		if (lg->jobs[l].state != JOB_IDLE)
+			n += lg->jobs[l].n + 1;
+	}
+	return n;
+}
+
+/* Keeps the pack count under LEDGER_MAX_PACKS: when merges fall behind,
+ * the writer waits for one to finish (rare: a level fills far more slowly
+ * than it merges). */
+static void
+merges_backpressure(struct ledger *lg)
+{
+	while (packs_known(lg) + 1 > LEDGER_MAX_PACKS) {
+		bool busy = false;
+
+		pthread_mutex_lock(&lg->mmu);
+		for (size_t l = 0; l < LEDGER_MERGE_LEVELS; l++)
+			busy = busy || lg->jobs[l].state == JOB_QUEUED ||
+			       lg->jobs[l].state == JOB_RUNNING;
+		if (busy)
+			pthread_cond_wait(&lg->mcv, &lg->mmu);
+		pthread_mutex_unlock(&lg->mmu);
+		if (!busy)
+			return; /* nothing in flight to wait for */
+		merges_step(lg, true);
+	}
+}
+
+/* Lets the merger finish what it runs, then collects the results. */
+static void
+merges_stop(struct ledger *lg)
+{
+	if (!lg->merger_started)
+		return;
+	pthread_mutex_lock(&lg->mmu);
+	lg->merger_stop = true;
+	for (size_t l = 0; l < LEDGER_MERGE_LEVELS; l++)
+		if (lg->jobs[l].state == JOB_QUEUED)
+			lg->jobs[l].state = JOB_IDLE; /* not started */
+	pthread_cond_broadcast(&lg->mcv);
+	pthread_mutex_unlock(&lg->mmu);
+	pthread_join(lg->merger, NULL);
+	lg->merger_started = false;
+	merges_step(lg, false);
 }
 
 int
@@ -1317,8 +1450,8 @@ ledger_batch_finish(struct ledger *lg)
 	lg->in_batch = false;
 	packw_reset(lg->pw);
 	lg->levels[0][lg->nlevel[0]++] = rec;
-	if ((rc = maybe_merge(lg)) != 0)
-		log_warn("pack merge failed", "error", csirt_error_msg());
+	merges_step(lg, true);
+	merges_backpressure(lg);
 	if (lg->nodes > LEDGER_CACHE_NODES)
 		tnode_trim(lg, lg->root, 0);
 	return 0;
