@@ -330,9 +330,9 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	size_t note_len = 0;
 	struct layout_trailers t;
 	char now[UTIL_TIME_LEN], case_id[LAYOUT_CASE_ID_LEN];
-	const char *type, *role;
+	const char *type = NULL, *role;
 	int64_t now_ms = util_time_now_ms();
-	bool is_case;
+	bool is_case = false;
 	int rc, year;
 
 	if (ev == NULL)
@@ -413,9 +413,16 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	snprintf(t.actor, sizeof(t.actor), "%s", ev->actor);
 	snprintf(t.role, sizeof(t.role), "%s", role);
 	crypto_sha256_hex(t.event_sha256, ev_json.data, ev_json.len);
-	buf_printf(&summary, "%s %s by %s", type,
-	           is_case ? ev->case_id : (const char *)f_path.data + 10,
-	           ev->actor);
+	/* "case.acknowledged 2026-000123 by sm", "user.created users/admin
+	 * by csirtd": the subject without "directory/" and ".json". */
+	if (is_case)
+		buf_printf(&summary, "%s %s by %s", type, ev->case_id,
+		           ev->actor);
+	else
+		buf_printf(
+		    &summary, "%s %.*s by %s", type,
+		    (int)(f_path.len - strlen("directory/") - strlen(".json")),
+		    f_path.data + strlen("directory/"), ev->actor);
 	layout_message(&msg, summary.data, &t);
 
 	files[0] =
@@ -755,8 +762,8 @@ replay_cb(const char *commit, const char *message, void *arg)
 	struct buf path = BUF_INIT;
 	char *json = NULL, sha[CRYPTO_SHA256_HEX_LEN];
 	size_t len;
-	bool is_case;
-	const char *type;
+	bool is_case = false;
+	const char *type = NULL;
 	int rc;
 
 	if ((rc = layout_trailers_parse(&t, message)) != 0) {

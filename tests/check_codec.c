@@ -739,7 +739,7 @@ START_TEST(test_codec_unpack_rejects_bad_input)
 	    {"\x00\x00", 2, "malformed tag at byte 0"},
 	    {"\x31\x01\x02", 3, "truncated field"},
 	    /* Well formed, but a string where seq (uint64) is expected:
-	     * protobuf-c refuses it. */
+	     * the protobuf_c runtime refuses it. */
 	    {"\x0a\x01\x00", 3, "invalid protobuf encoding of csirt.v1.Event"},
 	    {"\x1a\x02\xc3\x28", 4, "type: invalid UTF-8"},
 	    {"\x1a\x02\xc0\xaf", 4, "type: invalid UTF-8"},
@@ -787,7 +787,7 @@ START_TEST(test_codec_unpack_enforces_limits)
 	/* Event{incident_reported{case{classification{}}}} */
 	static const char deep[] = "\xa2\x01\x04\x0a\x02\x5a\x00";
 	/* The same followed by an invalid wire type: the depth error wins,
-	 * so the pre-scan ran before protobuf-c saw the data. */
+	 * so the pre-scan ran before the protobuf_c runtime saw the data. */
 	static const char deep_bad[] = "\xa2\x01\x04\x0a\x02\x5a\x00\x0f";
 	static const char assignees[] = "\x6a\x01"
 	                                "a\x6a\x01"
@@ -827,7 +827,7 @@ START_TEST(test_codec_unpack_enforces_limits)
 	                 0);
 	codec_free(m);
 
-	/* 20000 empty equipment entries: refused before protobuf-c sizes an
+	/* 20000 empty equipment entries: refused before the protobuf_c runtime sizes an
 	 * array from the count. */
 	for (int i = 0; i < 20000; i++)
 		buf_put(&many, "\x52\x00", 2);
