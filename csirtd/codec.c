@@ -789,9 +789,9 @@ codec_double_from_json(double *out, struct codec_walk *w, const json_t *v,
                        bool is_float)
 {
 	char q[CODEC_QUOTE_MAX + 8], tmp[64];
-	const char *s;
+	const char *s = NULL;
 	char *end;
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	if (json_is_number(v)) {
@@ -872,8 +872,8 @@ codec_elem_from_json(void *elem, struct codec_walk *w,
                      bool shared_empty)
 {
 	const size_t max_bytes = w->lim->max_string_bytes;
-	int64_t i64;
-	uint64_t u64;
+	int64_t i64 = 0;
+	uint64_t u64 = 0;
 	double d;
 	const char *s;
 	size_t len;

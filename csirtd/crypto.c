@@ -214,7 +214,7 @@ static int
 crypto_rd_string(const unsigned char **out, size_t *len, struct crypto_rd *r,
                  const char *field)
 {
-	uint32_t n;
+	uint32_t n = 0;
 	int rc;
 
 	if ((rc = crypto_rd_u32(&n, r, field)) < 0)
@@ -269,8 +269,8 @@ crypto_pubkey_blob_parse(unsigned char pk[crypto_sign_PUBLICKEYBYTES],
                          const char *what)
 {
 	struct crypto_rd r = {blob, len, what};
-	const unsigned char *type, *key;
-	size_t type_len, key_len;
+	const unsigned char *type = NULL, *key;
+	size_t type_len = 0, key_len;
 	int rc;
 
 	if ((rc = crypto_rd_string(&type, &type_len, &r, "key type")) < 0)
@@ -412,9 +412,12 @@ crypto_signer_alloc(struct crypto_signer **out)
 	s->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 	if (s->sk == NULL) {
 		free(s);
-		return csirt_error_set(CSIRT_EFAIL,
-		                       "allocating guarded key memory: %s",
-		                       strerror(errno));
+		/* Return the code itself, not csirt_error_set()'s result, so
+		 * callers provably see the failure and never use *out. */
+		csirt_error_set(CSIRT_EFAIL,
+		                "allocating guarded key memory: %s",
+		                strerror(errno));
+		return CSIRT_EFAIL;
 	}
 	*out = s;
 	return 0;
@@ -505,7 +508,6 @@ crypto_signer_save(const struct crypto_signer *s, const char *path,
 	struct buf bin = BUF_INIT, text = BUF_INIT, pub = BUF_INIT;
 	struct buf pub_path = BUF_INIT;
 	char *public_key = NULL;
-	const char *bin_data, *text_data;
 	size_t bin_max, priv_at;
 	uint32_t check;
 	int rc;
@@ -520,8 +522,10 @@ crypto_signer_save(const struct crypto_signer *s, const char *path,
 	bin_max = 256 + strlen(comment);
 	buf_grow(&bin, bin_max);
 	buf_grow(&text, 2 * bin_max + 128);
-	bin_data = bin.data;
-	text_data = text.data;
+#ifndef NDEBUG
+	/* Only the assert below reads these. */
+	const char *bin_data = bin.data, *text_data = text.data;
+#endif
 
 	crypto_pubkey_blob(blob, s->pk);
 	buf_put(&bin, CRYPTO_KEY_MAGIC, CRYPTO_KEY_MAGIC_LEN);
@@ -638,11 +642,11 @@ crypto_keyfile_parse(struct crypto_signer *s, const unsigned char *bin,
                      size_t len, const char *path)
 {
 	struct crypto_rd r = {bin, len, path}, priv;
-	const unsigned char *p, *blob, *sec, *pk_file, *sk_file;
-	size_t n, blob_len, sec_len, pk_len, sk_len;
+	const unsigned char *p = NULL, *blob, *sec, *pk_file, *sk_file;
+	size_t n = 0, blob_len, sec_len, pk_len, sk_len;
 	unsigned char pk_blob[crypto_sign_PUBLICKEYBYTES];
 	unsigned char pk_derived[crypto_sign_PUBLICKEYBYTES];
-	uint32_t nkeys, check1, check2;
+	uint32_t nkeys = 0, check1 = 0, check2 = 0;
 	int rc;
 
 	if ((rc = crypto_rd_magic(&r, CRYPTO_KEY_MAGIC, CRYPTO_KEY_MAGIC_LEN,
@@ -871,7 +875,7 @@ crypto_sshsig_parse(struct crypto_sshsig *out, const unsigned char *blob,
 	struct crypto_rd r = {blob, len, "SSH signature"};
 	const unsigned char *reserved;
 	size_t reserved_len;
-	uint32_t version;
+	uint32_t version = 0;
 	int rc;
 
 	if ((rc = crypto_rd_magic(&r, CRYPTO_SSHSIG_MAGIC,

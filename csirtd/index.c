@@ -732,9 +732,9 @@ index_apply_case(struct index *ix, const Csirt__V1__Case *c,
 	int64_t recognized, reported, updated;
 	bool has_rec, has_rep, has_upd;
 	const uint8_t *pb;
-	uint32_t counter;
+	uint32_t counter = 0;
 	size_t len;
-	int year, err;
+	int year = 0, err;
 
 	if ((err = index_case_id_parse(c->id, &year, &counter)) != 0)
 		return err;
@@ -1443,7 +1443,7 @@ int
 index_sync_check(struct index *ix)
 {
 	struct db *d = &ix->db;
-	int64_t fk;
+	int64_t fk = 0;
 	int err;
 
 	if ((err = db_pragma_int(d, "PRAGMA foreign_keys", &fk)) != 0)
@@ -1542,7 +1542,7 @@ int
 keystore_check(struct keystore *ks)
 {
 	struct db *d = &ks->db;
-	int64_t v;
+	int64_t v = 0;
 	int err;
 
 	if ((err = db_pragma_int(d, "PRAGMA secure_delete", &v)) != 0)

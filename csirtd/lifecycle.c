@@ -799,7 +799,7 @@ case_validate(const Csirt__V1__Case *current, const Csirt__V1__Event *ev)
 {
 	const struct lc_row *row;
 	const char *text, *text_field;
-	enum case_action action;
+	enum case_action action = CASE_ACTION__COUNT;
 	int64_t ev_ms;
 	int from, rc;
 
@@ -1041,7 +1041,7 @@ int
 case_apply(Csirt__V1__Case *c, const Csirt__V1__Event *ev)
 {
 	const struct lc_row *row;
-	enum case_action action;
+	enum case_action action = CASE_ACTION__COUNT;
 	char ev_time[UTIL_TIME_LEN];
 	int64_t ev_ms;
 	int rc;
