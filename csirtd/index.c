@@ -21,8 +21,9 @@
  *     migration of the store.
  * Hot-path statements are prepared once per connection (the writer applies
  * ~10,000 events/s); only the rare whole-database walks (dump, checks)
- * prepare their own.
+ * and index_cases_list(), whose SQL follows the filter, prepare their own.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -52,6 +53,9 @@ struct db {
 	sqlite3_stmt **stmts;
 	size_t nstmts;
 	int bind_rc; /* first failed sqlite3_bind_* since the last step */
+	/* Called on every new connection before its migrations (SQL
+	 * functions they use); NULL for none. */
+	int (*setup)(struct db *d);
 };
 
 /* A growable scratch area for packing messages without a malloc per call. */
@@ -394,6 +398,8 @@ db_open(struct db *d, const char *path, bool readonly, bool secure_delete)
 		return csirt_error_set(CSIRT_EFAIL,
 		                       "%s: PRAGMA foreign_keys did not take",
 		                       d->store);
+	if (d->setup != NULL && (err = d->setup(d)) != 0)
+		return err;
 	if (secure_delete) {
 		if ((err = db_exec(d, "PRAGMA secure_delete = ON",
 		                   "secure_delete")) != 0)
@@ -522,6 +528,9 @@ enum ix_stmt {
 	IX_USER_GET,
 	IX_DIVISION_EXISTS,
 	IX_EVENTS_FOR_CASE,
+	IX_USERS_LIST,
+	IX_DIVISIONS_LIST,
+	IX_CASE_COUNT,
 	IX__COUNT
 };
 
@@ -542,10 +551,11 @@ static const char *const ix_sql[IX__COUNT] = {
         "INSERT INTO cases (id, year, counter, category, state, title,"
         " division, reporter, recognized_at_ms, reported_at_ms,"
         " updated_at_ms, confidentiality, integrity, availability,"
-        " emergency, last_seq, pb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+        " emergency, last_seq, pb, description) VALUES (?1, ?2, ?3, ?4, ?5,"
+        " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         " ON CONFLICT (id) DO UPDATE SET category = excluded.category,"
         " state = excluded.state, title = excluded.title,"
+        " description = excluded.description,"
         " division = excluded.division, reporter = excluded.reporter,"
         " recognized_at_ms = excluded.recognized_at_ms,"
         " reported_at_ms = excluded.reported_at_ms,"
@@ -583,6 +593,13 @@ static const char *const ix_sql[IX__COUNT] = {
     [IX_DIVISION_EXISTS] = "SELECT 1 FROM divisions WHERE code = ?1",
     [IX_EVENTS_FOR_CASE] =
         "SELECT pb, commit_id FROM events WHERE case_id = ?1 ORDER BY seq",
+    /* The directory is small: both walk the primary key in order and
+     * filter, no sort. */
+    [IX_USERS_LIST] = "SELECT login, pb FROM users"
+                      " WHERE (?1 IS NULL OR division = ?1)"
+                      " AND (?2 = 0 OR role = ?2) ORDER BY login",
+    [IX_DIVISIONS_LIST] = "SELECT code, pb FROM divisions ORDER BY code",
+    [IX_CASE_COUNT] = "SELECT count(*) FROM cases",
 };
 
 struct index {
@@ -590,6 +607,43 @@ struct index {
 	struct pbuf ev_pb;  /* packed event, bound while it is inserted */
 	struct pbuf rec_pb; /* packed case/user/division, likewise */
 };
+
+/*
+ * csirt_case_description(pb): the description of a packed case.  Only
+ * migration 0002 uses it, to fill the description column of rows indexed
+ * before it existed; index_apply() binds the column itself.  Direct-only:
+ * never callable from the schema (views, triggers, indexes).
+ */
+static void
+index_sql_case_description(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const void *p = sqlite3_value_blob(argv[0]);
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+	Csirt__V1__Case *c;
+
+	(void)argc;
+	c = csirt__v1__case__unpack(NULL, n, p);
+	if (c == NULL) {
+		sqlite3_result_error(ctx, "stored case does not decode", -1);
+		return;
+	}
+	sqlite3_result_text(ctx, c->description != NULL ? c->description : "",
+	                    -1, SQLITE_TRANSIENT);
+	csirt__v1__case__free_unpacked(c, NULL);
+}
+
+static int
+index_setup(struct db *d)
+{
+	int rc = sqlite3_create_function_v2(
+	    d->conn, "csirt_case_description", 1,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+	    index_sql_case_description, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(d, rc, "registering SQL functions");
+	return 0;
+}
 
 static int
 index_open_mode(struct index **out, const char *path, bool readonly)
@@ -599,6 +653,7 @@ index_open_mode(struct index **out, const char *path, bool readonly)
 
 	*out = NULL;
 	ix->db.store = "index";
+	ix->db.setup = index_setup;
 	if ((err = db_open(&ix->db, path, readonly, false)) != 0)
 		goto done;
 	err = db_prepare_all(&ix->db, ix_sql, IX__COUNT);
@@ -764,6 +819,7 @@ index_apply_case(struct index *ix, const Csirt__V1__Case *c,
 	db_bind_int(d, st, 15, c->emergency != NULL && c->emergency->flag);
 	db_bind_int(d, st, 16, (int64_t)c->last_seq);
 	db_bind_blob(d, st, 17, pb, len);
+	db_bind_text(d, st, 18, c->description);
 	if ((err = db_run(d, st, "case")) != 0)
 		return err;
 	if (sqlite3_changes(d->conn) != 1)
@@ -1198,6 +1254,340 @@ index_events_for_case(struct index *ix, const char *case_id,
 	return err;
 }
 
+/* ---- index: list reads for the wire API ------------------------------ */
+
+/*
+ * The SQL of index_cases_list() follows the filter: a term, with its
+ * parameters, per filter member set, and as many placeholders as values
+ * in an IN list.  The statement is therefore prepared per call rather
+ * than cached: the shapes multiply (2^8 combinations times list lengths),
+ * preparing one is small next to reading and decoding the up to 501 rows
+ * of a page (and this runs per request, not per event), and a per-call
+ * statement lets the callback re-enter the index.  Values are only ever bound,
+ * never written into the SQL.
+ *
+ * Plans (EXPLAIN QUERY PLAN; see schema/0002_case_list.sql): no filter
+ * walks UNIQUE (year, counter) backwards from the cursor; one division,
+ * state or category reads the page from cases_<column> (column, year,
+ * counter) with no sort; an assignee drives the join from
+ * case_assignees_login (CROSS JOIN fixes that order: an investigator's
+ * cases are few, so their sort is cheap); a date range uses
+ * cases_reported_at and sorts.  The text filter is a scan whatever the
+ * indexes: LIKE '%...%' cannot seek.
+ */
+
+/* Prepares a statement outside the cache; the caller finalises it. */
+static int
+index_prepare(struct db *d, sqlite3_stmt **out, const char *sql)
+{
+	if (sqlite3_prepare_v2(d->conn, sql, -1, out, NULL) != SQLITE_OK)
+		return db_fail(d, sqlite3_extended_errcode(d->conn), sql);
+	return 0;
+}
+
+/* The same walk of the filter builds the SQL (st == NULL) and then binds
+ * its parameters (st != NULL), so placeholders and values stay in step. */
+struct index_listq {
+	struct db *d;
+	struct buf *sql;
+	sqlite3_stmt *st;
+	int param; /* last parameter bound */
+	bool where;
+};
+
+static void
+index_listq_sql(struct index_listq *q, const char *s)
+{
+	if (q->st == NULL)
+		buf_puts(q->sql, s);
+}
+
+/* Starts a term of the WHERE clause. */
+static void
+index_listq_and(struct index_listq *q, const char *s)
+{
+	index_listq_sql(q, q->where ? " AND " : " WHERE ");
+	index_listq_sql(q, s);
+	q->where = true;
+}
+
+static void
+index_listq_int(struct index_listq *q, int64_t v)
+{
+	if (q->st == NULL)
+		buf_putc(q->sql, '?');
+	else
+		db_bind_int(q->d, q->st, ++q->param, v);
+}
+
+static void
+index_listq_text(struct index_listq *q, const char *s)
+{
+	if (q->st == NULL)
+		buf_putc(q->sql, '?');
+	else
+		db_bind_text(q->d, q->st, ++q->param, s);
+}
+
+/* "c.<col> IN (?, ?, ...)" */
+static void
+index_listq_in(struct index_listq *q, const char *col, const int *v, size_t n)
+{
+	index_listq_and(q, col);
+	index_listq_sql(q, " IN (");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			index_listq_sql(q, ", ");
+		index_listq_int(q, v[i]);
+	}
+	index_listq_sql(q, ")");
+}
+
+static bool
+index_str_set(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* The whole query; `like` is the escaped text pattern, `year` and
+ * `counter` the parsed cursor. */
+static void
+index_listq_cases(struct index_listq *q, const struct index_case_filter *f,
+                  const char *like, int year, uint32_t counter)
+{
+	if (index_str_set(f->assignee)) {
+		index_listq_sql(q,
+		                "SELECT c.id, c.pb FROM case_assignees AS a"
+		                " CROSS JOIN cases AS c ON c.id = a.case_id");
+		index_listq_and(q, "a.login = ");
+		index_listq_text(q, f->assignee);
+	} else {
+		index_listq_sql(q, "SELECT c.id, c.pb FROM cases AS c");
+	}
+	if (f->nstates > 0)
+		index_listq_in(q, "c.state", f->states, f->nstates);
+	if (f->ncategories > 0)
+		index_listq_in(q, "c.category", f->categories, f->ncategories);
+	if (index_str_set(f->division)) {
+		index_listq_and(q, "c.division = ");
+		index_listq_text(q, f->division);
+	}
+	if (f->min_confidentiality != 0) {
+		index_listq_and(q, "c.confidentiality >= ");
+		index_listq_int(q, f->min_confidentiality);
+	}
+	if (like != NULL) {
+		index_listq_and(q, "(c.title LIKE ");
+		index_listq_text(q, like);
+		index_listq_sql(q, " ESCAPE '\\' OR c.description LIKE ");
+		index_listq_text(q, like);
+		index_listq_sql(q, " ESCAPE '\\')");
+	}
+	if (f->reported_after_ms != 0) {
+		index_listq_and(q, "c.reported_at_ms >= ");
+		index_listq_int(q, f->reported_after_ms);
+	}
+	if (f->reported_before_ms != 0) {
+		index_listq_and(q, "c.reported_at_ms < ");
+		index_listq_int(q, f->reported_before_ms);
+	}
+	if (index_str_set(f->after_id)) {
+		index_listq_and(q, "(c.year, c.counter) < (");
+		index_listq_int(q, year);
+		index_listq_sql(q, ", ");
+		index_listq_int(q, counter);
+		index_listq_sql(q, ")");
+	}
+	/* One more row than the page: its presence is *more. */
+	index_listq_sql(q, " ORDER BY c.year DESC, c.counter DESC LIMIT ");
+	index_listq_int(q, (int64_t)f->limit + 1);
+}
+
+/* "%<text>%" with the LIKE wildcards and the escape itself escaped, so
+ * that the text matches literally. */
+static void
+index_like_pattern(struct buf *out, const char *text)
+{
+	buf_putc(out, '%');
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			buf_putc(out, '\\');
+		buf_putc(out, *p);
+	}
+	buf_putc(out, '%');
+}
+
+static int
+index_case_filter_check(const struct index_case_filter *f)
+{
+	if (f->limit < 1 || f->limit > INDEX_CASES_LIMIT_MAX)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "index: list limit %zu is not in 1..%d",
+		                       f->limit, INDEX_CASES_LIMIT_MAX);
+	if (f->nstates > INDEX_CASES_VALUES_MAX ||
+	    f->ncategories > INDEX_CASES_VALUES_MAX)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "index: more than %d states or "
+		                       "categories in a list filter",
+		                       INDEX_CASES_VALUES_MAX);
+	if (f->min_confidentiality < 0)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "index: bad confidentiality %d",
+		                       f->min_confidentiality);
+	if (f->text != NULL && strlen(f->text) > INDEX_CASES_TEXT_MAX)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "index: list text longer than %d bytes",
+		                       INDEX_CASES_TEXT_MAX);
+	return 0;
+}
+
+int
+index_cases_list(struct index *ix, const struct index_case_filter *f,
+                 index_case_cb cb, void *arg, bool *more)
+{
+	struct db *d = &ix->db;
+	struct buf sql = BUF_INIT, like = BUF_INIT;
+	struct index_listq q = {.d = d, .sql = &sql};
+	sqlite3_stmt *st = NULL;
+	ProtobufCMessage *m = NULL;
+	uint32_t counter = 0;
+	size_t n = 0;
+	int year = 0, rc, err;
+
+	assert(f != NULL && cb != NULL);
+	assert(f->nstates == 0 || f->states != NULL);
+	assert(f->ncategories == 0 || f->categories != NULL);
+	if (more != NULL)
+		*more = false;
+	if ((err = index_case_filter_check(f)) != 0)
+		goto done;
+	if (index_str_set(f->after_id) &&
+	    (err = index_case_id_parse(f->after_id, &year, &counter)) != 0)
+		goto done;
+	if (index_str_set(f->text))
+		index_like_pattern(&like, f->text);
+
+	index_listq_cases(&q, f, like.data, year, counter);
+	if ((err = index_prepare(d, &st, sql.data)) != 0)
+		goto done;
+	q = (struct index_listq){.d = d, .st = st};
+	index_listq_cases(&q, f, like.data, year, counter);
+
+	while ((rc = db_step(d, st, "listing cases")) == SQLITE_ROW) {
+		const unsigned char *id = sqlite3_column_text(st, 0);
+
+		if (n == f->limit) {
+			if (more != NULL)
+				*more = true;
+			break;
+		}
+		if ((err = index_row_unpack(&m, st, 1,
+		                            &csirt__v1__case__descriptor,
+		                            "case", (const char *)id)) != 0)
+			goto done;
+		err = cb((const Csirt__V1__Case *)m, arg);
+		protobuf_c_message_free_unpacked(m, NULL);
+		m = NULL;
+		if (err != 0)
+			goto done;
+		n++;
+	}
+	if (rc < 0)
+		err = rc;
+done:
+	if (err != 0 && more != NULL)
+		*more = false;
+	sqlite3_finalize(st);
+	buf_free(&sql);
+	buf_free(&like);
+	return err;
+}
+
+/* The typed callback of a directory walk: exactly one is set. */
+struct index_walk {
+	int (*user_cb)(const Csirt__V1__User *u, void *arg);
+	int (*division_cb)(const Csirt__V1__Division *dv, void *arg);
+	void *arg;
+};
+
+/* Walks a cached, bound statement whose rows are (key, pb). */
+static int
+index_walk_pb(struct index *ix, enum ix_stmt which, const char *what,
+              const struct index_walk *w)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[which];
+	const ProtobufCMessageDescriptor *desc =
+	    w->user_cb != NULL ? &csirt__v1__user__descriptor
+	                       : &csirt__v1__division__descriptor;
+	ProtobufCMessage *m = NULL;
+	int rc, err = 0;
+
+	while ((rc = db_step(d, st, what)) == SQLITE_ROW) {
+		if ((err = index_row_unpack(
+		         &m, st, 1, desc, what,
+		         (const char *)sqlite3_column_text(st, 0))) != 0)
+			break;
+		if (w->user_cb != NULL)
+			err = w->user_cb((const Csirt__V1__User *)m, w->arg);
+		else
+			err = w->division_cb((const Csirt__V1__Division *)m,
+			                     w->arg);
+		protobuf_c_message_free_unpacked(m, NULL);
+		m = NULL;
+		if (err != 0)
+			break;
+	}
+	if (rc < 0)
+		return rc;
+	db_reset(st);
+	return err;
+}
+
+int
+index_users_list(struct index *ix, const char *division, int role,
+                 int (*cb)(const Csirt__V1__User *u, void *arg), void *arg)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_USERS_LIST];
+	struct index_walk w = {.user_cb = cb, .arg = arg};
+
+	assert(cb != NULL);
+	if (role < 0)
+		return csirt_error_set(CSIRT_EINVAL, "index: bad role %d",
+		                       role);
+	db_bind_text_or_null(d, st, 1, division);
+	db_bind_int(d, st, 2, role);
+	return index_walk_pb(ix, IX_USERS_LIST, "user", &w);
+}
+
+int
+index_divisions_list(struct index *ix,
+                     int (*cb)(const Csirt__V1__Division *dv, void *arg),
+                     void *arg)
+{
+	struct index_walk w = {.division_cb = cb, .arg = arg};
+
+	assert(cb != NULL);
+	return index_walk_pb(ix, IX_DIVISIONS_LIST, "division", &w);
+}
+
+int
+index_case_count(struct index *ix, uint64_t *out)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_CASE_COUNT];
+	int rc;
+
+	*out = 0;
+	if ((rc = db_step(d, st, "counting cases")) < 0)
+		return rc;
+	if (rc == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+	db_reset(st);
+	return 0;
+}
+
 /* ---- index: canonical dump and checks (rare; own statements) ---------- */
 
 /* Text as a double-quoted string: '"' and '\\' escaped, control bytes as
@@ -1266,14 +1656,6 @@ index_dump_ident(struct buf *out, const char *name)
 		buf_putc(out, *p);
 	}
 	buf_putc(out, '"');
-}
-
-static int
-index_prepare(struct db *d, sqlite3_stmt **out, const char *sql)
-{
-	if (sqlite3_prepare_v2(d->conn, sql, -1, out, NULL) != SQLITE_OK)
-		return db_fail(d, sqlite3_extended_errcode(d->conn), sql);
-	return 0;
 }
 
 /* One table: a header with the column names, then the rows in primary-key

@@ -9,7 +9,8 @@
  * A `struct index` is one SQLite connection used by one thread: the ledger
  * writer thread owns the read-write one (index_open), the loop thread opens
  * its own with index_open_readonly() and reads committed data concurrently
- * (WAL).  All statements are prepared once per connection.
+ * (WAL).  Statements are prepared once per connection, except the rare
+ * whole-index walks and index_cases_list(), whose SQL follows its filter.
  *
  * Messages are the protoc-c generated csirt.v1 structs; callers include
  * "csirt/v1/domain.pb-c.h".  Messages returned here were unpacked by
@@ -23,11 +24,13 @@
 #define CSIRT_INDEX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util.h"
 
 struct Csirt__V1__Case;
+struct Csirt__V1__Division;
 struct Csirt__V1__Event;
 struct Csirt__V1__User;
 
@@ -119,6 +122,78 @@ int index_events_for_case(struct index *ix, const char *case_id,
                           int (*cb)(const struct Csirt__V1__Event *ev,
                                     const char *commit_id, void *arg),
                           void *arg);
+
+/* ---- reads for the wire API (the loop thread's read-only connection;
+ * they work as well on the writer's) ---------------------------------- */
+
+/* Bounds of struct index_case_filter; beyond them CSIRT_EINVAL. */
+#define INDEX_CASES_LIMIT_MAX 500 /* cases per page */
+#define INDEX_CASES_VALUES_MAX 32 /* entries of states[], categories[] */
+#define INDEX_CASES_TEXT_MAX 1024 /* bytes of the text filter */
+
+/*
+ * A ListCases query.  Every member left zero (or NULL) matches everything;
+ * the members set must all match.  Everything is borrowed for the call.
+ * The filter is data only: who may see what (a reporter's own division,
+ * 機密性高) is decided by the caller, which narrows the filter.
+ */
+struct index_case_filter {
+	const int *states; /* any of these csirt.v1.CaseState; none = all */
+	size_t nstates;
+	const int *categories; /* any of these csirt.v1.Category */
+	size_t ncategories;
+	const char *division; /* NULL or "": any */
+	const char *assignee; /* NULL or "": any; else assigned to this login */
+	int min_confidentiality; /* 0: any; else confidentiality >= this */
+	/* NULL or "": any; else a substring of the title or the description,
+	 * taken literally (% and _ are not wildcards), ASCII letters
+	 * case-insensitive, anything else (Japanese) byte for byte. */
+	const char *text;
+	/* Bounds on reported_at, in Unix ms; 0 is unbounded.  A bound
+	 * excludes cases without a reported_at. */
+	int64_t reported_after_ms;  /* inclusive */
+	int64_t reported_before_ms; /* exclusive */
+	/* The cursor: only cases strictly after this id in the list order;
+	 * NULL or "" from the start.  Pass the last id of the previous page.
+	 * It need not exist any more; a malformed id is CSIRT_EINVAL. */
+	const char *after_id;
+	size_t limit; /* 1..INDEX_CASES_LIMIT_MAX */
+};
+
+/* `c` is borrowed for the duration of the call. */
+typedef int (*index_case_cb)(const struct Csirt__V1__Case *c, void *arg);
+
+/*
+ * Calls `cb` for up to f->limit cases matching `f`, newest first: by case
+ * id descending, compared as (year, counter) so that the order stays the
+ * report order past six-digit counters.  Sets *more (may be NULL) to
+ * whether a further page exists.  All rows come from one read snapshot.
+ * A non-zero return from `cb` stops the walk and is returned (*more is
+ * then false).  `cb` may call any index function, this one included.
+ * CSIRT_EINVAL for a filter out of the bounds above.
+ */
+int index_cases_list(struct index *ix, const struct index_case_filter *f,
+                     index_case_cb cb, void *arg, bool *more);
+
+/*
+ * Calls `cb` for each user, ordered by login, of `division` (NULL or "":
+ * any) with `role` (a csirt.v1.Role; 0: any).  `u` is borrowed for the
+ * call.  A non-zero return from `cb` stops the walk and is returned; `cb`
+ * must not call index_users_list() on the same index.
+ */
+int index_users_list(struct index *ix, const char *division, int role,
+                     int (*cb)(const struct Csirt__V1__User *u, void *arg),
+                     void *arg);
+
+/* Likewise for every division, ordered by code; `cb` must not call
+ * index_divisions_list() on the same index. */
+int index_divisions_list(struct index *ix,
+                         int (*cb)(const struct Csirt__V1__Division *d,
+                                   void *arg),
+                         void *arg);
+
+/* The number of cases (for /metrics). */
+int index_case_count(struct index *ix, uint64_t *out);
 
 /*
  * Appends a canonical text dump of the whole index to `out`: the schema

@@ -410,7 +410,7 @@ START_TEST(test_index_migrations_fresh_and_reopen)
 
 	fx_open(&f);
 	dump(&a, f.ix);
-	ck_assert_ptr_nonnull(strstr(a.data, "\nuser_version 1\n"));
+	ck_assert_ptr_nonnull(strstr(a.data, "\nuser_version 2\n"));
 	ck_assert_ptr_nonnull(strstr(a.data, "\ntable cases (\"id\", "));
 	ck_assert_ptr_nonnull(strstr(a.data, "STRICT"));
 	ck_assert_ptr_nonnull(strstr(a.data, "\ntable notes ("));
@@ -858,6 +858,869 @@ START_TEST(test_index_readonly_reader)
 }
 END_TEST
 
+/* ---- tests: list reads ------------------------------------------------ */
+
+/*
+ * The list corpus: 60 cases over two divisions, every category, state and
+ * confidentiality, four assignee patterns, reported an hour apart, with a
+ * few titles and descriptions that exercise the text filter.  Two ids
+ * test the order beyond the id's text: 2025-000099 (an earlier year) and
+ * 2026-1000000 (a seven-digit counter, after 2026-999999 in report order
+ * although before it as text).  Each case is reported, then moved to its
+ * state and assigned by later events, so the rows are folds, not the
+ * first version.  The expected answers are computed here from `corpus`
+ * with plain C, independently of SQL.
+ */
+#define NCASES 60
+#define LIST_BASE_MS INT64_C(1795737600000) /* 2026-11-27T00:00:00Z */
+#define HOUR_MS INT64_C(3600000)
+
+struct cspec {
+	char id[16];
+	int year;
+	uint32_t counter;
+	int category, state, conf;
+	const char *division;
+	const char *assignees[2];
+	size_t nassignees;
+	int64_t reported_ms;
+	char title[128];
+	char description[128];
+};
+
+struct corpus {
+	struct cspec c[NCASES];
+	uint64_t seq; /* last applied */
+};
+
+static const char *const corpus_users[][3] = {
+    /* login, role (as text), division */
+    {"yamada", "2", ""}, {"sato", "1", "D001"}, {"abe", "1", "D002"},
+    {"tanaka", "4", ""}, {"ito", "1", "D001"},  {"suzuki", "4", ""},
+    {"kato", "5", ""},   {"lead", "3", ""},
+};
+
+static void
+corpus_build(struct corpus *k)
+{
+	memset(k, 0, sizeof(*k));
+	for (int i = 0; i < NCASES; i++) {
+		struct cspec *s = &k->c[i];
+
+		s->year = YEAR;
+		s->counter = (uint32_t)i + 1;
+		if (i == 0) {
+			s->year = YEAR - 1;
+			s->counter = 99;
+		} else if (i == NCASES - 1) {
+			s->counter = 1000000;
+		}
+		snprintf(s->id, sizeof(s->id), "%d-%06" PRIu32, s->year,
+		         s->counter);
+		s->category = 1 + i % 7;
+		s->state = 1 + (i / 2) % 7;
+		s->conf = 1 + i % 3;
+		s->division = i % 2 == 0 ? "D001" : "D002";
+		switch (i % 4) {
+		case 0:
+			s->assignees[s->nassignees++] = "tanaka";
+			break;
+		case 1:
+			s->assignees[s->nassignees++] = "suzuki";
+			s->assignees[s->nassignees++] = "tanaka";
+			break;
+		case 2:
+			s->assignees[s->nassignees++] = "suzuki";
+			break;
+		default:
+			break;
+		}
+		s->reported_ms = LIST_BASE_MS + i * HOUR_MS;
+		if (i % 3 == 0)
+			snprintf(s->title, sizeof(s->title),
+			         "USBメモリの紛失 %d", i);
+		else
+			snprintf(s->title, sizeof(s->title), "Incident %d", i);
+		if (i % 5 == 0)
+			snprintf(s->description, sizeof(s->description),
+			         "外部記録媒体から情報漏えいの疑い（%d）", i);
+		else
+			snprintf(s->description, sizeof(s->description),
+			         "Routine report number %d", i);
+	}
+	/* Wildcards and the escape character as data. */
+	snprintf(k->c[10].title, sizeof(k->c[10].title),
+	         "ディスク使用率100%%超過");
+	snprintf(k->c[11].title, sizeof(k->c[11].title), "CPU at 100 percent");
+	snprintf(k->c[12].title, sizeof(k->c[12].title), "file a_b leaked");
+	snprintf(k->c[13].description, sizeof(k->c[13].description),
+	         "path C:\\temp\\x");
+	snprintf(k->c[14].title, sizeof(k->c[14].title), "usb stick FOUND");
+}
+
+static const struct cspec *
+corpus_find(const struct corpus *k, const char *id)
+{
+	for (int i = 0; i < NCASES; i++)
+		if (strcmp(k->c[i].id, id) == 0)
+			return &k->c[i];
+	return NULL;
+}
+
+static Csirt__V1__Case *
+corpus_case(const struct cspec *s, int state, bool assigned, uint64_t seq)
+{
+	Csirt__V1__Case *c = case_new(s->counter, s->title, s->division,
+	                              (Csirt__V1__CaseState)state, seq);
+	char t[UTIL_TIME_LEN];
+
+	free(c->id);
+	c->id = S(s->id);
+	c->category = (Csirt__V1__Category)s->category;
+	c->classification->confidentiality =
+	    (Csirt__V1__Confidentiality)s->conf;
+	free(c->description);
+	c->description = S(s->description);
+	util_time_format_ms(t, sizeof(t), s->reported_ms);
+	free(c->reported_at);
+	c->reported_at = S(t);
+	if (assigned && s->nassignees > 0) {
+		c->n_assignees = s->nassignees;
+		c->assignees = util_xmalloc(s->nassignees * sizeof(char *));
+		for (size_t j = 0; j < s->nassignees; j++)
+			c->assignees[j] = S(s->assignees[j]);
+	}
+	return c;
+}
+
+/* Applies one event and frees it and its fold. */
+static void
+corpus_apply_one(struct index *ix, Csirt__V1__Event *ev, Csirt__V1__Case *after)
+{
+	ck_assert_msg(apply_one(ix, ev, after) == 0, "seq %" PRIu64 ": %s",
+	              ev->seq, csirt_error_msg());
+	csirt__v1__event__free_unpacked(ev, NULL);
+	if (after != NULL)
+		csirt__v1__case__free_unpacked(after, NULL);
+}
+
+static void
+corpus_apply(struct index *ix, struct corpus *k)
+{
+	char commit[INDEX_COMMIT_ID_LEN + 1];
+	uint64_t seq = 0;
+
+	ck_assert_int_eq(index_begin(ix), 0);
+	corpus_apply_one(ix, ev_division_created(++seq, "D001", "刑事部"),
+	                 NULL);
+	corpus_apply_one(ix, ev_division_created(++seq, "D002", "生活安全部"),
+	                 NULL);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(corpus_users); i++)
+		corpus_apply_one(
+		    ix,
+		    ev_user_created(
+		        ++seq,
+		        user_new(corpus_users[i][0], "利用者",
+		                 (Csirt__V1__Role)atoi(corpus_users[i][1]),
+		                 corpus_users[i][2])),
+		    NULL);
+	for (int i = 0; i < NCASES; i++) {
+		const struct cspec *s = &k->c[i];
+		Csirt__V1__Event *ev =
+		    ev_new(++seq, s->id, "case.reported", "sato",
+		           CSIRT__V1__ROLE__ROLE_REPORTER);
+
+		ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED;
+		ev->incident_reported =
+		    util_xmalloc(sizeof(*ev->incident_reported));
+		csirt__v1__incident_reported__init(ev->incident_reported);
+		ev->incident_reported->case_ = corpus_case(
+		    s, CSIRT__V1__CASE_STATE__CASE_STATE_REPORTED, false, seq);
+		corpus_apply_one(
+		    ix, ev,
+		    corpus_case(s, CSIRT__V1__CASE_STATE__CASE_STATE_REPORTED,
+		                false, seq));
+	}
+	/* Later folds: the final state, then the assignees. */
+	for (int i = 0; i < NCASES; i++) {
+		const struct cspec *s = &k->c[i];
+		Csirt__V1__Event *ev;
+
+		if (s->state != CSIRT__V1__CASE_STATE__CASE_STATE_REPORTED) {
+			ev = ev_case_simple(++seq, s->id, "case.acknowledged");
+			corpus_apply_one(ix, ev,
+			                 corpus_case(s, s->state, false, seq));
+		}
+		if (s->nassignees == 0)
+			continue;
+		ev = ev_new(++seq, s->id, "investigators.assigned", "lead",
+		            CSIRT__V1__ROLE__ROLE_CSIRT_LEAD);
+		ev->payload_case =
+		    CSIRT__V1__EVENT__PAYLOAD_INVESTIGATORS_ASSIGNED;
+		ev->investigators_assigned =
+		    util_xmalloc(sizeof(*ev->investigators_assigned));
+		csirt__v1__investigators_assigned__init(
+		    ev->investigators_assigned);
+		corpus_apply_one(ix, ev, corpus_case(s, s->state, true, seq));
+	}
+	commit_for(commit, seq);
+	ck_assert_int_eq(index_set_position(ix, seq, commit), 0);
+	ck_assert_int_eq(index_commit(ix), 0);
+	k->seq = seq;
+}
+
+/* ASCII case-insensitive substring, as the filter documents. */
+static bool
+text_has(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay != '\0'; hay++) {
+		size_t j = 0;
+
+		while (
+		    j < n && hay[j] != '\0' &&
+		    (hay[j] == needle[j] ||
+		     (((hay[j] | 0x20) == (needle[j] | 0x20)) &&
+		      (needle[j] | 0x20) >= 'a' && (needle[j] | 0x20) <= 'z')))
+			j++;
+		if (j == n)
+			return true;
+	}
+	return n == 0;
+}
+
+static bool
+int_in(int v, const int *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == v)
+			return true;
+	return false;
+}
+
+static bool
+spec_matches(const struct cspec *s, const struct index_case_filter *f)
+{
+	if (f->nstates > 0 && !int_in(s->state, f->states, f->nstates))
+		return false;
+	if (f->ncategories > 0 &&
+	    !int_in(s->category, f->categories, f->ncategories))
+		return false;
+	if (f->division != NULL && f->division[0] != '\0' &&
+	    strcmp(s->division, f->division) != 0)
+		return false;
+	if (f->assignee != NULL && f->assignee[0] != '\0') {
+		bool found = false;
+
+		for (size_t j = 0; j < s->nassignees; j++)
+			found |= strcmp(s->assignees[j], f->assignee) == 0;
+		if (!found)
+			return false;
+	}
+	if (f->min_confidentiality != 0 && s->conf < f->min_confidentiality)
+		return false;
+	if (f->text != NULL && f->text[0] != '\0' &&
+	    !text_has(s->title, f->text) && !text_has(s->description, f->text))
+		return false;
+	if (f->reported_after_ms != 0 && s->reported_ms < f->reported_after_ms)
+		return false;
+	if (f->reported_before_ms != 0 &&
+	    s->reported_ms >= f->reported_before_ms)
+		return false;
+	return true;
+}
+
+/* Newest first: (year, counter) descending. */
+static int
+spec_cmp_desc(const void *a, const void *b)
+{
+	const struct cspec *x = *(const struct cspec *const *)a;
+	const struct cspec *y = *(const struct cspec *const *)b;
+
+	if (x->year != y->year)
+		return x->year < y->year ? 1 : -1;
+	if (x->counter != y->counter)
+		return x->counter < y->counter ? 1 : -1;
+	return 0;
+}
+
+/* The expected ids, "id,id,...," (the cursor ignored). */
+static size_t
+corpus_expect(struct buf *out, const struct corpus *k,
+              const struct index_case_filter *f)
+{
+	const struct cspec *m[NCASES];
+	size_t n = 0;
+
+	buf_reset(out);
+	for (int i = 0; i < NCASES; i++)
+		if (spec_matches(&k->c[i], f))
+			m[n++] = &k->c[i];
+	qsort(m, n, sizeof(m[0]), spec_cmp_desc);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(out, "%s,", m[i]->id);
+	return n;
+}
+
+struct got {
+	const struct corpus *k;
+	struct buf ids; /* "id,id,...," */
+	size_t n;
+	char last[16];
+};
+
+/* Records the id and checks the case is its last fold. */
+static int
+got_cb(const Csirt__V1__Case *c, void *arg)
+{
+	struct got *g = arg;
+	const struct cspec *s = corpus_find(g->k, c->id);
+
+	ck_assert_msg(s != NULL, "unknown case %s", c->id);
+	ck_assert_int_eq(c->state, s->state);
+	ck_assert_int_eq(c->category, s->category);
+	ck_assert_str_eq(c->division, s->division);
+	ck_assert_str_eq(c->title, s->title);
+	ck_assert_str_eq(c->description, s->description);
+	ck_assert_int_eq(c->classification->confidentiality, s->conf);
+	ck_assert_uint_eq(c->n_assignees, s->nassignees);
+	buf_printf(&g->ids, "%s,", c->id);
+	snprintf(g->last, sizeof(g->last), "%s", c->id);
+	g->n++;
+	return 0;
+}
+
+/* Walks every page of `f` with page size `limit`, checking each page's
+ * size and `more`; returns the concatenated ids in `g`. */
+static void
+list_walk(struct index *ix, const struct index_case_filter *f0, size_t limit,
+          struct got *g)
+{
+	struct index_case_filter f = *f0;
+	bool more = true;
+	size_t pages = 0;
+
+	buf_reset(&g->ids);
+	g->n = 0;
+	f.limit = limit;
+	f.after_id = NULL;
+	while (more) {
+		size_t before = g->n;
+
+		ck_assert_msg(index_cases_list(ix, &f, got_cb, g, &more) == 0,
+		              "%s", csirt_error_msg());
+		ck_assert_uint_le(g->n - before, limit);
+		/* A page followed by another one is full. */
+		if (more)
+			ck_assert_uint_eq(g->n - before, limit);
+		f.after_id = g->last;
+		ck_assert_uint_lt(++pages, 2 * NCASES + 2);
+	}
+}
+
+/* One filter, in one page and in pages of 1 and 7, against the expected
+ * list; returns the number of matches. */
+static size_t
+check_filter(struct index *ix, const struct corpus *k,
+             const struct index_case_filter *f, const char *label)
+{
+	static const size_t sizes[] = {INDEX_CASES_LIMIT_MAX, 7, 1};
+	struct buf want = BUF_INIT;
+	struct got g = {.k = k, .ids = BUF_INIT};
+	size_t n = corpus_expect(&want, k, f);
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(sizes); i++) {
+		list_walk(ix, f, sizes[i], &g);
+		ck_assert_msg(strcmp(g.ids.data != NULL ? g.ids.data : "",
+		                     want.data != NULL ? want.data : "") == 0,
+		              "%s, pages of %zu:\n got  %s\n want %s", label,
+		              sizes[i], g.ids.data, want.data);
+		ck_assert_uint_eq(g.n, n);
+	}
+	buf_free(&want);
+	buf_free(&g.ids);
+	return n;
+}
+
+struct list_fx {
+	struct fx f;
+	struct corpus k;
+};
+
+static void
+list_fx_open(struct list_fx *l)
+{
+	corpus_build(&l->k);
+	fx_open(&l->f);
+	corpus_apply(l->f.ix, &l->k);
+	ck_assert_msg(index_sync_check(l->f.ix) == 0, "%s", csirt_error_msg());
+}
+
+static const int open_states[] = {
+    CSIRT__V1__CASE_STATE__CASE_STATE_REPORTED,
+    CSIRT__V1__CASE_STATE__CASE_STATE_ACKNOWLEDGED,
+    CSIRT__V1__CASE_STATE__CASE_STATE_ESCALATED,
+    CSIRT__V1__CASE_STATE__CASE_STATE_INVESTIGATING,
+};
+static const int one_state[] = {CSIRT__V1__CASE_STATE__CASE_STATE_CLOSED};
+static const int some_categories[] = {
+    CSIRT__V1__CATEGORY__CATEGORY_INFORMATION_LEAK,
+    CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+};
+
+/* Every filter member alone, then combined, each against the expected
+ * list and paged by 500, 7 and 1. */
+static void
+check_all_filters(struct index *ix, const struct corpus *k)
+{
+	struct index_case_filter f = {0};
+	size_t n;
+
+	ck_assert_uint_eq(check_filter(ix, k, &f, "none"), NCASES);
+
+	f = (struct index_case_filter){.states = open_states, .nstates = 4};
+	n = check_filter(ix, k, &f, "open states");
+	ck_assert(n > 0 && n < NCASES);
+	f = (struct index_case_filter){.states = one_state, .nstates = 1};
+	n = check_filter(ix, k, &f, "one state");
+	ck_assert(n > 0 && n < NCASES);
+	f = (struct index_case_filter){.categories = some_categories,
+	                               .ncategories = 2};
+	n = check_filter(ix, k, &f, "categories");
+	ck_assert(n > 0 && n < NCASES);
+	f = (struct index_case_filter){.division = "D002"};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "division"), NCASES / 2);
+	f = (struct index_case_filter){.division = ""};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "division \"\""), NCASES);
+	f = (struct index_case_filter){.division = "D999"};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "no such division"), 0);
+	f = (struct index_case_filter){.assignee = "tanaka"};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "assignee"), NCASES / 2);
+	f = (struct index_case_filter){.assignee = "suzuki"};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "assignee 2"), NCASES / 2);
+	f = (struct index_case_filter){.assignee = "nobody"};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "no such assignee"), 0);
+	f = (struct index_case_filter){
+	    .min_confidentiality =
+	        CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_MEDIUM};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "confidentiality >= 2"),
+	                  NCASES * 2 / 3);
+	f = (struct index_case_filter){
+	    .min_confidentiality =
+	        CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_HIGH};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "confidentiality >= 3"),
+	                  NCASES / 3);
+	f = (struct index_case_filter){.reported_after_ms =
+	                                   LIST_BASE_MS + 10 * HOUR_MS};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "after (inclusive)"),
+	                  NCASES - 10);
+	f = (struct index_case_filter){.reported_before_ms =
+	                                   LIST_BASE_MS + 10 * HOUR_MS};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "before (exclusive)"), 10);
+	f = (struct index_case_filter){
+	    .reported_after_ms = LIST_BASE_MS + 10 * HOUR_MS,
+	    .reported_before_ms = LIST_BASE_MS + 20 * HOUR_MS};
+	ck_assert_uint_eq(check_filter(ix, k, &f, "range"), 10);
+	f = (struct index_case_filter){.text = "紛失"};
+	/* Case 12's title was replaced. */
+	ck_assert_uint_eq(check_filter(ix, k, &f, "text ja"), NCASES / 3 - 1);
+
+	/* Combined. */
+	f = (struct index_case_filter){
+	    .states = open_states, .nstates = 4, .division = "D001"};
+	n = check_filter(ix, k, &f, "open states in D001");
+	ck_assert(n > 0);
+	f = (struct index_case_filter){.states = open_states,
+	                               .nstates = 4,
+	                               .assignee = "tanaka",
+	                               .min_confidentiality = 2};
+	n = check_filter(ix, k, &f, "open, tanaka's, conf >= 2");
+	ck_assert(n > 0);
+	f = (struct index_case_filter){
+	    .categories = some_categories,
+	    .ncategories = 2,
+	    .division = "D001",
+	    .reported_after_ms = LIST_BASE_MS + 5 * HOUR_MS,
+	    .reported_before_ms = LIST_BASE_MS + 50 * HOUR_MS};
+	n = check_filter(ix, k, &f, "categories, D001, range");
+	ck_assert(n > 0);
+	f = (struct index_case_filter){
+	    .text = "usb", .assignee = "suzuki", .division = "D002"};
+	n = check_filter(ix, k, &f, "usb, suzuki, D002");
+	ck_assert(n > 0);
+	f = (struct index_case_filter){.states = one_state,
+	                               .nstates = 1,
+	                               .division = "D002",
+	                               .assignee = "suzuki",
+	                               .text = "incident",
+	                               .min_confidentiality = 1,
+	                               .reported_after_ms = LIST_BASE_MS,
+	                               .reported_before_ms =
+	                                   LIST_BASE_MS + 60 * HOUR_MS,
+	                               .categories = some_categories,
+	                               .ncategories = 2};
+	check_filter(ix, k, &f, "everything");
+}
+
+START_TEST(test_index_cases_list_filters)
+{
+	struct list_fx l;
+
+	list_fx_open(&l);
+	check_all_filters(l.f.ix, &l.k);
+	fx_close(&l.f);
+}
+END_TEST
+
+/* The ids of one page, "id,id,...,". */
+static const char *
+list_page(struct got *g, struct index *ix, const struct index_case_filter *f,
+          bool *more)
+{
+	buf_reset(&g->ids);
+	g->n = 0;
+	ck_assert_msg(index_cases_list(ix, f, got_cb, g, more) == 0, "%s",
+	              csirt_error_msg());
+	return g->ids.data != NULL ? g->ids.data : "";
+}
+
+START_TEST(test_index_cases_list_pagination)
+{
+	struct index_case_filter f = {.limit = 3};
+	struct got g = {.ids = BUF_INIT};
+	struct list_fx l;
+	bool more = false;
+
+	list_fx_open(&l);
+	g.k = &l.k;
+
+	/* Newest first by (year, counter): the seven-digit counter leads,
+	 * the earlier year closes the list. */
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more),
+	                 "2026-1000000,2026-000059,2026-000058,");
+	ck_assert(more);
+	f.after_id = "2026-000003";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more),
+	                 "2026-000002,2025-000099,");
+	ck_assert(!more);
+	/* Exactly `limit` left: no further page. */
+	f.after_id = "2026-000004";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more),
+	                 "2026-000003,2026-000002,2025-000099,");
+	ck_assert(!more);
+	f.after_id = "2025-000099";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "");
+	ck_assert(!more);
+
+	/* The cursor need not exist nor match the filter: it is a position
+	 * in the order.  2026-999999 sorts after 2026-000059 and before
+	 * 2026-1000000. */
+	f.after_id = "2026-999999";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more),
+	                 "2026-000059,2026-000058,2026-000057,");
+	ck_assert(more);
+	f.after_id = "2026-000032"; /* D002 */
+	f.division = "D001";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more),
+	                 "2026-000031,2026-000029,2026-000027,");
+	ck_assert(more);
+	f.after_id = "3000-000001";
+	f.division = NULL;
+	f.limit = INDEX_CASES_LIMIT_MAX;
+	list_page(&g, l.f.ix, &f, &more);
+	ck_assert_uint_eq(g.n, NCASES);
+	ck_assert(!more);
+
+	buf_free(&g.ids);
+	fx_close(&l.f);
+}
+END_TEST
+
+static int
+stop_case_cb(const Csirt__V1__Case *c, void *arg)
+{
+	(void)c;
+	return ++*(int *)arg == 2 ? CSIRT_EDENIED : 0;
+}
+
+START_TEST(test_index_cases_list_text_is_literal)
+{
+	struct index_case_filter f = {.limit = INDEX_CASES_LIMIT_MAX};
+	struct got g = {.ids = BUF_INIT};
+	struct list_fx l;
+	bool more = true;
+
+	list_fx_open(&l);
+	g.k = &l.k;
+
+	f.text = "100%";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "2026-000011,");
+	ck_assert(!more);
+	f.text = "100";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more),
+	                 "2026-000012,2026-000011,");
+	/* Wildcards alone match only themselves, not everything. */
+	f.text = "%";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "2026-000011,");
+	f.text = "%%";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "");
+	f.text = "_";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "2026-000013,");
+	f.text = "a_b";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "2026-000013,");
+	f.text = "a%b";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "");
+	/* The escape character is literal too (found in a description). */
+	f.text = "C:\\temp\\";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "2026-000014,");
+	f.text = "\\";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "2026-000014,");
+	f.text = "'";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "");
+
+	/* ASCII letters case-insensitively, title or description. */
+	f.text = "FOUND";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "2026-000015,");
+	f.text = "routine REPORT number 4";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more),
+	                 "2026-000050,2026-000049,2026-000048,2026-000047,"
+	                 "2026-000045,2026-000044,2026-000043,2026-000042,"
+	                 "2026-000005,");
+
+	/* Japanese substrings, in the title and in the description. */
+	f.text = "使用率";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "2026-000011,");
+	f.text = "情報漏えい";
+	ck_assert_uint_eq(check_filter(l.f.ix, &l.k, &f, "漏えい"), NCASES / 5);
+	f.text = "（55）";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "2026-000056,");
+	f.text = "漏洩";
+	ck_assert_str_eq(list_page(&g, l.f.ix, &f, &more), "");
+
+	buf_free(&g.ids);
+	fx_close(&l.f);
+}
+END_TEST
+
+START_TEST(test_index_cases_list_bad_input)
+{
+	static int many[INDEX_CASES_VALUES_MAX + 1];
+	char long_text[INDEX_CASES_TEXT_MAX + 2];
+	struct index_case_filter f = {.limit = 0};
+	struct got g = {.ids = BUF_INIT};
+	struct list_fx l;
+	bool more = true;
+	int calls = 0;
+
+	list_fx_open(&l);
+	g.k = &l.k;
+
+	ck_assert_int_eq(index_cases_list(l.f.ix, &f, got_cb, &g, &more),
+	                 CSIRT_EINVAL);
+	ck_assert(!more);
+	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "limit"));
+	f.limit = INDEX_CASES_LIMIT_MAX + 1;
+	ck_assert_int_eq(index_cases_list(l.f.ix, &f, got_cb, &g, NULL),
+	                 CSIRT_EINVAL);
+	f.limit = INDEX_CASES_LIMIT_MAX;
+	f.after_id = "2026-1";
+	ck_assert_int_eq(index_cases_list(l.f.ix, &f, got_cb, &g, NULL),
+	                 CSIRT_EINVAL);
+	f.after_id = "2026-000001' OR 1=1 --";
+	ck_assert_int_eq(index_cases_list(l.f.ix, &f, got_cb, &g, NULL),
+	                 CSIRT_EINVAL);
+	f.after_id = NULL;
+	f.states = many;
+	f.nstates = UTIL_ARRAY_LEN(many);
+	ck_assert_int_eq(index_cases_list(l.f.ix, &f, got_cb, &g, NULL),
+	                 CSIRT_EINVAL);
+	f.nstates = 0;
+	f.min_confidentiality = -1;
+	ck_assert_int_eq(index_cases_list(l.f.ix, &f, got_cb, &g, NULL),
+	                 CSIRT_EINVAL);
+	f.min_confidentiality = 0;
+	memset(long_text, 'a', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	f.text = long_text;
+	ck_assert_int_eq(index_cases_list(l.f.ix, &f, got_cb, &g, NULL),
+	                 CSIRT_EINVAL);
+	long_text[INDEX_CASES_TEXT_MAX] = '\0';
+	ck_assert_int_eq(index_cases_list(l.f.ix, &f, got_cb, &g, NULL), 0);
+	ck_assert_uint_eq(g.n, 0);
+	/* Values are bound, never SQL: a quote is just a character. */
+	f.text = NULL;
+	f.division = "D001' OR '1'='1";
+	f.assignee = "x\" OR 1 --";
+	ck_assert_int_eq(index_cases_list(l.f.ix, &f, got_cb, &g, NULL), 0);
+	ck_assert_uint_eq(g.n, 0);
+	f.division = NULL;
+	f.assignee = NULL;
+
+	/* The callback's error stops the walk and comes back. */
+	more = true;
+	ck_assert_int_eq(
+	    index_cases_list(l.f.ix, &f, stop_case_cb, &calls, &more),
+	    CSIRT_EDENIED);
+	ck_assert_int_eq(calls, 2);
+	ck_assert(!more);
+	/* Nothing is left open: writing still works. */
+	ck_assert_int_eq(index_begin(l.f.ix), 0);
+	ck_assert_int_eq(index_rollback(l.f.ix), 0);
+
+	buf_free(&g.ids);
+	fx_close(&l.f);
+}
+END_TEST
+
+static int
+user_text_cb(const Csirt__V1__User *u, void *arg)
+{
+	buf_printf(arg, "%s/%d/%s,", u->login, u->role, u->division);
+	return 0;
+}
+
+static int
+division_text_cb(const Csirt__V1__Division *dv, void *arg)
+{
+	buf_printf(arg, "%s %s,", dv->code, dv->name);
+	return 0;
+}
+
+static int
+user_stop_cb(const Csirt__V1__User *u, void *arg)
+{
+	(void)u;
+	return ++*(int *)arg == 3 ? 7 : 0;
+}
+
+/* The directory lists and the count, on `ix` (read-write or not). */
+static void
+check_directory_lists(struct index *ix)
+{
+	struct buf t = BUF_INIT;
+	uint64_t n = 0;
+	int calls = 0;
+
+	ck_assert_int_eq(index_users_list(ix, NULL, 0, user_text_cb, &t), 0);
+	ck_assert_str_eq(t.data, "abe/1/D002,ito/1/D001,kato/5/,lead/3/,"
+	                         "sato/1/D001,suzuki/4/,tanaka/4/,"
+	                         "yamada/2/,");
+	buf_reset(&t);
+	ck_assert_int_eq(index_users_list(ix, "", 0, user_text_cb, &t), 0);
+	ck_assert_uint_eq(t.len, strlen("abe/1/D002,ito/1/D001,kato/5/,lead/3/,"
+	                                "sato/1/D001,suzuki/4/,tanaka/4/,"
+	                                "yamada/2/,"));
+	buf_reset(&t);
+	ck_assert_int_eq(index_users_list(ix, "D001", 0, user_text_cb, &t), 0);
+	ck_assert_str_eq(t.data, "ito/1/D001,sato/1/D001,");
+	buf_reset(&t);
+	ck_assert_int_eq(index_users_list(ix, NULL,
+	                                  CSIRT__V1__ROLE__ROLE_INVESTIGATOR,
+	                                  user_text_cb, &t),
+	                 0);
+	ck_assert_str_eq(t.data, "suzuki/4/,tanaka/4/,");
+	buf_reset(&t);
+	ck_assert_int_eq(index_users_list(ix, "D002",
+	                                  CSIRT__V1__ROLE__ROLE_REPORTER,
+	                                  user_text_cb, &t),
+	                 0);
+	ck_assert_str_eq(t.data, "abe/1/D002,");
+	buf_reset(&t);
+	ck_assert_int_eq(index_users_list(ix, "D002",
+	                                  CSIRT__V1__ROLE__ROLE_AUDITOR,
+	                                  user_text_cb, &t),
+	                 0);
+	ck_assert_uint_eq(t.len, 0);
+	ck_assert_int_eq(index_users_list(ix, NULL, -1, user_text_cb, &t),
+	                 CSIRT_EINVAL);
+	ck_assert_int_eq(index_users_list(ix, NULL, 0, user_stop_cb, &calls),
+	                 7);
+	ck_assert_int_eq(calls, 3);
+	/* The cached statement was reset: the next walk starts over. */
+	ck_assert_int_eq(index_users_list(ix, "D001", 0, user_text_cb, &t), 0);
+	ck_assert_str_eq(t.data, "ito/1/D001,sato/1/D001,");
+
+	buf_reset(&t);
+	ck_assert_int_eq(index_divisions_list(ix, division_text_cb, &t), 0);
+	ck_assert_str_eq(t.data, "D001 刑事部,D002 生活安全部,");
+
+	ck_assert_int_eq(index_case_count(ix, &n), 0);
+	ck_assert_uint_eq(n, NCASES);
+	buf_free(&t);
+}
+
+START_TEST(test_index_directory_lists_and_count)
+{
+	struct buf t = BUF_INIT;
+	uint64_t n = 99;
+	struct list_fx l;
+	struct fx e;
+
+	/* Empty index. */
+	fx_open(&e);
+	ck_assert_int_eq(index_case_count(e.ix, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(index_users_list(e.ix, NULL, 0, user_text_cb, &t), 0);
+	ck_assert_int_eq(index_divisions_list(e.ix, division_text_cb, &t), 0);
+	ck_assert_uint_eq(t.len, 0);
+	fx_close(&e);
+
+	list_fx_open(&l);
+	check_directory_lists(l.f.ix);
+	buf_free(&t);
+	fx_close(&l.f);
+}
+END_TEST
+
+START_TEST(test_index_lists_on_readonly_connection)
+{
+	struct index_case_filter f = {.limit = 5, .division = "D002"};
+	struct got g = {.ids = BUF_INIT};
+	struct index *ro = NULL;
+	Csirt__V1__Event *ev;
+	struct list_fx l;
+	bool more = false;
+	uint64_t n = 0;
+
+	list_fx_open(&l);
+	g.k = &l.k;
+	ck_assert_msg(index_open_readonly(&ro, l.f.path) == 0, "%s",
+	              csirt_error_msg());
+	check_all_filters(ro, &l.k);
+	check_directory_lists(ro);
+
+	/* The reader sees only committed writes, and keeps paging while the
+	 * writer works. */
+	ck_assert_str_eq(list_page(&g, ro, &f, &more),
+	                 "2026-1000000,2026-000058,2026-000056,2026-000054,"
+	                 "2026-000052,");
+	ck_assert(more);
+	ck_assert_int_eq(index_begin(l.f.ix), 0);
+	ev = ev_case_simple(l.k.seq + 1, "2026-000050", "case.acknowledged");
+	/* 2026-000050 is corpus case 49. */
+	l.k.c[49].state = CSIRT__V1__CASE_STATE__CASE_STATE_CLOSED;
+	corpus_apply_one(
+	    l.f.ix, ev,
+	    corpus_case(&l.k.c[49], l.k.c[49].state, true, l.k.seq + 1));
+	f.after_id = "2026-000052";
+	f.states = one_state;
+	f.nstates = 1;
+	list_page(&g, ro, &f, &more);
+	ck_assert_ptr_null(
+	    strstr(g.ids.data != NULL ? g.ids.data : "", "2026-000050"));
+	ck_assert_int_eq(index_commit(l.f.ix), 0);
+	ck_assert_ptr_nonnull(
+	    strstr(list_page(&g, ro, &f, &more), "2026-000050,"));
+	ck_assert_int_eq(index_case_count(ro, &n), 0);
+	ck_assert_uint_eq(n, NCASES);
+
+	index_close(ro);
+	buf_free(&g.ids);
+	fx_close(&l.f);
+}
+END_TEST
+
 /* ---- tests: keystore -------------------------------------------------- */
 
 #define HASH_A                                                                 \
@@ -978,6 +1841,12 @@ index_suite(void)
 	tcase_add_test(tc, test_index_position);
 	tcase_add_test(tc, test_index_dump_equality);
 	tcase_add_test(tc, test_index_readonly_reader);
+	tcase_add_test(tc, test_index_cases_list_filters);
+	tcase_add_test(tc, test_index_cases_list_pagination);
+	tcase_add_test(tc, test_index_cases_list_text_is_literal);
+	tcase_add_test(tc, test_index_cases_list_bad_input);
+	tcase_add_test(tc, test_index_directory_lists_and_count);
+	tcase_add_test(tc, test_index_lists_on_readonly_connection);
 	tcase_add_test(ks, test_keystore_tokens);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, ks);
