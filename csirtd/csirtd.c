@@ -17,7 +17,9 @@
 #include "crypto.h"
 #include "datadir.h"
 #include "error.h"
+#include "index.h"
 #include "log.h"
+#include "rpc.h"
 #include "server.h"
 #include "util.h"
 #include "writer.h"
@@ -113,7 +115,11 @@ cmd_run(const struct config *cfg)
 	struct datadir *dd = NULL;
 	struct writer *w = NULL;
 	struct server *srv = NULL;
+	struct index *ix_read = NULL;
+	struct rpc *rpc = NULL;
+	struct rpc_env env;
 	struct server_ops ops;
+	char *ixp = util_path_join(cfg->data_dir, "index.sqlite");
 	int rc = EXIT_RUNTIME;
 
 	if (datadir_open(&dd, cfg->data_dir) != 0) {
@@ -128,12 +134,27 @@ cmd_run(const struct config *cfg)
 		          csirt_error_msg());
 		goto done;
 	}
+	/* Reads run on the loop thread on their own connection (WAL lets
+	 * them proceed while the writer commits). */
+	if (index_open_readonly(&ix_read, ixp) != 0) {
+		log_error("cannot open the index for reading", "error",
+		          csirt_error_msg());
+		goto done;
+	}
+	memset(&env, 0, sizeof(env));
+	env.w = w;
+	env.ix = ix_read;
+	env.ks = dd->ks;
+	rpc_new(&rpc, &env);
 	ops.arg = w;
 	ops.ledger_seq = ledger_seq_cb;
+	ops.rpc = rpc_handle;
+	ops.rpc_arg = rpc;
 	if (server_new(&srv, cfg, &ops) != 0) {
 		log_error("cannot start", "error", csirt_error_msg());
 		goto done;
 	}
+	rpc_set_server(rpc, srv);
 	log_info("listening", "addr", server_address(srv), "data",
 	         cfg->data_dir, "version", CSIRT_VERSION);
 	printf("csirtd listening on http://%s\n", server_address(srv));
@@ -145,9 +166,15 @@ cmd_run(const struct config *cfg)
 	log_info("stopped");
 	rc = 0;
 done:
+	/* The writer finishes queued commands first; their replies are
+	 * posted to the server, which sends what it can as it closes. */
+	writer_stop(w);
 	server_free(srv);
+	rpc_free(rpc);
+	index_close(ix_read);
 	writer_free(w);
 	datadir_close(dd);
+	free(ixp);
 	return rc;
 }
 

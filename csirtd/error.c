@@ -79,6 +79,8 @@ csirt_error_code_name(int code)
 		return "unauthenticated";
 	case CSIRT_ETAMPER:
 		return "data_loss";
+	case CSIRT_EUNIMPLEMENTED:
+		return "unimplemented";
 	default:
 		return "internal";
 	}

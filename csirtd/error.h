@@ -22,6 +22,7 @@ enum {
 	CSIRT_EUNAVAILABLE = -8,     /* unavailable (I/O failure, shutdown) */
 	CSIRT_EUNAUTHENTICATED = -9, /* unauthenticated */
 	CSIRT_ETAMPER = -10,         /* ledger/index inconsistency */
+	CSIRT_EUNIMPLEMENTED = -11,  /* unimplemented */
 };
 
 /* Sets this thread's message; returns `code` so callers can

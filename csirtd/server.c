@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -29,14 +31,40 @@
 #include "server.h"
 #include "util.h"
 
+/* Work posted from other threads (the ledger writer) to the loop. */
+struct post {
+	void (*fn)(void *arg);
+	void *arg;
+	struct post *next;
+};
+
 struct server {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *listener;
 	struct event *sigint, *sigterm;
+	struct event *post_ev; /* activated by server_post() */
+	pthread_mutex_t post_mu;
+	struct post *posts, *posts_tail;
 	struct server_ops ops;
 	char address[128];
 	int stopping;
+	uint64_t next_req;
+	size_t inflight; /* requests accepted and not yet answered */
+};
+
+/* One request on its way through the RPC layer.  The evhttp request stays
+ * valid until we reply even if the client has gone (libevent detaches it
+ * from the closed connection, and evhttp_send_reply() then just frees
+ * it), so a reply that arrives late from the writer is always safe. */
+struct server_req {
+	struct server *srv;
+	struct evhttp_request *req;
+	char path[512];
+	char id[20];
+	char rpc_method[96];
+	char actor[80];
+	struct timespec start;
 };
 
 static void
@@ -76,11 +104,170 @@ healthz_cb(struct evhttp_request *req, void *arg)
 	reply_json(req, 200, "OK", body);
 }
 
-static void
-notfound_cb(struct evhttp_request *req, void *arg)
+static const char *
+method_name(enum evhttp_cmd_type cmd)
 {
-	(void)arg;
-	reply_json(req, 404, "Not Found", "{\"error\":\"not found\"}");
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	default:
+		return "OTHER";
+	}
+}
+
+static void
+generic_cb(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	struct server_req *sr;
+	char *decoded;
+	size_t len;
+
+	if (uri == NULL || strncmp(uri, "/twirp/", 7) != 0 ||
+	    srv->ops.rpc == NULL) {
+		reply_json(req, 404, "Not Found", "{\"error\":\"not found\"}");
+		return;
+	}
+	sr = util_xcalloc(1, sizeof(*sr));
+	srv->inflight++;
+	sr->srv = srv;
+	sr->req = req;
+	clock_gettime(CLOCK_MONOTONIC, &sr->start);
+	snprintf(sr->id, sizeof(sr->id), "r%llx",
+	         (unsigned long long)++srv->next_req);
+	/* The path without query; percent-decoded so that an encoded route
+	 * cannot slip past the router. */
+	len = strcspn(uri, "?#");
+	decoded = evhttp_uridecode(uri, 0, NULL);
+	if (decoded == NULL || len >= sizeof(sr->path)) {
+		free(decoded);
+		snprintf(sr->path, sizeof(sr->path), "/twirp/?");
+	} else {
+		size_t dl = strcspn(decoded, "?#");
+		snprintf(sr->path, sizeof(sr->path), "%.*s", (int)dl, decoded);
+		free(decoded);
+	}
+	srv->ops.rpc(srv->ops.rpc_arg, sr);
+}
+
+const char *
+server_req_method(const struct server_req *req)
+{
+	return method_name(evhttp_request_get_command(req->req));
+}
+
+const char *
+server_req_path(const struct server_req *req)
+{
+	return req->path;
+}
+
+const char *
+server_req_header(const struct server_req *req, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(req->req),
+	                          name);
+}
+
+const void *
+server_req_body(struct server_req *req, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req->req);
+
+	*len = evbuffer_get_length(in);
+	if (*len == 0)
+		return "";
+	return evbuffer_pullup(in, -1);
+}
+
+const char *
+server_req_id(const struct server_req *req)
+{
+	return req->id;
+}
+
+void
+server_req_log(struct server_req *req, const char *key, const char *value)
+{
+	if (strcmp(key, "actor") == 0)
+		snprintf(req->actor, sizeof(req->actor), "%s", value);
+	else if (strcmp(key, "method") == 0)
+		snprintf(req->rpc_method, sizeof(req->rpc_method), "%s", value);
+}
+
+void
+server_req_reply(struct server_req *req, int status, const char *content_type,
+                 const void *body, size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req->req);
+	struct evbuffer *out = evhttp_request_get_output_buffer(req->req);
+	struct timespec now;
+	char code[8], ms[24];
+
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Request-Id", req->id);
+	evbuffer_add(out, body, len);
+	evhttp_send_reply(req->req, status, NULL, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snprintf(code, sizeof(code), "%d", status);
+	snprintf(ms, sizeof(ms), "%.3f",
+	         (double)(now.tv_sec - req->start.tv_sec) * 1e3 +
+	             (double)(now.tv_nsec - req->start.tv_nsec) / 1e6);
+	log_info("request", "id", req->id, "method",
+	         req->rpc_method[0] ? req->rpc_method : req->path, "actor",
+	         req->actor[0] ? req->actor : "-", "status", code,
+	         "duration_ms", ms);
+	/* Stopping: leave once the last in-flight reply is on its way (a
+	 * short delay lets the loop write it out). */
+	if (--req->srv->inflight == 0 && req->srv->stopping) {
+		struct timeval tv = {0, 50000};
+		event_base_loopexit(req->srv->base, &tv);
+	}
+	free(req);
+}
+
+static void
+post_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct post *list;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&srv->post_mu);
+	list = srv->posts;
+	srv->posts = srv->posts_tail = NULL;
+	pthread_mutex_unlock(&srv->post_mu);
+	while (list != NULL) {
+		struct post *next = list->next;
+		list->fn(list->arg);
+		free(list);
+		list = next;
+	}
+}
+
+void
+server_post(struct server *srv, void (*fn)(void *arg), void *arg)
+{
+	struct post *p = util_xcalloc(1, sizeof(*p));
+
+	p->fn = fn;
+	p->arg = arg;
+	pthread_mutex_lock(&srv->post_mu);
+	if (srv->posts_tail != NULL)
+		srv->posts_tail->next = p;
+	else
+		srv->posts = p;
+	srv->posts_tail = p;
+	pthread_mutex_unlock(&srv->post_mu);
+	event_active(srv->post_ev, EV_READ, 0);
 }
 
 static void
@@ -103,7 +290,14 @@ server_stop(struct server *srv)
 		evhttp_del_accept_socket(srv->http, srv->listener);
 		srv->listener = NULL;
 	}
-	event_base_loopexit(srv->base, NULL);
+	/* Finish in-flight requests (they may wait on the ledger writer),
+	 * but never longer than 10 s. */
+	if (srv->inflight == 0) {
+		event_base_loopexit(srv->base, NULL);
+	} else {
+		struct timeval tv = {10, 0};
+		event_base_loopexit(srv->base, &tv);
+	}
 }
 
 static int
@@ -143,6 +337,7 @@ server_new(struct server **out, const struct config *cfg,
 		return csirt_error_set(CSIRT_EFAIL,
 		                       "libevent: no pthreads support");
 	srv = util_xcalloc(1, sizeof(*srv));
+	pthread_mutex_init(&srv->post_mu, NULL);
 	if (ops != NULL)
 		srv->ops = *ops;
 	srv->base = event_base_new();
@@ -163,7 +358,7 @@ server_new(struct server **out, const struct config *cfg,
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	                                          EVHTTP_REQ_POST);
 	evhttp_set_cb(srv->http, "/healthz", healthz_cb, srv);
-	evhttp_set_gencb(srv->http, notfound_cb, srv);
+	evhttp_set_gencb(srv->http, generic_cb, srv);
 
 	srv->listener = evhttp_bind_socket_with_handle(
 	    srv->http, cfg->listen_host, cfg->listen_port);
@@ -176,6 +371,11 @@ server_new(struct server **out, const struct config *cfg,
 	if ((rc = bound_address(srv)) != 0)
 		goto done;
 
+	srv->post_ev = event_new(srv->base, -1, EV_PERSIST, post_cb, srv);
+	if (srv->post_ev == NULL) {
+		rc = csirt_error_set(CSIRT_EFAIL, "cannot create post event");
+		goto done;
+	}
 	srv->sigint = evsignal_new(srv->base, SIGINT, signal_cb, srv);
 	srv->sigterm = evsignal_new(srv->base, SIGTERM, signal_cb, srv);
 	if (srv->sigint == NULL || srv->sigterm == NULL ||
@@ -215,6 +415,11 @@ server_free(struct server *srv)
 		event_free(srv->sigint);
 	if (srv->sigterm != NULL)
 		event_free(srv->sigterm);
+	if (srv->post_ev != NULL) {
+		post_cb(-1, 0, srv); /* run what is left */
+		event_free(srv->post_ev);
+	}
+	pthread_mutex_destroy(&srv->post_mu);
 	if (srv->http != NULL)
 		evhttp_free(srv->http);
 	if (srv->base != NULL)

@@ -11,12 +11,39 @@
 #include "config.h"
 
 struct server;
+struct server_req;
 
 struct server_ops {
 	void *arg;
 	/* Current ledger sequence number, for /healthz. */
 	uint64_t (*ledger_seq)(void *arg);
+	/* A request under /twirp/ (any method); the callee must answer it
+	 * exactly once with server_req_reply(), now or later on the loop
+	 * thread. */
+	void (*rpc)(void *rpc_arg, struct server_req *req);
+	void *rpc_arg;
 };
+
+/* ---- requests (loop thread only) */
+
+/* "POST", "GET", ... */
+const char *server_req_method(const struct server_req *req);
+/* The decoded path, e.g. "/twirp/csirt.v1.CaseService/GetCase". */
+const char *server_req_path(const struct server_req *req);
+/* A request header, or NULL.  Borrowed until the reply. */
+const char *server_req_header(const struct server_req *req, const char *name);
+/* The body; contiguous, borrowed until the reply. */
+const void *server_req_body(struct server_req *req, size_t *len);
+/* A short id for logs ("r1a2b3c"). */
+const char *server_req_id(const struct server_req *req);
+/* Answers and releases the request. */
+void server_req_reply(struct server_req *req, int status,
+                      const char *content_type, const void *body, size_t len);
+/* Attaches a value to the request log line ("actor", "method"). */
+void server_req_log(struct server_req *req, const char *key, const char *value);
+
+/* Runs fn(arg) on the loop thread soon; callable from any thread. */
+void server_post(struct server *srv, void (*fn)(void *arg), void *arg);
 
 /* Binds the configured address; caller frees with server_free(). */
 int server_new(struct server **out, const struct config *cfg,

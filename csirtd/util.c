@@ -400,6 +400,27 @@ util_hex(char *out, const unsigned char *in, size_t len)
 }
 
 void
+util_json_string(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	buf_putc(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf_putc(out, '\\');
+			buf_putc(out, (char)*p);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			char esc[7] = {'\\',         'u',          '0', '0',
+			               hex[*p >> 4], hex[*p & 15], 0};
+			buf_puts(out, esc);
+		} else {
+			buf_putc(out, (char)*p);
+		}
+	}
+	buf_putc(out, '"');
+}
+
+void
 buf_grow(struct buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;

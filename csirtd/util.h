@@ -62,5 +62,7 @@ void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 /* Hands over the data (caller frees) and resets the buffer. */
 char *buf_detach(struct buf *b);
+/* Appends `s` as a JSON string literal (quotes included). */
+void util_json_string(struct buf *out, const char *s);
 
 #endif

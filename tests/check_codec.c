@@ -827,8 +827,8 @@ START_TEST(test_codec_unpack_enforces_limits)
 	                 0);
 	codec_free(m);
 
-	/* 20000 empty equipment entries: refused before the protobuf_c runtime sizes an
-	 * array from the count. */
+	/* 20000 empty equipment entries: refused before the protobuf_c runtime
+	 * sizes an array from the count. */
 	for (int i = 0; i < 20000; i++)
 		buf_put(&many, "\x52\x00", 2);
 	expect_unpack_error(cs, many.data, many.len, NULL,

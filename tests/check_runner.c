@@ -12,11 +12,17 @@ static const struct {
 	const char *name;
 	Suite *(*make)(void);
 } suites[] = {
-    {"util", util_suite},           {"log", log_suite},
-    {"config", config_suite},       {"daemon", daemon_suite},
-    {"lifecycle", lifecycle_suite}, {"codec", codec_suite},
-    {"crypto", crypto_suite},       {"index", index_suite},
-    {"ledger", ledger_suite},       {"crash", crash_suite},
+    {"util", util_suite},
+    {"log", log_suite},
+    {"config", config_suite},
+    {"daemon", daemon_suite},
+    {"lifecycle", lifecycle_suite},
+    {"codec", codec_suite},
+    {"crypto", crypto_suite},
+    {"index", index_suite},
+    {"ledger", ledger_suite},
+    {"crash", crash_suite},
+    {"api", api_suite},
 };
 
 int

@@ -14,5 +14,6 @@ Suite *crypto_suite(void);
 Suite *index_suite(void);
 Suite *ledger_suite(void);
 Suite *crash_suite(void);
+Suite *api_suite(void);
 
 #endif

@@ -1,0 +1,396 @@
+/*
+ * rpc.c - the Twirp v7 layer (twitchtv/twirp docs/spec_v7.md).
+ *
+ * Owns the method table (path -> request type, handler, roles), the order
+ * of checks every call goes through, and the mapping of error codes to
+ * Twirp errors.  It must never let an unauthenticated or unauthorised call
+ * reach a handler, never decode a body before the caller is known, and
+ * never answer a request twice.
+ *
+ * A call: route (bad_route) -> content type (bad_route) -> bearer token
+ * (unauthenticated) -> role (permission_denied) -> decode (malformed) ->
+ * handler.  Reads answer at once from the index; writes go to the ledger
+ * writer and are answered on the loop thread when the writer posts back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "error.h"
+#include "index.h"
+#include "keystore.h"
+#include "layout.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "rpc.h"
+#include "util.h"
+
+#define CASE_READERS                                                           \
+	(ROLE_BIT(REPORTER) | ROLE_BIT(SECURITY_MANAGER) |                     \
+	 ROLE_BIT(CSIRT_LEAD) | ROLE_BIT(INVESTIGATOR) | ROLE_BIT(AUDITOR))
+#define SM ROLE_BIT(SECURITY_MANAGER)
+#define LEAD ROLE_BIT(CSIRT_LEAD)
+#define CSIRT                                                                  \
+	(ROLE_BIT(SECURITY_MANAGER) | ROLE_BIT(CSIRT_LEAD) |                   \
+	 ROLE_BIT(INVESTIGATOR))
+#define ADMIN ROLE_BIT(ADMIN)
+
+#define CASE(m) "/twirp/csirt.v1.CaseService/" m
+#define DIR(m) "/twirp/csirt.v1.DirectoryService/" m
+#define IN(t) &csirt__v1__##t##__descriptor
+
+/* Every RPC: who may call it.  Division scoping (a reporter sees and acts
+ * on their own division only) and the case lifecycle are enforced below
+ * this table, by the handlers and the writer. */
+static const struct rpc_method methods[] = {
+    {CASE("ReportIncident"), IN(report_incident_request), rpc_report_incident,
+     ROLE_BIT(REPORTER) | SM},
+    {CASE("GetCase"), IN(get_case_request), rpc_get_case, CASE_READERS},
+    {CASE("ListCases"), IN(list_cases_request), rpc_list_cases, CASE_READERS},
+    {CASE("UpdateCase"), IN(update_case_request), rpc_update_case,
+     ROLE_BIT(REPORTER) | SM | LEAD},
+    {CASE("Acknowledge"), IN(case_action_request), rpc_case_action, SM},
+    {CASE("GiveGuidance"), IN(case_action_request), rpc_case_action, SM},
+    {CASE("Escalate"), IN(case_action_request), rpc_case_action, SM},
+    {CASE("Dismiss"), IN(case_action_request), rpc_case_action, SM},
+    {CASE("OpenInvestigation"), IN(case_action_request), rpc_case_action, LEAD},
+    {CASE("AssignInvestigators"), IN(assign_investigators_request),
+     rpc_assign_investigators, LEAD},
+    {CASE("AddNote"), IN(add_note_request), rpc_add_note, CSIRT},
+    {CASE("EditNote"), IN(edit_note_request), rpc_edit_note, CSIRT},
+    {CASE("GetNoteVersions"), IN(get_note_versions_request),
+     rpc_get_note_versions, CASE_READERS},
+    {CASE("Resolve"), IN(case_action_request), rpc_case_action, LEAD},
+    {CASE("Close"), IN(case_action_request), rpc_case_action, SM | LEAD},
+    {CASE("Reopen"), IN(case_action_request), rpc_case_action, LEAD},
+    {CASE("GetHistory"), IN(get_history_request), rpc_get_history,
+     CASE_READERS},
+    {DIR("WhoAmI"), IN(who_am_irequest), rpc_whoami, ROLES_ALL},
+    {DIR("CreateDivision"), IN(create_division_request), rpc_create_division,
+     ADMIN},
+    {DIR("ListDivisions"), IN(list_divisions_request), rpc_list_divisions,
+     ROLES_ALL},
+    {DIR("CreateUser"), IN(create_user_request), rpc_create_user, ADMIN},
+    {DIR("UpdateUser"), IN(update_user_request), rpc_update_user, ADMIN},
+    {DIR("DisableUser"), IN(disable_user_request), rpc_disable_user, ADMIN},
+    {DIR("ListUsers"), IN(list_users_request), rpc_list_users,
+     ADMIN | SM | LEAD | ROLE_BIT(AUDITOR)},
+    {DIR("IssueToken"), IN(issue_token_request), rpc_issue_token, ADMIN},
+    {DIR("ListTokens"), IN(list_tokens_request), rpc_list_tokens, ADMIN},
+    {DIR("RevokeToken"), IN(revoke_token_request), rpc_revoke_token, ADMIN},
+};
+
+struct rpc {
+	struct rpc_env env;
+};
+
+/* Twirp error codes and their HTTP statuses (spec v7). */
+static int
+twirp_status(const char *code)
+{
+	static const struct {
+		const char *code;
+		int status;
+	} map[] = {{"invalid_argument", 400},
+	           {"malformed", 400},
+	           {"out_of_range", 400},
+	           {"unauthenticated", 401},
+	           {"permission_denied", 403},
+	           {"not_found", 404},
+	           {"bad_route", 404},
+	           {"already_exists", 409},
+	           {"aborted", 409},
+	           {"failed_precondition", 412},
+	           {"resource_exhausted", 429},
+	           {"unimplemented", 501},
+	           {"unavailable", 503},
+	           {"deadline_exceeded", 408},
+	           {"canceled", 408}};
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(map); i++)
+		if (strcmp(map[i].code, code) == 0)
+			return map[i].status;
+	return 500;
+}
+
+/* Answers with a Twirp error: always JSON, whatever the request's type. */
+static void
+reply_error(struct server_req *req, const char *code, const char *msg)
+{
+	struct buf b = BUF_INIT;
+
+	buf_puts(&b, "{\"code\":");
+	util_json_string(&b, code);
+	buf_puts(&b, ",\"msg\":");
+	util_json_string(&b, msg);
+	buf_puts(&b, "}");
+	server_req_reply(req, twirp_status(code), "application/json", b.data,
+	                 b.len);
+	buf_free(&b);
+}
+
+static const char *
+code_of(int rc)
+{
+	if (rc == CSIRT_ETAMPER)
+		return "internal";
+	return csirt_error_code_name(rc);
+}
+
+static void
+ctx_free(struct rpc_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	writer_cmd_release(&ctx->cmd);
+	codec_free(ctx->in);
+	codec_free(ctx->user ? &ctx->user->base : NULL);
+	free(ctx->scratch);
+	free(ctx);
+}
+
+static void
+finish_call(struct rpc_ctx *ctx, int rc, ProtobufCMessage *out)
+{
+	struct buf b = BUF_INIT;
+
+	if (rc != 0) {
+		/* Internal errors keep their detail in the log only. */
+		if (rc == CSIRT_EFAIL || rc == CSIRT_ETAMPER) {
+			log_error("rpc failed", "id", server_req_id(ctx->req),
+			          "error", csirt_error_msg());
+			reply_error(ctx->req, "internal",
+			            "internal error; the request id is in the "
+			            "X-Request-Id header for the operators");
+		} else {
+			reply_error(ctx->req, code_of(rc), csirt_error_msg());
+		}
+	} else if (ctx->json) {
+		if (codec_to_json(&b, out, 0) != 0)
+			reply_error(ctx->req, "internal", "encoding failed");
+		else
+			server_req_reply(ctx->req, 200, "application/json",
+			                 b.data, b.len);
+	} else {
+		if (codec_pack(&b, out) != 0)
+			reply_error(ctx->req, "internal", "encoding failed");
+		else
+			server_req_reply(ctx->req, 200, "application/protobuf",
+			                 b.data, b.len);
+	}
+	buf_free(&b);
+	codec_free(out);
+	ctx_free(ctx);
+}
+
+void
+rpc_deny_log(const struct rpc_ctx *ctx, const char *reason)
+{
+	log_warn("denied", "id", server_req_id(ctx->req), "actor",
+	         ctx->user ? ctx->user->login : "-", "method",
+	         ctx->m ? ctx->m->path + 7 : server_req_path(ctx->req),
+	         "reason", reason);
+}
+
+const struct rpc_env *
+rpc_env(const struct rpc_ctx *ctx)
+{
+	return &ctx->rpc->env;
+}
+
+const char *
+rpc_method_name(const struct rpc_ctx *ctx)
+{
+	return strrchr(ctx->m->path, '/') + 1;
+}
+
+int
+rpc_case_visible(struct rpc_ctx *ctx, const char *id, Csirt__V1__Case **out)
+{
+	Csirt__V1__Case *c = NULL;
+	int rc;
+
+	*out = NULL;
+	if (layout_case_id_parse(id, NULL, NULL) != 0)
+		return csirt_error_set(
+		    CSIRT_EINVAL,
+		    "id: \"%.40s\" is not a case id like 2026-000123", id);
+	rc = index_case_get(&c, ctx->rpc->env.ix, id);
+	if (rc == CSIRT_ENOTFOUND ||
+	    (rc == 0 && ctx->user->role == CSIRT__V1__ROLE__ROLE_REPORTER &&
+	     strcmp(c->division, ctx->user->division) != 0)) {
+		if (rc == 0)
+			rpc_deny_log(ctx, "case of another division");
+		case_free(c);
+		return csirt_error_set(CSIRT_ENOTFOUND, "case %s not found",
+		                       id);
+	}
+	if (rc != 0)
+		return rc;
+	*out = c;
+	return 0;
+}
+
+/* The writer thread finished a command: hop to the loop thread. */
+static void
+complete_loop_cb(void *arg)
+{
+	struct rpc_ctx *ctx = arg;
+	ProtobufCMessage *out = NULL;
+	int rc = ctx->cmd.rc;
+
+	if (rc != 0)
+		csirt_error_set(rc, "%s", ctx->cmd.err);
+	else
+		rc = ctx->finish(ctx, &out);
+	finish_call(ctx, rc, out);
+}
+
+static void
+command_done_cb(struct writer_cmd *cmd, void *arg)
+{
+	struct rpc_ctx *ctx = arg;
+
+	(void)cmd;
+	server_post(ctx->rpc->env.srv, complete_loop_cb, ctx);
+}
+
+int
+rpc_submit(struct rpc_ctx *ctx, Csirt__V1__Event *ev, const char *note_text,
+           rpc_finish finish)
+{
+	int rc;
+
+	codec_set_string(&ev->actor, ctx->user->login);
+	ev->role = ctx->user->role;
+	ctx->cmd.ev = ev;
+	ctx->cmd.note_text = note_text;
+	ctx->cmd.done = command_done_cb;
+	ctx->cmd.arg = ctx;
+	ctx->finish = finish;
+	if ((rc = writer_submit(ctx->rpc->env.w, &ctx->cmd)) != 0)
+		return rc;
+	return RPC_PENDING;
+}
+
+static int
+authenticate(struct rpc_ctx *ctx)
+{
+	const char *h = server_req_header(ctx->req, "Authorization");
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	char *login = NULL, *token_id = NULL;
+	int rc;
+
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h) > 200) {
+		rpc_deny_log(ctx, "no bearer token");
+		return csirt_error_set(
+		    CSIRT_EUNAUTHENTICATED,
+		    "missing \"Authorization: Bearer <token>\" header");
+	}
+	crypto_token_hash(hash, h + 7);
+	rc = keystore_token_lookup(ctx->rpc->env.ks, hash, &login, &token_id);
+	if (rc == 0)
+		rc = index_user_get(&ctx->user, ctx->rpc->env.ix, login);
+	if (rc == 0 && ctx->user->disabled)
+		rc = CSIRT_ENOTFOUND;
+	free(login);
+	free(token_id);
+	if (rc == CSIRT_ENOTFOUND) {
+		rpc_deny_log(ctx, "unknown, revoked or disabled token");
+		return csirt_error_set(
+		    CSIRT_EUNAUTHENTICATED,
+		    "the token is not valid (unknown, revoked, or its user is "
+		    "disabled)");
+	}
+	return rc;
+}
+
+void
+rpc_handle(void *arg, struct server_req *req)
+{
+	struct rpc *r = arg;
+	struct rpc_ctx *ctx = util_xcalloc(1, sizeof(*ctx));
+	const char *path = server_req_path(req), *ct;
+	ProtobufCMessage *out = NULL;
+	const void *body;
+	size_t len;
+	int rc;
+
+	ctx->rpc = r;
+	ctx->req = req;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(methods); i++)
+		if (strcmp(methods[i].path, path) == 0)
+			ctx->m = &methods[i];
+	if (ctx->m == NULL || strcmp(server_req_method(req), "POST") != 0) {
+		reply_error(req, "bad_route",
+		            ctx->m == NULL ? "no such method"
+		                           : "Twirp methods take POST");
+		ctx_free(ctx);
+		return;
+	}
+	server_req_log(req, "method", ctx->m->path + 7);
+	ct = server_req_header(req, "Content-Type");
+	if (ct != NULL && strncmp(ct, "application/json", 16) == 0 &&
+	    (ct[16] == '\0' || ct[16] == ';')) {
+		ctx->json = true;
+	} else if (ct == NULL || strncmp(ct, "application/protobuf", 20) != 0 ||
+	           (ct[20] != '\0' && ct[20] != ';')) {
+		reply_error(
+		    req, "bad_route",
+		    "unexpected Content-Type: use application/protobuf or "
+		    "application/json");
+		ctx_free(ctx);
+		return;
+	}
+	if ((rc = authenticate(ctx)) != 0)
+		goto fail;
+	server_req_log(req, "actor", ctx->user->login);
+	if ((ctx->m->roles & (1u << ctx->user->role)) == 0) {
+		rpc_deny_log(ctx, "role may not call this method");
+		rc = csirt_error_set(
+		    CSIRT_EDENIED, "%s may not call %s",
+		    codec_enum_name(&csirt__v1__role__descriptor,
+		                    ctx->user->role),
+		    rpc_method_name(ctx));
+		goto fail;
+	}
+	body = server_req_body(req, &len);
+	rc = ctx->json ? codec_from_json(&ctx->in, ctx->m->in, body, len, NULL)
+	               : codec_unpack(&ctx->in, ctx->m->in, body, len, NULL);
+	if (rc != 0) {
+		reply_error(req, "malformed", csirt_error_msg());
+		ctx_free(ctx);
+		return;
+	}
+	rc = ctx->m->fn(ctx, ctx->in, &out);
+	if (rc == RPC_PENDING)
+		return; /* the writer answers */
+	finish_call(ctx, rc, out);
+	return;
+fail:
+	finish_call(ctx, rc, NULL);
+}
+
+int
+rpc_new(struct rpc **out, const struct rpc_env *env)
+{
+	struct rpc *r = util_xcalloc(1, sizeof(*r));
+
+	r->env = *env;
+	*out = r;
+	return 0;
+}
+
+void
+rpc_set_server(struct rpc *r, struct server *srv)
+{
+	r->env.srv = srv;
+}
+
+void
+rpc_free(struct rpc *r)
+{
+	free(r);
+}

@@ -1,0 +1,113 @@
+/*
+ * rpc.h - the Twirp layer: one table of every RPC (its handler, the roles
+ * allowed to call it), authentication, decoding and encoding, and the
+ * hand-off of commands to the ledger writer.  Runs on the loop thread;
+ * handlers never block on disk writes.
+ */
+#ifndef CSIRT_RPC_H
+#define CSIRT_RPC_H
+
+#include <stdbool.h>
+
+#include "csirt/v1/service.pb-c.h"
+#include "server.h"
+#include "writer.h"
+
+struct index;
+struct keystore;
+struct rpc;
+
+struct rpc_env {
+	struct server *srv;
+	struct writer *w;
+	struct index *ix; /* read-only connection, loop thread */
+	struct keystore *ks;
+};
+
+#define ROLE_BIT(r) (1u << (CSIRT__V1__ROLE__ROLE_##r))
+#define ROLES_ALL                                                              \
+	(ROLE_BIT(REPORTER) | ROLE_BIT(SECURITY_MANAGER) |                     \
+	 ROLE_BIT(CSIRT_LEAD) | ROLE_BIT(INVESTIGATOR) | ROLE_BIT(AUDITOR) |   \
+	 ROLE_BIT(ADMIN))
+
+/* A handler returns 0 with *out set (answered now), RPC_PENDING after
+ * rpc_submit() (answered when the writer is done), or a CSIRT_E* code with
+ * the message set. */
+#define RPC_PENDING 1
+
+struct rpc_ctx;
+typedef int (*rpc_handler)(struct rpc_ctx *ctx, const ProtobufCMessage *in,
+                           ProtobufCMessage **out);
+/* Builds the response of a write from the finished command. */
+typedef int (*rpc_finish)(struct rpc_ctx *ctx, ProtobufCMessage **out);
+
+struct rpc_method {
+	const char *path; /* "/twirp/csirt.v1.CaseService/GetCase" */
+	const ProtobufCMessageDescriptor *in;
+	rpc_handler fn;
+	unsigned roles; /* ROLE_BIT()s allowed to call it */
+};
+
+struct rpc_ctx {
+	struct rpc *rpc;
+	const struct rpc_method *m;
+	struct server_req *req;
+	bool json;
+	Csirt__V1__User *user; /* the authenticated caller */
+	ProtobufCMessage *in;  /* the decoded request, owned */
+	struct writer_cmd cmd;
+	rpc_finish finish;
+	void *scratch; /* a handler's own state, freed with free() */
+};
+
+int rpc_new(struct rpc **out, const struct rpc_env *env);
+/* The server is created after the RPC layer (it needs rpc_handle). */
+void rpc_set_server(struct rpc *r, struct server *srv);
+void rpc_free(struct rpc *r);
+/* The server's entry point for /twirp/ requests. */
+void rpc_handle(void *arg, struct server_req *req);
+
+/* For handlers: */
+const struct rpc_env *rpc_env(const struct rpc_ctx *ctx);
+/* Queues `ev` (ownership passes) as the caller; `finish` builds the reply. */
+int rpc_submit(struct rpc_ctx *ctx, Csirt__V1__Event *ev, const char *note_text,
+               rpc_finish finish);
+/* Logs a denial with actor, method and reason (every denial is logged). */
+void rpc_deny_log(const struct rpc_ctx *ctx, const char *reason);
+
+/* Returns the case if the caller may see it, else CSIRT_ENOTFOUND (a
+ * reporter asking for another division's case learns nothing).  Caller
+ * frees with case_free(). */
+int rpc_case_visible(struct rpc_ctx *ctx, const char *id,
+                     Csirt__V1__Case **out);
+
+/* Handlers (rpc_case.c, rpc_directory.c); the table in rpc.c maps paths
+ * to them. */
+#define RPC_HANDLER(name)                                                      \
+	int name(struct rpc_ctx *ctx, const ProtobufCMessage *in,              \
+	         ProtobufCMessage **out)
+RPC_HANDLER(rpc_report_incident);
+RPC_HANDLER(rpc_get_case);
+RPC_HANDLER(rpc_list_cases);
+RPC_HANDLER(rpc_update_case);
+RPC_HANDLER(rpc_case_action);
+RPC_HANDLER(rpc_assign_investigators);
+RPC_HANDLER(rpc_add_note);
+RPC_HANDLER(rpc_edit_note);
+RPC_HANDLER(rpc_get_note_versions);
+RPC_HANDLER(rpc_get_history);
+RPC_HANDLER(rpc_whoami);
+RPC_HANDLER(rpc_create_division);
+RPC_HANDLER(rpc_list_divisions);
+RPC_HANDLER(rpc_create_user);
+RPC_HANDLER(rpc_update_user);
+RPC_HANDLER(rpc_disable_user);
+RPC_HANDLER(rpc_list_users);
+RPC_HANDLER(rpc_issue_token);
+RPC_HANDLER(rpc_list_tokens);
+RPC_HANDLER(rpc_revoke_token);
+
+/* The method of the current request ("Escalate"), for shared handlers. */
+const char *rpc_method_name(const struct rpc_ctx *ctx);
+
+#endif

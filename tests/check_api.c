@@ -1,0 +1,518 @@
+/*
+ * check_api.c - the Twirp API of the real daemon on a loopback port:
+ * a full 第13 lifecycle in protobuf and in JSON (curl), division scoping,
+ * role denials, and hostile input answered with Twirp errors while
+ * nothing reaches the ledger.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "codec.h"
+#include "csirt/v1/service.pb-c.h"
+#include "suites.h"
+#include "testutil.h"
+
+struct api {
+	char *dir, *data;
+	struct tu_daemon d;
+	char admin[80], rep1[80], rep2[80], sm[80], lead[80], inv[80], aud[80];
+};
+
+static void *
+msg_new(const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m = util_xcalloc(1, d->sizeof_message);
+
+	d->message_init(m);
+	return m;
+}
+
+/* POSTs `req` as protobuf; decodes a 200 reply into *resp (may be NULL),
+ * and keeps an error body in `err` (may be NULL).  Returns the status. */
+static int
+call(struct api *a, const char *token, const char *method,
+     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rdesc,
+     ProtobufCMessage **resp, struct buf *err)
+{
+	struct buf body = BUF_INIT, out = BUF_INIT, hdr = BUF_INIT,
+	           path = BUF_INIT;
+	int status;
+
+	ck_assert_int_eq(codec_pack(&body, req), 0);
+	buf_printf(&hdr, "Content-Type: application/protobuf\r\n");
+	if (token != NULL)
+		buf_printf(&hdr, "Authorization: Bearer %s\r\n", token);
+	buf_printf(&path, "/twirp/csirt.v1.%s", method);
+	status = tu_http(a->d.addr, "POST", path.data, hdr.data, body.data,
+	                 body.len, &out);
+	if (status == 200 && resp != NULL)
+		ck_assert_msg(
+		    codec_unpack(resp, rdesc, out.data, out.len, NULL) == 0,
+		    "%s: undecodable reply", method);
+	if (status != 200 && err != NULL)
+		buf_put(err, out.data, out.len);
+	buf_free(&body);
+	buf_free(&out);
+	buf_free(&hdr);
+	buf_free(&path);
+	return status;
+}
+
+static uint64_t
+ledger_seq(struct api *a)
+{
+	struct buf out = BUF_INIT;
+	const char *p;
+	uint64_t seq;
+
+	ck_assert_int_eq(
+	    tu_http(a->d.addr, "GET", "/healthz", NULL, NULL, 0, &out), 200);
+	p = strstr(out.data, "\"ledger_seq\":\"");
+	ck_assert_ptr_nonnull(p);
+	seq = strtoull(p + 14, NULL, 10);
+	buf_free(&out);
+	return seq;
+}
+
+static void
+create_division(struct api *a, const char *code, const char *name)
+{
+	Csirt__V1__CreateDivisionRequest *r =
+	    msg_new(&csirt__v1__create_division_request__descriptor);
+	struct buf err = BUF_INIT;
+
+	r->division = msg_new(&csirt__v1__division__descriptor);
+	codec_set_string(&r->division->code, code);
+	codec_set_string(&r->division->name, name);
+	ck_assert_msg(call(a, a->admin, "DirectoryService/CreateDivision",
+	                   &r->base, NULL, NULL, &err) == 200,
+	              "%s", err.data);
+	codec_free(&r->base);
+	buf_free(&err);
+}
+
+/* Creates a user and issues a token into `token`. */
+static void
+create_user(struct api *a, const char *login, Csirt__V1__Role role,
+            const char *division, char token[80])
+{
+	Csirt__V1__CreateUserRequest *r =
+	    msg_new(&csirt__v1__create_user_request__descriptor);
+	Csirt__V1__IssueTokenRequest *t =
+	    msg_new(&csirt__v1__issue_token_request__descriptor);
+	Csirt__V1__IssueTokenResponse *tr = NULL;
+	struct buf err = BUF_INIT;
+
+	r->user = msg_new(&csirt__v1__user__descriptor);
+	codec_set_string(&r->user->login, login);
+	codec_set_string(&r->user->display_name, login);
+	codec_set_string(&r->user->division, division);
+	r->user->role = role;
+	ck_assert_msg(call(a, a->admin, "DirectoryService/CreateUser", &r->base,
+	                   NULL, NULL, &err) == 200,
+	              "%s", err.data);
+	codec_set_string(&t->login, login);
+	ck_assert_int_eq(call(a, a->admin, "DirectoryService/IssueToken",
+	                      &t->base,
+	                      &csirt__v1__issue_token_response__descriptor,
+	                      (ProtobufCMessage **)&tr, NULL),
+	                 200);
+	ck_assert(strncmp(tr->token, "csirt_", 6) == 0);
+	snprintf(token, 80, "%s", tr->token);
+	codec_free(&r->base);
+	codec_free(&t->base);
+	codec_free(&tr->base);
+	buf_free(&err);
+}
+
+static void
+api_start(struct api *a)
+{
+	struct buf out = BUF_INIT;
+	const char *argv[5];
+	int status;
+	char *p;
+
+	memset(a, 0, sizeof(*a));
+	a->dir = tu_tmpdir();
+	a->data = util_path_join(a->dir, "var");
+	argv[0] = CSIRTD_BIN;
+	argv[1] = "--data";
+	argv[2] = a->data;
+	argv[3] = "init";
+	argv[4] = NULL;
+	ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+	ck_assert_int_eq(status, 0);
+	p = strstr(out.data, "administrator token: ");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("administrator token: ");
+	snprintf(a->admin, sizeof(a->admin), "%.*s", (int)strcspn(p, "\n"), p);
+	buf_free(&out);
+	ck_assert_int_eq(tu_daemon_start(&a->d, a->data, NULL), 0);
+	create_division(a, "d1", "生活安全総務課");
+	create_division(a, "d2", "交通総務課");
+	create_user(a, "rep1", CSIRT__V1__ROLE__ROLE_REPORTER, "d1", a->rep1);
+	create_user(a, "rep2", CSIRT__V1__ROLE__ROLE_REPORTER, "d2", a->rep2);
+	create_user(a, "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "", a->sm);
+	create_user(a, "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, "", a->lead);
+	create_user(a, "inv", CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "", a->inv);
+	create_user(a, "aud", CSIRT__V1__ROLE__ROLE_AUDITOR, "", a->aud);
+}
+
+static void
+api_stop(struct api *a)
+{
+	int status = tu_daemon_stop(&a->d, SIGTERM, 10000);
+
+	ck_assert_msg(status != -1 && WIFEXITED(status) &&
+	                  WEXITSTATUS(status) == 0,
+	              "csirtd did not stop cleanly; log: %s", a->d.log_path);
+	tu_rmrf(a->dir);
+	free(a->data);
+	free(a->dir);
+}
+
+static Csirt__V1__CaseResponse *
+action(struct api *a, const char *token, const char *method, const char *id,
+       const char *text, int expect)
+{
+	Csirt__V1__CaseActionRequest *r =
+	    msg_new(&csirt__v1__case_action_request__descriptor);
+	Csirt__V1__CaseResponse *resp = NULL;
+	struct buf err = BUF_INIT;
+	int status;
+
+	codec_set_string(&r->id, id);
+	codec_set_string(&r->text, text);
+	status = call(a, token, method, &r->base,
+	              &csirt__v1__case_response__descriptor,
+	              (ProtobufCMessage **)&resp, &err);
+	ck_assert_msg(status == expect, "%s: %d, expected %d: %s", method,
+	              status, expect, err.data ? err.data : "");
+	codec_free(&r->base);
+	buf_free(&err);
+	return resp;
+}
+
+static char *
+report(struct api *a, const char *token, const char *title, int expect,
+       struct buf *err)
+{
+	Csirt__V1__ReportIncidentRequest *r =
+	    msg_new(&csirt__v1__report_incident_request__descriptor);
+	Csirt__V1__CaseResponse *resp = NULL;
+	Csirt__V1__Case *c = msg_new(&csirt__v1__case__descriptor);
+	char recognized[UTIL_TIME_LEN];
+	char *id = NULL;
+
+	util_time_format_ms(recognized, sizeof(recognized),
+	                    util_time_now_ms() - 15 * 60 * 1000);
+	c->category = CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT;
+	codec_set_string(&c->title, title);
+	codec_set_string(&c->description,
+	                 "出張先で業務用モバイルPCを紛失した。");
+	codec_set_string(&c->recognized_at, recognized);
+	c->classification = msg_new(&csirt__v1__classification__descriptor);
+	c->classification->confidentiality =
+	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_MEDIUM;
+	c->classification->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
+	c->classification->availability =
+	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
+	r->case_ = c;
+	ck_assert_int_eq(call(a, token, "CaseService/ReportIncident", &r->base,
+	                      &csirt__v1__case_response__descriptor,
+	                      (ProtobufCMessage **)&resp, err),
+	                 expect);
+	if (resp != NULL) {
+		ck_assert_str_eq(resp->case_->title, title);
+		ck_assert_int_eq(resp->case_->state,
+		                 CSIRT__V1__CASE_STATE__CASE_STATE_REPORTED);
+		ck_assert_uint_eq(strlen(resp->commit), 40);
+		id = util_strdup(resp->case_->id);
+		codec_free(&resp->base);
+	}
+	codec_free(&r->base);
+	return id;
+}
+
+START_TEST(test_api_lifecycle_protobuf)
+{
+	static const char title[] = "機器の紛失事案：モバイルPC";
+	struct api a;
+	struct buf err = BUF_INIT;
+	Csirt__V1__CaseResponse *r;
+	Csirt__V1__GetCaseRequest *g =
+	    msg_new(&csirt__v1__get_case_request__descriptor);
+	Csirt__V1__GetHistoryRequest *h =
+	    msg_new(&csirt__v1__get_history_request__descriptor);
+	Csirt__V1__GetHistoryResponse *hist = NULL;
+	Csirt__V1__AssignInvestigatorsRequest *as =
+	    msg_new(&csirt__v1__assign_investigators_request__descriptor);
+	Csirt__V1__AddNoteRequest *note =
+	    msg_new(&csirt__v1__add_note_request__descriptor);
+	char *id;
+
+	api_start(&a);
+	id = report(&a, a.rep1, title, 200, &err);
+	codec_free(&action(&a, a.sm, "CaseService/Acknowledge", id, "受理", 200)
+	                ->base);
+	codec_free(&action(&a, a.sm, "CaseService/GiveGuidance", id,
+	                   "遺失届を最寄りの警察署に提出すること", 200)
+	                ->base);
+	codec_free(&action(&a, a.sm, "CaseService/Escalate", id, "CSIRTへ", 200)
+	                ->base);
+	codec_free(&action(&a, a.lead, "CaseService/OpenInvestigation", id,
+	                   "調査開始", 200)
+	                ->base);
+	codec_set_string(&as->id, id);
+	as->assignees = util_xcalloc(1, sizeof(char *));
+	as->assignees[as->n_assignees++] = util_strdup("inv");
+	ck_assert_int_eq(call(&a, a.lead, "CaseService/AssignInvestigators",
+	                      &as->base, NULL, NULL, NULL),
+	                 200);
+	codec_set_string(&note->case_id, id);
+	codec_set_string(&note->text, "本人から聴取。電車内に置き忘れた。");
+	note->classification = msg_new(&csirt__v1__classification__descriptor);
+	note->classification->confidentiality =
+	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
+	note->classification->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
+	note->classification->availability =
+	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
+	ck_assert_int_eq(call(&a, a.inv, "CaseService/AddNote", &note->base,
+	                      NULL, NULL, NULL),
+	                 200);
+	codec_free(&action(&a, a.lead, "CaseService/Resolve", id,
+	                   "遺失物として届出済み", 200)
+	                ->base);
+	r = action(&a, a.sm, "CaseService/Close", id, "完了", 200);
+	ck_assert_int_eq(r->case_->state,
+	                 CSIRT__V1__CASE_STATE__CASE_STATE_CLOSED);
+	ck_assert_str_eq(r->case_->title, title);
+	ck_assert_str_eq(r->case_->division, "d1");
+	ck_assert_str_eq(r->case_->reporter, "rep1");
+	codec_free(&r->base);
+
+	/* An illegal transition is failed_precondition (412). */
+	buf_reset(&err);
+	ck_assert_ptr_null(
+	    action(&a, a.lead, "CaseService/Resolve", id, "x", 412));
+
+	/* Scoping: another division's case does not exist for rep2. */
+	codec_set_string(&g->id, id);
+	buf_reset(&err);
+	ck_assert_int_eq(
+	    call(&a, a.rep2, "CaseService/GetCase", &g->base, NULL, NULL, &err),
+	    404);
+	ck_assert_ptr_nonnull(strstr(err.data, "\"code\":\"not_found\""));
+	ck_assert_int_eq(
+	    call(&a, a.rep1, "CaseService/GetCase", &g->base, NULL, NULL, NULL),
+	    200);
+	/* The administrator cannot read case content; the auditor cannot
+	 * write. */
+	ck_assert_int_eq(call(&a, a.admin, "CaseService/GetCase", &g->base,
+	                      NULL, NULL, NULL),
+	                 403);
+	ck_assert_ptr_null(
+	    action(&a, a.aud, "CaseService/Reopen", id, "x", 403));
+
+	/* The auditor's history: every step, with actor, time, commit. */
+	codec_set_string(&h->case_id, id);
+	ck_assert_int_eq(call(&a, a.aud, "CaseService/GetHistory", &h->base,
+	                      &csirt__v1__get_history_response__descriptor,
+	                      (ProtobufCMessage **)&hist, NULL),
+	                 200);
+	ck_assert_uint_eq(hist->n_entries, 9);
+	ck_assert_str_eq(hist->entries[0]->event->type, "case.reported");
+	ck_assert_str_eq(hist->entries[0]->event->actor, "rep1");
+	ck_assert_str_eq(hist->entries[8]->event->type, "case.closed");
+	ck_assert_str_eq(hist->entries[8]->event->actor, "sm");
+	for (size_t i = 0; i < hist->n_entries; i++) {
+		ck_assert_uint_eq(strlen(hist->entries[i]->commit), 40);
+		ck_assert_uint_gt(strlen(hist->entries[i]->event->time), 0);
+	}
+	codec_free(&hist->base);
+	codec_free(&g->base);
+	codec_free(&h->base);
+	codec_free(&as->base);
+	codec_free(&note->base);
+	free(id);
+	buf_free(&err);
+	api_stop(&a);
+}
+END_TEST
+
+/* Raw request helper for hostile input. */
+static int
+raw(struct api *a, const char *method, const char *path, const char *ctype,
+    const char *token, const void *body, size_t len, struct buf *out)
+{
+	struct buf hdr = BUF_INIT;
+	int status;
+
+	if (ctype != NULL)
+		buf_printf(&hdr, "Content-Type: %s\r\n", ctype);
+	if (token != NULL)
+		buf_printf(&hdr, "Authorization: Bearer %s\r\n", token);
+	buf_reset(out);
+	status = tu_http(a->d.addr, method, path, hdr.data, body, len, out);
+	buf_free(&hdr);
+	return status;
+}
+
+START_TEST(test_api_bad_input_gets_twirp_errors)
+{
+	static const char get[] = "/twirp/csirt.v1.CaseService/GetCase";
+	static const char rep[] = "/twirp/csirt.v1.CaseService/ReportIncident";
+	static const char pb[] = "application/protobuf";
+	static const char js[] = "application/json";
+	struct api a;
+	struct buf out = BUF_INIT;
+	uint64_t before;
+
+	api_start(&a);
+	before = ledger_seq(&a);
+	ck_assert_int_eq(
+	    raw(&a, "POST", get, js, NULL, "{}", strlen("{}"), &out), 401);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"unauthenticated\""));
+	ck_assert_int_eq(
+	    raw(&a, "POST", get, js,
+	        "csirt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "{}", 2,
+	        &out),
+	    401);
+	ck_assert_int_eq(raw(&a, "GET", get, js, a.sm, NULL, 0, &out), 404);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"bad_route\""));
+	ck_assert_int_eq(raw(&a, "POST", "/twirp/csirt.v1.CaseService/Nope", js,
+	                     a.sm, "{}", 2, &out),
+	                 404);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"bad_route\""));
+	ck_assert_int_eq(
+	    raw(&a, "POST", get, "text/plain", a.sm, "{}", 2, &out), 404);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"bad_route\""));
+	/* Malformed protobuf, invalid JSON, invalid UTF-8, bad enum. */
+	ck_assert_int_eq(raw(&a, "POST", rep, pb, a.rep1, "\xff\xff\xff",
+	                     strlen("\xff\xff\xff"), &out),
+	                 400);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"malformed\""));
+	ck_assert_int_eq(raw(&a, "POST", rep, js, a.rep1,
+	                     "{\"case\":", strlen("{\"case\":"), &out),
+	                 400);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"malformed\""));
+	ck_assert_int_eq(raw(&a, "POST", rep, js, a.rep1,
+	                     "{\"case\":{\"title\":\"\xc3\x28\"}}",
+	                     strlen("{\"case\":{\"title\":\"\xc3\x28\"}}"),
+	                     &out),
+	                 400);
+	ck_assert_int_eq(raw(&a, "POST", rep, js, a.rep1,
+	                     "{\"case\":{\"category\":99}}",
+	                     strlen("{\"case\":{\"category\":99}}"), &out),
+	                 400);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"malformed\""));
+	/* Missing required fields: invalid_argument from validation. */
+	ck_assert_int_eq(raw(&a, "POST", rep, js, a.rep1,
+	                     "{\"case\":{\"title\":\"x\"}}",
+	                     strlen("{\"case\":{\"title\":\"x\"}}"), &out),
+	                 400);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"invalid_argument\""));
+	/* A role that may not call the method. */
+	ck_assert_int_eq(raw(&a, "POST", rep, js, a.aud, "{\"case\":{}}",
+	                     strlen("{\"case\":{}}"), &out),
+	                 403);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"permission_denied\""));
+	/* None of it reached the ledger, and the daemon still serves. */
+	ck_assert_uint_eq(ledger_seq(&a), before);
+	buf_free(&out);
+	api_stop(&a);
+}
+END_TEST
+
+START_TEST(test_api_lifecycle_json_curl)
+{
+	struct api a;
+	struct buf out = BUF_INIT, url = BUF_INIT, auth = BUF_INIT,
+	           body = BUF_INIT;
+	char recognized[UTIL_TIME_LEN], id[16];
+	const char *p;
+	static const struct {
+		const char *who, *method, *text;
+	} steps[] = {{"sm", "Acknowledge", "受理"},
+	             {"sm", "GiveGuidance", "指導"},
+	             {"sm", "Escalate", "CSIRTへ"},
+	             {"lead", "OpenInvestigation", "調査"},
+	             {"lead", "Resolve", "解決"},
+	             {"sm", "Close", "完了"}};
+	int status;
+
+	api_start(&a);
+	util_time_format_ms(recognized, sizeof(recognized),
+	                    util_time_now_ms() - 600000);
+	buf_printf(
+	    &body,
+	    "{\"case\":{\"category\":\"CATEGORY_MALWARE_INTRUSION\","
+	    "\"title\":\"不正アクセスの疑い\",\"description\":\"端末の挙動"
+	    "不審\",\"recognizedAt\":\"%s\",\"classification\":{"
+	    "\"confidentiality\":\"CONFIDENTIALITY_HIGH\",\"integrity\":"
+	    "\"INTEGRITY_HIGH\",\"availability\":\"AVAILABILITY_LOW\"}}}",
+	    recognized);
+	buf_printf(&url, "http://%s/twirp/csirt.v1.CaseService/ReportIncident",
+	           a.d.addr);
+	buf_printf(&auth, "Authorization: Bearer %s", a.rep1);
+	{
+		const char *argv[] = {
+		    "curl",   "-sS",     "-H", "Content-Type: application/json",
+		    "-H",     auth.data, "-d", body.data,
+		    url.data, NULL};
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+	}
+	p = strstr(out.data, "\"id\":\"");
+	ck_assert_msg(p != NULL, "%s", out.data);
+	snprintf(id, sizeof(id), "%.11s", p + 6);
+	ck_assert_ptr_nonnull(strstr(out.data, "不正アクセスの疑い"));
+	ck_assert_ptr_nonnull(
+	    strstr(out.data, "\"state\":\"CASE_STATE_REPORTED\""));
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(steps); i++) {
+		const char *tok =
+		    strcmp(steps[i].who, "sm") == 0 ? a.sm : a.lead;
+		buf_reset(&url);
+		buf_reset(&auth);
+		buf_reset(&body);
+		buf_reset(&out);
+		buf_printf(&url, "http://%s/twirp/csirt.v1.CaseService/%s",
+		           a.d.addr, steps[i].method);
+		buf_printf(&auth, "Authorization: Bearer %s", tok);
+		buf_printf(&body, "{\"id\":\"%s\",\"text\":\"%s\"}", id,
+		           steps[i].text);
+		const char *argv[] = {
+		    "curl",   "-sS",     "-H", "Content-Type: application/json",
+		    "-H",     auth.data, "-d", body.data,
+		    url.data, NULL};
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+		ck_assert_msg(strstr(out.data, "\"commit\":\"") != NULL,
+		              "%s: %s", steps[i].method, out.data);
+	}
+	ck_assert_ptr_nonnull(
+	    strstr(out.data, "\"state\":\"CASE_STATE_CLOSED\""));
+	buf_free(&out);
+	buf_free(&url);
+	buf_free(&auth);
+	buf_free(&body);
+	api_stop(&a);
+}
+END_TEST
+
+Suite *
+api_suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("daemon");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_api_lifecycle_protobuf);
+	tcase_add_test(tc, test_api_lifecycle_json_curl);
+	tcase_add_test(tc, test_api_bad_input_gets_twirp_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
