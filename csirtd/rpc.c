@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec.h"
 #include "crypto.h"
@@ -82,9 +83,129 @@ static const struct rpc_method methods[] = {
     {DIR("RevokeToken"), IN(revoke_token_request), rpc_revoke_token, ADMIN},
 };
 
+/* Metrics, touched on the loop thread only. */
+static const char *const metric_codes[] = {"ok",
+                                           "invalid_argument",
+                                           "malformed",
+                                           "unauthenticated",
+                                           "permission_denied",
+                                           "not_found",
+                                           "bad_route",
+                                           "already_exists",
+                                           "failed_precondition",
+                                           "resource_exhausted",
+                                           "unimplemented",
+                                           "unavailable",
+                                           "internal"};
+#define NCODES UTIL_ARRAY_LEN(metric_codes)
+#define NMETHODS UTIL_ARRAY_LEN(methods)
+static const double metric_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                        0.1,   0.25,   0.5,   1,    2.5};
+#define NBUCKETS UTIL_ARRAY_LEN(metric_buckets)
+
 struct rpc {
 	struct rpc_env env;
+	/* [method or NMETHODS for unrouted][code] */
+	uint64_t calls[NMETHODS + 1][NCODES];
+	uint64_t hist[NBUCKETS + 1];
+	double seconds;
+	uint64_t answered;
 };
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Counts one answer (called once per request, on the loop thread). */
+static void
+metrics_count(struct rpc *r, const struct rpc_method *m, const char *code,
+              double started)
+{
+	size_t mi = m != NULL ? (size_t)(m - methods) : NMETHODS, ci = NCODES;
+	double secs = mono_now() - started;
+	size_t b = 0;
+
+	for (size_t i = 0; i < NCODES; i++)
+		if (strcmp(metric_codes[i], code) == 0)
+			ci = i;
+	if (ci == NCODES)
+		ci = NCODES - 1; /* anything else counts as internal */
+	r->calls[mi][ci]++;
+	while (b < NBUCKETS && secs > metric_buckets[b])
+		b++;
+	r->hist[b]++;
+	r->seconds += secs;
+	r->answered++;
+}
+
+void
+rpc_metrics_write(struct rpc *r, struct buf *out)
+{
+	struct writer_stats ws;
+	uint64_t cum = 0;
+
+	buf_puts(out, "# HELP csirt_requests_total Twirp calls answered, by "
+	              "method and code.\n"
+	              "# TYPE csirt_requests_total counter\n");
+	for (size_t m = 0; m <= NMETHODS; m++)
+		for (size_t c = 0; c < NCODES; c++)
+			if (r->calls[m][c] != 0)
+				buf_printf(out,
+				           "csirt_requests_total{method=\"%s\","
+				           "code=\"%s\"} %llu\n",
+				           m < NMETHODS ? methods[m].path + 7
+				                        : "unrouted",
+				           metric_codes[c],
+				           (unsigned long long)r->calls[m][c]);
+	buf_puts(out, "# HELP csirt_request_duration_seconds Time from "
+	              "request to answer.\n"
+	              "# TYPE csirt_request_duration_seconds histogram\n");
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		cum += r->hist[b];
+		buf_printf(out,
+		           "csirt_request_duration_seconds_bucket{le=\"%g\"} "
+		           "%llu\n",
+		           metric_buckets[b], (unsigned long long)cum);
+	}
+	buf_printf(out,
+	           "csirt_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+	           "csirt_request_duration_seconds_sum %.6f\n"
+	           "csirt_request_duration_seconds_count %llu\n",
+	           (unsigned long long)r->answered, r->seconds,
+	           (unsigned long long)r->answered);
+	writer_get_stats(r->env.w, &ws);
+	buf_printf(
+	    out,
+	    "# HELP csirt_ledger_seq Sequence number of the last durable "
+	    "event.\n# TYPE csirt_ledger_seq gauge\ncsirt_ledger_seq %llu\n"
+	    "# HELP csirt_writer_queue_depth Commands waiting for the "
+	    "ledger writer.\n# TYPE csirt_writer_queue_depth gauge\n"
+	    "csirt_writer_queue_depth %zu\n"
+	    "# HELP csirt_writer_batches_total Durable batches.\n"
+	    "# TYPE csirt_writer_batches_total counter\n"
+	    "csirt_writer_batches_total %llu\n"
+	    "# HELP csirt_writer_events_total Events made durable.\n"
+	    "# TYPE csirt_writer_events_total counter\n"
+	    "csirt_writer_events_total %llu\n"
+	    "# HELP csirt_writer_batch_max Largest batch so far.\n"
+	    "# TYPE csirt_writer_batch_max gauge\n"
+	    "csirt_writer_batch_max %llu\n"
+	    "# HELP csirt_writer_rejected_total Commands refused by "
+	    "validation.\n# TYPE csirt_writer_rejected_total counter\n"
+	    "csirt_writer_rejected_total %llu\n"
+	    "# HELP csirt_writer_failed_total Commands failed by storage "
+	    "errors.\n# TYPE csirt_writer_failed_total counter\n"
+	    "csirt_writer_failed_total %llu\n",
+	    (unsigned long long)writer_last_seq(r->env.w),
+	    writer_queue_len(r->env.w), (unsigned long long)ws.batches,
+	    (unsigned long long)ws.events, (unsigned long long)ws.max_batch,
+	    (unsigned long long)ws.rejected, (unsigned long long)ws.failed);
+}
 
 /* Twirp error codes and their HTTP statuses (spec v7). */
 static int
@@ -119,6 +240,7 @@ twirp_status(const char *code)
 static void
 reply_error(struct server_req *req, const char *code, const char *msg)
 {
+	/* Counted by the caller (metrics_count). */
 	struct buf b = BUF_INIT;
 
 	buf_puts(&b, "{\"code\":");
@@ -155,6 +277,13 @@ static void
 finish_call(struct rpc_ctx *ctx, int rc, ProtobufCMessage *out)
 {
 	struct buf b = BUF_INIT;
+
+	metrics_count(ctx->rpc, ctx->m,
+	              rc == 0 ? "ok"
+	                      : (rc == CSIRT_EFAIL || rc == CSIRT_ETAMPER
+	                             ? "internal"
+	                             : code_of(rc)),
+	              ctx->started);
 
 	if (rc != 0) {
 		/* Internal errors keep their detail in the log only. */
@@ -320,6 +449,7 @@ rpc_handle(void *arg, struct server_req *req)
 
 	ctx->rpc = r;
 	ctx->req = req;
+	ctx->started = mono_now();
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(methods); i++)
 		if (strcmp(methods[i].path, path) == 0)
 			ctx->m = &methods[i];
@@ -361,6 +491,7 @@ rpc_handle(void *arg, struct server_req *req)
 	               : codec_unpack(&ctx->in, ctx->m->in, body, len, NULL);
 	if (rc != 0) {
 		reply_error(req, "malformed", csirt_error_msg());
+		metrics_count(r, ctx->m, "malformed", ctx->started);
 		ctx_free(ctx);
 		return;
 	}

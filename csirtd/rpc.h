@@ -57,13 +57,16 @@ struct rpc_ctx {
 	ProtobufCMessage *in;  /* the decoded request, owned */
 	struct writer_cmd cmd;
 	rpc_finish finish;
-	void *scratch; /* a handler's own state, freed with free() */
+	void *scratch;  /* a handler's own state, freed with free() */
+	double started; /* monotonic seconds, for the latency histogram */
 };
 
 int rpc_new(struct rpc **out, const struct rpc_env *env);
 /* The server is created after the RPC layer (it needs rpc_handle). */
 void rpc_set_server(struct rpc *r, struct server *srv);
 void rpc_free(struct rpc *r);
+/* Prometheus text exposition of the RPC and writer metrics. */
+void rpc_metrics_write(struct rpc *r, struct buf *out);
 /* The server's entry point for /twirp/ requests. */
 void rpc_handle(void *arg, struct server_req *req);
 

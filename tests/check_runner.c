@@ -23,6 +23,7 @@ static const struct {
     {"ledger", ledger_suite},
     {"crash", crash_suite},
     {"api", api_suite},
+    {"hostile", hostile_suite},
 };
 
 int

@@ -15,5 +15,6 @@ Suite *index_suite(void);
 Suite *ledger_suite(void);
 Suite *crash_suite(void);
 Suite *api_suite(void);
+Suite *hostile_suite(void);
 
 #endif

@@ -1,0 +1,41 @@
+/*
+ * apiclient.h - a test client for the real daemon's Twirp API: start a
+ * daemon with an initialised data directory and a seeded directory of
+ * users (one token each), and call RPCs in protobuf or raw bytes.
+ */
+#ifndef CSIRT_APICLIENT_H
+#define CSIRT_APICLIENT_H
+
+#include "csirt/v1/service.pb-c.h"
+#include "testutil.h"
+
+struct apic {
+	char *dir, *data;
+	struct tu_daemon d;
+	/* Tokens: admin, rep1 (所属長 of d1), rep2 (所属長 of d2), sm, lead,
+	 * inv, aud. */
+	char admin[80], rep1[80], rep2[80], sm[80], lead[80], inv[80], aud[80];
+};
+
+void *apic_msg_new(const ProtobufCMessageDescriptor *d);
+void apic_start(struct apic *a);
+/* With extra csirtd arguments (NULL-terminated), e.g. --config FILE. */
+void apic_start_args(struct apic *a, const char *const *extra);
+/* The ledger sequence number from /healthz. */
+uint64_t apic_ledger_seq(struct apic *a);
+void apic_stop(struct apic *a);
+/* POSTs `req` as protobuf to "Service/Method"; a 200 reply is decoded into
+ * *resp when given, an error body is kept in `err` when given.  Returns
+ * the HTTP status. */
+int apic_call(struct apic *a, const char *token, const char *method,
+              const ProtobufCMessage *req,
+              const ProtobufCMessageDescriptor *rdesc, ProtobufCMessage **resp,
+              struct buf *err);
+/* Files a 機器の紛失事案 report as `token`; returns the new id (caller
+ * frees) or NULL when the status is not 200. */
+char *apic_report(struct apic *a, const char *token, const char *title);
+/* A CaseActionRequest to "CaseService/<method>"; returns the status. */
+int apic_action(struct apic *a, const char *token, const char *method,
+                const char *id, const char *text);
+
+#endif
