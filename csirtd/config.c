@@ -22,9 +22,13 @@
 
 enum setting_type { SET_STRING, SET_UINT, SET_LOGLEVEL };
 
+/* Setting flags. */
+#define SET_EMPTY_OK 0x1 /* a string that may be "" (feature off) */
+
 struct setting {
 	const char *key;
 	enum setting_type type;
+	unsigned flags;
 	size_t offset;
 	uint64_t min, max;
 	const char *def;
@@ -34,26 +38,33 @@ struct setting {
 #define OFF(f) offsetof(struct config, f)
 
 static const struct setting settings[] = {
-    {"data", SET_STRING, OFF(data_dir), 0, 0, "./var",
+    {"data", SET_STRING, 0, OFF(data_dir), 0, 0, "./var",
      "data directory (ledger.git, index.sqlite, keystore.sqlite, keys/)"},
-    {"listen", SET_STRING, OFF(listen), 0, 0, "127.0.0.1:8080",
+    {"listen", SET_STRING, 0, OFF(listen), 0, 0, "127.0.0.1:8080",
      "address and port to listen on (port 0 picks a free port)"},
-    {"log_level", SET_LOGLEVEL, OFF(log_level), 0, 0, "info",
+    {"log_level", SET_LOGLEVEL, 0, OFF(log_level), 0, 0, "info",
      "debug, info, warn or error"},
-    {"max_body_bytes", SET_UINT, OFF(max_body_bytes), 1024, 64 << 20, "2097152",
-     "largest request body accepted"},
-    {"max_header_bytes", SET_UINT, OFF(max_header_bytes), 1024, 1 << 20,
+    {"max_body_bytes", SET_UINT, 0, OFF(max_body_bytes), 1024, 64 << 20,
+     "2097152", "largest request body accepted"},
+    {"max_header_bytes", SET_UINT, 0, OFF(max_header_bytes), 1024, 1 << 20,
      "16384", "largest request header block accepted"},
-    {"idle_timeout_s", SET_UINT, OFF(idle_timeout_s), 1, 3600, "30",
+    {"idle_timeout_s", SET_UINT, 0, OFF(idle_timeout_s), 1, 3600, "30",
      "seconds a connection may idle or dribble before it is closed"},
-    {"max_connections", SET_UINT, OFF(max_connections), 1, 100000, "1024",
+    {"max_connections", SET_UINT, 0, OFF(max_connections), 1, 100000, "1024",
      "simultaneous client connections"},
-    {"writer_queue_depth", SET_UINT, OFF(writer_queue_depth), 1, 1000000,
+    {"writer_queue_depth", SET_UINT, 0, OFF(writer_queue_depth), 1, 1000000,
      "4096",
      "commands waiting for the ledger writer before "
      "resource_exhausted"},
-    {"writer_batch_max", SET_UINT, OFF(writer_batch_max), 1, 100000, "512",
+    {"writer_batch_max", SET_UINT, 0, OFF(writer_batch_max), 1, 100000, "512",
      "most commands the writer commits in one batch"},
+    {"tls_cert", SET_STRING, SET_EMPTY_OK, OFF(tls_cert), 0, 0, "",
+     "PEM certificate chain (leaf first); set: serve HTTPS only"},
+    {"tls_key", SET_STRING, SET_EMPTY_OK, OFF(tls_key), 0, 0, "",
+     "PEM private key of tls_cert (unencrypted, readable by csirtd only)"},
+    {"tls_client_ca", SET_STRING, SET_EMPTY_OK, OFF(tls_client_ca), 0, 0, "",
+     "PEM CA bundle; set: every client must present a certificate it "
+     "signed (mTLS)"},
 };
 
 static const struct setting *
@@ -77,7 +88,7 @@ config_set(struct config *cfg, const char *key, const char *value)
 	switch (s->type) {
 	case SET_STRING: {
 		char **field = (char **)(void *)(base + s->offset);
-		if (*value == '\0')
+		if (*value == '\0' && !(s->flags & SET_EMPTY_OK))
 			return csirt_error_set(CSIRT_EINVAL,
 			                       "%s must not be empty", key);
 		free(*field);
@@ -139,6 +150,9 @@ config_free(struct config *cfg)
 	free(cfg->data_dir);
 	free(cfg->listen);
 	free(cfg->listen_host);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_client_ca);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -208,12 +222,42 @@ done:
 }
 
 int
+config_tls_enabled(const struct config *cfg)
+{
+	return cfg->tls_cert != NULL && cfg->tls_cert[0] != '\0';
+}
+
+/* The TLS keys come as a set: a certificate without its key (or the
+ * reverse) is a mistake, and client certificates make no sense without
+ * TLS.  Never fall back to plain HTTP because of a half configuration. */
+static int
+config_validate_tls(const struct config *cfg)
+{
+	int has_key = cfg->tls_key[0] != '\0';
+
+	if (config_tls_enabled(cfg) && !has_key)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "tls_cert is set but tls_key is not");
+	if (!config_tls_enabled(cfg) && has_key)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "tls_key is set but tls_cert is not");
+	if (!config_tls_enabled(cfg) && cfg->tls_client_ca[0] != '\0')
+		return csirt_error_set(
+		    CSIRT_EINVAL, "tls_client_ca needs tls_cert and tls_key");
+	return 0;
+}
+
+int
 config_validate(struct config *cfg)
 {
 	const char *l = cfg->listen, *colon;
 	char *end;
 	unsigned long port;
 	size_t hostlen;
+	int rc;
+
+	if ((rc = config_validate_tls(cfg)) != 0)
+		return rc;
 
 	if (l[0] == '[') {
 		const char *close = strchr(l, ']');

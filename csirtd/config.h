@@ -23,6 +23,11 @@ struct config {
 	uint64_t max_connections;
 	uint64_t writer_queue_depth;
 	uint64_t writer_batch_max;
+	/* TLS (all optional; "" is off).  Checked by crypto_tls_new(), which
+	 * csirtd.c calls at start-up and for -n. */
+	char *tls_cert;      /* PEM, leaf first then intermediates */
+	char *tls_key;       /* PEM private key of tls_cert, unencrypted */
+	char *tls_client_ca; /* PEM CA bundle; set: client certs required */
 };
 
 /* Fills `cfg` with the defaults; release with config_free(). */
@@ -35,10 +40,14 @@ int config_load_file(struct config *cfg, const char *path);
 /* Sets one key from a string (file line or flag); validates it. */
 int config_set(struct config *cfg, const char *key, const char *value);
 
-/* Final cross-field checks; call once after every source is applied. */
+/* Final cross-field checks; call once after every source is applied.
+ * Checks that the TLS keys are given together, not the files themselves. */
 int config_validate(struct config *cfg);
 
 /* Prints every key with its effective value and help (for -n and docs). */
 void config_print(const struct config *cfg, FILE *fp);
+
+/* Whether the daemon serves HTTPS (tls_cert is set). */
+int config_tls_enabled(const struct config *cfg);
 
 #endif

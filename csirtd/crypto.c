@@ -1,6 +1,6 @@
 /*
  * crypto.c - every cryptographic primitive csirtd uses, and the only file
- * that includes libsodium.
+ * that includes libsodium or OpenSSL.
  *
  * It owns random bytes, SHA-256/512, the ledger's ed25519 signing key and
  * its file format (OpenSSH's openssh-key-v1, PROTOCOL.key), git's SSH
@@ -15,15 +15,27 @@
  * present, and never accept an encrypted, foreign or inconsistent key
  * silently.  Signatures arrive from the network and from cloned ledgers, so
  * every parser here answers bad input with CSIRT_EINVAL, never an assert.
+ *
+ * It also owns the TLS context of the HTTPS front (certificate, key, client
+ * CAs and protocol policy) and reads names out of verified client
+ * certificates; server.c owns the sockets.  A TLS setting that cannot be
+ * honoured exactly is a start-up error, never a silent downgrade.
  */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -1076,4 +1088,429 @@ crypto_sha1_final(struct crypto_sha1_ctx *ctx,
 		abort();
 	EVP_MD_CTX_free(ctx->md);
 	free(ctx);
+}
+
+/* ---- TLS ------------------------------------------------------------- */
+
+#define CRYPTO_TLS_FILE_MAX (1 << 20)
+#define CRYPTO_TLS_VERIFY_DEPTH 8
+/* TLS 1.2 suites: ECDHE key exchange and AEAD only (TLS 1.3 suites are
+ * OpenSSL's defaults, which are all of that kind). */
+#define CRYPTO_TLS12_CIPHERS                                                   \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"           \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"           \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+struct crypto_tls {
+	SSL_CTX *ctx;
+	int mtls;
+};
+
+/* The reason of the most recent OpenSSL error, for a message; empties
+ * this thread's error queue so that a stale error cannot be blamed on a
+ * later, unrelated call. */
+static const char *
+crypto_tls_reason(char *buf, size_t size)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	snprintf(buf, size, "%s", r != NULL ? r : "unknown error");
+	ERR_clear_error();
+	return buf;
+}
+
+/* Never prompts for a passphrase: an encrypted key fails to load. */
+static int
+crypto_tls_no_passphrase_cb(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return -1;
+}
+
+/* Reads a PEM file into a memory BIO; `setting` names it in errors.  The
+ * BIO is secure memory (cleared when freed) since it may hold the key.
+ * Caller frees with BIO_free(). */
+static int
+crypto_tls_bio_read(BIO **out, const char *setting, const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = util_read_file(&text, &len, path, CRYPTO_TLS_FILE_MAX)) != 0)
+		return csirt_error_wrap(rc, "%s", setting);
+	*out = BIO_new(BIO_s_secmem());
+	if (*out == NULL || BIO_write(*out, text, (int)len) != (int)len)
+		abort(); /* out of memory */
+	crypto_wipe(text, len);
+	free(text);
+	return 0;
+}
+
+/* Refuses a certificate outside its validity period. */
+static int
+crypto_tls_cert_dates(X509 *x, const char *path, int nth)
+{
+	const ASN1_TIME *after = X509_get0_notAfter(x);
+	const ASN1_TIME *before = X509_get0_notBefore(x);
+	struct tm tm;
+	char when[32] = "?";
+
+	if (X509_cmp_current_time(after) < 0) {
+		if (ASN1_TIME_to_tm(after, &tm) == 1)
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
+			         &tm);
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "tls_cert %s: certificate %d of the "
+		                       "chain expired on %s",
+		                       path, nth, when);
+	}
+	if (X509_cmp_current_time(before) > 0) {
+		if (ASN1_TIME_to_tm(before, &tm) == 1)
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
+			         &tm);
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "tls_cert %s: certificate %d of the "
+		                       "chain is not valid before %s",
+		                       path, nth, when);
+	}
+	return 0;
+}
+
+/* The leaf, then every further certificate in the file as its chain. */
+static int
+crypto_tls_load_cert(SSL_CTX *ctx, const char *path)
+{
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	char why[256];
+	int rc, n = 1;
+
+	if ((rc = crypto_tls_bio_read(&bio, "tls_cert", path)) != 0)
+		return rc;
+	x = PEM_read_bio_X509_AUX(bio, NULL, crypto_tls_no_passphrase_cb, NULL);
+	if (x == NULL) {
+		rc = csirt_error_set(CSIRT_EINVAL,
+		                     "tls_cert %s: no PEM certificate (%s)",
+		                     path, crypto_tls_reason(why, sizeof(why)));
+		goto done;
+	}
+	if ((rc = crypto_tls_cert_dates(x, path, n)) != 0)
+		goto done;
+	if (SSL_CTX_use_certificate(ctx, x) != 1) {
+		rc = csirt_error_set(CSIRT_EINVAL,
+		                     "tls_cert %s: certificate refused (%s)",
+		                     path, crypto_tls_reason(why, sizeof(why)));
+		goto done;
+	}
+	X509_free(x); /* the context holds its own reference */
+	x = NULL;
+	while ((x = PEM_read_bio_X509(bio, NULL, crypto_tls_no_passphrase_cb,
+	                              NULL)) != NULL) {
+		n++;
+		if ((rc = crypto_tls_cert_dates(x, path, n)) != 0)
+			goto done;
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			rc = csirt_error_set(
+			    CSIRT_EINVAL,
+			    "tls_cert %s: chain certificate %d "
+			    "refused (%s)",
+			    path, n, crypto_tls_reason(why, sizeof(why)));
+			goto done;
+		}
+		x = NULL; /* the context owns it */
+	}
+	/* The loop ends at the end of the file, or at something that is not
+	 * a certificate. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+		rc = csirt_error_set(CSIRT_EINVAL,
+		                     "tls_cert %s: certificate %d is not valid "
+		                     "PEM (%s)",
+		                     path, n + 1,
+		                     crypto_tls_reason(why, sizeof(why)));
+		goto done;
+	}
+	ERR_clear_error();
+	rc = 0;
+done:
+	X509_free(x);
+	BIO_free(bio);
+	return rc;
+}
+
+static int
+crypto_tls_load_key(SSL_CTX *ctx, const char *path, const char *cert)
+{
+	BIO *bio = NULL;
+	EVP_PKEY *pkey = NULL;
+	char why[256];
+	int rc;
+
+	if ((rc = crypto_tls_bio_read(&bio, "tls_key", path)) != 0)
+		return rc;
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, crypto_tls_no_passphrase_cb,
+	                               NULL);
+	if (pkey == NULL) {
+		rc = csirt_error_set(
+		    CSIRT_EINVAL,
+		    "tls_key %s: no unencrypted PEM private key "
+		    "(%s)",
+		    path, crypto_tls_reason(why, sizeof(why)));
+		goto done;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		ERR_clear_error();
+		rc =
+		    csirt_error_set(CSIRT_EINVAL,
+		                    "tls_key %s does not match the certificate "
+		                    "in tls_cert %s",
+		                    path, cert);
+		goto done;
+	}
+	rc = 0;
+done:
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	return rc;
+}
+
+/* Trusts the CAs in `path` for client certificates, names them in the
+ * CertificateRequest, and requires a certificate from every client. */
+static int
+crypto_tls_load_client_ca(SSL_CTX *ctx, const char *path)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	char why[256];
+	int rc, n = 0;
+
+	if (names == NULL)
+		abort(); /* out of memory */
+	if ((rc = crypto_tls_bio_read(&bio, "tls_client_ca", path)) != 0)
+		goto done;
+	while ((x = PEM_read_bio_X509(bio, NULL, crypto_tls_no_passphrase_cb,
+	                              NULL)) != NULL) {
+		X509_NAME *name = X509_NAME_dup(X509_get_subject_name(x));
+		n++;
+		if (name == NULL || sk_X509_NAME_push(names, name) <= 0)
+			abort(); /* out of memory */
+		if (X509_STORE_add_cert(store, x) != 1) {
+			rc = csirt_error_set(
+			    CSIRT_EINVAL,
+			    "tls_client_ca %s: certificate %d "
+			    "refused (%s)",
+			    path, n, crypto_tls_reason(why, sizeof(why)));
+			goto done;
+		}
+		X509_free(x);
+	}
+	if (n == 0) {
+		ERR_clear_error();
+		rc = csirt_error_set(
+		    CSIRT_EINVAL, "tls_client_ca %s: no PEM certificate", path);
+		goto done;
+	}
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+		rc = csirt_error_set(CSIRT_EINVAL,
+		                     "tls_client_ca %s: certificate %d is not "
+		                     "valid PEM (%s)",
+		                     path, n + 1,
+		                     crypto_tls_reason(why, sizeof(why)));
+		goto done;
+	}
+	ERR_clear_error();
+	SSL_CTX_set_client_CA_list(ctx, names);
+	names = NULL;
+	SSL_CTX_set_verify(
+	    ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify_depth(ctx, CRYPTO_TLS_VERIFY_DEPTH);
+	rc = 0;
+done:
+	X509_free(x);
+	sk_X509_NAME_pop_free(names, X509_NAME_free);
+	BIO_free(bio);
+	return rc;
+}
+
+int
+crypto_tls_new(struct crypto_tls **out, const char *cert, const char *key,
+               const char *client_ca)
+{
+	static const unsigned char sid_ctx[] = "csirtd";
+	struct crypto_tls *tls = NULL;
+	int rc;
+
+	*out = NULL;
+	assert(cert != NULL && key != NULL);
+	tls = util_xcalloc(1, sizeof(*tls));
+	ERR_clear_error();
+	tls->ctx = SSL_CTX_new(TLS_server_method());
+	if (tls->ctx == NULL) {
+		rc =
+		    csirt_error_set(CSIRT_EFAIL, "cannot create a TLS context");
+		goto done;
+	}
+	if (SSL_CTX_set_min_proto_version(tls->ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(tls->ctx, CRYPTO_TLS12_CIPHERS) != 1) {
+		rc = csirt_error_set(CSIRT_EFAIL, "cannot set the TLS policy");
+		goto done;
+	}
+	SSL_CTX_set_options(tls->ctx, SSL_OP_NO_COMPRESSION |
+	                                  SSL_OP_NO_RENEGOTIATION |
+	                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Sessions may be resumed only by this daemon's context; OpenSSL
+	 * refuses resumption with client verification without one. */
+	SSL_CTX_set_session_id_context(tls->ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	SSL_CTX_set_default_passwd_cb(tls->ctx, crypto_tls_no_passphrase_cb);
+	if ((rc = crypto_tls_load_cert(tls->ctx, cert)) != 0 ||
+	    (rc = crypto_tls_load_key(tls->ctx, key, cert)) != 0)
+		goto done;
+	if (client_ca != NULL && *client_ca != '\0') {
+		if ((rc = crypto_tls_load_client_ca(tls->ctx, client_ca)) != 0)
+			goto done;
+		tls->mtls = 1;
+	}
+	*out = tls;
+	tls = NULL;
+	rc = 0;
+done:
+	ERR_clear_error();
+	crypto_tls_free(tls);
+	return rc;
+}
+
+void
+crypto_tls_free(struct crypto_tls *tls)
+{
+	if (tls == NULL)
+		return;
+	SSL_CTX_free(tls->ctx);
+	free(tls);
+}
+
+int
+crypto_tls_mtls(const struct crypto_tls *tls)
+{
+	return tls->mtls;
+}
+
+struct ssl_st *
+crypto_tls_ssl_new(struct crypto_tls *tls)
+{
+	SSL *ssl = SSL_new(tls->ctx);
+
+	if (ssl == NULL)
+		abort(); /* only fails when out of memory */
+	return ssl;
+}
+
+/* Copies an ASN.1 string as UTF-8 if it is a plain, printable name. */
+static int
+crypto_tls_name_copy(char *out, size_t size, const ASN1_STRING *s,
+                     const char *what)
+{
+	unsigned char *utf8 = NULL;
+	int len = ASN1_STRING_to_UTF8(&utf8, s);
+	int rc = 0;
+
+	if (len <= 0) {
+		ERR_clear_error();
+		rc = csirt_error_set(CSIRT_EINVAL,
+		                     "client certificate: unreadable %s", what);
+		goto done;
+	}
+	for (int i = 0; i < len; i++) {
+		if (utf8[i] < 0x20 || utf8[i] == 0x7f) {
+			rc = csirt_error_set(CSIRT_EINVAL,
+			                     "client certificate: %s holds a "
+			                     "control character",
+			                     what);
+			goto done;
+		}
+	}
+	if ((size_t)len >= size) {
+		rc = csirt_error_set(CSIRT_EINVAL,
+		                     "client certificate: %s longer than %zu "
+		                     "bytes",
+		                     what, size - 1);
+		goto done;
+	}
+	if (!util_utf8_valid((const char *)utf8, (size_t)len)) {
+		rc = csirt_error_set(
+		    CSIRT_EINVAL, "client certificate: %s is not UTF-8", what);
+		goto done;
+	}
+	memcpy(out, utf8, (size_t)len);
+	out[len] = '\0';
+done:
+	OPENSSL_free(utf8);
+	return rc;
+}
+
+/* The first DNS or e-mail subjectAltName; CSIRT_ENOTFOUND if none. */
+static int
+crypto_tls_peer_san(X509 *peer, char *out, size_t size)
+{
+	GENERAL_NAMES *sans =
+	    X509_get_ext_d2i(peer, NID_subject_alt_name, NULL, NULL);
+	int rc = CSIRT_ENOTFOUND;
+
+	for (int i = 0; sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+		if (g->type == GEN_DNS || g->type == GEN_EMAIL) {
+			rc = crypto_tls_name_copy(out, size, g->d.ia5,
+			                          "subjectAltName");
+			break;
+		}
+	}
+	GENERAL_NAMES_free(sans);
+	ERR_clear_error();
+	if (rc == CSIRT_ENOTFOUND)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "client certificate names nobody (no "
+		                       "CN, DNS or e-mail subjectAltName)");
+	return rc;
+}
+
+int
+crypto_tls_peer_name(struct ssl_st *ssl, char *out, size_t size)
+{
+	X509 *peer;
+	const X509_NAME *subject;
+	long verify;
+	int cn;
+
+	assert(size > 0);
+	out[0] = '\0';
+	if (ssl == NULL)
+		return csirt_error_set(CSIRT_ENOTFOUND, "not a TLS connection");
+	peer = SSL_get0_peer_certificate(ssl);
+	if (peer == NULL)
+		return csirt_error_set(CSIRT_ENOTFOUND,
+		                       "no client certificate");
+	/* With mTLS a failed verification ends the handshake; this guards
+	 * a context that asked for a certificate without requiring it. */
+	verify = SSL_get_verify_result(ssl);
+	if (verify != X509_V_OK)
+		return csirt_error_set(CSIRT_EUNAUTHENTICATED,
+		                       "client certificate not verified: %s",
+		                       X509_verify_cert_error_string(verify));
+	subject = X509_get_subject_name(peer);
+	cn = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+	if (cn < 0)
+		return crypto_tls_peer_san(peer, out, size);
+	if (X509_NAME_get_index_by_NID(subject, NID_commonName, cn) >= 0)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "client certificate has several CNs");
+	return crypto_tls_name_copy(
+	    out, size,
+	    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, cn)), "CN");
 }

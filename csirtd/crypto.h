@@ -2,7 +2,8 @@
  * crypto.h - every cryptographic primitive csirtd uses (crypto.c is the only
  * includer of libsodium and of OpenSSL's libcrypto): random bytes, SHA-256/512,
  * the ledger's ed25519 signing key in OpenSSH format, git's SSH signature
- * format (SSHSIG), and API tokens.
+ * format (SSHSIG), API tokens, and the TLS context of the HTTPS front
+ * (crypto.c is also the only includer of OpenSSL's libssl).
  */
 #ifndef CSIRT_CRYPTO_H
 #define CSIRT_CRYPTO_H
@@ -87,5 +88,45 @@ void crypto_token_new(char out[CRYPTO_TOKEN_LEN]);
 /* Hex SHA-256 of the token (tokens are high-entropy, so a fast hash is
  * enough; nothing reversible is stored). */
 void crypto_token_hash(char out[CRYPTO_SHA256_HEX_LEN], const char *token);
+
+/* ---- TLS for the HTTPS front.  server.c hands the per-connection SSL to
+ * libevent as the `struct ssl_st *` that event2/bufferevent_ssl.h
+ * forward-declares, so neither side includes the other's library. */
+struct crypto_tls;
+struct ssl_st;
+
+/* Longest name crypto_tls_peer_name() returns, with its terminator. */
+#define CRYPTO_TLS_NAME_MAX 256
+
+/*
+ * Loads and checks the server's certificate chain (PEM, leaf first) and
+ * private key (unencrypted PEM): refuses an unreadable or empty file, a key
+ * that does not match the certificate, and a certificate that is expired
+ * or not yet valid; every error names the setting and the file.  With
+ * `client_ca` (a PEM CA bundle; NULL or "" for none) every client must
+ * present a certificate that chains to it (mTLS).  TLS 1.2 or later, AEAD
+ * ciphers with forward secrecy, no compression, no renegotiation.  Caller
+ * frees with crypto_tls_free().
+ */
+int crypto_tls_new(struct crypto_tls **out, const char *cert, const char *key,
+                   const char *client_ca);
+void crypto_tls_free(struct crypto_tls *tls);
+
+/* Whether clients must present a certificate. */
+int crypto_tls_mtls(const struct crypto_tls *tls);
+
+/* A fresh server-side SSL for one accepted connection; the caller (the
+ * bufferevent it is given to) frees it.  Aborts when out of memory. */
+struct ssl_st *crypto_tls_ssl_new(struct crypto_tls *tls);
+
+/*
+ * The name in the connection's verified client certificate, for mapping
+ * to a user: its subject CN, or when it has none its first DNS or e-mail
+ * subjectAltName.  Copies it (UTF-8, no control characters) to `out`.
+ * CSIRT_ENOTFOUND when there is no client certificate (or `ssl` is NULL),
+ * CSIRT_EUNAUTHENTICATED when it did not verify, CSIRT_EINVAL when it names
+ * nobody, several CNs, or a name that does not fit in `size`.
+ */
+int crypto_tls_peer_name(struct ssl_st *ssl, char *out, size_t size);
 
 #endif

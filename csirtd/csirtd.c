@@ -109,8 +109,68 @@ ledger_seq_cb(void *arg)
 	return writer_last_seq(arg);
 }
 
+/* What SIGHUP re-reads: the file and the flags that override it. */
+struct reload {
+	const char *config_path;
+	const struct flag *flags;
+	size_t nflags;
+	const struct config *active;
+	struct server *srv;
+};
+
 static int
-cmd_run(const struct config *cfg)
+config_build(struct config *cfg, const char *path, const struct flag *flags,
+             size_t nflags)
+{
+	if (path != NULL && config_load_file(cfg, path) != 0)
+		return -1;
+	for (size_t i = 0; i < nflags; i++)
+		if (config_set(cfg, flags[i].key, flags[i].value) != 0)
+			return -1;
+	return config_validate(cfg);
+}
+
+/* SIGHUP: the log level and the request limits change at once; the
+ * address, data directory and TLS files need a restart (said in the
+ * log).  A bad file keeps the running configuration. */
+static void
+reload_cb(void *arg)
+{
+	struct reload *r = arg;
+	struct config next;
+
+	config_init(&next);
+	if (config_build(&next, r->config_path, r->flags, r->nflags) != 0) {
+		log_error("reload refused; keeping the running configuration",
+		          "error", csirt_error_msg());
+		goto done;
+	}
+	log_set_level(next.log_level);
+	server_set_limits(r->srv, &next);
+	if (strcmp(next.listen, r->active->listen) != 0 ||
+	    strcmp(next.data_dir, r->active->data_dir) != 0 ||
+	    strcmp(next.tls_cert, r->active->tls_cert) != 0 ||
+	    strcmp(next.tls_key, r->active->tls_key) != 0 ||
+	    strcmp(next.tls_client_ca, r->active->tls_client_ca) != 0)
+		log_warn("listen, data and tls_* changes need a restart");
+	log_info("reloaded", "log_level",
+	         next.log_level == LOGL_DEBUG  ? "debug"
+	         : next.log_level == LOGL_INFO ? "info"
+	         : next.log_level == LOGL_WARN ? "warn"
+	                                       : "error");
+done:
+	config_free(&next);
+}
+
+static void
+metrics_cb(void *arg, struct buf *out)
+{
+	rpc_metrics_write(arg, out);
+}
+
+/* `tls` is borrowed (NULL serves plain HTTP). */
+static int
+cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 {
 	struct datadir *dd = NULL;
 	struct writer *w = NULL;
@@ -118,7 +178,7 @@ cmd_run(const struct config *cfg)
 	struct index *ix_read = NULL;
 	struct rpc *rpc = NULL;
 	struct rpc_env env;
-	struct server_ops ops;
+	struct server_ops ops = {0};
 	char *ixp = util_path_join(cfg->data_dir, "index.sqlite");
 	int rc = EXIT_RUNTIME;
 
@@ -150,14 +210,23 @@ cmd_run(const struct config *cfg)
 	ops.ledger_seq = ledger_seq_cb;
 	ops.rpc = rpc_handle;
 	ops.rpc_arg = rpc;
+	ops.metrics = metrics_cb;
+	ops.metrics_arg = rpc;
+	ops.reload = reload_cb;
+	ops.reload_arg = reload;
+	ops.tls = tls;
 	if (server_new(&srv, cfg, &ops) != 0) {
 		log_error("cannot start", "error", csirt_error_msg());
 		goto done;
 	}
 	rpc_set_server(rpc, srv);
-	log_info("listening", "addr", server_address(srv), "data",
-	         cfg->data_dir, "version", CSIRT_VERSION);
-	printf("csirtd listening on http://%s\n", server_address(srv));
+	reload->srv = srv;
+	log_info("listening", "scheme", server_scheme(srv), "addr",
+	         server_address(srv), "client_certs",
+	         tls != NULL && crypto_tls_mtls(tls) ? "required" : "no",
+	         "data", cfg->data_dir, "version", CSIRT_VERSION);
+	printf("csirtd listening on %s://%s\n", server_scheme(srv),
+	       server_address(srv));
 	fflush(stdout);
 	if (server_run(srv) != 0) {
 		log_error("event loop failed", "error", csirt_error_msg());
@@ -191,6 +260,7 @@ main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct config cfg;
+	struct crypto_tls *tls = NULL;
 	struct flag flags[8];
 	size_t nflags = 0;
 	const char *config_path = NULL, *command = "run";
@@ -251,16 +321,23 @@ main(int argc, char **argv)
 		goto done;
 	}
 
-	if (config_path != NULL && config_load_file(&cfg, config_path) != 0)
+	if (config_build(&cfg, config_path, flags, nflags) != 0)
 		goto config_error;
-	for (size_t i = 0; i < nflags; i++)
-		if (config_set(&cfg, flags[i].key, flags[i].value) != 0)
-			goto config_error;
-	if (config_validate(&cfg) != 0)
+	/* The certificate and key are part of the configuration: a bad pair
+	 * is a configuration error (status 3) for -n and for run alike. */
+	if ((check_only || strcmp(command, "run") == 0) &&
+	    config_tls_enabled(&cfg) &&
+	    crypto_tls_new(&tls, cfg.tls_cert, cfg.tls_key,
+	                   cfg.tls_client_ca) != 0)
 		goto config_error;
 	log_set_level(cfg.log_level);
 	if (check_only) {
 		config_print(&cfg, stdout);
+		if (tls != NULL)
+			printf("# TLS OK%s\n", crypto_tls_mtls(tls)
+			                           ? ", client certificates "
+			                             "required"
+			                           : "");
 		printf("# configuration OK\n");
 		rc = 0;
 		goto done;
@@ -272,13 +349,16 @@ main(int argc, char **argv)
 	else if (strcmp(command, "rebuild") == 0)
 		rc = cmd_rebuild(&cfg);
 	else
-		rc = cmd_run(&cfg);
+		rc = cmd_run(
+		    &cfg, tls,
+		    &(struct reload){config_path, flags, nflags, &cfg, NULL});
 	goto done;
 
 config_error:
 	fprintf(stderr, "csirtd: %s\n", csirt_error_msg());
 	rc = EXIT_CONFIG;
 done:
+	crypto_tls_free(tls);
 	config_free(&cfg);
 	return rc;
 }

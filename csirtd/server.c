@@ -5,6 +5,11 @@
  * parse, enforce limits, route, reply.  It never does disk I/O for writes;
  * that belongs to the ledger writer thread.
  *
+ * TLS: with a crypto_tls context every accepted connection is wrapped in an
+ * OpenSSL bufferevent before evhttp sees a byte, and there is no plain-HTTP
+ * fallback on the same port.  The SSL objects come from crypto.c, so this
+ * file includes no OpenSSL header.
+ *
  * Shutdown: SIGINT or SIGTERM stops accepting, then leaves the loop once the
  * current callbacks return; server_free() closes the remaining connections.
  */
@@ -21,11 +26,14 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 
+#include "crypto.h"
 #include "error.h"
 #include "log.h"
 #include "server.h"
@@ -42,11 +50,12 @@ struct server {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *listener;
-	struct event *sigint, *sigterm;
+	struct event *sigint, *sigterm, *sighup;
 	struct event *post_ev; /* activated by server_post() */
 	pthread_mutex_t post_mu;
 	struct post *posts, *posts_tail;
 	struct server_ops ops;
+	struct crypto_tls *tls; /* borrowed from ops; NULL for plain HTTP */
 	char address[128];
 	int stopping;
 	uint64_t next_req;
@@ -64,6 +73,7 @@ struct server_req {
 	char id[20];
 	char rpc_method[96];
 	char actor[80];
+	char peer[CRYPTO_TLS_NAME_MAX]; /* verified client cert; "" if none */
 	struct timespec start;
 };
 
@@ -79,6 +89,55 @@ reply_json(struct evhttp_request *req, int code, const char *reason,
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evbuffer_add(out, body, strlen(body));
 	evhttp_send_reply(req, code, reason, NULL);
+}
+
+static void
+metrics_cb(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct buf b = BUF_INIT;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		reply_json(req, 405, "Method Not Allowed",
+		           "{\"error\":\"use GET\"}");
+		return;
+	}
+	if (srv->ops.metrics != NULL)
+		srv->ops.metrics(srv->ops.metrics_arg, &b);
+	buf_printf(&b,
+	           "# HELP csirt_http_inflight Requests accepted and not yet "
+	           "answered.\n# TYPE csirt_http_inflight gauge\n"
+	           "csirt_http_inflight %zu\n",
+	           srv->inflight);
+	evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evbuffer_add(out, b.data, b.len);
+	evhttp_send_reply(req, 200, "OK", NULL);
+	buf_free(&b);
+}
+
+static void
+sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)sig;
+	(void)what;
+	log_info("reloading", "signal", "SIGHUP");
+	if (srv->ops.reload != NULL)
+		srv->ops.reload(srv->ops.reload_arg);
+}
+
+void
+server_set_limits(struct server *srv, const struct config *cfg)
+{
+	/* evhttp has no limits until they are set (DESIGN.md §6). */
+	evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes);
+	evhttp_set_max_headers_size(srv->http,
+	                            (ev_ssize_t)cfg->max_header_bytes);
+	evhttp_set_timeout(srv->http, (int)cfg->idle_timeout_s);
 }
 
 static void
@@ -119,6 +178,26 @@ method_name(enum evhttp_cmd_type cmd)
 	}
 }
 
+/* Records the name in the client's certificate while the connection is
+ * certainly alive.  The handshake already verified it (mTLS requires a
+ * certificate), so a failure here is a certificate that names nobody. */
+static void
+server_tls_peer(struct server_req *sr)
+{
+	struct evhttp_connection *evcon =
+	    evhttp_request_get_connection(sr->req);
+	struct bufferevent *bev =
+	    evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+	if (bev == NULL ||
+	    crypto_tls_peer_name(bufferevent_openssl_get_ssl(bev), sr->peer,
+	                         sizeof(sr->peer)) != 0) {
+		sr->peer[0] = '\0';
+		log_warn("no usable client certificate name", "id", sr->id,
+		         "error", csirt_error_msg());
+	}
+}
+
 static void
 generic_cb(struct evhttp_request *req, void *arg)
 {
@@ -140,6 +219,8 @@ generic_cb(struct evhttp_request *req, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &sr->start);
 	snprintf(sr->id, sizeof(sr->id), "r%llx",
 	         (unsigned long long)++srv->next_req);
+	if (srv->tls != NULL && crypto_tls_mtls(srv->tls))
+		server_tls_peer(sr);
 	/* The path without query; percent-decoded so that an encoded route
 	 * cannot slip past the router. */
 	len = strcspn(uri, "?#");
@@ -186,6 +267,12 @@ server_req_body(struct server_req *req, size_t *len)
 }
 
 const char *
+server_req_peer_name(const struct server_req *req)
+{
+	return req->peer[0] != '\0' ? req->peer : NULL;
+}
+
+const char *
 server_req_id(const struct server_req *req)
 {
 	return req->id;
@@ -222,8 +309,9 @@ server_req_reply(struct server_req *req, int status, const char *content_type,
 	             (double)(now.tv_nsec - req->start.tv_nsec) / 1e6);
 	log_info("request", "id", req->id, "method",
 	         req->rpc_method[0] ? req->rpc_method : req->path, "actor",
-	         req->actor[0] ? req->actor : "-", "status", code,
-	         "duration_ms", ms);
+	         req->actor[0] ? req->actor : "-", "peer",
+	         req->peer[0] ? req->peer : "-", "status", code, "duration_ms",
+	         ms);
 	/* Stopping: leave once the last in-flight reply is on its way (a
 	 * short delay lets the loop write it out). */
 	if (--req->srv->inflight == 0 && req->srv->stopping) {
@@ -300,6 +388,31 @@ server_stop(struct server *srv)
 	}
 }
 
+/*
+ * evhttp's hook for a new connection, called before it sets the socket.
+ * It must never return NULL: evhttp would then make a plain bufferevent
+ * and speak HTTP on the HTTPS port.  Creation fails only when out of
+ * memory, so that aborts like util_xmalloc().  The bufferevent owns the
+ * SSL and the socket (BEV_OPT_CLOSE_ON_FREE); evhttp frees it with the
+ * connection.
+ */
+static struct bufferevent *
+server_tls_bev_cb(struct event_base *base, void *arg)
+{
+	struct server *srv = arg;
+	struct bufferevent *bev;
+
+	bev = bufferevent_openssl_socket_new(
+	    base, -1, crypto_tls_ssl_new(srv->tls), BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		abort();
+	/* A client that closes without close_notify ends its connection,
+	 * not the request it already sent in full. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
 static int
 bound_address(struct server *srv)
 {
@@ -340,6 +453,7 @@ server_new(struct server **out, const struct config *cfg,
 	pthread_mutex_init(&srv->post_mu, NULL);
 	if (ops != NULL)
 		srv->ops = *ops;
+	srv->tls = srv->ops.tls;
 	srv->base = event_base_new();
 	if (srv->base == NULL) {
 		rc = csirt_error_set(CSIRT_EFAIL, "event_base_new failed");
@@ -350,15 +464,14 @@ server_new(struct server **out, const struct config *cfg,
 		rc = csirt_error_set(CSIRT_EFAIL, "evhttp_new failed");
 		goto done;
 	}
-	/* evhttp has no limits until they are set (DESIGN.md §6). */
-	evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes);
-	evhttp_set_max_headers_size(srv->http,
-	                            (ev_ssize_t)cfg->max_header_bytes);
-	evhttp_set_timeout(srv->http, (int)cfg->idle_timeout_s);
+	server_set_limits(srv, cfg);
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	                                          EVHTTP_REQ_POST);
 	evhttp_set_cb(srv->http, "/healthz", healthz_cb, srv);
+	evhttp_set_cb(srv->http, "/metrics", metrics_cb, srv);
 	evhttp_set_gencb(srv->http, generic_cb, srv);
+	if (srv->tls != NULL)
+		evhttp_set_bevcb(srv->http, server_tls_bev_cb, srv);
 
 	srv->listener = evhttp_bind_socket_with_handle(
 	    srv->http, cfg->listen_host, cfg->listen_port);
@@ -378,6 +491,11 @@ server_new(struct server **out, const struct config *cfg,
 	}
 	srv->sigint = evsignal_new(srv->base, SIGINT, signal_cb, srv);
 	srv->sigterm = evsignal_new(srv->base, SIGTERM, signal_cb, srv);
+	srv->sighup = evsignal_new(srv->base, SIGHUP, sighup_cb, srv);
+	if (srv->sighup == NULL || evsignal_add(srv->sighup, NULL) < 0) {
+		rc = csirt_error_set(CSIRT_EFAIL, "cannot install SIGHUP");
+		goto done;
+	}
 	if (srv->sigint == NULL || srv->sigterm == NULL ||
 	    evsignal_add(srv->sigint, NULL) < 0 ||
 	    evsignal_add(srv->sigterm, NULL) < 0) {
@@ -406,6 +524,12 @@ server_address(const struct server *srv)
 	return srv->address;
 }
 
+const char *
+server_scheme(const struct server *srv)
+{
+	return srv->tls != NULL ? "https" : "http";
+}
+
 void
 server_free(struct server *srv)
 {
@@ -415,6 +539,8 @@ server_free(struct server *srv)
 		event_free(srv->sigint);
 	if (srv->sigterm != NULL)
 		event_free(srv->sigterm);
+	if (srv->sighup != NULL)
+		event_free(srv->sighup);
 	if (srv->post_ev != NULL) {
 		post_cb(-1, 0, srv); /* run what is left */
 		event_free(srv->post_ev);

@@ -10,6 +10,7 @@
 
 #include "config.h"
 
+struct crypto_tls;
 struct server;
 struct server_req;
 
@@ -22,7 +23,20 @@ struct server_ops {
 	 * thread. */
 	void (*rpc)(void *rpc_arg, struct server_req *req);
 	void *rpc_arg;
+	/* Borrowed, must outlive the server; NULL serves plain HTTP.  Set,
+	 * every connection is TLS (see crypto_tls_new()). */
+	struct crypto_tls *tls;
+	/* GET /metrics: appends Prometheus text to `out` (may be NULL). */
+	void (*metrics)(void *metrics_arg, struct buf *out);
+	void *metrics_arg;
+	/* SIGHUP: reload what can be reloaded (may be NULL). */
+	void (*reload)(void *reload_arg);
+	void *reload_arg;
 };
+
+/* Applies new request limits (body, headers, idle timeout) to future
+ * requests; used by SIGHUP reload. */
+void server_set_limits(struct server *srv, const struct config *cfg);
 
 /* ---- requests (loop thread only) */
 
@@ -36,6 +50,9 @@ const char *server_req_header(const struct server_req *req, const char *name);
 const void *server_req_body(struct server_req *req, size_t *len);
 /* A short id for logs ("r1a2b3c"). */
 const char *server_req_id(const struct server_req *req);
+/* The name in the client's verified certificate (mTLS), for mapping to a
+ * user; NULL without one.  Borrowed until the reply. */
+const char *server_req_peer_name(const struct server_req *req);
 /* Answers and releases the request. */
 void server_req_reply(struct server_req *req, int status,
                       const char *content_type, const void *body, size_t len);
@@ -57,6 +74,9 @@ void server_stop(struct server *srv);
 
 /* "127.0.0.1:41234": the bound address.  Borrowed. */
 const char *server_address(const struct server *srv);
+
+/* "https" when serving TLS, else "http". */
+const char *server_scheme(const struct server *srv);
 
 void server_free(struct server *srv);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "suites.h"
 #include "testutil.h"
@@ -91,6 +92,63 @@ START_TEST(test_daemon_init_and_open_errors)
 }
 END_TEST
 
+START_TEST(test_daemon_metrics_and_sighup_reload)
+{
+	char *dir = tu_tmpdir();
+	char *data = util_path_join(dir, "var");
+	char *conf = util_path_join(dir, "csirtd.conf");
+	const char *extra[] = {"--config", conf, NULL};
+	struct tu_daemon d;
+	struct buf body = BUF_INIT;
+	char *log = NULL;
+	int status;
+
+	ck_assert_int_eq(
+	    util_write_file_atomic(conf, "log_level = info\n", 17, 0600), 0);
+	ck_assert_int_eq(run_csirtd(NULL, "--data", data, "init"), 0);
+	ck_assert_int_eq(tu_daemon_start(&d, data, extra), 0);
+	ck_assert_int_eq(
+	    tu_http(d.addr, "POST", "/twirp/csirt.v1.CaseService/GetCase",
+	            "Content-Type: application/json\r\n", "{}", 2, NULL),
+	    401);
+	ck_assert_int_eq(
+	    tu_http(d.addr, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+	ck_assert_ptr_nonnull(strstr(body.data, "csirt_ledger_seq 1\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    body.data,
+	    "csirt_requests_total{method=\"csirt.v1.CaseService/GetCase\","
+	    "code=\"unauthenticated\"} 1\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(body.data, "csirt_request_duration_seconds_count 1\n"));
+	ck_assert_ptr_nonnull(strstr(body.data, "csirt_writer_queue_depth 0"));
+
+	/* SIGHUP with a bad file keeps the running configuration... */
+	ck_assert_int_eq(
+	    util_write_file_atomic(conf, "log_level = loud\n", 17, 0600), 0);
+	kill(d.pid, SIGHUP);
+	/* ...and with a good one, debug records appear. */
+	usleep(300000);
+	ck_assert_int_eq(
+	    util_write_file_atomic(conf, "log_level = debug\n", 18, 0600), 0);
+	kill(d.pid, SIGHUP);
+	usleep(300000);
+	ck_assert_int_eq(
+	    tu_http(d.addr, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+	status = tu_daemon_stop(&d, SIGTERM, 5000);
+	ck_assert(status != -1 && WIFEXITED(status) &&
+	          WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(util_read_file(&log, NULL, d.log_path, 1 << 20), 0);
+	ck_assert_ptr_nonnull(strstr(log, "msg=\"reload refused"));
+	ck_assert_ptr_nonnull(strstr(log, "msg=reloaded log_level=debug"));
+	free(log);
+	buf_free(&body);
+	tu_rmrf(dir);
+	free(conf);
+	free(data);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_daemon_cli_help_version_check)
 {
 	struct buf out = BUF_INIT;
@@ -128,6 +186,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_daemon_healthz_and_clean_sigterm);
 	tcase_add_test(tc, test_daemon_cli_help_version_check);
 	tcase_add_test(tc, test_daemon_init_and_open_errors);
+	tcase_add_test(tc, test_daemon_metrics_and_sighup_reload);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,6 +24,7 @@ static const struct {
     {"crash", crash_suite},
     {"api", api_suite},
     {"hostile", hostile_suite},
+    {"tls", tls_suite},
 };
 
 int

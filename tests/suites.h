@@ -16,5 +16,6 @@ Suite *ledger_suite(void);
 Suite *crash_suite(void);
 Suite *api_suite(void);
 Suite *hostile_suite(void);
+Suite *tls_suite(void);
 
 #endif

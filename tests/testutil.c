@@ -115,9 +115,15 @@ tu_daemon_start(struct tu_daemon *d, const char *data, const char *const *extra)
 			break;
 		len += (size_t)r;
 		line[len] = '\0';
-		char *p = strstr(line, "listening on http://");
+		char *p = strstr(line, "listening on http");
 		if (p != NULL && strchr(p, '\n') != NULL) {
-			p += strlen("listening on http://");
+			p += strlen("listening on http");
+			d->tls = *p == 's';
+			if (d->tls)
+				p++;
+			if (strncmp(p, "://", 3) != 0)
+				break;
+			p += 3;
 			size_t k = strcspn(p, "\r\n");
 			snprintf(d->addr, sizeof(d->addr), "%.*s", (int)k, p);
 			close(pipefd[0]);

@@ -19,12 +19,14 @@ void tu_rmrf(const char *path);
 struct tu_daemon {
 	pid_t pid;
 	char addr[128]; /* "127.0.0.1:PORT" */
+	int tls;        /* it said "listening on https://" */
 	char log_path[4096];
 };
 
 /* Runs `csirtd --listen 127.0.0.1:0 --data DATA [extra...] run`, waits for
- * its "listening on" line and fills `d`.  stderr goes to DATA/../csirtd.log.
- * `extra` is NULL-terminated (may be NULL).  Returns 0 or -1. */
+ * its "listening on http://" (or https://) line and fills `d`.  stderr goes to
+ * DATA/../csirtd.log. `extra` is NULL-terminated (may be NULL).  Returns 0 or
+ * -1. */
 int tu_daemon_start(struct tu_daemon *d, const char *data,
                     const char *const *extra);
 
