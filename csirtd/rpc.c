@@ -412,6 +412,21 @@ authenticate(struct rpc_ctx *ctx)
 	char *login = NULL, *token_id = NULL;
 	int rc;
 
+	/* mTLS: a verified client certificate names the user (its CN or
+	 * first SAN is the login); a bearer token, when also sent, wins. */
+	if (h == NULL && server_req_peer_name(ctx->req) != NULL) {
+		const char *peer = server_req_peer_name(ctx->req);
+		rc = index_user_get(&ctx->user, ctx->rpc->env.ix, peer);
+		if (rc == 0 && !ctx->user->disabled)
+			return 0;
+		if (rc != 0 && rc != CSIRT_ENOTFOUND)
+			return rc;
+		rpc_deny_log(ctx, "client certificate names no active user");
+		return csirt_error_set(
+		    CSIRT_EUNAUTHENTICATED,
+		    "the client certificate \"%.64s\" names no active user",
+		    peer);
+	}
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h) > 200) {
 		rpc_deny_log(ctx, "no bearer token");
 		return csirt_error_set(

@@ -164,6 +164,8 @@ fx_check_config(const struct fx *fx, struct buf *out)
 	return WEXITSTATUS(status);
 }
 
+static char fx_admin_token[80];
+
 static void
 fx_daemon_start(const struct fx *fx, struct tu_daemon *d)
 {
@@ -171,9 +173,15 @@ fx_daemon_start(const struct fx *fx, struct tu_daemon *d)
 	const char *extra[] = {"--config", fx->conf, NULL};
 	struct buf out = BUF_INIT;
 	int status = -1;
+	const char *p;
 
 	ck_assert_int_eq(tu_run(&out, &status, init), 0);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	p = strstr(out.data, "administrator token: ");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("administrator token: ");
+	snprintf(fx_admin_token, sizeof(fx_admin_token), "%.*s",
+	         (int)strcspn(p, "\n"), p);
 	ck_assert_int_eq(tu_daemon_start(d, fx->data, extra), 0);
 	ck_assert_msg(d->tls, "csirtd did not say https://");
 	buf_free(&out);
@@ -568,6 +576,87 @@ START_TEST(test_tls_bad_pair_refuses_to_start)
 }
 END_TEST
 
+/* POSTs JSON `body` to a Twirp path over HTTPS with client certificate
+ * `cert` and, when given, a bearer token; returns the HTTP status. */
+static int
+curl_rpc(struct buf *out, const struct fx *fx, const char *addr,
+         const char *path, const char *cert, const char *token,
+         const char *body)
+{
+	char *ca = fx_path(fx, "ca.pem");
+	struct buf url = BUF_INIT, crt = BUF_INIT, key = BUF_INIT,
+	           auth = BUF_INIT;
+	int status = -1;
+	const char *nl;
+
+	buf_printf(&url, "https://%s%s", addr, path);
+	buf_printf(&crt, "%s/%s.pem", fx->dir, cert);
+	buf_printf(&key, "%s/%s.key", fx->dir, cert);
+	buf_printf(&auth, "Authorization: Bearer %s", token ? token : "");
+	const char *argv[] = {"curl",       "-s",
+	                      "--noproxy",  "*",
+	                      "--max-time", "20",
+	                      "-w",         "\n%{http_code}",
+	                      "--cacert",   ca,
+	                      "--cert",     crt.data,
+	                      "--key",      key.data,
+	                      "-H",         "Content-Type: application/json",
+	                      "-H",         token ? auth.data : "X-No-Token: 1",
+	                      "-d",         body,
+	                      url.data,     NULL};
+	buf_reset(out);
+	ck_assert_int_eq(tu_run(out, &status, argv), 0);
+	buf_put(out, "", 1);
+	nl = strrchr(out->data, '\n');
+	status = nl ? atoi(nl + 1) : -1;
+	free(ca);
+	buf_free(&url);
+	buf_free(&crt);
+	buf_free(&key);
+	buf_free(&auth);
+	return status;
+}
+
+START_TEST(test_tls_client_certificate_maps_to_user)
+{
+	struct fx fx;
+	struct tu_daemon d;
+	struct buf out = BUF_INIT;
+
+	fx_init(&fx);
+	fx_config(&fx, "server.pem", "server.key", "ca.pem");
+	fx_daemon_start(&fx, &d);
+	/* No user "alice" yet: the certificate alone authenticates nobody. */
+	ck_assert_int_eq(curl_rpc(&out, &fx, d.addr,
+	                          "/twirp/csirt.v1.DirectoryService/WhoAmI",
+	                          "alice", NULL, "{}"),
+	                 401);
+	ck_assert_int_eq(curl_rpc(&out, &fx, d.addr,
+	                          "/twirp/csirt.v1.DirectoryService/CreateUser",
+	                          "alice", fx_admin_token,
+	                          "{\"user\":{\"login\":\"alice\",\"role\":"
+	                          "\"ROLE_AUDITOR\"}}"),
+	                 200);
+	/* Now the certificate is alice; a bearer token still wins. */
+	ck_assert_int_eq(curl_rpc(&out, &fx, d.addr,
+	                          "/twirp/csirt.v1.DirectoryService/WhoAmI",
+	                          "alice", NULL, "{}"),
+	                 200);
+	ck_assert_msg(strstr(out.data, "\"login\":\"alice\"") != NULL, "%s",
+	              out.data);
+	ck_assert_msg(strstr(out.data, "ROLE_AUDITOR") != NULL, "%s", out.data);
+	ck_assert_int_eq(curl_rpc(&out, &fx, d.addr,
+	                          "/twirp/csirt.v1.DirectoryService/WhoAmI",
+	                          "alice", fx_admin_token, "{}"),
+	                 200);
+	ck_assert_msg(strstr(out.data, "\"login\":\"admin\"") != NULL, "%s",
+	              out.data);
+	fx_daemon_stop(&d);
+	buf_free(&out);
+	fx_free(&fx);
+}
+END_TEST
+
 Suite *
 tls_suite(void)
 {
@@ -584,6 +673,7 @@ tls_suite(void)
 	tcase_add_test(
 	    tc, test_tls_mtls_refuses_missing_and_untrusted_client_certs);
 	tcase_add_test(tc, test_tls_bad_pair_refuses_to_start);
+	tcase_add_test(tc, test_tls_client_certificate_maps_to_user);
 	suite_add_tcase(s, tc);
 	return s;
 }
