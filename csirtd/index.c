@@ -518,6 +518,8 @@ enum ix_stmt {
 	IX_ASSIGNEES_DELETE,
 	IX_ASSIGNEE_INSERT,
 	IX_NOTE_INSERT,
+	IX_NOTE_ORIGIN,
+	IX_NOTE_VERSIONS,
 	IX_USER_INSERT,
 	IX_USER_UPDATE,
 	IX_DIVISION_INSERT,
@@ -570,7 +572,19 @@ static const char *const ix_sql[IX__COUNT] = {
         "INSERT INTO case_assignees (case_id, login) VALUES (?1, ?2)",
     [IX_NOTE_INSERT] =
         "INSERT INTO notes (case_id, note_id, version, author, path,"
-        " text_sha256, time_ms, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        " text_sha256, time_ms, seq, text)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    /* Version 1 of a note (its author, time and note.added event, which
+     * holds the classification) and the newest version: both by the
+     * notes primary key. */
+    [IX_NOTE_ORIGIN] =
+        "SELECT n.author, n.time_ms, e.pb, (SELECT max(m.version)"
+        " FROM notes AS m WHERE m.case_id = ?1 AND m.note_id = ?2)"
+        " FROM notes AS n JOIN events AS e ON e.seq = n.seq"
+        " WHERE n.case_id = ?1 AND n.note_id = ?2 AND n.version = 1",
+    [IX_NOTE_VERSIONS] =
+        "SELECT version, author, time_ms, seq, path, text_sha256, text"
+        " FROM notes WHERE case_id = ?1 AND note_id = ?2 ORDER BY version",
     [IX_USER_INSERT] =
         "INSERT INTO users (login, display_name, role, division, disabled,"
         " created_at_ms, pb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -846,10 +860,33 @@ index_apply_case(struct index *ix, const Csirt__V1__Case *c,
 	return 0;
 }
 
+/* What every version of a note shares, from its version 1. */
+struct index_note_origin {
+	char *author;            /* of version 1 */
+	int64_t created_ms;      /* time of version 1 */
+	Csirt__V1__Event *added; /* the note.added event (classification) */
+	uint32_t last_version;   /* the newest version recorded */
+};
+
+static int index_note_origin_get(struct index_note_origin *out,
+                                 struct index *ix, const char *case_id,
+                                 const char *note_id);
+static void index_note_origin_free(struct index_note_origin *o);
+
+static bool
+index_confidentiality_low(const Csirt__V1__Classification *cl)
+{
+	return cl != NULL &&
+	       cl->confidentiality ==
+	           CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
+}
+
+/* One notes row.  `text` (NULL: not kept) is bound as is: the caller has
+ * checked that it is the text of a 機密性低 note. */
 static int
 index_apply_note(struct index *ix, const Csirt__V1__Event *ev, int64_t time_ms,
                  const char *note_id, uint32_t version, const char *path,
-                 const char *sha256)
+                 const char *sha256, const char *text)
 {
 	struct db *d = &ix->db;
 	sqlite3_stmt *st = d->stmts[IX_NOTE_INSERT];
@@ -862,7 +899,56 @@ index_apply_note(struct index *ix, const Csirt__V1__Event *ev, int64_t time_ms,
 	db_bind_text(d, st, 6, sha256);
 	db_bind_int(d, st, 7, time_ms);
 	db_bind_int(d, st, 8, (int64_t)ev->seq);
+	if (text == NULL)
+		db_bind_note(d, sqlite3_bind_null(st, 9));
+	else
+		db_bind_text(d, st, 9, text);
 	return db_run(d, st, "note");
+}
+
+/* A note.edited row: the note exists, the version is the next one, and a
+ * text is kept only for a 機密性低 note (the classification is version
+ * 1's: an edit inherits it). */
+static int
+index_apply_note_edited(struct index *ix, const Csirt__V1__Event *ev,
+                        int64_t time_ms, const char *note_text)
+{
+	const Csirt__V1__NoteEdited *n = ev->note_edited;
+	struct index_note_origin o = {0};
+	int err;
+
+	err = index_note_origin_get(&o, ix, ev->case_id, n->note_id);
+	if (err == CSIRT_ENOTFOUND) {
+		err = csirt_error_set(CSIRT_ETAMPER,
+		                      "index: note.edited of unknown note %s "
+		                      "of case %s",
+		                      n->note_id, ev->case_id);
+		goto done;
+	}
+	if (err != 0)
+		goto done;
+	if (n->version != o.last_version + 1) {
+		err = csirt_error_set(CSIRT_ETAMPER,
+		                      "index: note %s of case %s: version "
+		                      "%" PRIu32 " after %" PRIu32,
+		                      n->note_id, ev->case_id, n->version,
+		                      o.last_version);
+		goto done;
+	}
+	if (note_text != NULL &&
+	    !index_confidentiality_low(o.added->note_added->classification)) {
+		err = csirt_error_set(
+		    CSIRT_EINVAL,
+		    "index: note %s of case %s is not 機密性低; "
+		    "its text never enters the index",
+		    n->note_id, ev->case_id);
+		goto done;
+	}
+	err = index_apply_note(ix, ev, time_ms, n->note_id, n->version, n->path,
+	                       n->text_sha256, note_text);
+done:
+	index_note_origin_free(&o);
+	return err;
 }
 
 static int
@@ -963,7 +1049,7 @@ index_apply_event_row(struct index *ix, const Csirt__V1__Event *ev,
 static int
 index_apply_all(struct index *ix, const Csirt__V1__Event *ev,
                 const char *commit_id, const Csirt__V1__Case *case_after,
-                int64_t time_ms)
+                const char *note_text, int64_t time_ms)
 {
 	int err = 0;
 
@@ -981,17 +1067,23 @@ index_apply_all(struct index *ix, const Csirt__V1__Event *ev,
 	switch (ev->payload_case) {
 	case CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED: {
 		const Csirt__V1__NoteAdded *n = ev->note_added;
+		if (note_text != NULL &&
+		    !index_confidentiality_low(n->classification)) {
+			err = csirt_error_set(
+			    CSIRT_EINVAL,
+			    "index: note %s of case %s is not 機密性低; its "
+			    "text never enters the index",
+			    n->note_id, ev->case_id);
+			break;
+		}
 		err = index_apply_note(ix, ev, time_ms, n->note_id,
 		                       n->version != 0 ? n->version : 1,
-		                       n->path, n->text_sha256);
+		                       n->path, n->text_sha256, note_text);
 		break;
 	}
-	case CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED: {
-		const Csirt__V1__NoteEdited *n = ev->note_edited;
-		err = index_apply_note(ix, ev, time_ms, n->note_id, n->version,
-		                       n->path, n->text_sha256);
+	case CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED:
+		err = index_apply_note_edited(ix, ev, time_ms, note_text);
 		break;
-	}
 	case CSIRT__V1__EVENT__PAYLOAD_USER_CREATED:
 		err = index_apply_user(ix, ev->user_created->user, true);
 		break;
@@ -1015,7 +1107,7 @@ done:
 
 int
 index_apply(struct index *ix, const Csirt__V1__Event *ev, const char *commit_id,
-            const Csirt__V1__Case *case_after)
+            const Csirt__V1__Case *case_after, const char *note_text)
 {
 	struct db *d = &ix->db;
 	bool case_event = ev->case_id != NULL && ev->case_id[0] != '\0';
@@ -1044,6 +1136,14 @@ index_apply(struct index *ix, const Csirt__V1__Event *ev, const char *commit_id,
 		    ev->type,
 		    case_event ? "case event without the case"
 		               : "directory event with a case");
+	if (note_text != NULL &&
+	    ev->payload_case != CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED &&
+	    ev->payload_case != CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED)
+		return csirt_error_set(
+		    CSIRT_EINVAL,
+		    "index: event %" PRIu64
+		    " (%s) is not a note but has a note text",
+		    ev->seq, ev->type);
 	if (case_event && (strcmp(case_after->id, ev->case_id) != 0 ||
 	                   case_after->last_seq != ev->seq))
 		return csirt_error_set(
@@ -1068,7 +1168,8 @@ index_apply(struct index *ix, const Csirt__V1__Event *ev, const char *commit_id,
 	 * a refused event leaves nothing behind and the batch goes on. */
 	if ((err = db_run(d, d->stmts[IX_SAVEPOINT], "savepoint")) != 0)
 		return err;
-	err = index_apply_all(ix, ev, commit_id, case_after, time_ms);
+	err =
+	    index_apply_all(ix, ev, commit_id, case_after, note_text, time_ms);
 	if (err == 0)
 		return db_run(d, d->stmts[IX_RELEASE], "release");
 
@@ -1251,6 +1352,142 @@ index_events_for_case(struct index *ix, const char *case_id,
 	if (rc < 0)
 		return rc;
 	db_reset(st);
+	return err;
+}
+
+/* ---- index: note versions ------------------------------------------- */
+
+static void
+index_note_origin_free(struct index_note_origin *o)
+{
+	free(o->author);
+	if (o->added != NULL)
+		protobuf_c_message_free_unpacked(&o->added->base, NULL);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Version 1 of the note and the newest version number; CSIRT_ENOTFOUND
+ * without a message when there is no version 1 (the callers word it).
+ * Frees with index_note_origin_free(), also on failure. */
+static int
+index_note_origin_get(struct index_note_origin *out, struct index *ix,
+                      const char *case_id, const char *note_id)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_NOTE_ORIGIN];
+	ProtobufCMessage *m = NULL;
+	const unsigned char *author;
+	int rc, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	db_bind_text(d, st, 1, case_id);
+	db_bind_text(d, st, 2, note_id);
+	if ((rc = db_step(d, st, "note")) < 0)
+		return rc;
+	if (rc == SQLITE_DONE) {
+		db_reset(st);
+		return CSIRT_ENOTFOUND;
+	}
+	author = sqlite3_column_text(st, 0);
+	out->author = util_strdup(author != NULL ? (const char *)author : "");
+	out->created_ms = sqlite3_column_int64(st, 1);
+	out->last_version = (uint32_t)sqlite3_column_int64(st, 3);
+	err = index_row_unpack(&m, st, 2, &csirt__v1__event__descriptor,
+	                       "note.added event of", note_id);
+	db_reset(st);
+	if (err != 0)
+		return err;
+	out->added = (Csirt__V1__Event *)m;
+	if (out->added->payload_case != CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED ||
+	    out->added->note_added->classification == NULL)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "index: version 1 of note %s of case %s "
+		                       "is not a classified note.added event",
+		                       note_id, case_id);
+	return 0;
+}
+
+/* The walk itself, inside the caller's snapshot. */
+static int
+index_note_walk(struct index *ix, const char *case_id, const char *note_id,
+                index_note_cb cb, void *arg)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_NOTE_VERSIONS];
+	struct index_note_origin o = {0};
+	struct index_note_version v;
+	int rc, err;
+
+	err = index_note_origin_get(&o, ix, case_id, note_id);
+	if (err == CSIRT_ENOTFOUND)
+		err = csirt_error_set(CSIRT_ENOTFOUND,
+		                      "note %s of case %s not found", note_id,
+		                      case_id);
+	if (err != 0)
+		goto done;
+	db_bind_text(d, st, 1, case_id);
+	db_bind_text(d, st, 2, note_id);
+	while ((rc = db_step(d, st, "note versions")) == SQLITE_ROW) {
+		const unsigned char *text = sqlite3_column_text(st, 6);
+
+		memset(&v, 0, sizeof(v));
+		v.case_id = case_id;
+		v.note_id = note_id;
+		v.version = (uint32_t)sqlite3_column_int64(st, 0);
+		v.author = (const char *)sqlite3_column_text(st, 1);
+		v.time_ms = sqlite3_column_int64(st, 2);
+		v.seq = (uint64_t)sqlite3_column_int64(st, 3);
+		v.path = (const char *)sqlite3_column_text(st, 4);
+		v.text_sha256 = (const char *)sqlite3_column_text(st, 5);
+		v.text = (const char *)text;
+		v.text_len =
+		    text != NULL ? (size_t)sqlite3_column_bytes(st, 6) : 0;
+		v.classification = o.added->note_added->classification;
+		v.note_author = o.author;
+		v.created_ms = o.created_ms;
+		if (v.author == NULL || v.path == NULL ||
+		    v.text_sha256 == NULL) {
+			db_reset(st);
+			err = csirt_error_set(
+			    CSIRT_EFAIL, "index: reading note %s of case %s",
+			    note_id, case_id);
+			goto done;
+		}
+		if ((err = cb(&v, arg)) != 0) {
+			db_reset(st);
+			goto done;
+		}
+	}
+	if (rc < 0) {
+		err = rc;
+		goto done;
+	}
+	db_reset(st);
+done:
+	index_note_origin_free(&o);
+	return err;
+}
+
+int
+index_note_versions(struct index *ix, const char *case_id, const char *note_id,
+                    index_note_cb cb, void *arg)
+{
+	struct db *d = &ix->db;
+	bool own_txn = sqlite3_get_autocommit(d->conn);
+	int err;
+
+	assert(case_id != NULL && note_id != NULL && cb != NULL);
+	/* Version 1 and the walk in one read snapshot (a reader outside a
+	 * transaction would otherwise take one per statement). */
+	if (own_txn && (err = db_exec(d, "BEGIN", "note versions")) != 0)
+		return err;
+	err = index_note_walk(ix, case_id, note_id, cb, arg);
+	if (own_txn && !sqlite3_get_autocommit(d->conn)) {
+		int rc2 = db_exec(d, err == 0 ? "COMMIT" : "ROLLBACK",
+		                  "note versions");
+		if (err == 0)
+			err = rc2;
+	}
 	return err;
 }
 

@@ -30,6 +30,7 @@
 #include "util.h"
 
 struct Csirt__V1__Case;
+struct Csirt__V1__Classification;
 struct Csirt__V1__Division;
 struct Csirt__V1__Event;
 struct Csirt__V1__User;
@@ -74,12 +75,19 @@ int index_rollback(struct index *ix);
  *   - a case event (ev->case_id not empty) needs `case_after`, the fold of
  *     the case after this event (same id, last_seq == ev->seq): its cases
  *     row and case_assignees rows are replaced from it;
- *   - note_added / note_edited: a notes row (version 1 / the given one);
+ *   - note_added / note_edited: a notes row (version 1 / the given one)
+ *     with `note_text`, the text of that version, when the note is
+ *     機密性低 (the index keeps it so that reads never walk git); NULL
+ *     otherwise.  `note_text` must be NULL for every other event and for
+ *     a note that is not 機密性低 (CSIRT_EINVAL: no secret enters the
+ *     index), and must be the exact NUL-free text whose digest is the
+ *     payload's text_sha256 (the caller checks it; see writer.c);
  *   - user_created / user_updated: the users row (insert / update);
  *   - division_created: the divisions row;
  *   - ledger_initialized and unknown payloads: nothing more.
  * A directory event (ev->case_id empty) takes case_after == NULL.
- * `ev` and `case_after` are borrowed; `commit_id` is 40 lowercase hex.
+ * `ev`, `case_after` and `note_text` are borrowed; `commit_id` is 40
+ * lowercase hex.
  *
  * Returns CSIRT_ECONFLICT if an event with ev->seq is already recorded (and
  * only then: replay may treat it as "already applied"); CSIRT_EINVAL for a
@@ -88,8 +96,8 @@ int index_rollback(struct index *ix);
  * case, duplicate user, duplicate note version, ...).
  */
 int index_apply(struct index *ix, const struct Csirt__V1__Event *ev,
-                const char *commit_id,
-                const struct Csirt__V1__Case *case_after);
+                const char *commit_id, const struct Csirt__V1__Case *case_after,
+                const char *note_text);
 
 /* The last ledger event reflected in the index. */
 int index_set_position(struct index *ix, uint64_t seq, const char *commit_id);
@@ -122,6 +130,45 @@ int index_events_for_case(struct index *ix, const char *case_id,
                           int (*cb)(const struct Csirt__V1__Event *ev,
                                     const char *commit_id, void *arg),
                           void *arg);
+
+/*
+ * One version of a note, as index_note_versions() hands it out.  Every
+ * member is borrowed for the duration of the callback.
+ */
+struct index_note_version {
+	const char *case_id;
+	const char *note_id;
+	uint32_t version;   /* 1 = note.added; 2, 3, ... = note.edited */
+	const char *author; /* login of whoever wrote this version */
+	int64_t time_ms;    /* event time of this version (Unix ms, UTC) */
+	uint64_t seq;       /* ledger event of this version */
+	const char *path;   /* ledger path of the note file */
+	const char *text_sha256;
+	/* The text of this version; NULL when the index does not keep it
+	 * (a note not 機密性低, or a row indexed before schema 3: see
+	 * schema/0003_note_text.sql).  NUL-free, `text_len` bytes. */
+	const char *text;
+	size_t text_len;
+	/* The note's classification, set at note.added and inherited by
+	 * every version (第4.4). */
+	const struct Csirt__V1__Classification *classification;
+	/* Version 1's author and time: who wrote the note and when. */
+	const char *note_author;
+	int64_t created_ms;
+};
+
+typedef int (*index_note_cb)(const struct index_note_version *v, void *arg);
+
+/*
+ * Calls `cb` for every version of note `note_id` of case `case_id`, oldest
+ * first (version 1, 2, ...), in one read snapshot.  CSIRT_ENOTFOUND when
+ * the case has no such note.  A non-zero return from `cb` stops the walk
+ * and is returned.  `cb` must not call index_note_versions() on the same
+ * index.  Works on the writer's connection (which sees the open batch's
+ * own writes) and on a read-only one.
+ */
+int index_note_versions(struct index *ix, const char *case_id,
+                        const char *note_id, index_note_cb cb, void *arg);
 
 /* ---- reads for the wire API (the loop thread's read-only connection;
  * they work as well on the writer's) ---------------------------------- */

@@ -20,7 +20,10 @@
  *
  *   without a state change, in the open states (all but CLOSED, DISMISSED):
  *     guide(SM, text)                  第13.3 指導 to the reporting division
- *     note_add, note_edit(SM, lead; investigators from ESCALATED on)
+ *     note_add, note_edit(SM, lead; investigators from ESCALATED on;
+ *                         an edit further only by the note's author or
+ *                         the lead, which writer.c checks: it needs the
+ *                         note's first version, from the index)
  *     update(SM, lead; the filing reporter too while REPORTED)
  *     assign(lead)                     ESCALATED and INVESTIGATING only
  *

@@ -382,22 +382,164 @@ RPC_HANDLER(rpc_add_note)
 	return rpc_submit(ctx, ev, r->text, finish_note);
 }
 
-RPC_HANDLER(rpc_edit_note)
+/* A Note message for one version read from the index.  Caller frees. */
+static Csirt__V1__Note *
+note_from_version(const struct index_note_version *v)
 {
-	(void)ctx;
-	(void)in;
-	(void)out;
-	return csirt_error_set(CSIRT_EUNIMPLEMENTED,
-	                       "EditNote is not implemented yet");
+	Csirt__V1__Note *n = msg_new(&csirt__v1__note__descriptor);
+	char t[UTIL_TIME_LEN];
+
+	codec_set_string(&n->id, v->note_id);
+	codec_set_string(&n->case_id, v->case_id);
+	codec_set_string(&n->author, v->author);
+	n->version = v->version;
+	n->text = util_xmalloc(v->text_len + 1);
+	memcpy(n->text, v->text, v->text_len);
+	n->text[v->text_len] = '\0';
+	n->classification =
+	    (Csirt__V1__Classification *)codec_clone(&v->classification->base);
+	util_time_format_ms(t, sizeof(t), v->created_ms);
+	codec_set_string(&n->created_at, t);
+	util_time_format_ms(t, sizeof(t), v->time_ms);
+	codec_set_string(&n->updated_at, t);
+	return n;
 }
 
+/* A version whose text the index does not hold cannot be answered without
+ * walking git, which reads never do: say why and what to do. */
+static int
+note_text_missing(const struct index_note_version *v)
+{
+	if (v->classification->confidentiality !=
+	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW)
+		return csirt_error_set(
+		    CSIRT_EUNIMPLEMENTED,
+		    "note %s is classified 機密性高・中; reading encrypted "
+		    "notes is not supported yet",
+		    v->note_id);
+	return csirt_error_set(CSIRT_EUNAVAILABLE,
+	                       "the index has no text for version %u of note "
+	                       "%s (indexed before schema 3); the operators "
+	                       "must run `csirtd rebuild`",
+	                       (unsigned)v->version, v->note_id);
+}
+
+/* The edit's reply: the new version, read back from the index (the writer
+ * committed it before posting the reply, and version 1 holds the note's
+ * creation time and classification). */
+struct edit_state {
+	uint32_t version;
+	Csirt__V1__Note *note;
+};
+
+static int
+edit_cb(const struct index_note_version *v, void *arg)
+{
+	struct edit_state *st = arg;
+
+	if (v->version != st->version)
+		return 0;
+	if (v->text == NULL)
+		return note_text_missing(v);
+	st->note = note_from_version(v);
+	return 0;
+}
+
+static int
+finish_note_edit(struct rpc_ctx *ctx, ProtobufCMessage **out)
+{
+	const Csirt__V1__Event *ev = ctx->cmd.ev;
+	struct edit_state st = {ev->note_edited->version, NULL};
+	Csirt__V1__NoteResponse *resp;
+	int rc;
+
+	if ((rc = index_note_versions(rpc_env(ctx)->ix, ev->case_id,
+	                              ev->note_edited->note_id, edit_cb,
+	                              &st)) != 0)
+		return rc;
+	if (st.note == NULL)
+		return csirt_error_set(
+		    CSIRT_EFAIL,
+		    "note %s version %u is committed but not "
+		    "in the index",
+		    ev->note_edited->note_id, (unsigned)st.version);
+	resp = msg_new(&csirt__v1__note_response__descriptor);
+	resp->note = st.note;
+	resp->seq = ctx->cmd.seq;
+	codec_set_string(&resp->commit, ctx->cmd.commit);
+	*out = &resp->base;
+	return 0;
+}
+
+/* Who may edit is decided by the writer (author or lead, on top of the
+ * lifecycle's roles), against the note as it is when the edit commits. */
+RPC_HANDLER(rpc_edit_note)
+{
+	const Csirt__V1__EditNoteRequest *r = (const void *)in;
+	Csirt__V1__NoteEdited *ne;
+	Csirt__V1__Event *ev;
+
+	(void)out;
+	if (layout_case_id_parse(r->case_id, NULL, NULL) != 0)
+		return csirt_error_set(
+		    CSIRT_EINVAL,
+		    "case_id: \"%.40s\" is not a case id like 2026-000123",
+		    r->case_id);
+	if (r->note_id[0] == '\0')
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "note_id is required (\"n1\", ...)");
+	ev = event_new(r->case_id);
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED;
+	ne = msg_new(&csirt__v1__note_edited__descriptor);
+	codec_set_string(&ne->note_id, r->note_id);
+	codec_set_string(&ne->reason, r->reason);
+	ev->note_edited = ne;
+	/* The text stays in ctx->in until the reply. */
+	return rpc_submit(ctx, ev, r->text, finish_note_edit);
+}
+
+struct versions_state {
+	Csirt__V1__GetNoteVersionsResponse *resp;
+	size_t cap;
+};
+
+static int
+versions_cb(const struct index_note_version *v, void *arg)
+{
+	struct versions_state *st = arg;
+	Csirt__V1__GetNoteVersionsResponse *r = st->resp;
+
+	if (v->text == NULL)
+		return note_text_missing(v);
+	if (r->n_versions == st->cap) {
+		st->cap = st->cap ? st->cap * 2 : 8;
+		r->versions =
+		    util_xrealloc(r->versions, st->cap * sizeof(*r->versions));
+	}
+	r->versions[r->n_versions++] = note_from_version(v);
+	return 0;
+}
+
+/* Every version of a note, oldest first, from the index: whoever may see
+ * the case may read its 機密性低 notes. */
 RPC_HANDLER(rpc_get_note_versions)
 {
-	(void)ctx;
-	(void)in;
-	(void)out;
-	return csirt_error_set(CSIRT_EUNIMPLEMENTED,
-	                       "GetNoteVersions is not implemented yet");
+	const Csirt__V1__GetNoteVersionsRequest *r = (const void *)in;
+	struct versions_state st = {NULL, 0};
+	Csirt__V1__Case *c = NULL;
+	int rc;
+
+	if ((rc = rpc_case_visible(ctx, r->case_id, &c)) != 0)
+		return rc;
+	case_free(c);
+	st.resp = msg_new(&csirt__v1__get_note_versions_response__descriptor);
+	if ((rc = index_note_versions(rpc_env(ctx)->ix, r->case_id, r->note_id,
+	                              versions_cb, &st)) != 0) {
+		codec_free(&st.resp->base);
+		return rc;
+	}
+	*out = &st.resp->base;
+	return 0;
 }
 
 struct history_state {

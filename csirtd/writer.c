@@ -267,6 +267,29 @@ directory_file(struct writer *w, const Csirt__V1__Event *ev, struct buf *path,
 
 #define NOTE_TEXT_MAX (64 * 1024)
 
+/* The text rules of every note version (AddNote and EditNote alike). */
+static int
+note_text_check(const struct writer_cmd *cmd, const char **text, size_t *len)
+{
+	if (cmd->note_text == NULL)
+		return csirt_error_set(CSIRT_EINVAL, "note text is required");
+	*text = cmd->note_text;
+	*len = strlen(cmd->note_text);
+	if (*len == 0 || *len > NOTE_TEXT_MAX || !util_utf8_valid(*text, *len))
+		return csirt_error_set(
+		    CSIRT_EINVAL, "note text must be 1 to %d bytes of UTF-8",
+		    NOTE_TEXT_MAX);
+	return 0;
+}
+
+static bool
+note_is_low(const Csirt__V1__Classification *cl)
+{
+	return cl != NULL &&
+	       cl->confidentiality ==
+	           CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
+}
+
 /* Fills the writer-assigned fields of a note.added payload and renders its
  * file.  Called after the case is loaded and before validation. */
 static int
@@ -275,18 +298,13 @@ prepare_note(const struct writer_cmd *cmd, const Csirt__V1__Case *current,
 {
 	Csirt__V1__NoteAdded *na = cmd->ev->note_added;
 	char sha[CRYPTO_SHA256_HEX_LEN], id[16];
+	int rc;
 
-	if (na == NULL || cmd->note_text == NULL)
-		return csirt_error_set(CSIRT_EINVAL, "note text is required");
-	*text = cmd->note_text;
-	*len = strlen(cmd->note_text);
-	if (*len == 0 || *len > NOTE_TEXT_MAX || !util_utf8_valid(*text, *len))
-		return csirt_error_set(
-		    CSIRT_EINVAL, "note text must be 1 to %d bytes of UTF-8",
-		    NOTE_TEXT_MAX);
-	if (na->classification == NULL ||
-	    na->classification->confidentiality !=
-	        CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW)
+	if (na == NULL)
+		return csirt_error_set(CSIRT_EINVAL, "note payload missing");
+	if ((rc = note_text_check(cmd, text, len)) != 0)
+		return rc;
+	if (!note_is_low(na->classification))
 		return csirt_error_set(
 		    CSIRT_EINVAL,
 		    "機密性高・中 notes must be stored encrypted, which this "
@@ -303,6 +321,150 @@ prepare_note(const struct writer_cmd *cmd, const Csirt__V1__Case *current,
 	codec_set_string(&na->text_sha256, sha);
 	na->version = 1;
 	return 0;
+}
+
+/* What the writer needs to know of an existing note: its newest version
+ * and who wrote it first.  Filled by note_info_cb from the index. */
+struct note_info {
+	uint32_t last_version;
+	char last_sha256[CRYPTO_SHA256_HEX_LEN];
+	char *path;   /* of the note file; owned */
+	char *author; /* of version 1; owned */
+	bool low;     /* 機密性低 (the classification of version 1) */
+};
+
+static int
+note_info_cb(const struct index_note_version *v, void *arg)
+{
+	struct note_info *ni = arg;
+
+	if (v->version == 1) {
+		ni->author = util_strdup(v->note_author);
+		ni->low = note_is_low(v->classification);
+	}
+	free(ni->path);
+	ni->path = util_strdup(v->path);
+	ni->last_version = v->version;
+	snprintf(ni->last_sha256, sizeof(ni->last_sha256), "%s",
+	         v->text_sha256);
+	return 0;
+}
+
+static void
+note_info_free(struct note_info *ni)
+{
+	free(ni->path);
+	free(ni->author);
+	memset(ni, 0, sizeof(*ni));
+}
+
+/* Looks the note up in the index (this batch's own writes included).
+ * CSIRT_ENOTFOUND when the case has no such note. */
+static int
+note_info_get(struct note_info *out, struct index *ix, const char *case_id,
+              const char *note_id)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = index_note_versions(ix, case_id, note_id, note_info_cb, out);
+	if (rc == 0 && (out->author == NULL || out->path == NULL))
+		rc = csirt_error_set(
+		    CSIRT_ETAMPER, "index: note %s of case %s has no version 1",
+		    note_id, case_id);
+	if (rc != 0)
+		note_info_free(out);
+	return rc;
+}
+
+/*
+ * Fills the writer-assigned fields of a note.edited payload (version, path,
+ * text_sha256) from the note as the index knows it, and hands back its
+ * text.  Called after the case is loaded and before validation.
+ *
+ * The new version is written to the note's own path, so that `git log -p
+ * -- <path>` shows every version.  The classification is not in the
+ * payload: an edit inherits the note's (第4.4), and only 機密性低 notes
+ * can be edited until note encryption exists.  Returns the original
+ * author in *author (owned by the caller) for note_edit_check().
+ */
+static int
+prepare_note_edit(struct writer *w, const struct writer_cmd *cmd,
+                  const Csirt__V1__Case *current, struct buf *path,
+                  const char **text, size_t *len, char **author)
+{
+	Csirt__V1__NoteEdited *ne = cmd->ev->note_edited;
+	struct note_info ni = {0};
+	char sha[CRYPTO_SHA256_HEX_LEN];
+	int rc;
+
+	if (ne == NULL)
+		return csirt_error_set(CSIRT_EINVAL, "note payload missing");
+	if ((rc = note_text_check(cmd, text, len)) != 0)
+		return rc;
+	if (current == NULL)
+		return csirt_error_set(CSIRT_ENOTFOUND, "case not found");
+	if (ne->note_id[0] == '\0' || strlen(ne->note_id) > CASE_NAME_MAX)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "note_id: give the id of a note of the "
+		                       "case, like \"n1\"");
+	rc = note_info_get(&ni, w->ix, current->id, ne->note_id);
+	if (rc == CSIRT_ENOTFOUND)
+		rc = csirt_error_set(CSIRT_ENOTFOUND,
+		                     "case %s has no note \"%s\"", current->id,
+		                     ne->note_id);
+	if (rc != 0)
+		goto done;
+	if (!ni.low) {
+		rc = csirt_error_set(
+		    CSIRT_EINVAL,
+		    "note %s is classified 機密性高・中, and this version "
+		    "cannot store encrypted notes yet: it cannot be edited",
+		    ne->note_id);
+		goto done;
+	}
+	crypto_sha256_hex(sha, *text, *len);
+	if (strcmp(sha, ni.last_sha256) == 0) {
+		rc = csirt_error_set(CSIRT_EINVAL,
+		                     "the text is that of version %" PRIu32
+		                     " of note %s: nothing to edit",
+		                     ni.last_version, ne->note_id);
+		goto done;
+	}
+	buf_puts(path, ni.path);
+	codec_set_string(&ne->path, ni.path);
+	codec_set_string(&ne->text_sha256, sha);
+	ne->version = ni.last_version + 1;
+	*author = ni.author;
+	ni.author = NULL;
+	rc = 0;
+done:
+	note_info_free(&ni);
+	return rc;
+}
+
+/*
+ * Only the note's author or the CSIRT lead may edit a note (the issue's
+ * rule).  lifecycle.c decides which roles may edit notes at all and in
+ * which states, and that an investigator is assigned to the case; this
+ * narrows it further to the person who wrote the note.  It lives here, not
+ * in lifecycle.c (pure: it sees the case, not its notes) nor in the
+ * handler (whose read-only snapshot may lag this batch, and which every
+ * other way of submitting commands would bypass): the writer is the one
+ * place that sees the note's first version at the moment the edit is
+ * committed.  Called after case_validate(), so role and state errors come
+ * first.
+ */
+static int
+note_edit_check(const Csirt__V1__Event *ev, const char *author)
+{
+	if (ev->role == CSIRT__V1__ROLE__ROLE_CSIRT_LEAD ||
+	    strcmp(ev->actor, author) == 0)
+		return 0;
+	return csirt_error_set(CSIRT_EDENIED,
+	                       "only the author of note %s (%s) or the CSIRT "
+	                       "lead may edit it",
+	                       ev->note_edited->note_id, author);
 }
 
 /* Is `rc` the command's fault (reply with it) or the batch's (abort)? */
@@ -327,6 +489,7 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	struct ledger_file files[3];
 	size_t nfiles = 2;
 	const char *note = NULL;
+	char *note_author = NULL;
 	size_t note_len = 0;
 	struct layout_trailers t;
 	char now[UTIL_TIME_LEN], case_id[LAYOUT_CASE_ID_LEN];
@@ -378,7 +541,14 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 		    (rc = prepare_note(cmd, current, &n_path, &note,
 		                       &note_len)) != 0)
 			goto done;
+		if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED &&
+		    (rc = prepare_note_edit(w, cmd, current, &n_path, &note,
+		                            &note_len, &note_author)) != 0)
+			goto done;
 		if ((rc = case_validate(current, ev)) != 0)
+			goto done;
+		if (note_author != NULL &&
+		    (rc = note_edit_check(ev, note_author)) != 0)
 			goto done;
 		if (current == NULL) {
 			if ((rc = next_case_id(w, year, case_id, true)) != 0)
@@ -434,7 +604,7 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	struct ledger_commit_info info = {ev->actor, now_ms, msg.data};
 	if ((rc = ledger_commit(w->lg, &info, files, nfiles, cmd->commit)) !=
 	        0 ||
-	    (rc = index_apply(w->ix, ev, cmd->commit, current)) != 0) {
+	    (rc = index_apply(w->ix, ev, cmd->commit, current, note)) != 0) {
 		if (is_command_error(rc))
 			rc = csirt_error_wrap(CSIRT_EFAIL, "index");
 		goto done;
@@ -446,6 +616,7 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 done:
 	if (current != NULL)
 		case_free(current);
+	free(note_author);
 	buf_free(&ev_path);
 	buf_free(&ev_json);
 	buf_free(&n_path);
@@ -752,6 +923,66 @@ struct replay {
 	bool in_tx;
 };
 
+/*
+ * The text the index keeps for a note event being replayed: the note file
+ * as committed with the event (a later commit may hold a later version of
+ * the same path), checked against the event's text_sha256, so that a
+ * rebuilt index holds exactly the texts the live one was given.  *out is
+ * NULL for a note that is not 機密性低 (its text is never indexed) and
+ * for every other event.  Caller frees *out.
+ */
+static int
+replay_note_text(char **out, struct replay *r, const Csirt__V1__Event *ev,
+                 const char *commit)
+{
+	const char *path, *sha256;
+	struct note_info ni = {0};
+	char sha[CRYPTO_SHA256_HEX_LEN];
+	char *text = NULL;
+	size_t len = 0;
+	bool low;
+	int rc;
+
+	*out = NULL;
+	if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED) {
+		low = note_is_low(ev->note_added->classification);
+		path = ev->note_added->path;
+		sha256 = ev->note_added->text_sha256;
+	} else if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED) {
+		/* An edit inherits the note's classification (version 1 is
+		 * already in the index, or the event is out of order). */
+		rc = note_info_get(&ni, r->ix, ev->case_id,
+		                   ev->note_edited->note_id);
+		if (rc == CSIRT_ENOTFOUND)
+			rc = csirt_error_set(
+			    CSIRT_ETAMPER, "commit %.12s edits unknown note %s",
+			    commit, ev->note_edited->note_id);
+		if (rc != 0)
+			return rc;
+		low = ni.low;
+		note_info_free(&ni);
+		path = ev->note_edited->path;
+		sha256 = ev->note_edited->text_sha256;
+	} else {
+		return 0;
+	}
+	if (!low)
+		return 0;
+	if ((rc = ledger_read_file(&text, &len, r->lg, commit, path)) != 0)
+		return csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s: note",
+		                        commit);
+	crypto_sha256_hex(sha, text, len);
+	if (strcmp(sha, sha256) != 0 || strlen(text) != len) {
+		free(text);
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "commit %.12s: %s does not match the "
+		                       "event's text_sha256",
+		                       commit, path);
+	}
+	*out = text;
+	return 0;
+}
+
 static int
 replay_cb(const char *commit, const char *message, void *arg)
 {
@@ -760,7 +991,7 @@ replay_cb(const char *commit, const char *message, void *arg)
 	Csirt__V1__Event *ev = NULL;
 	Csirt__V1__Case *c = NULL;
 	struct buf path = BUF_INIT;
-	char *json = NULL, sha[CRYPTO_SHA256_HEX_LEN];
+	char *json = NULL, *note = NULL, sha[CRYPTO_SHA256_HEX_LEN];
 	size_t len;
 	bool is_case = false;
 	const char *type = NULL;
@@ -827,7 +1058,9 @@ replay_cb(const char *commit, const char *message, void *arg)
 			goto done;
 		}
 	}
-	if ((rc = index_apply(r->ix, ev, commit, c)) != 0) {
+	if ((rc = replay_note_text(&note, r, ev, commit)) != 0)
+		goto done;
+	if ((rc = index_apply(r->ix, ev, commit, c, note)) != 0) {
 		rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s", commit);
 		goto done;
 	}
@@ -851,6 +1084,7 @@ done:
 		case_free(c);
 	codec_free(ev ? &ev->base : NULL);
 	free(json);
+	free(note);
 	buf_free(&path);
 	return rc;
 }

@@ -31,8 +31,11 @@ struct writer_cmd {
 	/* In: the proposed event, fully owned by the command.  The writer
 	 * fills seq, time, type and (for a report) case_id. */
 	Csirt__V1__Event *ev;
-	/* Note text for note.added (borrowed; valid until `done`).  Only
-	 * 機密性低 text is accepted until note encryption exists. */
+	/* Note text for note.added and note.edited (borrowed; valid until
+	 * `done`).  Only 機密性低 text is accepted until note encryption
+	 * exists.  A note.edited needs only note_id (and a reason): the
+	 * writer looks the note up and assigns version, path and digest;
+	 * only the note's author or the CSIRT lead may edit it. */
 	const char *note_text;
 	writer_done_cb done; /* called on the writer thread */
 	void *arg;

@@ -345,6 +345,230 @@ START_TEST(test_api_lifecycle_protobuf)
 }
 END_TEST
 
+static Csirt__V1__NoteResponse *
+edit_note(struct api *a, const char *token, const char *case_id,
+          const char *note_id, const char *text, int expect, struct buf *err)
+{
+	Csirt__V1__EditNoteRequest *r =
+	    msg_new(&csirt__v1__edit_note_request__descriptor);
+	Csirt__V1__NoteResponse *resp = NULL;
+	int status;
+
+	codec_set_string(&r->case_id, case_id);
+	codec_set_string(&r->note_id, note_id);
+	codec_set_string(&r->text, text);
+	codec_set_string(&r->reason, "追記");
+	buf_reset(err);
+	status = call(a, token, "CaseService/EditNote", &r->base,
+	              &csirt__v1__note_response__descriptor,
+	              (ProtobufCMessage **)&resp, err);
+	ck_assert_msg(status == expect, "EditNote: %d, expected %d: %s", status,
+	              expect, err->data ? err->data : "");
+	codec_free(&r->base);
+	return resp;
+}
+
+static Csirt__V1__GetNoteVersionsResponse *
+note_versions(struct api *a, const char *token, const char *case_id,
+              const char *note_id, int expect, struct buf *err)
+{
+	Csirt__V1__GetNoteVersionsRequest *r =
+	    msg_new(&csirt__v1__get_note_versions_request__descriptor);
+	Csirt__V1__GetNoteVersionsResponse *resp = NULL;
+	int status;
+
+	codec_set_string(&r->case_id, case_id);
+	codec_set_string(&r->note_id, note_id);
+	buf_reset(err);
+	status = call(a, token, "CaseService/GetNoteVersions", &r->base,
+	              &csirt__v1__get_note_versions_response__descriptor,
+	              (ProtobufCMessage **)&resp, err);
+	ck_assert_msg(status == expect, "GetNoteVersions: %d, expected %d: %s",
+	              status, expect, err->data ? err->data : "");
+	codec_free(&r->base);
+	return resp;
+}
+
+/* Versioned notes (the issue): an edit is a new version at the note's
+ * path, every version stays readable through the API and with git log -p,
+ * and only the author or the CSIRT lead may edit. */
+START_TEST(test_api_note_versions)
+{
+	static const char *const texts[] = {
+	    "本人から聴取。電車内に置き忘れた。",
+	    "本人から聴取。京王線の電車内に置き忘れた。",
+	    "本人から聴取。京王線の電車内（新宿駅付近）に置き忘れた。\n"
+	    "遺失物センターに照会済み。\n",
+	    "本人から聴取。京王線の電車内（新宿駅付近）に置き忘れた。\n"
+	    "遺失物センターに照会済み。\n（CSIRT長確認）\n",
+	};
+	static const char *const authors[] = {"inv", "inv", "inv", "lead"};
+	struct api a;
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	char inv2[80], *id, *repo, *path = NULL, created[UTIL_TIME_LEN];
+	Csirt__V1__AssignInvestigatorsRequest *as =
+	    msg_new(&csirt__v1__assign_investigators_request__descriptor);
+	Csirt__V1__AddNoteRequest *note =
+	    msg_new(&csirt__v1__add_note_request__descriptor);
+	Csirt__V1__GetHistoryRequest *h =
+	    msg_new(&csirt__v1__get_history_request__descriptor);
+	Csirt__V1__GetHistoryResponse *hist = NULL;
+	Csirt__V1__NoteResponse *nr = NULL;
+	Csirt__V1__GetNoteVersionsResponse *vr;
+	int status;
+
+	api_start(&a);
+	create_user(&a, "inv2", CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "", inv2);
+	id = report(&a, a.rep1, "機器の紛失事案：公用携帯電話機", 200, &err);
+	codec_free(&action(&a, a.sm, "CaseService/Escalate", id, "CSIRTへ", 200)
+	                ->base);
+	codec_free(&action(&a, a.lead, "CaseService/OpenInvestigation", id,
+	                   "調査開始", 200)
+	                ->base);
+	codec_set_string(&as->id, id);
+	as->assignees = util_xcalloc(2, sizeof(char *));
+	as->assignees[as->n_assignees++] = util_strdup("inv");
+	as->assignees[as->n_assignees++] = util_strdup("inv2");
+	ck_assert_int_eq(call(&a, a.lead, "CaseService/AssignInvestigators",
+	                      &as->base, NULL, NULL, NULL),
+	                 200);
+
+	/* Version 1. */
+	codec_set_string(&note->case_id, id);
+	codec_set_string(&note->text, texts[0]);
+	note->classification = msg_new(&csirt__v1__classification__descriptor);
+	note->classification->confidentiality =
+	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
+	note->classification->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
+	note->classification->availability =
+	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
+	ck_assert_int_eq(call(&a, a.inv, "CaseService/AddNote", &note->base,
+	                      &csirt__v1__note_response__descriptor,
+	                      (ProtobufCMessage **)&nr, NULL),
+	                 200);
+	ck_assert_str_eq(nr->note->id, "n1");
+	ck_assert_uint_eq(nr->note->version, 1);
+	snprintf(created, sizeof(created), "%s", nr->note->created_at);
+	codec_free(&nr->base);
+
+	/* The author edits twice: versions 2 and 3. */
+	for (uint32_t v = 2; v <= 3; v++) {
+		nr = edit_note(&a, a.inv, id, "n1", texts[v - 1], 200, &err);
+		ck_assert_uint_eq(nr->note->version, v);
+		ck_assert_str_eq(nr->note->id, "n1");
+		ck_assert_str_eq(nr->note->case_id, id);
+		ck_assert_str_eq(nr->note->author, "inv");
+		ck_assert_str_eq(nr->note->text, texts[v - 1]);
+		ck_assert_str_eq(nr->note->created_at, created);
+		ck_assert_int_eq(
+		    nr->note->classification->confidentiality,
+		    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW);
+		ck_assert_uint_eq(strlen(nr->commit), 40);
+		codec_free(&nr->base);
+	}
+
+	/* Every version, oldest first, byte-exact; the reporting division
+	 * reads its own case's notes. */
+	vr = note_versions(&a, a.rep1, id, "n1", 200, &err);
+	ck_assert_uint_eq(vr->n_versions, 3);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_uint_eq(vr->versions[i]->version, i + 1);
+		ck_assert_str_eq(vr->versions[i]->text, texts[i]);
+		ck_assert_str_eq(vr->versions[i]->author, authors[i]);
+		ck_assert_str_eq(vr->versions[i]->created_at, created);
+	}
+	codec_free(&vr->base);
+
+	/* Another investigator on the case is not the author. */
+	ck_assert_ptr_null(
+	    edit_note(&a, inv2, id, "n1", "書き換え", 403, &err));
+	ck_assert_ptr_nonnull(
+	    strstr(err.data, "\"code\":\"permission_denied\""));
+	ck_assert_ptr_nonnull(strstr(err.data, "only the author"));
+	/* Unknown note; a note of no case; an unchanged text. */
+	ck_assert_ptr_null(edit_note(&a, a.inv, id, "n2", "x", 404, &err));
+	ck_assert_ptr_nonnull(strstr(err.data, "\"code\":\"not_found\""));
+	ck_assert_ptr_null(
+	    edit_note(&a, a.inv, "2026-999999", "n1", "x", 404, &err));
+	ck_assert_ptr_null(edit_note(&a, a.inv, id, "n1", texts[2], 400, &err));
+	/* The auditor and the reporter may read but not edit. */
+	ck_assert_ptr_null(edit_note(&a, a.aud, id, "n1", "x", 403, &err));
+	ck_assert_ptr_null(edit_note(&a, a.rep1, id, "n1", "x", 403, &err));
+
+	/* The CSIRT lead may edit anyone's note. */
+	nr = edit_note(&a, a.lead, id, "n1", texts[3], 200, &err);
+	ck_assert_uint_eq(nr->note->version, 4);
+	ck_assert_str_eq(nr->note->author, "lead");
+	codec_free(&nr->base);
+	vr = note_versions(&a, a.aud, id, "n1", 200, &err);
+	ck_assert_uint_eq(vr->n_versions, 4);
+	for (size_t i = 0; i < 4; i++) {
+		ck_assert_str_eq(vr->versions[i]->text, texts[i]);
+		ck_assert_str_eq(vr->versions[i]->author, authors[i]);
+	}
+	codec_free(&vr->base);
+
+	/* A reporter of another division learns nothing. */
+	ck_assert_ptr_null(note_versions(&a, a.rep2, id, "n1", 404, &err));
+	ck_assert_ptr_nonnull(strstr(err.data, "\"code\":\"not_found\""));
+	ck_assert_ptr_null(note_versions(&a, a.inv, id, "n9", 404, &err));
+
+	/* The note's path from the history: every edit wrote to it. */
+	codec_set_string(&h->case_id, id);
+	ck_assert_int_eq(call(&a, a.aud, "CaseService/GetHistory", &h->base,
+	                      &csirt__v1__get_history_response__descriptor,
+	                      (ProtobufCMessage **)&hist, NULL),
+	                 200);
+	for (size_t i = 0; i < hist->n_entries; i++) {
+		const Csirt__V1__Event *ev = hist->entries[i]->event;
+		if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED)
+			path = util_strdup(ev->note_added->path);
+		else if (ev->payload_case ==
+		         CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED)
+			ck_assert_str_eq(ev->note_edited->path, path);
+	}
+	ck_assert_ptr_nonnull(path);
+	codec_free(&hist->base);
+
+	/* Stock git shows every version. */
+	repo = util_path_join(a.data, "ledger.git");
+	{
+		const char *argv[] = {"git", "-C",          repo,     "log",
+		                      "-p",  "--format=%s", "ledger", "--",
+		                      path,  NULL};
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+	}
+	ck_assert_int_eq(status, 0);
+	ck_assert_msg(strstr(out.data, "note.added ") != NULL, "%s", out.data);
+	ck_assert_ptr_nonnull(strstr(out.data, "note.edited "));
+	ck_assert_ptr_nonnull(
+	    strstr(out.data, "+本人から聴取。電車内に置き忘れた。"));
+	ck_assert_ptr_nonnull(
+	    strstr(out.data, "+本人から聴取。京王線の電車内に置き忘れた。"));
+	ck_assert_ptr_nonnull(strstr(
+	    out.data,
+	    "+本人から聴取。京王線の電車内（新宿駅付近）に置き忘れた。"));
+	ck_assert_ptr_nonnull(strstr(out.data, "+（CSIRT長確認）"));
+	{
+		size_t n = 0;
+		for (const char *p = out.data;
+		     (p = strstr(p, "note.edited ")) != NULL; p++)
+			n++;
+		ck_assert_uint_eq(n, 3);
+	}
+
+	free(repo);
+	free(path);
+	free(id);
+	codec_free(&as->base);
+	codec_free(&note->base);
+	codec_free(&h->base);
+	buf_free(&err);
+	buf_free(&out);
+	api_stop(&a);
+}
+END_TEST
+
 /* Raw request helper for hostile input. */
 static int
 raw(struct api *a, const char *method, const char *path, const char *ctype,
@@ -512,6 +736,7 @@ api_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_api_lifecycle_protobuf);
 	tcase_add_test(tc, test_api_lifecycle_json_curl);
+	tcase_add_test(tc, test_api_note_versions);
 	tcase_add_test(tc, test_api_bad_input_gets_twirp_errors);
 	suite_add_tcase(s, tc);
 	return s;

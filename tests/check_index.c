@@ -196,6 +196,14 @@ ev_note_added(uint64_t seq, const char *case_id, const char *note_id)
 	n->text_sha256 = S("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15"
 	                   "d6c15b0f00a08");
 	n->version = 1;
+	/* 機密性高: the text is encrypted in the ledger, never indexed. */
+	n->classification = util_xmalloc(sizeof(*n->classification));
+	csirt__v1__classification__init(n->classification);
+	n->classification->confidentiality =
+	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_HIGH;
+	n->classification->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_HIGH;
+	n->classification->availability =
+	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED;
 	ev->note_added = n;
 	return ev;
@@ -333,7 +341,7 @@ apply_one(struct index *ix, const Csirt__V1__Event *ev,
 	char commit[INDEX_COMMIT_ID_LEN + 1];
 
 	commit_for(commit, ev->seq);
-	return index_apply(ix, ev, commit, after);
+	return index_apply(ix, ev, commit, after, NULL);
 }
 
 /* Applies the whole script in one transaction and records the position. */
@@ -410,7 +418,7 @@ START_TEST(test_index_migrations_fresh_and_reopen)
 
 	fx_open(&f);
 	dump(&a, f.ix);
-	ck_assert_ptr_nonnull(strstr(a.data, "\nuser_version 2\n"));
+	ck_assert_ptr_nonnull(strstr(a.data, "\nuser_version 3\n"));
 	ck_assert_ptr_nonnull(strstr(a.data, "\ntable cases (\"id\", "));
 	ck_assert_ptr_nonnull(strstr(a.data, "STRICT"));
 	ck_assert_ptr_nonnull(strstr(a.data, "\ntable notes ("));
@@ -687,19 +695,22 @@ START_TEST(test_index_rejects_inconsistent_events)
 	commit_for(commit, 11);
 
 	/* Malformed: EINVAL. */
-	ck_assert_int_eq(index_apply(f.ix, ev, commit, NULL), CSIRT_EINVAL);
-	ck_assert_int_eq(index_apply(f.ix, ev, "not-a-commit", after),
+	ck_assert_int_eq(index_apply(f.ix, ev, commit, NULL, NULL),
 	                 CSIRT_EINVAL);
-	ck_assert_int_eq(index_apply(f.ix, s.ev[0], commit, after),
+	ck_assert_int_eq(index_apply(f.ix, ev, "not-a-commit", after, NULL),
+	                 CSIRT_EINVAL);
+	ck_assert_int_eq(index_apply(f.ix, s.ev[0], commit, after, NULL),
 	                 CSIRT_EINVAL);
 	after->last_seq = 10;
-	ck_assert_int_eq(index_apply(f.ix, ev, commit, after), CSIRT_EINVAL);
+	ck_assert_int_eq(index_apply(f.ix, ev, commit, after, NULL),
+	                 CSIRT_EINVAL);
 	after->last_seq = 11;
 	free(after->id);
 	after->id = S("2026-1");
 	free(ev->case_id);
 	ev->case_id = S("2026-1");
-	ck_assert_int_eq(index_apply(f.ix, ev, commit, after), CSIRT_EINVAL);
+	ck_assert_int_eq(index_apply(f.ix, ev, commit, after, NULL),
+	                 CSIRT_EINVAL);
 	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "bad case id"));
 	free(after->id);
 	after->id = S(CASE1);
@@ -707,20 +718,24 @@ START_TEST(test_index_rejects_inconsistent_events)
 	ev->case_id = S(CASE1);
 	free(after->reported_at);
 	after->reported_at = S("yesterday");
-	ck_assert_int_eq(index_apply(f.ix, ev, commit, after), CSIRT_EINVAL);
+	ck_assert_int_eq(index_apply(f.ix, ev, commit, after, NULL),
+	                 CSIRT_EINVAL);
 	free(after->reported_at);
 	after->reported_at = S("2026-11-27T00:30:00.000Z");
 
 	/* Contradicting the index: ETAMPER, never ECONFLICT. */
-	ck_assert_int_eq(index_apply(f.ix, uev, commit, NULL), CSIRT_ETAMPER);
-	ck_assert_int_eq(index_apply(f.ix, dev, commit, NULL), CSIRT_ETAMPER);
-	ck_assert_int_eq(index_apply(f.ix, upd, commit, NULL), CSIRT_ETAMPER);
+	ck_assert_int_eq(index_apply(f.ix, uev, commit, NULL, NULL),
+	                 CSIRT_ETAMPER);
+	ck_assert_int_eq(index_apply(f.ix, dev, commit, NULL, NULL),
+	                 CSIRT_ETAMPER);
+	ck_assert_int_eq(index_apply(f.ix, upd, commit, NULL, NULL),
+	                 CSIRT_ETAMPER);
 	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "unknown user"));
 
 	dump(&now, f.ix);
 	ck_assert_str_eq(before.data, now.data);
 	/* And a well-formed event still applies afterwards. */
-	ck_assert_int_eq(index_apply(f.ix, ev, commit, after), 0);
+	ck_assert_int_eq(index_apply(f.ix, ev, commit, after, NULL), 0);
 
 	csirt__v1__event__free_unpacked(ev, NULL);
 	csirt__v1__event__free_unpacked(uev, NULL);
@@ -731,6 +746,147 @@ START_TEST(test_index_rejects_inconsistent_events)
 	buf_free(&now);
 	fx_close(&f);
 	script_free(&s);
+}
+END_TEST
+
+struct note_walk {
+	size_t n;
+	uint32_t version[4];
+	char author[4][16];
+	char text[4][64]; /* "(null)" when not kept */
+	char note_author[16];
+	int confidentiality;
+	int64_t created_ms;
+};
+
+static int
+note_walk_cb(const struct index_note_version *v, void *arg)
+{
+	struct note_walk *w = arg;
+
+	ck_assert_uint_lt(w->n, 4);
+	w->version[w->n] = v->version;
+	snprintf(w->author[w->n], sizeof(w->author[0]), "%s", v->author);
+	if (v->text == NULL)
+		snprintf(w->text[w->n], sizeof(w->text[0]), "(null)");
+	else
+		snprintf(w->text[w->n], sizeof(w->text[0]), "%.*s",
+		         (int)v->text_len, v->text);
+	snprintf(w->note_author, sizeof(w->note_author), "%s", v->note_author);
+	w->confidentiality = (int)v->classification->confidentiality;
+	w->created_ms = v->created_ms;
+	w->n++;
+	return 0;
+}
+
+/* A case event of CASE1 at `seq` with its fold. */
+static int
+apply_at(struct index *ix, Csirt__V1__Event *ev, const char *text)
+{
+	Csirt__V1__Case *after =
+	    case_new(1, TITLE_JA, "D001",
+	             CSIRT__V1__CASE_STATE__CASE_STATE_ESCALATED, ev->seq);
+	char commit[INDEX_COMMIT_ID_LEN + 1];
+	int rc;
+
+	commit_for(commit, ev->seq);
+	rc = index_apply(ix, ev, commit, after, text);
+	csirt__v1__case__free_unpacked(after, NULL);
+	csirt__v1__event__free_unpacked(ev, NULL);
+	return rc;
+}
+
+/* Every version of a note, oldest first, with the texts of 機密性低 notes
+ * kept and nobody else's; note events that contradict the index refused. */
+START_TEST(test_index_note_versions)
+{
+	static const char v1[] = "聴取メモ：電車内で紛失",
+	                  v2[] = "聴取メモ：京王線の"
+	                         "車内で紛失\n";
+	struct buf before = BUF_INIT, now = BUF_INIT;
+	struct note_walk w;
+	struct index *ro = NULL;
+	struct script sc;
+	struct fx f;
+	Csirt__V1__Event *ev;
+
+	script_build(&sc);
+	fx_open(&f);
+	script_apply(f.ix, &sc);
+
+	/* The script's note is 機密性高: versions without text. */
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(
+	    index_note_versions(f.ix, CASE1, "n1", note_walk_cb, &w), 0);
+	ck_assert_uint_eq(w.n, 2);
+	ck_assert_uint_eq(w.version[0], 1);
+	ck_assert_uint_eq(w.version[1], 2);
+	ck_assert_str_eq(w.text[0], "(null)");
+	ck_assert_str_eq(w.text[1], "(null)");
+	ck_assert_str_eq(w.note_author, "tanaka");
+	ck_assert_int_eq(w.confidentiality,
+	                 CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_HIGH);
+	ck_assert_int_eq(
+	    index_note_versions(f.ix, CASE1, "n9", note_walk_cb, &w),
+	    CSIRT_ENOTFOUND);
+	ck_assert_int_eq(
+	    index_note_versions(f.ix, "2026-000099", "n1", note_walk_cb, &w),
+	    CSIRT_ENOTFOUND);
+
+	/* Refused, leaving nothing behind. */
+	dump(&before, f.ix);
+	ck_assert_int_eq(
+	    apply_at(f.ix, ev_note_edited(11, CASE1, "n1", 3), "秘密の本文"),
+	    CSIRT_EINVAL); /* text of a 機密性高 note */
+	ck_assert_int_eq(
+	    apply_at(f.ix, ev_note_added(11, CASE1, "n2"), "秘密の本文"),
+	    CSIRT_EINVAL);
+	ck_assert_int_eq(
+	    apply_at(f.ix, ev_note_edited(11, CASE1, "n1", 4), NULL),
+	    CSIRT_ETAMPER); /* version 3 is missing */
+	ck_assert_int_eq(
+	    apply_at(f.ix, ev_note_edited(11, CASE1, "n1", 2), NULL),
+	    CSIRT_ETAMPER); /* version 2 exists */
+	ck_assert_int_eq(
+	    apply_at(f.ix, ev_note_edited(11, CASE1, "n7", 2), NULL),
+	    CSIRT_ETAMPER); /* no such note */
+	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "unknown note"));
+	ck_assert_int_eq(
+	    apply_at(f.ix, ev_case_simple(11, CASE1, "case.escalated"), "本文"),
+	    CSIRT_EINVAL); /* not a note */
+	dump(&now, f.ix);
+	ck_assert_str_eq(before.data, now.data);
+
+	/* A 機密性低 note keeps the text of every version. */
+	ev = ev_note_added(11, CASE1, "n2");
+	ev->note_added->classification->confidentiality =
+	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
+	ck_assert_int_eq(apply_at(f.ix, ev, v1), 0);
+	ev = ev_note_edited(12, CASE1, "n2", 2);
+	free(ev->actor);
+	ev->actor = S("suzuki");
+	ck_assert_int_eq(apply_at(f.ix, ev, v2), 0);
+
+	/* Read back on a read-only connection, as the wire API does. */
+	ck_assert_int_eq(index_open_readonly(&ro, f.path), 0);
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(index_note_versions(ro, CASE1, "n2", note_walk_cb, &w),
+	                 0);
+	ck_assert_uint_eq(w.n, 2);
+	ck_assert_str_eq(w.text[0], v1);
+	ck_assert_str_eq(w.text[1], v2);
+	ck_assert_str_eq(w.author[0], "tanaka");
+	ck_assert_str_eq(w.author[1], "suzuki");
+	ck_assert_str_eq(w.note_author, "tanaka");
+	ck_assert_int_eq(w.confidentiality,
+	                 CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW);
+	ck_assert_int_gt(w.created_ms, 0);
+	index_close(ro);
+
+	buf_free(&before);
+	buf_free(&now);
+	script_free(&sc);
+	fx_close(&f);
 }
 END_TEST
 
@@ -1838,6 +1994,7 @@ index_suite(void)
 	tcase_add_test(tc, test_index_japanese_survives_reopen);
 	tcase_add_test(tc, test_index_duplicate_seq_conflict);
 	tcase_add_test(tc, test_index_rejects_inconsistent_events);
+	tcase_add_test(tc, test_index_note_versions);
 	tcase_add_test(tc, test_index_position);
 	tcase_add_test(tc, test_index_dump_equality);
 	tcase_add_test(tc, test_index_readonly_reader);

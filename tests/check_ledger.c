@@ -381,13 +381,14 @@ script_history(struct writer *w, int ncases, int guidance)
 }
 
 /* The same life for `ncases` cases at once, each step submitted for every
- * case and committed as one batch (as concurrent clients would). */
+ * case and committed as one batch (as concurrent clients would); the note
+ * is edited twice, by its author and by the lead. */
 static void
 script_history_batched(struct writer *w, int ncases, int guidance)
 {
 	struct writer_cmd *cmds = util_xcalloc((size_t)ncases, sizeof(*cmds));
 	char(*ids)[12] = util_xcalloc((size_t)ncases, sizeof(*ids));
-	int nsteps = 9 + guidance;
+	int nsteps = 11 + guidance;
 
 	for (int step = 0; step < nsteps; step++) {
 		for (int i = 0; i < ncases; i++) {
@@ -436,20 +437,33 @@ script_history_batched(struct writer *w, int ncases, int guidance)
 				note = "関係者から聴取した。";
 				break;
 			case 6:
+				ev = fx_note_edit(
+				    ids[i], "n1", "inv",
+				    CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "追記");
+				note = "関係者から聴取した。\n日時: 11月27日";
+				break;
+			case 7:
+				ev = fx_note_edit(
+				    ids[i], "n1", "lead",
+				    CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, "確認");
+				note = "関係者から聴取した。\n日時: 11月27日\n"
+				       "（CSIRT長確認済み）\n";
+				break;
+			case 8:
 				ev = fx_case_event(
 				    ids[i],
 				    CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED,
 				    "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
 				    "解決");
 				break;
-			case 7:
+			case 9:
 				ev = fx_case_event(
 				    ids[i],
 				    CSIRT__V1__EVENT__PAYLOAD_CASE_CLOSED, "sm",
 				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
 				    "完了");
 				break;
-			case 8:
+			case 10:
 				ev = fx_case_event(
 				    ids[i],
 				    CSIRT__V1__EVENT__PAYLOAD_CASE_REOPENED,
@@ -503,7 +517,8 @@ START_TEST(test_ledger_rebuild_equals_live)
 	env_init(&e);
 	env_open(&e);
 	fx_seed_directory(e.w);
-	/* 500 cases x 20 events = 10,000 events (plus the directory). */
+	/* 500 cases x 22 events = 11,000 events (plus the directory), each
+	 * case with a note in three versions. */
 	script_history_batched(e.w, 500, 11);
 	ck_assert_uint_ge(writer_last_seq(e.w), 10000);
 	env_close(&e);
@@ -515,9 +530,208 @@ START_TEST(test_ledger_rebuild_equals_live)
 	ck_assert_uint_gt(strlen(live), 1000);
 	ck_assert_msg(strcmp(live, rebuilt) == 0,
 	              "rebuilt index differs from the live one");
+	ck_assert_ptr_nonnull(strstr(live, "（CSIRT長確認済み）\\n"));
 	free(live);
 	free(rebuilt);
 	free(ixp);
+	env_free(&e);
+}
+END_TEST
+
+/* Occurrences of `needle` in `s`. */
+static int
+count(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)) != NULL;
+	     p += strlen(needle))
+		n++;
+	return n;
+}
+
+struct versions {
+	size_t n;
+	uint32_t version[8];
+	char author[8][16], note_author[8][16], text[8][256];
+	int confidentiality;
+};
+
+static int
+versions_cb(const struct index_note_version *v, void *arg)
+{
+	struct versions *vs = arg;
+
+	ck_assert_uint_lt(vs->n, 8);
+	ck_assert_uint_lt(v->text_len, sizeof(vs->text[0]));
+	ck_assert_ptr_nonnull(v->text);
+	vs->version[vs->n] = v->version;
+	snprintf(vs->author[vs->n], sizeof(vs->author[0]), "%s", v->author);
+	snprintf(vs->note_author[vs->n], sizeof(vs->note_author[0]), "%s",
+	         v->note_author);
+	memcpy(vs->text[vs->n], v->text, v->text_len);
+	vs->text[vs->n][v->text_len] = '\0';
+	vs->confidentiality = (int)v->classification->confidentiality;
+	vs->n++;
+	return 0;
+}
+
+static void
+note_versions(struct versions *vs, const char *data, const char *case_id)
+{
+	char *ixp = util_path_join(data, "index.sqlite");
+	struct index *ix = NULL;
+
+	memset(vs, 0, sizeof(*vs));
+	ck_assert_int_eq(index_open(&ix, ixp), 0);
+	ck_assert_int_eq(
+	    index_note_versions(ix, case_id, "n1", versions_cb, vs), 0);
+	ck_assert_int_eq(
+	    index_note_versions(ix, case_id, "n2", versions_cb, vs),
+	    CSIRT_ENOTFOUND);
+	index_close(ix);
+	free(ixp);
+}
+
+/* Versioned notes through the writer: each edit is the next version at the
+ * note's path, only the author or the lead may edit, refused edits never
+ * reach the ledger, and a rebuild restores every version's text. */
+START_TEST(test_ledger_note_edits_versioned)
+{
+	static const char *const texts[] = {
+	    "本人から聴取。電車内に置き忘れた。",
+	    "本人から聴取。電車内に置き忘れた。\n遺失物センターに照会済み。",
+	    "本人から聴取。京王線の車内に置き忘れた。\n遺失物センターに照会"
+	    "済み。\n",
+	    "本人から聴取。京王線の車内に置き忘れた。\n遺失物センターに照会"
+	    "済み。\n（CSIRT長が内容を確認した）\n",
+	};
+	static const char *const authors[] = {"inv", "inv", "inv", "lead"};
+	struct env e;
+	struct buf out = BUF_INIT, path = BUF_INIT;
+	struct versions live, rebuilt;
+	char id[12], *ixp, *dump_live, *dump_rebuilt, *before, *after;
+	uint64_t events = 0;
+
+	env_init(&e);
+	env_open(&e);
+	fx_seed_directory(e.w);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_report("rep1", "d1",
+	                        CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+	                        "モバイルPCの紛失"),
+	              NULL, id, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_case_event(
+	                  id, CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED, "sm",
+	                  CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "CSIRTへ"),
+	              NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(e.w, fx_assign(id, "lead", "inv"), NULL, NULL, NULL), 0);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note(id, "inv", CSIRT__V1__ROLE__ROLE_INVESTIGATOR),
+	              texts[0], NULL, NULL),
+	    0);
+	for (int i = 1; i <= 2; i++)
+		ck_assert_msg(
+		    fx_submit(e.w,
+		              fx_note_edit(id, "n1", "inv",
+		                           CSIRT__V1__ROLE__ROLE_INVESTIGATOR,
+		                           "追記"),
+		              texts[i], NULL, NULL) == 0,
+		    "edit %d: %s", i, csirt_error_msg());
+
+	/* Refusals leave the ledger as it was. */
+	before = ledger_head_hex(&e);
+	/* The security manager may edit notes, but not someone else's. */
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note_edit(id, "n1", "sm",
+	                           CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, ""),
+	              "改ざん", NULL, NULL),
+	    CSIRT_EDENIED);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note_edit(id, "n2", "inv",
+	                           CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""),
+	              "存在しない", NULL, NULL),
+	    CSIRT_ENOTFOUND);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note_edit(id, "n1", "inv",
+	                           CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""),
+	              "", NULL, NULL),
+	    CSIRT_EINVAL);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note_edit(id, "n1", "inv",
+	                           CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""),
+	              texts[2], NULL, NULL),
+	    CSIRT_EINVAL);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note_edit(id, "n1", "inv",
+	                           CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""),
+	              "\xc3\x28", NULL, NULL),
+	    CSIRT_EINVAL);
+	after = ledger_head_hex(&e);
+	ck_assert_str_eq(before, after);
+
+	/* The lead may edit anyone's note. */
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note_edit(id, "n1", "lead",
+	                           CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, "確認"),
+	              texts[3], NULL, NULL),
+	    0);
+	env_close(&e);
+
+	/* Stock git: four commits on the note's one path, the last one
+	 * holding the newest text. */
+	layout_case_dir(&path, id);
+	buf_puts(&path, "/notes/n1.md");
+	ck_assert_int_eq(sh(&out, "git -C '%s' log --format=%%s ledger -- '%s'",
+	                    e.repo, path.data),
+	                 0);
+	ck_assert_int_eq(count(out.data, "\n"), 4);
+	ck_assert_int_eq(count(out.data, "note.edited"), 3);
+	ck_assert_int_eq(count(out.data, "note.added"), 1);
+	buf_reset(&out);
+	ck_assert_int_eq(
+	    sh(&out, "git -C '%s' show 'ledger:%s'", e.repo, path.data), 0);
+	ck_assert_str_eq(out.data, texts[3]);
+
+	note_versions(&live, e.data, id);
+	ck_assert_uint_eq(live.n, 4);
+	for (size_t i = 0; i < 4; i++) {
+		ck_assert_uint_eq(live.version[i], i + 1);
+		ck_assert_str_eq(live.text[i], texts[i]);
+		ck_assert_str_eq(live.author[i], authors[i]);
+		ck_assert_str_eq(live.note_author[i], "inv");
+	}
+	ck_assert_int_eq(live.confidentiality,
+	                 CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW);
+
+	ixp = util_path_join(e.data, "index.sqlite");
+	dump_live = dump_index(ixp);
+	ck_assert_int_eq(datadir_rebuild(e.data, &events), 0);
+	dump_rebuilt = dump_index(ixp);
+	ck_assert_str_eq(dump_live, dump_rebuilt);
+	note_versions(&rebuilt, e.data, id);
+	ck_assert(memcmp(&live, &rebuilt, sizeof(live)) == 0);
+
+	free(before);
+	free(after);
+	free(dump_live);
+	free(dump_rebuilt);
+	free(ixp);
+	buf_free(&out);
+	buf_free(&path);
 	env_free(&e);
 }
 END_TEST
@@ -648,6 +862,7 @@ ledger_suite(void)
 	tcase_add_test(tc, test_ledger_init_refuses_existing);
 	tcase_add_test(tc, test_ledger_history_verifies_with_stock_git);
 	tcase_add_test(tc, test_ledger_rejected_command_never_reaches_ledger);
+	tcase_add_test(tc, test_ledger_note_edits_versioned);
 	tcase_add_test(tc, test_ledger_reconcile_replays_missing_tail);
 	tcase_add_test(tc, test_ledger_refuses_rewritten_history);
 	tcase_add_test(tc, test_ledger_stale_lock_recovered);

@@ -194,6 +194,22 @@ fx_note(const char *case_id, const char *actor, Csirt__V1__Role role)
 	return ev;
 }
 
+Csirt__V1__Event *
+fx_note_edit(const char *case_id, const char *note_id, const char *actor,
+             Csirt__V1__Role role, const char *reason)
+{
+	Csirt__V1__Event *ev = event_new(actor, role);
+	Csirt__V1__NoteEdited *n = util_xcalloc(1, sizeof(*n));
+
+	csirt__v1__note_edited__init(n);
+	codec_set_string(&n->note_id, note_id);
+	codec_set_string(&n->reason, reason);
+	codec_set_string(&ev->case_id, case_id);
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED;
+	ev->note_edited = n;
+	return ev;
+}
+
 int
 fx_submit(struct writer *w, Csirt__V1__Event *ev, const char *note_text,
           char *case_id_out, char *commit_out)

@@ -26,6 +26,11 @@ Csirt__V1__Event *fx_assign(const char *case_id, const char *actor,
 /* A 機密性低 note; the text travels in cmd->note_text. */
 Csirt__V1__Event *fx_note(const char *case_id, const char *actor,
                           Csirt__V1__Role role);
+/* An edit of note `note_id`; the writer fills version, path and digest,
+ * the new text travels in cmd->note_text. */
+Csirt__V1__Event *fx_note_edit(const char *case_id, const char *note_id,
+                               const char *actor, Csirt__V1__Role role,
+                               const char *reason);
 
 /* Submits and runs the writer in this thread; returns cmd.rc.  The command
  * is released; `case_id_out` (may be NULL, 12 bytes) gets the case id. */

@@ -1,0 +1,22 @@
+-- 0003_note_text.sql - what versioned notes need (EditNote, GetNoteVersions).
+--
+-- Notes are versioned: note.added writes version 1, every note.edited the
+-- next version to the same ledger path, so `git log -p -- <path>` shows each
+-- one.  GetNoteVersions answers from here, never from git (DESIGN.md §2:
+-- reads come from the index), so every version's text is kept in its row:
+--
+--   text  the UTF-8 text of that version, exactly as committed to the
+--         ledger, for 機密性低 notes; NULL when the index does not hold it:
+--         a 機密性高・中 note (its plaintext never leaves the encrypted
+--         ledger file and the keystore) or a row indexed before this
+--         migration.  Rows of the second kind cannot be filled by SQL (the
+--         text is only in the ledger); `csirtd rebuild` fills them, and
+--         until then GetNoteVersions answers `unavailable` and says so.
+--
+-- A 機密性低 note is 機密性低 information by definition, so keeping its text
+-- here adds no secret to the index.  The note's classification is not
+-- copied into each row: it is version 1's, in the packed note.added event
+-- (events.pb of notes.seq where version = 1), and every edit inherits it
+-- (第4.4).
+
+ALTER TABLE notes ADD COLUMN text TEXT;
