@@ -285,6 +285,10 @@ finish_call(struct rpc_ctx *ctx, int rc, ProtobufCMessage *out)
 	                             : code_of(rc)),
 	              ctx->started);
 
+	/* Every permission_denied is logged here, whoever decided it (the
+	 * method table, a handler, or the writer's lifecycle checks). */
+	if (rc == CSIRT_EDENIED)
+		rpc_deny_log(ctx, csirt_error_msg());
 	if (rc != 0) {
 		/* Internal errors keep their detail in the log only. */
 		if (rc == CSIRT_EFAIL || rc == CSIRT_ETAMPER) {
@@ -493,7 +497,6 @@ rpc_handle(void *arg, struct server_req *req)
 		goto fail;
 	server_req_log(req, "actor", ctx->user->login);
 	if ((ctx->m->roles & (1u << ctx->user->role)) == 0) {
-		rpc_deny_log(ctx, "role may not call this method");
 		rc = csirt_error_set(
 		    CSIRT_EDENIED, "%s may not call %s",
 		    codec_enum_name(&csirt__v1__role__descriptor,

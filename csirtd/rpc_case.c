@@ -70,7 +70,6 @@ RPC_HANDLER(rpc_report_incident)
 		if (c->division[0] != '\0' &&
 		    strcmp(c->division, u->division) != 0) {
 			case_free(c);
-			rpc_deny_log(ctx, "report for another division");
 			return csirt_error_set(
 			    CSIRT_EDENIED,
 			    "a 所属長 reports for their own division (%s)",
@@ -175,7 +174,6 @@ RPC_HANDLER(rpc_list_cases)
 	if (ctx->user->role == CSIRT__V1__ROLE__ROLE_REPORTER) {
 		if (r->division[0] != '\0' &&
 		    strcmp(r->division, ctx->user->division) != 0) {
-			rpc_deny_log(ctx, "list of another division");
 			rc = csirt_error_set(
 			    CSIRT_EDENIED,
 			    "a 所属長 lists their own division only");

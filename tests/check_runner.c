@@ -25,6 +25,7 @@ static const struct {
     {"api", api_suite},
     {"hostile", hostile_suite},
     {"tls", tls_suite},
+    {"authz", authz_suite},
 };
 
 int

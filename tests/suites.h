@@ -17,5 +17,6 @@ Suite *crash_suite(void);
 Suite *api_suite(void);
 Suite *hostile_suite(void);
 Suite *tls_suite(void);
+Suite *authz_suite(void);
 
 #endif
