@@ -276,7 +276,10 @@ util_read_file(char **out, size_t *len, const char *path, size_t max)
 		}
 		buf_put(&b, chunk, (size_t)n);
 	}
+	/* Always terminated, also for an empty file (found by fuzz_config:
+	 * a fresh buffer is not zeroed). */
 	buf_grow(&b, 1);
+	b.data[b.len] = '\0';
 	if (len != NULL)
 		*len = b.len;
 	*out = buf_detach(&b);

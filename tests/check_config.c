@@ -107,6 +107,23 @@ START_TEST(test_config_bad_listen)
 }
 END_TEST
 
+START_TEST(test_config_empty_file_is_defaults)
+{
+	struct config cfg;
+	char *dir = tu_tmpdir();
+	char *path = write_config(dir, "");
+
+	config_init(&cfg);
+	ck_assert_int_eq(config_load_file(&cfg, path), 0);
+	ck_assert_int_eq(config_validate(&cfg), 0);
+	ck_assert_str_eq(cfg.listen, "127.0.0.1:8080");
+	config_free(&cfg);
+	tu_rmrf(dir);
+	free(path);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_config_missing_file)
 {
 	struct config cfg;
@@ -130,6 +147,7 @@ config_suite(void)
 	tcase_add_test(tc, test_config_errors_name_line);
 	tcase_add_test(tc, test_config_bad_listen);
 	tcase_add_test(tc, test_config_missing_file);
+	tcase_add_test(tc, test_config_empty_file_is_defaults);
 	suite_add_tcase(s, tc);
 	return s;
 }

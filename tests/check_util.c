@@ -82,6 +82,12 @@ START_TEST(test_util_write_file_atomic)
 	free(tmp);
 	ck_assert_int_eq(util_read_file(&text, &len, path, 2), CSIRT_EINVAL);
 	ck_assert_ptr_null(text);
+	/* An empty file reads as an empty, terminated string. */
+	ck_assert_int_eq(util_write_file_atomic(path, "", 0, 0600), 0);
+	ck_assert_int_eq(util_read_file(&text, &len, path, 100), 0);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_str_eq(text, "");
+	free(text);
 	tu_rmrf(dir);
 	free(path);
 	free(dir);
