@@ -1482,6 +1482,15 @@ done:
 	return rc;
 }
 
+ProtobufCMessage *
+codec_new(const ProtobufCMessageDescriptor *desc)
+{
+	ProtobufCMessage *m = util_xcalloc(1, desc->sizeof_message);
+
+	desc->message_init(m);
+	return m;
+}
+
 struct ProtobufCMessage *
 codec_clone(const struct ProtobufCMessage *msg)
 {

@@ -58,6 +58,11 @@ int codec_unpack(struct ProtobufCMessage **out,
                  const struct ProtobufCMessageDescriptor *desc,
                  const void *data, size_t len, const struct codec_limits *lim);
 
+/* A new, empty, fully owned message of type `desc`; caller frees with
+ * codec_free(). */
+struct ProtobufCMessage *
+codec_new(const struct ProtobufCMessageDescriptor *desc);
+
 /* Deep copy; caller frees with codec_free(). */
 struct ProtobufCMessage *codec_clone(const struct ProtobufCMessage *msg);
 

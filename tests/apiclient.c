@@ -14,10 +14,7 @@
 void *
 apic_msg_new(const ProtobufCMessageDescriptor *d)
 {
-	ProtobufCMessage *m = util_xcalloc(1, d->sizeof_message);
-
-	d->message_init(m);
-	return m;
+	return codec_new(d);
 }
 
 int
@@ -66,9 +63,9 @@ create_division(struct apic *a, const char *code, const char *name)
 	buf_free(&err);
 }
 
-static void
-create_user(struct apic *a, const char *login, Csirt__V1__Role role,
-            const char *division, char token[80])
+void
+apic_create_user(struct apic *a, const char *login, Csirt__V1__Role role,
+                 const char *division, char token[80])
 {
 	Csirt__V1__CreateUserRequest *r =
 	    apic_msg_new(&csirt__v1__create_user_request__descriptor);
@@ -147,12 +144,17 @@ apic_start_args(struct apic *a, const char *const *extra)
 	ck_assert_int_eq(tu_daemon_start(&a->d, a->data, extra), 0);
 	create_division(a, "d1", "生活安全総務課");
 	create_division(a, "d2", "交通総務課");
-	create_user(a, "rep1", CSIRT__V1__ROLE__ROLE_REPORTER, "d1", a->rep1);
-	create_user(a, "rep2", CSIRT__V1__ROLE__ROLE_REPORTER, "d2", a->rep2);
-	create_user(a, "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "", a->sm);
-	create_user(a, "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, "", a->lead);
-	create_user(a, "inv", CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "", a->inv);
-	create_user(a, "aud", CSIRT__V1__ROLE__ROLE_AUDITOR, "", a->aud);
+	apic_create_user(a, "rep1", CSIRT__V1__ROLE__ROLE_REPORTER, "d1",
+	                 a->rep1);
+	apic_create_user(a, "rep2", CSIRT__V1__ROLE__ROLE_REPORTER, "d2",
+	                 a->rep2);
+	apic_create_user(a, "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "",
+	                 a->sm);
+	apic_create_user(a, "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, "",
+	                 a->lead);
+	apic_create_user(a, "inv", CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "",
+	                 a->inv);
+	apic_create_user(a, "aud", CSIRT__V1__ROLE__ROLE_AUDITOR, "", a->aud);
 }
 
 void

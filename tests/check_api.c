@@ -13,184 +13,25 @@
 
 #include "codec.h"
 #include "csirt/v1/service.pb-c.h"
+#include "apiclient.h"
 #include "suites.h"
 #include "testutil.h"
 
-struct api {
-	char *dir, *data;
-	struct tu_daemon d;
-	char admin[80], rep1[80], rep2[80], sm[80], lead[80], inv[80], aud[80];
-};
-
-static void *
-msg_new(const ProtobufCMessageDescriptor *d)
-{
-	ProtobufCMessage *m = util_xcalloc(1, d->sizeof_message);
-
-	d->message_init(m);
-	return m;
-}
-
-/* POSTs `req` as protobuf; decodes a 200 reply into *resp (may be NULL),
- * and keeps an error body in `err` (may be NULL).  Returns the status. */
-static int
-call(struct api *a, const char *token, const char *method,
-     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rdesc,
-     ProtobufCMessage **resp, struct buf *err)
-{
-	struct buf body = BUF_INIT, out = BUF_INIT, hdr = BUF_INIT,
-	           path = BUF_INIT;
-	int status;
-
-	ck_assert_int_eq(codec_pack(&body, req), 0);
-	buf_printf(&hdr, "Content-Type: application/protobuf\r\n");
-	if (token != NULL)
-		buf_printf(&hdr, "Authorization: Bearer %s\r\n", token);
-	buf_printf(&path, "/twirp/csirt.v1.%s", method);
-	status = tu_http(a->d.addr, "POST", path.data, hdr.data, body.data,
-	                 body.len, &out);
-	if (status == 200 && resp != NULL)
-		ck_assert_msg(
-		    codec_unpack(resp, rdesc, out.data, out.len, NULL) == 0,
-		    "%s: undecodable reply", method);
-	if (status != 200 && err != NULL)
-		buf_put(err, out.data, out.len);
-	buf_free(&body);
-	buf_free(&out);
-	buf_free(&hdr);
-	buf_free(&path);
-	return status;
-}
-
-static uint64_t
-ledger_seq(struct api *a)
-{
-	struct buf out = BUF_INIT;
-	const char *p;
-	uint64_t seq;
-
-	ck_assert_int_eq(
-	    tu_http(a->d.addr, "GET", "/healthz", NULL, NULL, 0, &out), 200);
-	p = strstr(out.data, "\"ledger_seq\":\"");
-	ck_assert_ptr_nonnull(p);
-	seq = strtoull(p + 14, NULL, 10);
-	buf_free(&out);
-	return seq;
-}
-
-static void
-create_division(struct api *a, const char *code, const char *name)
-{
-	Csirt__V1__CreateDivisionRequest *r =
-	    msg_new(&csirt__v1__create_division_request__descriptor);
-	struct buf err = BUF_INIT;
-
-	r->division = msg_new(&csirt__v1__division__descriptor);
-	codec_set_string(&r->division->code, code);
-	codec_set_string(&r->division->name, name);
-	ck_assert_msg(call(a, a->admin, "DirectoryService/CreateDivision",
-	                   &r->base, NULL, NULL, &err) == 200,
-	              "%s", err.data);
-	codec_free(&r->base);
-	buf_free(&err);
-}
-
-/* Creates a user and issues a token into `token`. */
-static void
-create_user(struct api *a, const char *login, Csirt__V1__Role role,
-            const char *division, char token[80])
-{
-	Csirt__V1__CreateUserRequest *r =
-	    msg_new(&csirt__v1__create_user_request__descriptor);
-	Csirt__V1__IssueTokenRequest *t =
-	    msg_new(&csirt__v1__issue_token_request__descriptor);
-	Csirt__V1__IssueTokenResponse *tr = NULL;
-	struct buf err = BUF_INIT;
-
-	r->user = msg_new(&csirt__v1__user__descriptor);
-	codec_set_string(&r->user->login, login);
-	codec_set_string(&r->user->display_name, login);
-	codec_set_string(&r->user->division, division);
-	r->user->role = role;
-	ck_assert_msg(call(a, a->admin, "DirectoryService/CreateUser", &r->base,
-	                   NULL, NULL, &err) == 200,
-	              "%s", err.data);
-	codec_set_string(&t->login, login);
-	ck_assert_int_eq(call(a, a->admin, "DirectoryService/IssueToken",
-	                      &t->base,
-	                      &csirt__v1__issue_token_response__descriptor,
-	                      (ProtobufCMessage **)&tr, NULL),
-	                 200);
-	ck_assert(strncmp(tr->token, "csirt_", 6) == 0);
-	snprintf(token, 80, "%s", tr->token);
-	codec_free(&r->base);
-	codec_free(&t->base);
-	codec_free(&tr->base);
-	buf_free(&err);
-}
-
-static void
-api_start(struct api *a)
-{
-	struct buf out = BUF_INIT;
-	const char *argv[5];
-	int status;
-	char *p;
-
-	memset(a, 0, sizeof(*a));
-	a->dir = tu_tmpdir();
-	a->data = util_path_join(a->dir, "var");
-	argv[0] = CSIRTD_BIN;
-	argv[1] = "--data";
-	argv[2] = a->data;
-	argv[3] = "init";
-	argv[4] = NULL;
-	ck_assert_int_eq(tu_run(&out, &status, argv), 0);
-	ck_assert_int_eq(status, 0);
-	p = strstr(out.data, "administrator token: ");
-	ck_assert_ptr_nonnull(p);
-	p += strlen("administrator token: ");
-	snprintf(a->admin, sizeof(a->admin), "%.*s", (int)strcspn(p, "\n"), p);
-	buf_free(&out);
-	ck_assert_int_eq(tu_daemon_start(&a->d, a->data, NULL), 0);
-	create_division(a, "d1", "生活安全総務課");
-	create_division(a, "d2", "交通総務課");
-	create_user(a, "rep1", CSIRT__V1__ROLE__ROLE_REPORTER, "d1", a->rep1);
-	create_user(a, "rep2", CSIRT__V1__ROLE__ROLE_REPORTER, "d2", a->rep2);
-	create_user(a, "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "", a->sm);
-	create_user(a, "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, "", a->lead);
-	create_user(a, "inv", CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "", a->inv);
-	create_user(a, "aud", CSIRT__V1__ROLE__ROLE_AUDITOR, "", a->aud);
-}
-
-static void
-api_stop(struct api *a)
-{
-	int status = tu_daemon_stop(&a->d, SIGTERM, 10000);
-
-	ck_assert_msg(status != -1 && WIFEXITED(status) &&
-	                  WEXITSTATUS(status) == 0,
-	              "csirtd did not stop cleanly; log: %s", a->d.log_path);
-	tu_rmrf(a->dir);
-	free(a->data);
-	free(a->dir);
-}
-
 static Csirt__V1__CaseResponse *
-action(struct api *a, const char *token, const char *method, const char *id,
+action(struct apic *a, const char *token, const char *method, const char *id,
        const char *text, int expect)
 {
 	Csirt__V1__CaseActionRequest *r =
-	    msg_new(&csirt__v1__case_action_request__descriptor);
+	    apic_msg_new(&csirt__v1__case_action_request__descriptor);
 	Csirt__V1__CaseResponse *resp = NULL;
 	struct buf err = BUF_INIT;
 	int status;
 
 	codec_set_string(&r->id, id);
 	codec_set_string(&r->text, text);
-	status = call(a, token, method, &r->base,
-	              &csirt__v1__case_response__descriptor,
-	              (ProtobufCMessage **)&resp, &err);
+	status = apic_call(a, token, method, &r->base,
+	                   &csirt__v1__case_response__descriptor,
+	                   (ProtobufCMessage **)&resp, &err);
 	ck_assert_msg(status == expect, "%s: %d, expected %d: %s", method,
 	              status, expect, err.data ? err.data : "");
 	codec_free(&r->base);
@@ -199,13 +40,13 @@ action(struct api *a, const char *token, const char *method, const char *id,
 }
 
 static char *
-report(struct api *a, const char *token, const char *title, int expect,
+report(struct apic *a, const char *token, const char *title, int expect,
        struct buf *err)
 {
 	Csirt__V1__ReportIncidentRequest *r =
-	    msg_new(&csirt__v1__report_incident_request__descriptor);
+	    apic_msg_new(&csirt__v1__report_incident_request__descriptor);
 	Csirt__V1__CaseResponse *resp = NULL;
-	Csirt__V1__Case *c = msg_new(&csirt__v1__case__descriptor);
+	Csirt__V1__Case *c = apic_msg_new(&csirt__v1__case__descriptor);
 	char recognized[UTIL_TIME_LEN];
 	char *id = NULL;
 
@@ -216,16 +57,18 @@ report(struct api *a, const char *token, const char *title, int expect,
 	codec_set_string(&c->description,
 	                 "出張先で業務用モバイルPCを紛失した。");
 	codec_set_string(&c->recognized_at, recognized);
-	c->classification = msg_new(&csirt__v1__classification__descriptor);
+	c->classification =
+	    apic_msg_new(&csirt__v1__classification__descriptor);
 	c->classification->confidentiality =
 	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_MEDIUM;
 	c->classification->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
 	c->classification->availability =
 	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
 	r->case_ = c;
-	ck_assert_int_eq(call(a, token, "CaseService/ReportIncident", &r->base,
-	                      &csirt__v1__case_response__descriptor,
-	                      (ProtobufCMessage **)&resp, err),
+	ck_assert_int_eq(apic_call(a, token, "CaseService/ReportIncident",
+	                           &r->base,
+	                           &csirt__v1__case_response__descriptor,
+	                           (ProtobufCMessage **)&resp, err),
 	                 expect);
 	if (resp != NULL) {
 		ck_assert_str_eq(resp->case_->title, title);
@@ -242,21 +85,21 @@ report(struct api *a, const char *token, const char *title, int expect,
 START_TEST(test_api_lifecycle_protobuf)
 {
 	static const char title[] = "機器の紛失事案：モバイルPC";
-	struct api a;
+	struct apic a;
 	struct buf err = BUF_INIT;
 	Csirt__V1__CaseResponse *r;
 	Csirt__V1__GetCaseRequest *g =
-	    msg_new(&csirt__v1__get_case_request__descriptor);
+	    apic_msg_new(&csirt__v1__get_case_request__descriptor);
 	Csirt__V1__GetHistoryRequest *h =
-	    msg_new(&csirt__v1__get_history_request__descriptor);
+	    apic_msg_new(&csirt__v1__get_history_request__descriptor);
 	Csirt__V1__GetHistoryResponse *hist = NULL;
 	Csirt__V1__AssignInvestigatorsRequest *as =
-	    msg_new(&csirt__v1__assign_investigators_request__descriptor);
+	    apic_msg_new(&csirt__v1__assign_investigators_request__descriptor);
 	Csirt__V1__AddNoteRequest *note =
-	    msg_new(&csirt__v1__add_note_request__descriptor);
+	    apic_msg_new(&csirt__v1__add_note_request__descriptor);
 	char *id;
 
-	api_start(&a);
+	apic_start(&a);
 	id = report(&a, a.rep1, title, 200, &err);
 	codec_free(&action(&a, a.sm, "CaseService/Acknowledge", id, "受理", 200)
 	                ->base);
@@ -271,19 +114,21 @@ START_TEST(test_api_lifecycle_protobuf)
 	codec_set_string(&as->id, id);
 	as->assignees = util_xcalloc(1, sizeof(char *));
 	as->assignees[as->n_assignees++] = util_strdup("inv");
-	ck_assert_int_eq(call(&a, a.lead, "CaseService/AssignInvestigators",
-	                      &as->base, NULL, NULL, NULL),
+	ck_assert_int_eq(apic_call(&a, a.lead,
+	                           "CaseService/AssignInvestigators", &as->base,
+	                           NULL, NULL, NULL),
 	                 200);
 	codec_set_string(&note->case_id, id);
 	codec_set_string(&note->text, "本人から聴取。電車内に置き忘れた。");
-	note->classification = msg_new(&csirt__v1__classification__descriptor);
+	note->classification =
+	    apic_msg_new(&csirt__v1__classification__descriptor);
 	note->classification->confidentiality =
 	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
 	note->classification->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
 	note->classification->availability =
 	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
-	ck_assert_int_eq(call(&a, a.inv, "CaseService/AddNote", &note->base,
-	                      NULL, NULL, NULL),
+	ck_assert_int_eq(apic_call(&a, a.inv, "CaseService/AddNote",
+	                           &note->base, NULL, NULL, NULL),
 	                 200);
 	codec_free(&action(&a, a.lead, "CaseService/Resolve", id,
 	                   "遺失物として届出済み", 200)
@@ -304,26 +149,27 @@ START_TEST(test_api_lifecycle_protobuf)
 	/* Scoping: another division's case does not exist for rep2. */
 	codec_set_string(&g->id, id);
 	buf_reset(&err);
-	ck_assert_int_eq(
-	    call(&a, a.rep2, "CaseService/GetCase", &g->base, NULL, NULL, &err),
-	    404);
+	ck_assert_int_eq(apic_call(&a, a.rep2, "CaseService/GetCase", &g->base,
+	                           NULL, NULL, &err),
+	                 404);
 	ck_assert_ptr_nonnull(strstr(err.data, "\"code\":\"not_found\""));
-	ck_assert_int_eq(
-	    call(&a, a.rep1, "CaseService/GetCase", &g->base, NULL, NULL, NULL),
-	    200);
+	ck_assert_int_eq(apic_call(&a, a.rep1, "CaseService/GetCase", &g->base,
+	                           NULL, NULL, NULL),
+	                 200);
 	/* The administrator cannot read case content; the auditor cannot
 	 * write. */
-	ck_assert_int_eq(call(&a, a.admin, "CaseService/GetCase", &g->base,
-	                      NULL, NULL, NULL),
+	ck_assert_int_eq(apic_call(&a, a.admin, "CaseService/GetCase", &g->base,
+	                           NULL, NULL, NULL),
 	                 403);
 	ck_assert_ptr_null(
 	    action(&a, a.aud, "CaseService/Reopen", id, "x", 403));
 
 	/* The auditor's history: every step, with actor, time, commit. */
 	codec_set_string(&h->case_id, id);
-	ck_assert_int_eq(call(&a, a.aud, "CaseService/GetHistory", &h->base,
-	                      &csirt__v1__get_history_response__descriptor,
-	                      (ProtobufCMessage **)&hist, NULL),
+	ck_assert_int_eq(apic_call(&a, a.aud, "CaseService/GetHistory",
+	                           &h->base,
+	                           &csirt__v1__get_history_response__descriptor,
+	                           (ProtobufCMessage **)&hist, NULL),
 	                 200);
 	ck_assert_uint_eq(hist->n_entries, 9);
 	ck_assert_str_eq(hist->entries[0]->event->type, "case.reported");
@@ -341,16 +187,16 @@ START_TEST(test_api_lifecycle_protobuf)
 	codec_free(&note->base);
 	free(id);
 	buf_free(&err);
-	api_stop(&a);
+	apic_stop(&a);
 }
 END_TEST
 
 static Csirt__V1__NoteResponse *
-edit_note(struct api *a, const char *token, const char *case_id,
+edit_note(struct apic *a, const char *token, const char *case_id,
           const char *note_id, const char *text, int expect, struct buf *err)
 {
 	Csirt__V1__EditNoteRequest *r =
-	    msg_new(&csirt__v1__edit_note_request__descriptor);
+	    apic_msg_new(&csirt__v1__edit_note_request__descriptor);
 	Csirt__V1__NoteResponse *resp = NULL;
 	int status;
 
@@ -359,9 +205,9 @@ edit_note(struct api *a, const char *token, const char *case_id,
 	codec_set_string(&r->text, text);
 	codec_set_string(&r->reason, "追記");
 	buf_reset(err);
-	status = call(a, token, "CaseService/EditNote", &r->base,
-	              &csirt__v1__note_response__descriptor,
-	              (ProtobufCMessage **)&resp, err);
+	status = apic_call(a, token, "CaseService/EditNote", &r->base,
+	                   &csirt__v1__note_response__descriptor,
+	                   (ProtobufCMessage **)&resp, err);
 	ck_assert_msg(status == expect, "EditNote: %d, expected %d: %s", status,
 	              expect, err->data ? err->data : "");
 	codec_free(&r->base);
@@ -369,20 +215,20 @@ edit_note(struct api *a, const char *token, const char *case_id,
 }
 
 static Csirt__V1__GetNoteVersionsResponse *
-note_versions(struct api *a, const char *token, const char *case_id,
+note_versions(struct apic *a, const char *token, const char *case_id,
               const char *note_id, int expect, struct buf *err)
 {
 	Csirt__V1__GetNoteVersionsRequest *r =
-	    msg_new(&csirt__v1__get_note_versions_request__descriptor);
+	    apic_msg_new(&csirt__v1__get_note_versions_request__descriptor);
 	Csirt__V1__GetNoteVersionsResponse *resp = NULL;
 	int status;
 
 	codec_set_string(&r->case_id, case_id);
 	codec_set_string(&r->note_id, note_id);
 	buf_reset(err);
-	status = call(a, token, "CaseService/GetNoteVersions", &r->base,
-	              &csirt__v1__get_note_versions_response__descriptor,
-	              (ProtobufCMessage **)&resp, err);
+	status = apic_call(a, token, "CaseService/GetNoteVersions", &r->base,
+	                   &csirt__v1__get_note_versions_response__descriptor,
+	                   (ProtobufCMessage **)&resp, err);
 	ck_assert_msg(status == expect, "GetNoteVersions: %d, expected %d: %s",
 	              status, expect, err->data ? err->data : "");
 	codec_free(&r->base);
@@ -403,22 +249,23 @@ START_TEST(test_api_note_versions)
 	    "遺失物センターに照会済み。\n（CSIRT長確認）\n",
 	};
 	static const char *const authors[] = {"inv", "inv", "inv", "lead"};
-	struct api a;
+	struct apic a;
 	struct buf err = BUF_INIT, out = BUF_INIT;
 	char inv2[80], *id, *repo, *path = NULL, created[UTIL_TIME_LEN];
 	Csirt__V1__AssignInvestigatorsRequest *as =
-	    msg_new(&csirt__v1__assign_investigators_request__descriptor);
+	    apic_msg_new(&csirt__v1__assign_investigators_request__descriptor);
 	Csirt__V1__AddNoteRequest *note =
-	    msg_new(&csirt__v1__add_note_request__descriptor);
+	    apic_msg_new(&csirt__v1__add_note_request__descriptor);
 	Csirt__V1__GetHistoryRequest *h =
-	    msg_new(&csirt__v1__get_history_request__descriptor);
+	    apic_msg_new(&csirt__v1__get_history_request__descriptor);
 	Csirt__V1__GetHistoryResponse *hist = NULL;
 	Csirt__V1__NoteResponse *nr = NULL;
 	Csirt__V1__GetNoteVersionsResponse *vr;
 	int status;
 
-	api_start(&a);
-	create_user(&a, "inv2", CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "", inv2);
+	apic_start(&a);
+	apic_create_user(&a, "inv2", CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "",
+	                 inv2);
 	id = report(&a, a.rep1, "機器の紛失事案：公用携帯電話機", 200, &err);
 	codec_free(&action(&a, a.sm, "CaseService/Escalate", id, "CSIRTへ", 200)
 	                ->base);
@@ -429,22 +276,25 @@ START_TEST(test_api_note_versions)
 	as->assignees = util_xcalloc(2, sizeof(char *));
 	as->assignees[as->n_assignees++] = util_strdup("inv");
 	as->assignees[as->n_assignees++] = util_strdup("inv2");
-	ck_assert_int_eq(call(&a, a.lead, "CaseService/AssignInvestigators",
-	                      &as->base, NULL, NULL, NULL),
+	ck_assert_int_eq(apic_call(&a, a.lead,
+	                           "CaseService/AssignInvestigators", &as->base,
+	                           NULL, NULL, NULL),
 	                 200);
 
 	/* Version 1. */
 	codec_set_string(&note->case_id, id);
 	codec_set_string(&note->text, texts[0]);
-	note->classification = msg_new(&csirt__v1__classification__descriptor);
+	note->classification =
+	    apic_msg_new(&csirt__v1__classification__descriptor);
 	note->classification->confidentiality =
 	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
 	note->classification->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
 	note->classification->availability =
 	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
-	ck_assert_int_eq(call(&a, a.inv, "CaseService/AddNote", &note->base,
-	                      &csirt__v1__note_response__descriptor,
-	                      (ProtobufCMessage **)&nr, NULL),
+	ck_assert_int_eq(apic_call(&a, a.inv, "CaseService/AddNote",
+	                           &note->base,
+	                           &csirt__v1__note_response__descriptor,
+	                           (ProtobufCMessage **)&nr, NULL),
 	                 200);
 	ck_assert_str_eq(nr->note->id, "n1");
 	ck_assert_uint_eq(nr->note->version, 1);
@@ -515,9 +365,10 @@ START_TEST(test_api_note_versions)
 
 	/* The note's path from the history: every edit wrote to it. */
 	codec_set_string(&h->case_id, id);
-	ck_assert_int_eq(call(&a, a.aud, "CaseService/GetHistory", &h->base,
-	                      &csirt__v1__get_history_response__descriptor,
-	                      (ProtobufCMessage **)&hist, NULL),
+	ck_assert_int_eq(apic_call(&a, a.aud, "CaseService/GetHistory",
+	                           &h->base,
+	                           &csirt__v1__get_history_response__descriptor,
+	                           (ProtobufCMessage **)&hist, NULL),
 	                 200);
 	for (size_t i = 0; i < hist->n_entries; i++) {
 		const Csirt__V1__Event *ev = hist->entries[i]->event;
@@ -565,13 +416,13 @@ START_TEST(test_api_note_versions)
 	codec_free(&h->base);
 	buf_free(&err);
 	buf_free(&out);
-	api_stop(&a);
+	apic_stop(&a);
 }
 END_TEST
 
 /* Raw request helper for hostile input. */
 static int
-raw(struct api *a, const char *method, const char *path, const char *ctype,
+raw(struct apic *a, const char *method, const char *path, const char *ctype,
     const char *token, const void *body, size_t len, struct buf *out)
 {
 	struct buf hdr = BUF_INIT;
@@ -593,12 +444,12 @@ START_TEST(test_api_bad_input_gets_twirp_errors)
 	static const char rep[] = "/twirp/csirt.v1.CaseService/ReportIncident";
 	static const char pb[] = "application/protobuf";
 	static const char js[] = "application/json";
-	struct api a;
+	struct apic a;
 	struct buf out = BUF_INIT;
 	uint64_t before;
 
-	api_start(&a);
-	before = ledger_seq(&a);
+	apic_start(&a);
+	before = apic_ledger_seq(&a);
 	ck_assert_int_eq(
 	    raw(&a, "POST", get, js, NULL, "{}", strlen("{}"), &out), 401);
 	ck_assert_ptr_nonnull(strstr(out.data, "\"unauthenticated\""));
@@ -647,15 +498,15 @@ START_TEST(test_api_bad_input_gets_twirp_errors)
 	                 403);
 	ck_assert_ptr_nonnull(strstr(out.data, "\"permission_denied\""));
 	/* None of it reached the ledger, and the daemon still serves. */
-	ck_assert_uint_eq(ledger_seq(&a), before);
+	ck_assert_uint_eq(apic_ledger_seq(&a), before);
 	buf_free(&out);
-	api_stop(&a);
+	apic_stop(&a);
 }
 END_TEST
 
 START_TEST(test_api_lifecycle_json_curl)
 {
-	struct api a;
+	struct apic a;
 	struct buf out = BUF_INIT, url = BUF_INIT, auth = BUF_INIT,
 	           body = BUF_INIT;
 	char recognized[UTIL_TIME_LEN], id[16];
@@ -670,7 +521,7 @@ START_TEST(test_api_lifecycle_json_curl)
 	             {"sm", "Close", "完了"}};
 	int status;
 
-	api_start(&a);
+	apic_start(&a);
 	util_time_format_ms(recognized, sizeof(recognized),
 	                    util_time_now_ms() - 600000);
 	buf_printf(
@@ -723,7 +574,7 @@ START_TEST(test_api_lifecycle_json_curl)
 	buf_free(&url);
 	buf_free(&auth);
 	buf_free(&body);
-	api_stop(&a);
+	apic_stop(&a);
 }
 END_TEST
 

@@ -36,25 +36,40 @@ connect_to(const char *addr)
 
 START_TEST(test_hostile_oversized_body)
 {
+	static const char head[] =
+	    "POST /twirp/csirt.v1.CaseService/ReportIncident HTTP/1.1\r\n"
+	    "Host: x\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 3145728\r\n\r\n";
 	struct apic a;
-	struct buf big = BUF_INIT, out = BUF_INIT;
+	struct buf out = BUF_INIT;
+	char chunk[4096];
 	uint64_t before;
-	int status;
+	int fd;
 
 	apic_start(&a);
 	before = apic_ledger_seq(&a);
-	/* 3 MB against the default 2 MiB limit.  libevent 2.1 answers this
-	 * itself (413) before any handler runs; 2.1 has no hook to make it
-	 * a Twirp body. */
-	buf_grow(&big, 3 << 20);
-	memset(big.data, ' ', 3 << 20);
-	big.len = 3 << 20;
-	status = tu_http(
-	    a.d.addr, "POST", "/twirp/csirt.v1.CaseService/ReportIncident",
-	    "Content-Type: application/json\r\n", big.data, big.len, &out);
-	ck_assert_int_eq(status, 413);
+	/* 3 MB announced against the default 2 MiB limit: refused on the
+	 * header, before any body is read.  libevent 2.1 answers this itself
+	 * (413) before any handler runs; it has no hook to make it a Twirp
+	 * body. */
+	fd = connect_to(a.d.addr);
+	ck_assert_int_eq(write(fd, head, sizeof(head) - 1),
+	                 (ssize_t)(sizeof(head) - 1));
+	for (;;) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		ssize_t n;
+		ck_assert_int_gt(poll(&pfd, 1, 10000), 0);
+		n = read(fd, chunk, sizeof(chunk));
+		if (n <= 0)
+			break;
+		buf_put(&out, chunk, (size_t)n);
+	}
+	close(fd);
+	ck_assert_msg(out.len > 12 &&
+	                  strncmp(out.data, "HTTP/1.1 413", 12) == 0,
+	              "%s", out.data ? out.data : "(nothing)");
+	/* The daemon still serves, and nothing reached the ledger. */
 	ck_assert_uint_eq(apic_ledger_seq(&a), before);
-	buf_free(&big);
 	buf_free(&out);
 	apic_stop(&a);
 }
