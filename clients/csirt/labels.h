@@ -1,0 +1,44 @@
+/*
+ * labels.h - every label the CLI shows, in Japanese and English: field
+ * names, enum values (states, categories, roles, classification levels,
+ * equipment kinds) and the 第13.1 category descriptions.  One table, pure
+ * functions, no I/O.
+ */
+#ifndef CSIRT_LABELS_H
+#define CSIRT_LABELS_H
+
+enum lang {
+	LANG_JA,
+	LANG_EN,
+};
+
+/* From the environment: LC_ALL, then LC_MESSAGES, then LANG; "ja..." gives
+ * LANG_JA, anything else (or nothing) LANG_EN. */
+enum lang labels_lang_default(void);
+/* "ja" or "en"; -1 otherwise. */
+int labels_lang_parse(enum lang *out, const char *s);
+
+/* A field or UI label by key: "case.id", "case.title", "case.state",
+ * "case.category", "case.division", "case.reporter", "case.recognized_at",
+ * "case.reported_at", "case.updated_at", "case.assignees",
+ * "case.classification", "case.emergency", "case.description",
+ * "event.seq", "event.time", "event.actor", "event.role", "event.type",
+ * "event.commit", "note.id", "note.version", "note.author", "note.text",
+ * "user.login", "user.display_name", "user.role", "user.division",
+ * "user.disabled", "division.code", "division.name", "token.id",
+ * "token.created_at", "token.revoked_at", and prompt texts "prompt.*".
+ * An unknown key returns the key itself (never NULL). */
+const char *label(enum lang l, const char *key);
+
+/* An enum value by its proto name ("CASE_STATE_REPORTED" -> "報告" /
+ * "Reported"; "CATEGORY_LOST_EQUIPMENT" -> "機器の紛失事案" / "Lost
+ * equipment").  Unknown names are returned unchanged. */
+const char *label_enum(enum lang l, const char *proto_name);
+
+/* 第13.1: the seven categories, 1..7: the policy's own name ("(6)
+ * 機器の紛失事案") and a one-line description in the language.  NULL for
+ * anything outside 1..7. */
+const char *label_category_name(enum lang l, int category);
+const char *label_category_description(enum lang l, int category);
+
+#endif
