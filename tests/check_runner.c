@@ -27,6 +27,7 @@ static const struct {
     {"hostile", hostile_suite},
     {"tls", tls_suite},
     {"authz", authz_suite},
+    {"cliout", cliout_suite},
 };
 
 int

@@ -18,5 +18,6 @@ Suite *api_suite(void);
 Suite *hostile_suite(void);
 Suite *tls_suite(void);
 Suite *authz_suite(void);
+Suite *cliout_suite(void);
 
 #endif

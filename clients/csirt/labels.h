@@ -26,8 +26,19 @@ int labels_lang_parse(enum lang *out, const char *s);
  * "event.commit", "note.id", "note.version", "note.author", "note.text",
  * "user.login", "user.display_name", "user.role", "user.division",
  * "user.disabled", "division.code", "division.name", "token.id",
- * "token.created_at", "token.revoked_at", and prompt texts "prompt.*".
- * An unknown key returns the key itself (never NULL). */
+ * "token.created_at", "token.revoked_at"; for a case's details also
+ * "case.equipment", "case.report_delay", "case.note_count",
+ * "classification.confidentiality", "classification.integrity",
+ * "classification.availability", "classification.handling_restrictions",
+ * "equipment.kind", "equipment.management_number", "equipment.owner",
+ * "equipment.description", "emergency.instruction"; and the prompts of an
+ * interactive report (第13.1), in the order they are asked:
+ * "prompt.category", "prompt.title", "prompt.description",
+ * "prompt.recognized_at", "prompt.equipment_kind",
+ * "prompt.management_number", "prompt.ownership", "prompt.confidentiality",
+ * "prompt.emergency", "prompt.emergency_instruction", "prompt.confirm".
+ * Prompts carry their own choices and default ("[y/N]") but no trailing
+ * ": ".  An unknown key returns the key itself (never NULL). */
 const char *label(enum lang l, const char *key);
 
 /* An enum value by its proto name ("CASE_STATE_REPORTED" -> "報告" /

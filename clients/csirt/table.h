@@ -2,6 +2,7 @@
  * table.h - aligned text tables for humans.  Widths are display widths:
  * East Asian Wide and Fullwidth characters (漢字, かな, 全角) take two
  * columns, combining marks none, so Japanese and English columns line up.
+ * Memory exhaustion aborts.
  */
 #ifndef CSIRT_TABLE_H
 #define CSIRT_TABLE_H
@@ -21,10 +22,13 @@ void table_add_row(struct table *t, const char *const *cells);
 /* Cells wider than `max` columns are cut with "…" (0: no limit). */
 void table_set_max_width(struct table *t, size_t col, size_t max);
 /* Prints header, a rule, and rows, columns separated by two spaces, no
- * trailing spaces. */
+ * trailing spaces.  Without any header set, only the rows.  Control
+ * characters and invalid UTF-8 in cells are printed as "?" (tab, CR, LF as
+ * a space), never raw. */
 void table_print(const struct table *t, FILE *fp);
 
-/* Display width of a UTF-8 string (invalid bytes count one each). */
+/* Display width of a UTF-8 string (invalid bytes and control characters
+ * count one each, as table_print() shows them). */
 size_t text_width(const char *utf8);
 
 #endif
