@@ -170,15 +170,13 @@ apic_stop(struct apic *a)
 	free(a->dir);
 }
 
-char *
-apic_report(struct apic *a, const char *token, const char *title)
+Csirt__V1__ReportIncidentRequest *
+apic_report_request(const char *title)
 {
 	Csirt__V1__ReportIncidentRequest *r =
 	    apic_msg_new(&csirt__v1__report_incident_request__descriptor);
-	Csirt__V1__CaseResponse *resp = NULL;
 	Csirt__V1__Case *c = apic_msg_new(&csirt__v1__case__descriptor);
 	char recognized[UTIL_TIME_LEN];
-	char *id = NULL;
 
 	util_time_format_ms(recognized, sizeof(recognized),
 	                    util_time_now_ms() - 15 * 60 * 1000);
@@ -195,6 +193,16 @@ apic_report(struct apic *a, const char *token, const char *title)
 	c->classification->availability =
 	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
 	r->case_ = c;
+	return r;
+}
+
+char *
+apic_report(struct apic *a, const char *token, const char *title)
+{
+	Csirt__V1__ReportIncidentRequest *r = apic_report_request(title);
+	Csirt__V1__CaseResponse *resp = NULL;
+	char *id = NULL;
+
 	if (apic_call(a, token, "CaseService/ReportIncident", &r->base,
 	              &csirt__v1__case_response__descriptor,
 	              (ProtobufCMessage **)&resp, NULL) == 200) {

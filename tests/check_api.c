@@ -43,28 +43,10 @@ static char *
 report(struct apic *a, const char *token, const char *title, int expect,
        struct buf *err)
 {
-	Csirt__V1__ReportIncidentRequest *r =
-	    apic_msg_new(&csirt__v1__report_incident_request__descriptor);
+	Csirt__V1__ReportIncidentRequest *r = apic_report_request(title);
 	Csirt__V1__CaseResponse *resp = NULL;
-	Csirt__V1__Case *c = apic_msg_new(&csirt__v1__case__descriptor);
-	char recognized[UTIL_TIME_LEN];
 	char *id = NULL;
 
-	util_time_format_ms(recognized, sizeof(recognized),
-	                    util_time_now_ms() - 15 * 60 * 1000);
-	c->category = CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT;
-	codec_set_string(&c->title, title);
-	codec_set_string(&c->description,
-	                 "出張先で業務用モバイルPCを紛失した。");
-	codec_set_string(&c->recognized_at, recognized);
-	c->classification =
-	    apic_msg_new(&csirt__v1__classification__descriptor);
-	c->classification->confidentiality =
-	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_MEDIUM;
-	c->classification->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
-	c->classification->availability =
-	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
-	r->case_ = c;
 	ck_assert_int_eq(apic_call(a, token, "CaseService/ReportIncident",
 	                           &r->base,
 	                           &csirt__v1__case_response__descriptor,

@@ -109,6 +109,55 @@ sh_status(const char *script)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* The child's output: "READY", then one "ACK seq commit case" line per
+ * acknowledged event.  Reads what is there and takes every complete line;
+ * a line cut by the kill is not an acknowledgement.  Returns -1 at end of
+ * output, 1 when READY was seen, 0 otherwise. */
+struct child_out {
+	char pending[4096];
+	size_t plen;
+};
+
+static int
+child_read(struct child_out *co, int fd, struct ack *acks, size_t *nacks)
+{
+	ssize_t r = read(fd, co->pending + co->plen,
+	                 sizeof(co->pending) - 1 - co->plen);
+	int seen_ready = 0;
+	char *nl;
+
+	if (r <= 0)
+		return -1;
+	co->plen += (size_t)r;
+	co->pending[co->plen] = '\0';
+	while ((nl = strchr(co->pending, '\n')) != NULL) {
+		size_t l = (size_t)(nl - co->pending);
+		unsigned long long seq;
+		char line[256];
+
+		ck_assert_uint_lt(l, sizeof(line));
+		memcpy(line, co->pending, l);
+		line[l] = '\0';
+		memmove(co->pending, nl + 1, co->plen - l - 1);
+		co->plen -= l + 1;
+		co->pending[co->plen] = '\0';
+		if (strcmp(line, "READY") == 0) {
+			seen_ready = 1;
+		} else if (strncmp(line, "ACK ", 4) == 0) {
+			struct ack *a = &acks[*nacks];
+			ck_assert_uint_lt(*nacks, CRASH_MAX_ACKS);
+			ck_assert_int_eq(sscanf(line, "ACK %llu %40s %11s",
+			                        &seq, a->commit, a->case_id),
+			                 3);
+			a->seq = seq;
+			(*nacks)++;
+		} else {
+			ck_abort_msg("child: %s", line);
+		}
+	}
+	return seen_ready;
+}
+
 START_TEST(test_crash_sigkill_mid_batch)
 {
 	char *dir = tu_tmpdir();
@@ -133,8 +182,7 @@ START_TEST(test_crash_sigkill_mid_batch)
 	for (int t = 0; t < trials; t++) {
 		int fds[2];
 		pid_t pid;
-		char line[256], pending[4096];
-		size_t plen = 0;
+		struct child_out co = {{0}, 0};
 		bool ready = false;
 		struct timespec start, now;
 
@@ -161,69 +209,20 @@ START_TEST(test_crash_sigkill_mid_batch)
 				ck_abort_msg("child never became ready");
 			if (poll(&pfd, 1, 1) <= 0)
 				continue;
-			ssize_t r = read(fds[0], pending + plen,
-			                 sizeof(pending) - 1 - plen);
-			if (r <= 0)
+			int got = child_read(&co, fds[0], acks, &nacks);
+			if (got < 0)
 				break;
-			plen += (size_t)r;
-			pending[plen] = '\0';
-			char *nl;
-			while ((nl = strchr(pending, '\n')) != NULL) {
-				size_t l = (size_t)(nl - pending);
-				memcpy(line, pending, l);
-				line[l] = '\0';
-				memmove(pending, nl + 1, plen - l - 1);
-				plen -= l + 1;
-				pending[plen] = '\0';
-				if (strcmp(line, "READY") == 0) {
-					ready = true;
-					clock_gettime(CLOCK_MONOTONIC, &start);
-				} else if (strncmp(line, "ACK ", 4) == 0) {
-					struct ack *a = &acks[nacks];
-					unsigned long long s;
-					ck_assert_uint_lt(nacks,
-					                  CRASH_MAX_ACKS);
-					ck_assert_int_eq(sscanf(line,
-					                        "ACK %llu %40s "
-					                        "%11s",
-					                        &s, a->commit,
-					                        a->case_id),
-					                 3);
-					a->seq = s;
-					nacks++;
-				} else {
-					ck_abort_msg("child: %s", line);
-				}
+			if (got == 1) {
+				ready = true;
+				clock_gettime(CLOCK_MONOTONIC, &start);
 			}
 		}
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		/* Lines written before the kill are acknowledged events
 		 * too: drain them. */
-		for (;;) {
-			ssize_t r = read(fds[0], pending + plen,
-			                 sizeof(pending) - 1 - plen);
-			if (r <= 0)
-				break;
-			plen += (size_t)r;
-			pending[plen] = '\0';
-			char *nl;
-			while ((nl = strchr(pending, '\n')) != NULL) {
-				size_t l = (size_t)(nl - pending);
-				unsigned long long s;
-				memcpy(line, pending, l);
-				line[l] = '\0';
-				memmove(pending, nl + 1, plen - l - 1);
-				plen -= l + 1;
-				pending[plen] = '\0';
-				if (sscanf(line, "ACK %llu %40s %11s", &s,
-				           acks[nacks].commit,
-				           acks[nacks].case_id) == 3) {
-					acks[nacks].seq = s;
-					nacks++;
-				}
-			}
-		}
+		while (child_read(&co, fds[0], acks, &nacks) >= 0)
+			;
 		close(fds[0]);
 
 		/* Reopen (reconciles) and check every acknowledgement. */
