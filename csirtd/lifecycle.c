@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "error.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -645,8 +646,54 @@ lc_validate_note_edit(const Csirt__V1__Case *cur,
 	return lc_check_sha256("text_sha256", ne->text_sha256);
 }
 
-/* The updatable fields and the plain-text encoding of their values. */
-enum lc_field { LC_TITLE, LC_DESCRIPTION, LC_CATEGORY };
+/* The updatable fields and the encoding of their values: plain text for
+ * title and description, the enum name for category, the compact proto3
+ * JSON of an EquipmentList for equipment. */
+enum lc_field { LC_TITLE, LC_DESCRIPTION, LC_CATEGORY, LC_EQUIPMENT };
+
+/* The case's equipment as the JSON an equipment change carries. */
+static void
+lc_equipment_json(struct buf *out, const Csirt__V1__Case *c)
+{
+	Csirt__V1__EquipmentList l = CSIRT__V1__EQUIPMENT_LIST__INIT;
+
+	/* Borrows c's array for the encoding only. */
+	l.n_equipment = c->n_equipment;
+	l.equipment = c->equipment;
+	if (codec_to_json(out, &l.base, 0) != 0)
+		buf_puts(out, "?"); /* only on an invalid case: never equal */
+}
+
+/* Parses and checks the JSON of an equipment change; caller frees *out
+ * with codec_free(). */
+static int
+lc_equipment_parse(Csirt__V1__EquipmentList **out, const char *json,
+                   const char *where)
+{
+	Csirt__V1__EquipmentList *l = NULL;
+	int rc;
+
+	*out = NULL;
+	if (codec_from_json((ProtobufCMessage **)&l,
+	                    &csirt__v1__equipment_list__descriptor, json,
+	                    strlen(json), NULL) != 0)
+		return csirt_error_wrap(CSIRT_EINVAL, "%s", where);
+	if (l->n_equipment > CASE_EQUIPMENT_MAX) {
+		rc = csirt_error_set(CSIRT_EINVAL,
+		                     "%s: %zu equipment entries, at most %d",
+		                     where, l->n_equipment, CASE_EQUIPMENT_MAX);
+		codec_free(&l->base);
+		return rc;
+	}
+	for (size_t i = 0; i < l->n_equipment; i++) {
+		if ((rc = lc_check_equipment(i, l->equipment[i])) < 0) {
+			codec_free(&l->base);
+			return rc;
+		}
+	}
+	*out = l;
+	return 0;
+}
 
 static int
 lc_field_parse(enum lc_field *out, const char *name, const char *where)
@@ -658,14 +705,12 @@ lc_field_parse(enum lc_field *out, const char *name, const char *where)
 	else if (strcmp(name, "category") == 0)
 		*out = LC_CATEGORY;
 	else if (strcmp(name, "equipment") == 0)
-		return csirt_error_set(CSIRT_EINVAL,
-		                       "%s: \"equipment\" cannot be changed by "
-		                       "an update",
-		                       where);
+		*out = LC_EQUIPMENT;
 	else
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "%s: \"%.*s\" is not an updatable field "
-		                       "(title, description, category)",
+		                       "(title, description, category, "
+		                       "equipment)",
 		                       where, CASE_NAME_MAX, name);
 	return 0;
 }
@@ -692,6 +737,8 @@ lc_field_current(const Csirt__V1__Case *c, enum lc_field f)
 	case LC_CATEGORY:
 		return lc_enum_name(&csirt__v1__category__descriptor,
 		                    (int)c->category);
+	case LC_EQUIPMENT:
+		break; /* JSON: see lc_equipment_json() */
 	}
 	return "";
 }
@@ -707,7 +754,7 @@ lc_validate_update(const Csirt__V1__Case *cur, const Csirt__V1__CaseUpdated *u)
 		return csirt_error_set(CSIRT_EINVAL, "changes: required");
 	for (size_t i = 0; i < u->n_changes; i++) {
 		const Csirt__V1__FieldChange *ch = u->changes[i];
-		enum lc_field fld;
+		enum lc_field fld = LC_TITLE;
 
 		snprintf(f, sizeof(f), "changes[%zu].field", i);
 		if (ch == NULL)
@@ -740,6 +787,31 @@ lc_validate_update(const Csirt__V1__Case *cur, const Csirt__V1__CaseUpdated *u)
 			               "(CATEGORY_INFORMATION_LEAK ...)",
 			               f, CASE_NAME_MAX, ch->after);
 			break;
+		case LC_EQUIPMENT: {
+			Csirt__V1__EquipmentList *l = NULL;
+			struct buf now = BUF_INIT;
+			rc = lc_equipment_parse(&l, ch->after, f);
+			codec_free(l ? &l->base : NULL);
+			if (rc < 0)
+				return rc;
+			lc_equipment_json(&now, cur);
+			rc = strcmp(ch->before, now.data) != 0
+			         ? csirt_error_set(
+			               CSIRT_ECONFLICT,
+			               "changes[%zu].before: does not "
+			               "match the current equipment",
+			               i)
+			     : strcmp(ch->before, ch->after) == 0
+			         ? csirt_error_set(CSIRT_EINVAL,
+			                           "changes[%zu]: equipment "
+			                           "is unchanged",
+			                           i)
+			         : 0;
+			buf_free(&now);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		}
 		if (rc < 0)
 			return rc;
@@ -999,7 +1071,7 @@ lc_apply_assign(Csirt__V1__Case *c, const Csirt__V1__InvestigatorsAssigned *a)
 static int
 lc_apply_update(Csirt__V1__Case *c, const Csirt__V1__CaseUpdated *u)
 {
-	enum lc_field fld;
+	enum lc_field fld = LC_TITLE;
 	char f[64];
 	int rc;
 
@@ -1019,6 +1091,13 @@ lc_apply_update(Csirt__V1__Case *c, const Csirt__V1__CaseUpdated *u)
 			                       "changes[%zu].after: not a "
 			                       "category name",
 			                       i);
+		if (fld == LC_EQUIPMENT) {
+			Csirt__V1__EquipmentList *l = NULL;
+			if ((rc = lc_equipment_parse(&l, u->changes[i]->after,
+			                             "changes.after")) < 0)
+				return rc;
+			codec_free(&l->base);
+		}
 	}
 	for (size_t i = 0; i < u->n_changes; i++) {
 		const Csirt__V1__FieldChange *ch = u->changes[i];
@@ -1035,6 +1114,22 @@ lc_apply_update(Csirt__V1__Case *c, const Csirt__V1__CaseUpdated *u)
 			c->category =
 			    (Csirt__V1__Category)lc_category_parse(ch->after);
 			break;
+		case LC_EQUIPMENT: {
+			/* Parsed and checked above; the case takes the new
+			 * array, the old one is freed. */
+			Csirt__V1__EquipmentList *l = NULL;
+			if ((rc = lc_equipment_parse(&l, ch->after, "")) < 0)
+				return rc;
+			for (size_t k = 0; k < c->n_equipment; k++)
+				codec_free(&c->equipment[k]->base);
+			free(c->equipment);
+			c->n_equipment = l->n_equipment;
+			c->equipment = l->equipment;
+			l->n_equipment = 0;
+			l->equipment = NULL;
+			codec_free(&l->base);
+			break;
+		}
 		}
 	}
 	return 0;

@@ -219,7 +219,7 @@ RPC_HANDLER(rpc_update_case)
 	cu = msg_new(&csirt__v1__case_updated__descriptor);
 	ev->case_updated = cu;
 	codec_set_string(&cu->reason, r->reason);
-	cu->changes = util_xcalloc(3, sizeof(*cu->changes));
+	cu->changes = util_xcalloc(4, sizeof(*cu->changes));
 	if (r->title[0] != '\0' && strcmp(r->title, c->title) != 0)
 		cu->changes[cu->n_changes++] =
 		    change_new("title", c->title, r->title);
@@ -236,13 +236,31 @@ RPC_HANDLER(rpc_update_case)
 		cu->changes[cu->n_changes++] = change_new(
 		    "category", before ? before : "", after ? after : "");
 	}
+	if (r->replace_equipment) {
+		Csirt__V1__EquipmentList now = CSIRT__V1__EQUIPMENT_LIST__INIT,
+		                         next = CSIRT__V1__EQUIPMENT_LIST__INIT;
+		struct buf before = BUF_INIT, after = BUF_INIT;
+
+		/* Both borrowed for the encoding only. */
+		now.n_equipment = c->n_equipment;
+		now.equipment = c->equipment;
+		next.n_equipment = r->n_equipment;
+		next.equipment = r->equipment;
+		if (codec_to_json(&before, &now.base, 0) == 0 &&
+		    codec_to_json(&after, &next.base, 0) == 0 &&
+		    strcmp(before.data, after.data) != 0)
+			cu->changes[cu->n_changes++] =
+			    change_new("equipment", before.data, after.data);
+		buf_free(&before);
+		buf_free(&after);
+	}
 	case_free(c);
 	if (cu->n_changes == 0) {
 		codec_free(&ev->base);
 		return csirt_error_set(
 		    CSIRT_EINVAL,
-		    "nothing to change: give a new title, description or "
-		    "category");
+		    "nothing to change: give a new title, description, "
+		    "category or equipment");
 	}
 	return rpc_submit(ctx, ev, NULL, finish_case);
 }

@@ -402,6 +402,60 @@ START_TEST(test_api_note_versions)
 }
 END_TEST
 
+START_TEST(test_api_update_case_records_before_and_after)
+{
+	struct apic a;
+	Csirt__V1__UpdateCaseRequest *u =
+	    apic_msg_new(&csirt__v1__update_case_request__descriptor);
+	Csirt__V1__CaseResponse *r = NULL;
+	Csirt__V1__Equipment *eq;
+	struct buf err = BUF_INIT, out = BUF_INIT, path = BUF_INIT;
+	char *id;
+	int status;
+
+	apic_start(&a);
+	id = apic_report(&a, a.rep1, "件名（訂正前）");
+	ck_assert_ptr_nonnull(id);
+	codec_set_string(&u->id, id);
+	codec_set_string(&u->title, "件名（訂正後）");
+	codec_set_string(&u->reason, "誤記の訂正");
+	u->replace_equipment = 1;
+	u->equipment = util_xcalloc(1, sizeof(*u->equipment));
+	eq = apic_msg_new(&csirt__v1__equipment__descriptor);
+	eq->kind = CSIRT__V1__EQUIPMENT_KIND__EQUIPMENT_KIND_EXTERNAL_MEDIA;
+	codec_set_string(&eq->management_number, "USB-0311");
+	eq->owner = CSIRT__V1__OWNERSHIP__OWNERSHIP_OFFICIAL;
+	u->equipment[u->n_equipment++] = eq;
+	ck_assert_msg(apic_call(&a, a.rep1, "CaseService/UpdateCase", &u->base,
+	                        &csirt__v1__case_response__descriptor,
+	                        (ProtobufCMessage **)&r, &err) == 200,
+	              "%s", err.data);
+	ck_assert_str_eq(r->case_->title, "件名（訂正後）");
+	ck_assert_uint_eq(r->case_->n_equipment, 1);
+	ck_assert_str_eq(r->case_->equipment[0]->management_number, "USB-0311");
+	/* The change is recorded with before and after in the ledger. */
+	buf_printf(&path,
+	           "git -C '%s/ledger.git' show ledger --format= -- "
+	           "'*/events/*.json'",
+	           a.data);
+	{
+		const char *argv[] = {"sh", "-c", path.data, NULL};
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+	}
+	ck_assert_ptr_nonnull(strstr(out.data, "\"field\": \"title\""));
+	ck_assert_ptr_nonnull(strstr(out.data, "件名（訂正前）"));
+	ck_assert_ptr_nonnull(strstr(out.data, "\"field\": \"equipment\""));
+	ck_assert_ptr_nonnull(strstr(out.data, "USB-0311"));
+	codec_free(&r->base);
+	codec_free(&u->base);
+	free(id);
+	buf_free(&err);
+	buf_free(&out);
+	buf_free(&path);
+	apic_stop(&a);
+}
+END_TEST
+
 /* Raw request helper for hostile input. */
 static int
 raw(struct apic *a, const char *method, const char *path, const char *ctype,
@@ -569,6 +623,7 @@ api_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_api_lifecycle_protobuf);
 	tcase_add_test(tc, test_api_lifecycle_json_curl);
+	tcase_add_test(tc, test_api_update_case_records_before_and_after);
 	tcase_add_test(tc, test_api_note_versions);
 	tcase_add_test(tc, test_api_bad_input_gets_twirp_errors);
 	suite_add_tcase(s, tc);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "error.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -1021,8 +1022,7 @@ static const struct refusal {
      "text_sha256: expected 64 lowercase hex digits"},
     {"note edit unknown", m_note_edit_unknown, CSIRT_EINVAL,
      "note_id: \"n2\" is not a note of case 2026-000123"},
-    {"update equipment", m_update_equipment, CSIRT_EINVAL,
-     "changes[0].field: \"equipment\" cannot be changed by an update"},
+    {"update equipment", m_update_equipment, CSIRT_EINVAL, "changes[0].after"},
     {"update unknown field", m_update_unknown, CSIRT_EINVAL,
      "changes[0].field: \"state\" is not an updatable field"},
     {"update conflict", m_update_conflict, CSIRT_ECONFLICT,
@@ -1199,6 +1199,48 @@ START_TEST(test_lifecycle_dismissed_is_terminal)
 }
 END_TEST
 
+START_TEST(test_lifecycle_update_equipment)
+{
+	Csirt__V1__Case *c = case_after(LIFE_OPEN + 1);
+	Csirt__V1__Event *ev;
+	struct buf before = BUF_INIT;
+	static const char after[] =
+	    "{\"equipment\":[{\"kind\":\"EQUIPMENT_KIND_MOBILE_PHONE\","
+	    "\"management_number\":\"携帯-0007\",\"owner\":"
+	    "\"OWNERSHIP_PERSONAL\"}]}";
+	Csirt__V1__EquipmentList cur = CSIRT__V1__EQUIPMENT_LIST__INIT;
+
+	cur.n_equipment = c->n_equipment;
+	cur.equipment = c->equipment;
+	ck_assert_int_eq(codec_to_json(&before, &cur.base, 0), 0);
+	/* A stale `before` is a conflict; the current one applies. */
+	ev = ev_update(99, RO(SECURITY_MANAGER), "sm.sato", T, "equipment",
+	               "{\"equipment\":[]}", after);
+	ck_assert_int_eq(case_validate(c, ev), CSIRT_ECONFLICT);
+	ev_free(ev);
+	ev = ev_update(99, RO(SECURITY_MANAGER), "sm.sato", T, "equipment",
+	               before.data, after);
+	ck_assert_int_eq(case_validate(c, ev), 0);
+	ck_assert_int_eq(case_apply(c, ev), 0);
+	ck_assert_uint_eq(c->n_equipment, 1);
+	ck_assert_int_eq(
+	    c->equipment[0]->kind,
+	    CSIRT__V1__EQUIPMENT_KIND__EQUIPMENT_KIND_MOBILE_PHONE);
+	ck_assert_str_eq(c->equipment[0]->management_number, "携帯-0007");
+	ck_assert_int_eq(c->equipment[0]->owner,
+	                 CSIRT__V1__OWNERSHIP__OWNERSHIP_PERSONAL);
+	ev_free(ev);
+	/* An undefined kind is refused with the field named. */
+	ev = ev_update(100, RO(SECURITY_MANAGER), "sm.sato", T, "equipment",
+	               after, "{\"equipment\":[{\"kind\":0}]}");
+	ck_assert_int_eq(case_validate(c, ev), CSIRT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "equipment[0].kind"));
+	ev_free(ev);
+	buf_free(&before);
+	case_free(c);
+}
+END_TEST
+
 START_TEST(test_lifecycle_apply_refuses_and_leaves_case)
 {
 	Csirt__V1__Case *c = case_after(LIFE_OPEN + 1);
@@ -1210,9 +1252,9 @@ START_TEST(test_lifecycle_apply_refuses_and_leaves_case)
 	/* an unsupported field after a supported one: all or nothing */
 	ev = ev_update(99, RO(CSIRT_LEAD), "lead.ito", T, "title", TITLE_JA,
 	               "x");
-	add_change(ev, "equipment", "", "[]");
+	add_change(ev, "division", "d1", "d2");
 	ck_assert_int_eq(case_apply(c, ev), CSIRT_EINVAL);
-	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "equipment"));
+	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "division"));
 	ev_free(ev);
 	/* replaying an event already folded */
 	ev = life_event(LIFE_OPEN);
@@ -1342,6 +1384,7 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_lifecycle_full_life);
 	tcase_add_test(tc, test_lifecycle_dismissed_is_terminal);
 	tcase_add_test(tc, test_lifecycle_apply_refuses_and_leaves_case);
+	tcase_add_test(tc, test_lifecycle_update_equipment);
 	tcase_add_test(tc, test_lifecycle_apply_normalises_times);
 	tcase_add_test(tc, test_lifecycle_state_change_logged);
 	tcase_add_test(tc, test_lifecycle_fold_is_deterministic);
