@@ -129,4 +129,32 @@ struct ssl_st *crypto_tls_ssl_new(struct crypto_tls *tls);
  */
 int crypto_tls_peer_name(struct ssl_st *ssl, char *out, size_t size);
 
+/* ---- TLS for clients (the csirt CLI).  One connection over a socket the
+ * caller connected; the caller keeps and closes the socket. */
+struct crypto_tls_client;
+
+/*
+ * Performs the TLS handshake (1.2 or later) on the connected socket `fd`
+ * and verifies the server: its chain against `cafile` (a PEM bundle; NULL
+ * or "" for the system store) and its name against `host` (a DNS name or
+ * an IP address literal).  There is no way to skip verification.
+ * CSIRT_EUNAVAILABLE with a message naming the problem ("certificate
+ * verify failed: self-signed certificate ...", "cannot read CA file ...")
+ * on failure.  Caller frees with crypto_tls_client_free().
+ */
+int crypto_tls_client_connect(struct crypto_tls_client **out, int fd,
+                              const char *host, const char *cafile);
+/* Writes all `len` bytes; 0 or CSIRT_EUNAVAILABLE with a message. */
+int crypto_tls_client_write(struct crypto_tls_client *c, const void *data,
+                            size_t len);
+/* Reads up to `size` bytes: the count, 0 at the end of the stream (also
+ * when the peer closed without close_notify, as libevent does: frame the
+ * data, e.g. by Content-Length, to detect truncation), or
+ * CSIRT_EUNAVAILABLE with a message. */
+long crypto_tls_client_read(struct crypto_tls_client *c, void *buf,
+                            size_t size);
+/* Sends close_notify and frees; does not close the socket.  NULL is a
+ * no-op. */
+void crypto_tls_client_free(struct crypto_tls_client *c);
+
 #endif

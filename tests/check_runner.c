@@ -28,6 +28,7 @@ static const struct {
     {"tls", tls_suite},
     {"authz", authz_suite},
     {"cliout", cliout_suite},
+    {"cli", cli_suite},
 };
 
 int

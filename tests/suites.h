@@ -19,5 +19,6 @@ Suite *hostile_suite(void);
 Suite *tls_suite(void);
 Suite *authz_suite(void);
 Suite *cliout_suite(void);
+Suite *cli_suite(void);
 
 #endif

@@ -1,30 +1,364 @@
 /*
- * csirt.c - the command-line client.  Subcommands for every role arrive with
- * the wire API; this entry point already answers --help and --version.
+ * csirt.c - the command-line client of csirtd: global options, the command
+ * table (one entry per subcommand, tmux's cmd_table habit), help texts and
+ * exit codes.  Commands live in cmd_*.c; they talk to the server only
+ * through cli_rpc() and print only through cli_print.c or --json.
  */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static void
-usage(FILE *fp)
+#include "cli.h"
+#include "crypto.h"
+
+#define CLI_EXIT_HELP                                                          \
+	"Exit status:\n"                                                       \
+	"  0  success\n"                                                       \
+	"  1  local failure (file, editor)\n"                                  \
+	"  2  usage: bad command line, or input the server refused\n"          \
+	"  3  authentication: no token, or the server did not accept it\n"     \
+	"  4  permission: your role may not do this\n"                         \
+	"  5  not found: no such case, note, user or token (or not yours)\n"   \
+	"  6  conflict: not allowed in the current state, or already exists\n" \
+	"  7  server or network: cannot connect, TLS failure, server error\n"
+
+#define CLI_COMMON_HELP                                                        \
+	"Common options (accepted by every command):\n"                        \
+	"  --json           print the reply as proto3 JSON (for scripts)\n"    \
+	"  --lang ja|en     labels in Japanese or English (default: LANG)\n"   \
+	"  --url URL        server, e.g. https://csirt.example:8443\n"         \
+	"  --cacert FILE    PEM CA bundle to verify an https server\n"         \
+	"  -h, --help       this help\n"
+
+static int cmd_help(struct cli *cli, int argc, char **argv);
+static int cmd_version(struct cli *cli, int argc, char **argv);
+
+#define ACTION_HELP(cmd, what, flag, role)                                     \
+	"usage: csirt " cmd " ID [-m TEXT | TEXT...]\n\n" what "\n"            \
+	"Allowed to: " role ".\n\n"                                            \
+	"Options:\n"                                                           \
+	"  -m, --" flag " TEXT   the " flag " recorded with the step\n"
+
+const struct cli_cmd cli_cmd_table[] = {
+    {"login", cmd_login, "store the server URL and your token",
+     "usage: csirt login --url URL [--token TOKEN] [--cacert FILE]\n\n"
+     "Checks the token with the server (WhoAmI) and stores URL, token and CA\n"
+     "file in ~/.config/csirt/config (mode 0600; CSIRT_CONFIG overrides the\n"
+     "path).  Without --token the token is read from standard input (or\n"
+     "asked for on a terminal).  CSIRT_URL, CSIRT_TOKEN and CSIRT_CACERT\n"
+     "override the file.\n"},
+    {"logout", cmd_logout, "forget the stored token",
+     "usage: csirt logout\n\nRemoves the token from the configuration file.\n"},
+    {"whoami", cmd_whoami, "show who the token belongs to",
+     "usage: csirt whoami\n"},
+    {"report", cmd_report, "report an incident (第13.1)",
+     "usage: csirt report [options]\n\n"
+     "Reports an incident for your division.  On a terminal, missing fields\n"
+     "are asked for (the category from the seven 第13.1 categories);\n"
+     "otherwise --category, --title and --description are required.\n\n"
+     "Options:\n"
+     "  -c, --category N|NAME     1-7 or a name (lost_equipment, ...)\n"
+     "  -t, --title TEXT\n"
+     "  -d, --description TEXT    (or --description-file FILE, - for stdin)\n"
+     "      --description-file FILE\n"
+     "  -r, --recognized-at TIME  認知日時, RFC 3339 (default: now)\n"
+     "      --division CODE       (default: yours)\n"
+     "      --confidentiality low|medium|high   (default: medium)\n"
+     "      --integrity low|high               (default: low)\n"
+     "      --availability low|high            (default: low)\n"
+     "      --restriction TEXT    取扱制限 (repeatable)\n"
+     "  -e, --equipment KIND:NUMBER[:official|personal[:DESCRIPTION]]\n"
+     "                            KIND: terminal, external_media, uid,\n"
+     "                            digital_camera, mobile_phone (repeatable)\n"
+     "      --emergency TEXT      第15: the instruction to process outside\n"
+     "                            the rules\n"
+     "  -f, --file FILE           a report file: the proto3 JSON of a Case\n"
+     "                            (flags override its fields)\n"
+     "      --no-prompt           never ask, even on a terminal\n"},
+    {"list", cmd_list, "list cases",
+     "usage: csirt list [options]\n\n"
+     "Options:\n"
+     "  -s, --state STATE       (repeatable) reported, acknowledged, ...\n"
+     "  -c, --category N|NAME   (repeatable)\n"
+     "      --division CODE\n"
+     "      --min-confidentiality low|medium|high\n"
+     "      --text TEXT         in title or description\n"
+     "      --after TIME        reported at or after (RFC 3339)\n"
+     "      --before TIME       reported before\n"
+     "      --overdue           only cases past a deadline\n"
+     "  -n, --limit N           page size (default 50)\n"
+     "      --page-token T      continue a listing\n"
+     "  -a, --all               follow every page\n"},
+    {"show", cmd_show, "show a case", "usage: csirt show ID\n"},
+    {"update", cmd_update, "correct a case's title, description or category",
+     "usage: csirt update ID [--title T] [--description D] [--category C]\n"
+     "                    --reason TEXT\n"},
+    {"ack", cmd_action, "acknowledge a report",
+     ACTION_HELP("ack", "Acknowledges a report (REPORTED -> ACKNOWLEDGED).",
+                 "comment", "情報セキュリティ管理者")},
+    {"guide", cmd_action, "give guidance to the reporting division (第13.3)",
+     ACTION_HELP("guide", "Records guidance (指導) in any open state.", "text",
+                 "情報セキュリティ管理者")},
+    {"escalate", cmd_action, "escalate to the CSIRT",
+     ACTION_HELP("escalate", "Escalates the case to the CSIRT.", "reason",
+                 "情報セキュリティ管理者")},
+    {"dismiss", cmd_action, "dismiss a report",
+     ACTION_HELP("dismiss", "Dismisses a report (a reason is required).",
+                 "reason", "情報セキュリティ管理者")},
+    {"investigate", cmd_action, "open an investigation (第13.2)",
+     ACTION_HELP("investigate",
+                 "Opens an investigation (ESCALATED -> INVESTIGATING).",
+                 "reason", "CSIRTの長")},
+    {"assign", cmd_assign, "assign investigators",
+     "usage: csirt assign ID LOGIN...\n\nReplaces the case's investigators."
+     "\nAllowed to: CSIRTの長.\n"},
+    {"note", cmd_note, "add, edit and show notes",
+     "usage: csirt note add ID [-m TEXT | -F FILE] [--confidentiality low]\n"
+     "       csirt note edit ID NOTE [-m TEXT | -F FILE] [--reason TEXT]\n"
+     "       csirt note versions ID NOTE\n\n"
+     "Without -m or -F, add and edit open $VISUAL or $EDITOR (vi); edit\n"
+     "starts from the note's latest text.  An empty text cancels.\n"},
+    {"resolve", cmd_action, "resolve an investigation",
+     ACTION_HELP("resolve", "Resolves the case (INVESTIGATING -> RESOLVED).",
+                 "summary", "CSIRTの長")},
+    {"close", cmd_action, "close a resolved case",
+     ACTION_HELP("close", "Closes a resolved case.", "comment",
+                 "情報セキュリティ管理者, CSIRTの長")},
+    {"reopen", cmd_action, "reopen a closed case",
+     ACTION_HELP("reopen", "Reopens a closed case.", "reason", "CSIRTの長")},
+    {"history", cmd_history, "every step of a case, with actor and time",
+     "usage: csirt history ID\n\n"
+     "Every event of the case from the ledger: sequence, time, actor, role,\n"
+     "event type, ledger commit and the text recorded with it.\n"},
+    {"admin", cmd_admin, "users, divisions and tokens (administrators)",
+     "usage: csirt admin division create CODE NAME\n"
+     "       csirt admin division list\n"
+     "       csirt admin user create LOGIN --role ROLE [--division CODE]\n"
+     "                               [--name DISPLAY_NAME]\n"
+     "       csirt admin user update LOGIN [--role ROLE] [--division CODE]\n"
+     "                               [--name DISPLAY_NAME]\n"
+     "       csirt admin user disable LOGIN --reason TEXT\n"
+     "       csirt admin user list [--division CODE] [--role ROLE]\n"
+     "       csirt admin token issue LOGIN [--description TEXT]\n"
+     "       csirt admin token list [LOGIN]\n"
+     "       csirt admin token revoke TOKEN_ID\n\n"
+     "ROLE: reporter (所属長), security_manager (情報セキュリティ管理者),\n"
+     "csirt_lead (CSIRTの長), investigator, auditor, admin.\n"
+     "A new token is printed once; only its hash is stored.\n"},
+    {"help", cmd_help, "help on a command", "usage: csirt help [COMMAND]\n"},
+    {"version", cmd_version, "print the version", "usage: csirt version\n"},
+};
+const size_t cli_cmd_count = UTIL_ARRAY_LEN(cli_cmd_table);
+
+static const struct cli_cmd *
+cli_cmd_find(const char *name)
 {
-	fprintf(fp, "usage: csirt [--help] [--version] COMMAND [ARGS]\n"
-	            "\n"
-	            "Client for csirtd, the CSIRT case-tracking service.\n");
+	for (size_t i = 0; i < cli_cmd_count; i++)
+		if (strcmp(cli_cmd_table[i].name, name) == 0)
+			return &cli_cmd_table[i];
+	return NULL;
+}
+
+static void
+cli_main_usage(FILE *fp)
+{
+	fprintf(fp, "usage: csirt [COMMON OPTIONS] COMMAND [ARGS]\n\n"
+	            "Client for csirtd, the CSIRT case-tracking service.\n\n"
+	            "Commands:\n");
+	for (size_t i = 0; i < cli_cmd_count; i++)
+		fprintf(fp, "  %-12s %s\n", cli_cmd_table[i].name,
+		        cli_cmd_table[i].summary);
+	fprintf(fp,
+	        "\n" CLI_COMMON_HELP "  --version        print the version\n\n"
+	        "Settings: `csirt login` stores URL and token in\n"
+	        "~/.config/csirt/config; CSIRT_URL, CSIRT_TOKEN and "
+	        "CSIRT_CACERT\noverride it.\n\n"
+	        "Who may do what: 所属長 report and read their division's "
+	        "cases;\n情報セキュリティ管理者 ack, guide, escalate, dismiss, "
+	        "close; CSIRTの長\ninvestigate, assign, resolve, close, "
+	        "reopen; investigators add notes\nto their cases; auditors "
+	        "read everything; administrators use `admin`.\n\n" CLI_EXIT_HELP
+	        "\n`csirt COMMAND --help` describes one command.\n");
+}
+
+int
+cli_usage(const char *cmd, const char *err)
+{
+	const struct cli_cmd *c = cli_cmd_find(cmd);
+
+	if (err != NULL) {
+		cli_err("%s: %s\nTry `csirt %s --help`.", cmd, err, cmd);
+		return CLI_EUSAGE;
+	}
+	if (c == NULL) {
+		cli_main_usage(stdout);
+		return CLI_OK;
+	}
+	printf("%s\n%s\n%s", c->help, CLI_COMMON_HELP, CLI_EXIT_HELP);
+	return CLI_OK;
+}
+
+int
+cli_common_option(struct cli *cli, int c, const char *arg)
+{
+	switch (c) {
+	case CLI_OPT_JSON:
+		cli->json = 1;
+		return 0;
+	case CLI_OPT_LANG:
+		if (labels_lang_parse(&cli->lang, arg) != 0) {
+			cli_err("--lang %s: use ja or en", arg);
+			return CLI_EUSAGE;
+		}
+		return 0;
+	case CLI_OPT_URL:
+		free(cli->url);
+		cli->url = util_strdup(arg);
+		return 0;
+	case CLI_OPT_CACERT:
+		free(cli->cafile);
+		cli->cafile = util_strdup(arg);
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+int
+cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
+           const struct option *opts)
+{
+	static const struct option common[] = {CLI_COMMON_OPTIONS};
+	struct option all[64];
+	size_t n = 0;
+	int c;
+
+	for (; opts != NULL && opts[n].name != NULL; n++)
+		all[n] = opts[n];
+	if (n + UTIL_ARRAY_LEN(common) >= UTIL_ARRAY_LEN(all))
+		abort(); /* a command with too many options: programming error
+		          */
+	memcpy(all + n, common, sizeof(common));
+	memset(&all[n + UTIL_ARRAY_LEN(common)], 0, sizeof(all[0]));
+	for (;;) {
+		c = getopt_long(argc, argv, shortopts, all, NULL);
+		if (c == 'h')
+			return CLI_OPT_HELP;
+		if (c == -1 || c == '?' || c == ':')
+			return c == ':' ? '?' : c;
+		int rc = cli_common_option(cli, c, optarg);
+		if (rc == 1)
+			return c;
+		if (rc != 0)
+			return '?';
+	}
+}
+
+static int
+cmd_help(struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	if (argc > 1 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return cli_usage("help", NULL);
+	if (argc > 1 && cli_cmd_find(argv[1]) == NULL)
+		return cli_usage("help", "no such command");
+	return cli_usage(argc > 1 ? argv[1] : "", NULL);
+}
+
+static int
+cmd_version(struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	(void)argc;
+	(void)argv;
+	printf("csirt %s\n", CSIRT_VERSION);
+	return CLI_OK;
 }
 
 int
 main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("csirt %s\n", CSIRT_VERSION);
-		return 0;
+	static const struct option opts[] = {
+	    CLI_COMMON_OPTIONS,
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	const struct cli_cmd *cmd;
+	struct cli cli;
+	int c, rc;
+
+	memset(&cli, 0, sizeof(cli));
+	signal(SIGPIPE, SIG_IGN);
+	if (crypto_init() != 0) {
+		cli_err("cannot initialise the crypto library");
+		return CLI_EFAIL;
 	}
-	if (argc > 1 &&
-	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return 0;
+	cli.lang = labels_lang_default();
+	/* Global options stop at the command name ("+"). */
+	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			cli_main_usage(stdout);
+			return CLI_OK;
+		case 'V':
+			printf("csirt %s\n", CSIRT_VERSION);
+			return CLI_OK;
+		case '?':
+			fprintf(stderr, "Try `csirt --help`.\n");
+			return CLI_EUSAGE;
+		default:
+			if (cli_common_option(&cli, c, optarg) != 0) {
+				cli_free(&cli);
+				return CLI_EUSAGE;
+			}
+		}
 	}
-	usage(stderr);
-	return 2;
+	if (optind >= argc) {
+		cli_main_usage(stderr);
+		cli_free(&cli);
+		return CLI_EUSAGE;
+	}
+	if ((cmd = cli_cmd_find(argv[optind])) == NULL) {
+		cli_err("unknown command \"%s\"; `csirt help` lists them",
+		        argv[optind]);
+		cli_free(&cli);
+		return CLI_EUSAGE;
+	}
+	{
+		/* Flags given before the command win over the settings. */
+		struct cli flags = cli;
+
+		memset(&cli, 0, sizeof(cli));
+		cli.lang = flags.lang;
+		cli.json = flags.json;
+		if ((rc = cli_config_load(&cli)) != CLI_OK) {
+			cli_free(&flags);
+			cli_free(&cli);
+			return rc;
+		}
+		if (flags.url != NULL) {
+			free(cli.url);
+			cli.url = flags.url;
+			flags.url = NULL;
+		}
+		if (flags.cafile != NULL) {
+			free(cli.cafile);
+			cli.cafile = flags.cafile;
+			flags.cafile = NULL;
+		}
+		cli_free(&flags);
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* GNU getopt: re-initialise (permute again) */
+	rc = cmd->run(&cli, argc, argv);
+	fflush(stdout);
+	if (ferror(stdout) && rc == CLI_OK) {
+		cli_err("cannot write the output");
+		rc = CLI_EFAIL;
+	}
+	cli_free(&cli);
+	return rc;
 }

@@ -139,6 +139,8 @@ static const struct label_entry fields[] = {
      "Description (end with an empty line)"},
     {"prompt.recognized_at", "認知日時 [既定: 現在]",
      "Recognised at [default: now]"},
+    {"prompt.equipment", "紛失した機器 (空行で省略)",
+     "Lost equipment (empty line to skip)"},
     {"prompt.equipment_kind",
      "機器の種別 (1: 端末等, 2: 外部記録媒体, 3: UID, 4: デジタルカメラ等, "
      "5: 携帯電話機)",

@@ -34,7 +34,7 @@ int labels_lang_parse(enum lang *out, const char *s);
  * "equipment.description", "emergency.instruction"; and the prompts of an
  * interactive report (第13.1), in the order they are asked:
  * "prompt.category", "prompt.title", "prompt.description",
- * "prompt.recognized_at", "prompt.equipment_kind",
+ * "prompt.recognized_at", "prompt.equipment", "prompt.equipment_kind",
  * "prompt.management_number", "prompt.ownership", "prompt.confidentiality",
  * "prompt.emergency", "prompt.emergency_instruction", "prompt.confirm".
  * Prompts carry their own choices and default ("[y/N]") but no trailing
