@@ -727,6 +727,49 @@ START_TEST(test_cli_tls_verifies_the_server)
 }
 END_TEST
 
+/* The interactive report on a real terminal: util-linux script(1) gives
+ * the CLI a pseudo-terminal and feeds it the answers. */
+START_TEST(test_cli_report_prompts_on_a_terminal)
+{
+	struct apic a;
+	struct buf cmd = BUF_INIT, out = BUF_INIT;
+	struct run r;
+	char *id;
+	int status;
+
+	apic_start(&a);
+	buf_printf(&cmd,
+	           "printf '6\\nモバイルPCの紛失\\n出張先で紛失した\\n\\n"
+	           "terminal:PC-0042:official\\n' | "
+	           "HOME='%s' LANG=C CSIRT_URL='http://%s' CSIRT_TOKEN='%s' "
+	           "script -qec '%s --lang ja report' /dev/null",
+	           a.dir, a.d.addr, a.rep1, CSIRT_BIN);
+	{
+		const char *argv[] = {"sh", "-c", cmd.data, NULL};
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+	              out.data);
+	/* The seven 第13.1 categories were offered in both languages. */
+	HAS(out.data, "(6) 機器の紛失事案 / (6) Lost equipment");
+	HAS(out.data, "(1) 情報流出事案 / (1) Information leak");
+	HAS(out.data, "件名 (1行)");
+	id = find_case_id(strstr(out.data, "事案番号"));
+	ck_assert_ptr_nonnull(id);
+	r = CLI(&a, a.rep1, "--json", "show", id);
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "\"category\": \"CATEGORY_LOST_EQUIPMENT\"");
+	HAS(r.out, "モバイルPCの紛失");
+	HAS(r.out, "PC-0042");
+	HAS(r.out, "\"reporter\": \"rep1\"");
+	run_free(&r);
+	free(id);
+	buf_free(&cmd);
+	buf_free(&out);
+	apic_stop(&a);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -741,6 +784,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_cli_admin_users_divisions_tokens);
 	tcase_add_test(tc, test_cli_report_file_list_update_and_note_editor);
 	tcase_add_test(tc, test_cli_tls_verifies_the_server);
+	tcase_add_test(tc, test_cli_report_prompts_on_a_terminal);
 	suite_add_tcase(s, tc);
 	return s;
 }

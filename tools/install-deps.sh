@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config git curl ca-certificates \
-openssh-client sqlite3 clang libclang-rt-dev groff-base openssl \
+openssh-client sqlite3 clang libclang-rt-dev groff-base openssl bsdutils \
 libevent-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler \
 libgit2-dev check libsodium-dev libssl-dev libjansson-dev zlib1g-dev"
 
