@@ -20,7 +20,6 @@ struct config {
 	uint64_t max_body_bytes;
 	uint64_t max_header_bytes;
 	uint64_t idle_timeout_s;
-	uint64_t max_connections;
 	uint64_t writer_queue_depth;
 	uint64_t writer_batch_max;
 	/* TLS (all optional; "" is off).  Checked by crypto_tls_new(), which

@@ -65,7 +65,7 @@ START_TEST(test_config_errors_name_line)
 	    {"max_body_bytes = 12x\n", "not a whole number"},
 	    {"max_body_bytes = 10\n", "out of range"},
 	    {"max_body_bytes = -5\n", "not a whole number"},
-	    {"max_connections = 99999999999999999999999\n",
+	    {"writer_queue_depth = 99999999999999999999999\n",
 	     "not a whole number"},
 	    {"just words\n", ":1: expected \"key = value\""},
 	    {"data =\n", "must not be empty"},
