@@ -1559,6 +1559,7 @@ int
 crypto_tls_client_connect(struct crypto_tls_client **out, int fd,
                           const char *host, const char *cafile)
 {
+	char sni[256];
 	struct crypto_tls_client *c = NULL;
 	unsigned char addr[16];
 	char why[256];
@@ -1621,7 +1622,10 @@ crypto_tls_client_connect(struct crypto_tls_client **out, int fd,
 			                     "cannot verify address %s", host);
 			goto done;
 		}
-	} else if (SSL_set_tlsext_host_name(c->ssl, host) != 1 ||
+	} else if (snprintf(sni, sizeof(sni), "%s", host) >= (int)sizeof(sni) ||
+	           /* the macro casts its argument to void *: pass a
+	            * writable copy, not the const host */
+	           SSL_set_tlsext_host_name(c->ssl, sni) != 1 ||
 	           SSL_set1_host(c->ssl, host) != 1) {
 		rc =
 		    csirt_error_set(CSIRT_EFAIL, "cannot verify host %s", host);
