@@ -727,6 +727,27 @@ START_TEST(test_cli_tls_verifies_the_server)
 }
 END_TEST
 
+/* Options a note subcommand would ignore are usage errors (exit 2). */
+START_TEST(test_cli_note_rejects_ignored_options)
+{
+	struct apic a;
+	struct run r;
+
+	apic_start(&a);
+	r = CLI(&a, a.inv, "note", "add", "2026-000001", "-m", "x", "--reason",
+	        "y");
+	CLI_EXPECT(r, 2);
+	HAS(r.err, "--reason is for note edit");
+	run_free(&r);
+	r = CLI(&a, a.inv, "note", "edit", "2026-000001", "n1", "-m", "x",
+	        "--confidentiality", "high");
+	CLI_EXPECT(r, 2);
+	HAS(r.err, "--confidentiality is for note add");
+	run_free(&r);
+	apic_stop(&a);
+}
+END_TEST
+
 /* The interactive report on a real terminal: util-linux script(1) gives
  * the CLI a pseudo-terminal and feeds it the answers. */
 START_TEST(test_cli_report_prompts_on_a_terminal)
@@ -785,6 +806,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_cli_report_file_list_update_and_note_editor);
 	tcase_add_test(tc, test_cli_tls_verifies_the_server);
 	tcase_add_test(tc, test_cli_report_prompts_on_a_terminal);
+	tcase_add_test(tc, test_cli_note_rejects_ignored_options);
 	suite_add_tcase(s, tc);
 	return s;
 }

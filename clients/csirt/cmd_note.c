@@ -117,6 +117,19 @@ note_add_edit(struct cli *cli, int argc, char **argv, int edit)
 		                            : "expected a case id");
 		goto done;
 	}
+	/* An option the subcommand would ignore is a usage error, not a
+	 * silent no-op: a note keeps its classification when edited, and a
+	 * new note has no reason. */
+	if (edit && conf != NULL) {
+		rc = cli_usage("note", "note edit keeps the note's "
+		                       "classification: --confidentiality is "
+		                       "for note add");
+		goto done;
+	}
+	if (!edit && reason != NULL) {
+		rc = cli_usage("note", "--reason is for note edit");
+		goto done;
+	}
 	if (conf != NULL &&
 	    (v = cli_enum_parse(&csirt__v1__confidentiality__descriptor,
 	                        "CONFIDENTIALITY_", conf)) < 0) {
