@@ -271,8 +271,11 @@ static int
 cmd_version(struct cli *cli, int argc, char **argv)
 {
 	(void)cli;
-	(void)argc;
-	(void)argv;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return cli_usage("version", NULL);
+		return cli_usage("version", "takes no arguments");
+	}
 	printf("csirt %s\n", CSIRT_VERSION);
 	return CLI_OK;
 }
