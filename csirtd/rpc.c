@@ -38,6 +38,13 @@
 	 ROLE_BIT(INVESTIGATOR))
 #define ADMIN ROLE_BIT(ADMIN)
 
+/* Request bodies: a report or correction carries a case (description up
+ * to 64 KiB, equipment, classification); a note or a case step (guidance,
+ * resolution) up to 64 KiB of text; everything else a few ids. */
+#define LIMIT_REPORT (256 * 1024)
+#define LIMIT_NOTE (128 * 1024)
+#define LIMIT_SMALL (16 * 1024)
+
 #define CASE(m) "/twirp/csirt.v1.CaseService/" m
 #define DIR(m) "/twirp/csirt.v1.DirectoryService/" m
 #define IN(t) &csirt__v1__##t##__descriptor
@@ -47,40 +54,55 @@
  * this table, by the handlers and the writer. */
 static const struct rpc_method methods[] = {
     {CASE("ReportIncident"), IN(report_incident_request), rpc_report_incident,
-     ROLE_BIT(REPORTER) | SM},
-    {CASE("GetCase"), IN(get_case_request), rpc_get_case, CASE_READERS},
-    {CASE("ListCases"), IN(list_cases_request), rpc_list_cases, CASE_READERS},
+     ROLE_BIT(REPORTER) | SM, LIMIT_REPORT},
+    {CASE("GetCase"), IN(get_case_request), rpc_get_case, CASE_READERS,
+     LIMIT_SMALL},
+    {CASE("ListCases"), IN(list_cases_request), rpc_list_cases, CASE_READERS,
+     LIMIT_SMALL},
     {CASE("UpdateCase"), IN(update_case_request), rpc_update_case,
-     ROLE_BIT(REPORTER) | SM | LEAD},
-    {CASE("Acknowledge"), IN(case_action_request), rpc_case_action, SM},
-    {CASE("GiveGuidance"), IN(case_action_request), rpc_case_action, SM},
-    {CASE("Escalate"), IN(case_action_request), rpc_case_action, SM},
-    {CASE("Dismiss"), IN(case_action_request), rpc_case_action, SM},
-    {CASE("OpenInvestigation"), IN(case_action_request), rpc_case_action, LEAD},
+     ROLE_BIT(REPORTER) | SM | LEAD, LIMIT_REPORT},
+    {CASE("Acknowledge"), IN(case_action_request), rpc_case_action, SM,
+     LIMIT_NOTE},
+    {CASE("GiveGuidance"), IN(case_action_request), rpc_case_action, SM,
+     LIMIT_NOTE},
+    {CASE("Escalate"), IN(case_action_request), rpc_case_action, SM,
+     LIMIT_NOTE},
+    {CASE("Dismiss"), IN(case_action_request), rpc_case_action, SM, LIMIT_NOTE},
+    {CASE("OpenInvestigation"), IN(case_action_request), rpc_case_action, LEAD,
+     LIMIT_NOTE},
     {CASE("AssignInvestigators"), IN(assign_investigators_request),
-     rpc_assign_investigators, LEAD},
-    {CASE("AddNote"), IN(add_note_request), rpc_add_note, CSIRT},
-    {CASE("EditNote"), IN(edit_note_request), rpc_edit_note, CSIRT},
+     rpc_assign_investigators, LEAD, LIMIT_SMALL},
+    {CASE("AddNote"), IN(add_note_request), rpc_add_note, CSIRT, LIMIT_NOTE},
+    {CASE("EditNote"), IN(edit_note_request), rpc_edit_note, CSIRT, LIMIT_NOTE},
     {CASE("GetNoteVersions"), IN(get_note_versions_request),
-     rpc_get_note_versions, CASE_READERS},
-    {CASE("Resolve"), IN(case_action_request), rpc_case_action, LEAD},
-    {CASE("Close"), IN(case_action_request), rpc_case_action, SM | LEAD},
-    {CASE("Reopen"), IN(case_action_request), rpc_case_action, LEAD},
-    {CASE("GetHistory"), IN(get_history_request), rpc_get_history,
-     CASE_READERS},
-    {DIR("WhoAmI"), IN(who_am_irequest), rpc_whoami, ROLES_ALL},
+     rpc_get_note_versions, CASE_READERS, LIMIT_SMALL},
+    {CASE("Resolve"), IN(case_action_request), rpc_case_action, LEAD,
+     LIMIT_NOTE},
+    {CASE("Close"), IN(case_action_request), rpc_case_action, SM | LEAD,
+     LIMIT_NOTE},
+    {CASE("Reopen"), IN(case_action_request), rpc_case_action, LEAD,
+     LIMIT_NOTE},
+    {CASE("GetHistory"), IN(get_history_request), rpc_get_history, CASE_READERS,
+     LIMIT_SMALL},
+    {DIR("WhoAmI"), IN(who_am_irequest), rpc_whoami, ROLES_ALL, LIMIT_SMALL},
     {DIR("CreateDivision"), IN(create_division_request), rpc_create_division,
-     ADMIN},
+     ADMIN, LIMIT_SMALL},
     {DIR("ListDivisions"), IN(list_divisions_request), rpc_list_divisions,
-     ROLES_ALL},
-    {DIR("CreateUser"), IN(create_user_request), rpc_create_user, ADMIN},
-    {DIR("UpdateUser"), IN(update_user_request), rpc_update_user, ADMIN},
-    {DIR("DisableUser"), IN(disable_user_request), rpc_disable_user, ADMIN},
+     ROLES_ALL, LIMIT_SMALL},
+    {DIR("CreateUser"), IN(create_user_request), rpc_create_user, ADMIN,
+     LIMIT_SMALL},
+    {DIR("UpdateUser"), IN(update_user_request), rpc_update_user, ADMIN,
+     LIMIT_SMALL},
+    {DIR("DisableUser"), IN(disable_user_request), rpc_disable_user, ADMIN,
+     LIMIT_SMALL},
     {DIR("ListUsers"), IN(list_users_request), rpc_list_users,
-     ADMIN | SM | LEAD | ROLE_BIT(AUDITOR)},
-    {DIR("IssueToken"), IN(issue_token_request), rpc_issue_token, ADMIN},
-    {DIR("ListTokens"), IN(list_tokens_request), rpc_list_tokens, ADMIN},
-    {DIR("RevokeToken"), IN(revoke_token_request), rpc_revoke_token, ADMIN},
+     ADMIN | SM | LEAD | ROLE_BIT(AUDITOR), LIMIT_SMALL},
+    {DIR("IssueToken"), IN(issue_token_request), rpc_issue_token, ADMIN,
+     LIMIT_SMALL},
+    {DIR("ListTokens"), IN(list_tokens_request), rpc_list_tokens, ADMIN,
+     LIMIT_SMALL},
+    {DIR("RevokeToken"), IN(revoke_token_request), rpc_revoke_token, ADMIN,
+     LIMIT_SMALL},
 };
 
 /* Metrics, touched on the loop thread only. */
@@ -505,6 +527,13 @@ rpc_handle(void *arg, struct server_req *req)
 		goto fail;
 	}
 	body = server_req_body(req, &len);
+	if (len > ctx->m->max_body) {
+		reply_error(req, "malformed",
+		            "request body too large for this method");
+		metrics_count(r, ctx->m, "malformed", ctx->started);
+		ctx_free(ctx);
+		return;
+	}
 	rc = ctx->json ? codec_from_json(&ctx->in, ctx->m->in, body, len, NULL)
 	               : codec_unpack(&ctx->in, ctx->m->in, body, len, NULL);
 	if (rc != 0) {

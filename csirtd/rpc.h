@@ -45,7 +45,9 @@ struct rpc_method {
 	const char *path; /* "/twirp/csirt.v1.CaseService/GetCase" */
 	const ProtobufCMessageDescriptor *in;
 	rpc_handler fn;
-	unsigned roles; /* ROLE_BIT()s allowed to call it */
+	unsigned roles;  /* ROLE_BIT()s allowed to call it */
+	size_t max_body; /* largest request body; the server's
+	                    max_body_bytes caps every method first */
 };
 
 struct rpc_ctx {

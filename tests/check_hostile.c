@@ -80,29 +80,39 @@ START_TEST(test_hostile_huge_repeated_field)
 	struct apic a;
 	struct buf body = BUF_INIT, out = BUF_INIT, hdr = BUF_INIT;
 	uint64_t before;
-	char *id;
 
 	apic_start(&a);
-	id = apic_report(&a, a.rep1, "大量の要素");
-	ck_assert_ptr_nonnull(id);
 	before = apic_ledger_seq(&a);
-	buf_printf(&body, "{\"id\":\"%s\",\"assignees\":[", id);
+	/* 20,001 handling restrictions: under the method's body limit, over
+	 * the decoder's 10,000 elements per repeated field. */
+	buf_puts(&body, "{\"case\":{\"title\":\"x\",\"classification\":{"
+	                "\"handling_restrictions\":[");
 	for (int i = 0; i < 20001; i++)
-		buf_printf(&body, "%s\"u%d\"", i ? "," : "", i);
-	buf_puts(&body, "]}");
-	buf_printf(
-	    &hdr,
-	    "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n",
-	    a.lead);
-	ck_assert_int_eq(
-	    tu_http(a.d.addr, "POST",
-	            "/twirp/csirt.v1.CaseService/AssignInvestigators", hdr.data,
-	            body.data, body.len, &out),
-	    400);
+		buf_printf(&body, "%s\"a\"", i ? "," : "");
+	buf_puts(&body, "]}}}");
+	buf_printf(&hdr,
+	           "Content-Type: application/json\r\nAuthorization: Bearer "
+	           "%s\r\n",
+	           a.rep1);
+	ck_assert_int_eq(tu_http(a.d.addr, "POST",
+	                         "/twirp/csirt.v1.CaseService/ReportIncident",
+	                         hdr.data, body.data, body.len, &out),
+	                 400);
 	ck_assert_ptr_nonnull(strstr(out.data, "\"malformed\""));
-	ck_assert_ptr_nonnull(strstr(out.data, "assignees"));
+	ck_assert_ptr_nonnull(strstr(out.data, "handling_restrictions"));
+	/* A body over the method's own limit (16 KiB for GetCase). */
+	buf_reset(&body);
+	buf_reset(&out);
+	buf_puts(&body, "{\"id\":\"");
+	for (int i = 0; i < 20000; i++)
+		buf_putc(&body, 'x');
+	buf_puts(&body, "\"}");
+	ck_assert_int_eq(tu_http(a.d.addr, "POST",
+	                         "/twirp/csirt.v1.CaseService/GetCase",
+	                         hdr.data, body.data, body.len, &out),
+	                 400);
+	ck_assert_ptr_nonnull(strstr(out.data, "too large for this method"));
 	ck_assert_uint_eq(apic_ledger_seq(&a), before);
-	free(id);
 	buf_free(&body);
 	buf_free(&out);
 	buf_free(&hdr);
