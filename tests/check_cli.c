@@ -606,27 +606,6 @@ START_TEST(test_cli_report_file_list_update_and_note_editor)
 }
 END_TEST
 
-/* Runs `openssl ARGS...` inside `dir`. */
-static void
-ossl_run(const char *dir, const char *const *args)
-{
-	const char *argv[48] = {
-	    "sh", "-c", "cd \"$0\" && exec openssl \"$@\" 2>>openssl.log", dir};
-	size_t n = 4;
-	int status = -1;
-
-	for (; *args != NULL && n < UTIL_ARRAY_LEN(argv) - 1; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	ck_assert_int_eq(tu_run(NULL, &status, argv), 0);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "openssl %s failed; see %s/openssl.log", argv[4], dir);
-}
-
-#define OSSL(dir, ...) ossl_run(dir, (const char *const[]){__VA_ARGS__, NULL})
-#define EC_KEY_ARGS                                                            \
-	"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"
-
 /* https: the CA file is used, and a certificate the client cannot verify
  * (unknown CA, no CA given, wrong host name) is an error naming the
  * problem, never ignored. */

@@ -26,28 +26,6 @@
 #include "suites.h"
 #include "testutil.h"
 
-/* Runs `openssl ARGS...` inside `dir` (file names are relative to it);
- * its progress chatter goes to dir/openssl.log. */
-static void
-ossl_run(const char *dir, const char *const *args)
-{
-	const char *argv[48] = {
-	    "sh", "-c", "cd \"$0\" && exec openssl \"$@\" 2>>openssl.log", dir};
-	size_t n = 4;
-	int status = -1;
-
-	for (; *args != NULL && n < UTIL_ARRAY_LEN(argv) - 1; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	ck_assert_int_eq(tu_run(NULL, &status, argv), 0);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "openssl %s failed; see %s/openssl.log", argv[4], dir);
-}
-
-#define OSSL(dir, ...) ossl_run(dir, (const char *const[]){__VA_ARGS__, NULL})
-#define EC_KEY_ARGS                                                            \
-	"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"
-
 static void
 write_text(const char *dir, const char *name, const char *text)
 {

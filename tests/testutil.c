@@ -2,6 +2,7 @@
  * testutil.c - see testutil.h.
  */
 #include <arpa/inet.h>
+#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -285,4 +286,20 @@ done:
 	buf_free(&req);
 	buf_free(&resp);
 	return code;
+}
+
+void
+tu_openssl(const char *dir, const char *const *args)
+{
+	const char *argv[48] = {
+	    "sh", "-c", "cd \"$0\" && exec openssl \"$@\" 2>>openssl.log", dir};
+	size_t n = 4;
+	int status = -1;
+
+	for (; *args != NULL && n < UTIL_ARRAY_LEN(argv) - 1; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	ck_assert_int_eq(tu_run(NULL, &status, argv), 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "openssl %s failed; see %s/openssl.log", argv[4], dir);
 }

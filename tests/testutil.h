@@ -44,4 +44,11 @@ int tu_http(const char *addr, const char *method, const char *path,
             const char *headers, const void *req_body, size_t req_len,
             struct buf *body);
 
+/* Runs `openssl ARGS...` inside `dir` (file names relative to it); its
+ * chatter goes to dir/openssl.log.  Fails the test if openssl fails. */
+void tu_openssl(const char *dir, const char *const *args);
+#define OSSL(dir, ...) tu_openssl(dir, (const char *const[]){__VA_ARGS__, NULL})
+#define EC_KEY_ARGS                                                            \
+	"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"
+
 #endif
