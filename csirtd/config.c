@@ -24,6 +24,7 @@ enum setting_type { SET_STRING, SET_UINT, SET_LOGLEVEL };
 
 /* Setting flags. */
 #define SET_EMPTY_OK 0x1 /* a string that may be "" (feature off) */
+#define SET_CATLIST 0x2  /* a string that is a list of categories */
 
 struct setting {
 	const char *key;
@@ -56,6 +57,19 @@ static const struct setting settings[] = {
      "resource_exhausted"},
     {"writer_batch_max", SET_UINT, 0, OFF(writer_batch_max), 1, 100000, "512",
      "most commands the writer commits in one batch"},
+    {"report_delay_limit_min", SET_UINT, 0, OFF(report_delay_limit_min), 1,
+     10080, "60",
+     "minutes from recognition to report (直ちに) after which a report "
+     "is flagged report_late"},
+    {"ack_limit_min", SET_UINT, 0, OFF(ack_limit_min), 1, 10080, "30",
+     "minutes a report may stay unacknowledged before the daemon records "
+     "deadline.missed and marks the case overdue"},
+    {"ack_limit_s", SET_UINT, 0, OFF(ack_limit_s), 0, 86400, "0",
+     "for testing only: non-zero replaces ack_limit_min, in seconds"},
+    {"auto_escalate_categories", SET_STRING, SET_EMPTY_OK | SET_CATLIST,
+     OFF(auto_escalate_categories), 0, 0, "1,7",
+     "categories (1-7, comma-separated; empty: none) escalated by the "
+     "daemon as soon as they are reported"},
     {"tls_cert", SET_STRING, SET_EMPTY_OK, OFF(tls_cert), 0, 0, "",
      "PEM certificate chain (leaf first); set: serve HTTPS only"},
     {"tls_key", SET_STRING, SET_EMPTY_OK, OFF(tls_key), 0, 0, "",
@@ -75,6 +89,45 @@ setting_find(const char *key)
 }
 
 int
+config_category_mask(uint32_t *out, const char *list)
+{
+	const char *p = list;
+	uint32_t mask = 0;
+
+	*out = 0;
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if (*p < '1' || *p > '7' || (p[1] >= '0' && p[1] <= '9'))
+			return csirt_error_set(CSIRT_EINVAL,
+			                       "\"%s\" is not a list of "
+			                       "categories 1-7 (e.g. \"1,7\")",
+			                       list);
+		mask |= 1u << (*p - '0');
+		p++;
+		while (*p == ' ')
+			p++;
+		if (*p == ',' && p[1] != '\0')
+			p++;
+		else if (*p != '\0')
+			return csirt_error_set(CSIRT_EINVAL,
+			                       "\"%s\" is not a list of "
+			                       "categories 1-7 (e.g. \"1,7\")",
+			                       list);
+	}
+	*out = mask;
+	return 0;
+}
+
+int64_t
+config_ack_limit_ms(const struct config *cfg)
+{
+	if (cfg->ack_limit_s != 0)
+		return (int64_t)cfg->ack_limit_s * 1000;
+	return (int64_t)cfg->ack_limit_min * 60 * 1000;
+}
+
+int
 config_set(struct config *cfg, const char *key, const char *value)
 {
 	const struct setting *s = setting_find(key);
@@ -86,9 +139,13 @@ config_set(struct config *cfg, const char *key, const char *value)
 	switch (s->type) {
 	case SET_STRING: {
 		char **field = (char **)(void *)(base + s->offset);
+		uint32_t mask;
 		if (*value == '\0' && !(s->flags & SET_EMPTY_OK))
 			return csirt_error_set(CSIRT_EINVAL,
 			                       "%s must not be empty", key);
+		if ((s->flags & SET_CATLIST) &&
+		    config_category_mask(&mask, value) != 0)
+			return csirt_error_wrap(CSIRT_EINVAL, "%s", key);
 		free(*field);
 		*field = util_strdup(value);
 		break;
@@ -151,6 +208,7 @@ config_free(struct config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->tls_client_ca);
+	free(cfg->auto_escalate_categories);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -22,6 +22,11 @@ struct config {
 	uint64_t idle_timeout_s;
 	uint64_t writer_queue_depth;
 	uint64_t writer_batch_max;
+	/* Deadlines (DESIGN.md §4). */
+	uint64_t report_delay_limit_min;
+	uint64_t ack_limit_min;
+	uint64_t ack_limit_s; /* testing: non-zero replaces the above */
+	char *auto_escalate_categories; /* "1,7"; "" none */
 	/* TLS (all optional; "" is off).  Checked by crypto_tls_new(), which
 	 * csirtd.c calls at start-up and for -n. */
 	char *tls_cert;      /* PEM, leaf first then intermediates */
@@ -45,6 +50,14 @@ int config_validate(struct config *cfg);
 
 /* Prints every key with its effective value and help (for -n and docs). */
 void config_print(const struct config *cfg, FILE *fp);
+
+/* Parses a category list ("1,7", "" = none) into bits 1u << category.
+ * CSIRT_EINVAL names the list. */
+int config_category_mask(uint32_t *out, const char *list);
+
+/* The acknowledgement deadline in ms: ack_limit_s if set, else
+ * ack_limit_min. */
+int64_t config_ack_limit_ms(const struct config *cfg);
 
 /* Whether the daemon serves HTTPS (tls_cert is set). */
 int config_tls_enabled(const struct config *cfg);

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "datadir.h"
+#include "deadline.h"
 #include "error.h"
 #include "index.h"
 #include "log.h"
@@ -153,6 +154,12 @@ reload_cb(void *arg)
 	    strcmp(next.tls_key, r->active->tls_key) != 0 ||
 	    strcmp(next.tls_client_ca, r->active->tls_client_ca) != 0)
 		log_warn("listen, data and tls_* changes need a restart");
+	if (next.report_delay_limit_min != r->active->report_delay_limit_min ||
+	    config_ack_limit_ms(&next) != config_ack_limit_ms(r->active) ||
+	    strcmp(next.auto_escalate_categories,
+	           r->active->auto_escalate_categories) != 0)
+		log_warn("deadline and auto_escalate_categories changes need a "
+		         "restart");
 	log_info("reloaded", "log_level",
 	         next.log_level == LOGL_DEBUG  ? "debug"
 	         : next.log_level == LOGL_INFO ? "info"
@@ -160,6 +167,29 @@ reload_cb(void *arg)
 	                                       : "error");
 done:
 	config_free(&next);
+}
+
+/* The deadline scheduler's hooks into the server (deadline.h). */
+static void
+deadline_arm_cb(void *arg, int64_t delay_ms)
+{
+	server_timer_set(arg, delay_ms);
+}
+
+static void
+deadline_post_cb(void *arg, void (*fn)(void *fn_arg), void *fn_arg)
+{
+	server_post(arg, fn, fn_arg);
+}
+
+/* `arg` points at the scheduler variable of cmd_run(). */
+static void
+deadline_timer_cb(void *arg)
+{
+	struct deadline_sched **ds = arg;
+
+	if (*ds != NULL)
+		deadline_sched_run(*ds);
 }
 
 static void
@@ -179,6 +209,10 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	struct rpc *rpc = NULL;
 	struct rpc_env env;
 	struct server_ops ops = {0};
+	struct writer_policy policy = {0};
+	struct deadline_limits limits = {config_ack_limit_ms(cfg)};
+	struct deadline_sched *ds = NULL;
+	struct deadline_sched_ops ds_ops;
 	char *ixp = util_path_join(cfg->data_dir, "index.sqlite");
 	int rc = EXIT_RUNTIME;
 
@@ -188,12 +222,18 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 		goto done;
 	}
 	if (writer_new(&w, dd->lg, dd->ix, cfg->writer_queue_depth,
-	               cfg->writer_batch_max) != 0 ||
-	    writer_start(w) != 0) {
+	               cfg->writer_batch_max) != 0) {
 		log_error("cannot start the ledger writer", "error",
 		          csirt_error_msg());
 		goto done;
 	}
+	policy.report_delay_limit_s = (int64_t)cfg->report_delay_limit_min * 60;
+	if (config_category_mask(&policy.auto_escalate,
+	                         cfg->auto_escalate_categories) != 0) {
+		log_error("bad configuration", "error", csirt_error_msg());
+		goto done;
+	}
+	writer_set_policy(w, &policy);
 	/* Reads run on the loop thread on their own connection (WAL lets
 	 * them proceed while the writer commits). */
 	if (index_open_readonly(&ix_read, ixp) != 0) {
@@ -214,11 +254,26 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	ops.metrics_arg = rpc;
 	ops.reload = reload_cb;
 	ops.reload_arg = reload;
+	ops.timer = deadline_timer_cb;
+	ops.timer_arg = &ds;
 	ops.tls = tls;
 	if (server_new(&srv, cfg, &ops) != 0) {
 		log_error("cannot start", "error", csirt_error_msg());
 		goto done;
 	}
+	/* Deadlines scan the loop's read connection; the writer kicks a scan
+	 * after every batch (a new report may be the next deadline). */
+	ds_ops.arm = deadline_arm_cb;
+	ds_ops.post = deadline_post_cb;
+	ds_ops.arg = srv;
+	deadline_sched_new(&ds, ix_read, w, NULL, &limits, &ds_ops);
+	writer_set_commit_hook(w, deadline_sched_kick, ds);
+	if (writer_start(w) != 0) {
+		log_error("cannot start the ledger writer", "error",
+		          csirt_error_msg());
+		goto done;
+	}
+	deadline_sched_run(ds); /* re-arm from the index */
 	rpc_set_server(rpc, srv);
 	reload->srv = srv;
 	log_info("listening", "scheme", server_scheme(srv), "addr",
@@ -236,9 +291,13 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	rc = 0;
 done:
 	/* The writer finishes queued commands first; their replies are
-	 * posted to the server, which sends what it can as it closes. */
+	 * posted to the server, which sends what it can as it closes.  The
+	 * scheduler stops submitting first; its last completions run in
+	 * server_free(). */
+	deadline_sched_stop(ds);
 	writer_stop(w);
 	server_free(srv);
+	deadline_sched_free(ds);
 	rpc_free(rpc);
 	index_close(ix_read);
 	writer_free(w);

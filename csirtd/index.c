@@ -533,6 +533,7 @@ enum ix_stmt {
 	IX_USERS_LIST,
 	IX_DIVISIONS_LIST,
 	IX_CASE_COUNT,
+	IX_CASES_AWAITING_ACK,
 	IX__COUNT
 };
 
@@ -553,8 +554,9 @@ static const char *const ix_sql[IX__COUNT] = {
         "INSERT INTO cases (id, year, counter, category, state, title,"
         " division, reporter, recognized_at_ms, reported_at_ms,"
         " updated_at_ms, confidentiality, integrity, availability,"
-        " emergency, last_seq, pb, description) VALUES (?1, ?2, ?3, ?4, ?5,"
-        " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        " emergency, last_seq, pb, description, overdue) VALUES (?1, ?2,"
+        " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+        " ?17, ?18, ?19)"
         " ON CONFLICT (id) DO UPDATE SET category = excluded.category,"
         " state = excluded.state, title = excluded.title,"
         " description = excluded.description,"
@@ -566,6 +568,7 @@ static const char *const ix_sql[IX__COUNT] = {
         " integrity = excluded.integrity,"
         " availability = excluded.availability,"
         " emergency = excluded.emergency, last_seq = excluded.last_seq,"
+        " overdue = excluded.overdue,"
         " pb = excluded.pb WHERE excluded.last_seq > cases.last_seq",
     [IX_ASSIGNEES_DELETE] = "DELETE FROM case_assignees WHERE case_id = ?1",
     [IX_ASSIGNEE_INSERT] =
@@ -614,6 +617,11 @@ static const char *const ix_sql[IX__COUNT] = {
                       " AND (?2 = 0 OR role = ?2) ORDER BY login",
     [IX_DIVISIONS_LIST] = "SELECT code, pb FROM divisions ORDER BY code",
     [IX_CASE_COUNT] = "SELECT count(*) FROM cases",
+    /* cases_overdue (0004): overdue 0, REPORTED, in report order. */
+    [IX_CASES_AWAITING_ACK] =
+        "SELECT id, reported_at_ms FROM cases WHERE overdue = 0"
+        " AND state = 1 AND reported_at_ms IS NOT NULL"
+        " ORDER BY reported_at_ms, id",
 };
 
 struct index {
@@ -834,6 +842,7 @@ index_apply_case(struct index *ix, const Csirt__V1__Case *c,
 	db_bind_int(d, st, 16, (int64_t)c->last_seq);
 	db_bind_blob(d, st, 17, pb, len);
 	db_bind_text(d, st, 18, c->description);
+	db_bind_int(d, st, 19, c->overdue ? 1 : 0);
 	if ((err = db_run(d, st, "case")) != 0)
 		return err;
 	if (sqlite3_changes(d->conn) != 1)
@@ -1609,6 +1618,8 @@ index_listq_cases(struct index_listq *q, const struct index_case_filter *f,
 		index_listq_and(q, "c.division = ");
 		index_listq_text(q, f->division);
 	}
+	if (f->overdue)
+		index_listq_and(q, "c.overdue = 1");
 	if (f->min_confidentiality != 0) {
 		index_listq_and(q, "c.confidentiality >= ");
 		index_listq_int(q, f->min_confidentiality);
@@ -1823,6 +1834,30 @@ index_case_count(struct index *ix, uint64_t *out)
 		*out = (uint64_t)sqlite3_column_int64(st, 0);
 	db_reset(st);
 	return 0;
+}
+
+int
+index_cases_awaiting_ack(struct index *ix,
+                         int (*cb)(const char *case_id, int64_t reported_ms,
+                                   void *arg),
+                         void *arg)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_CASES_AWAITING_ACK];
+	int rc, err = 0;
+
+	assert(cb != NULL);
+	while ((rc = db_step(d, st, "listing unacknowledged cases")) ==
+	       SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if ((err = cb(id != NULL ? id : "", sqlite3_column_int64(st, 1),
+		              arg)) != 0)
+			break;
+	}
+	if (rc < 0)
+		err = rc;
+	db_reset(st);
+	return err;
 }
 
 /* ---- index: canonical dump and checks (rare; own statements) ---------- */

@@ -192,6 +192,7 @@ struct index_case_filter {
 	const char *division; /* NULL or "": any */
 	const char *assignee; /* NULL or "": any; else assigned to this login */
 	int min_confidentiality; /* 0: any; else confidentiality >= this */
+	bool overdue;            /* only cases past a deadline (Case.overdue) */
 	/* NULL or "": any; else a substring of the title or the description,
 	 * taken literally (% and _ are not wildcards), ASCII letters
 	 * case-insensitive, anything else (Japanese) byte for byte. */
@@ -239,6 +240,17 @@ int index_divisions_list(struct index *ix,
                                    void *arg),
                          void *arg);
 
+/*
+ * Calls `cb` for every case still awaiting acknowledgement and not yet
+ * overdue (state REPORTED, overdue 0), oldest report first, with its id
+ * (borrowed for the call) and reported_at in Unix ms: what the deadline
+ * module needs.  A non-zero return from `cb` stops the walk and is
+ * returned; `cb` must not call this function on the same index.
+ */
+int index_cases_awaiting_ack(struct index *ix,
+                             int (*cb)(const char *case_id, int64_t reported_ms,
+                                       void *arg),
+                             void *arg);
 /* The number of cases (for /metrics). */
 int index_case_count(struct index *ix, uint64_t *out);
 

@@ -26,6 +26,9 @@
  *                         note's first version, from the index)
  *     update(SM, lead; the filing reporter too while REPORTED)
  *     assign(lead)                     ESCALATED and INVESTIGATING only
+ *     deadline_miss(system)            DESIGN.md §4 deadlines: written by
+ *                                      the daemon; "acknowledge" only
+ *                                      while REPORTED and not yet overdue
  *
  * Decisions the diagram leaves open: reopen returns to INVESTIGATING (the
  * investigation is what is resumed; the assignees are kept); assign never
@@ -132,6 +135,14 @@ static const struct lc_row {
     {S(ESCALATED), A(UPDATE), S(ESCALATED), SM | LEAD, 0},
     {S(INVESTIGATING), A(UPDATE), S(INVESTIGATING), SM | LEAD, 0},
     {S(RESOLVED), A(UPDATE), S(RESOLVED), SM | LEAD, 0},
+
+    /* deadlines: the daemon records a missed one in any open state; the
+     * kind decides where it applies (lc_validate_deadline()) */
+    {S(REPORTED), A(DEADLINE_MISS), S(REPORTED), R(SYSTEM), 0},
+    {S(ACKNOWLEDGED), A(DEADLINE_MISS), S(ACKNOWLEDGED), R(SYSTEM), 0},
+    {S(ESCALATED), A(DEADLINE_MISS), S(ESCALATED), R(SYSTEM), 0},
+    {S(INVESTIGATING), A(DEADLINE_MISS), S(INVESTIGATING), R(SYSTEM), 0},
+    {S(RESOLVED), A(DEADLINE_MISS), S(RESOLVED), R(SYSTEM), 0},
 };
 
 static const struct {
@@ -153,6 +164,8 @@ static const struct {
     [A(RESOLVE)] = {"resolve", CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED},
     [A(CLOSE)] = {"close", CSIRT__V1__EVENT__PAYLOAD_CASE_CLOSED},
     [A(REOPEN)] = {"reopen", CSIRT__V1__EVENT__PAYLOAD_CASE_REOPENED},
+    [A(DEADLINE_MISS)] = {"deadline_miss",
+                          CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED},
 };
 
 static const char *const lc_state_names[] = {
@@ -297,6 +310,8 @@ lc_payload(const Csirt__V1__Event *ev)
 		return MSG(ev->note_added);
 	case CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED:
 		return MSG(ev->note_edited);
+	case CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED:
+		return MSG(ev->deadline_missed);
 	default:
 		return NULL;
 	}
@@ -339,6 +354,9 @@ lc_payload_text(const Csirt__V1__Event *ev, const char **field)
 	case CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED:
 		*field = "reason";
 		return ev->note_edited->reason;
+	case CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED:
+		*field = "reason";
+		return ev->deadline_missed->reason;
 	default:
 		*field = NULL;
 		return NULL;
@@ -500,6 +518,12 @@ lc_check_server_fields(const Csirt__V1__Case *rc, const Csirt__V1__Event *ev)
 		field = "report_delay_seconds";
 	else if (rc->note_count != 0)
 		field = "note_count";
+	else if (rc->overdue)
+		field = "overdue";
+	else if (rc->overdue_since[0] != '\0')
+		field = "overdue_since";
+	else if (rc->report_late)
+		field = "report_late";
 	if (field != NULL)
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "case.%s: set by the server; leave it "
@@ -515,6 +539,10 @@ lc_validate_report(const Csirt__V1__Event *ev, int64_t ev_ms)
 	int64_t rec_ms;
 	int rc_;
 
+	if (ev->incident_reported->report_delay_limit_seconds < 0)
+		return csirt_error_set(
+		    CSIRT_EINVAL, "report_delay_limit_seconds: must not be "
+		                  "negative");
 	if ((rc_ = lc_check_server_fields(rc, ev)) < 0 ||
 	    (rc_ = lc_check_text("case.title", rc->title, CASE_TITLE_MAX,
 	                         TXT_REQUIRED | TXT_LINE)) < 0 ||
@@ -830,6 +858,38 @@ lc_validate_update(const Csirt__V1__Case *cur, const Csirt__V1__CaseUpdated *u)
 	return 0;
 }
 
+/* A missed deadline: a known kind, due no later than the event, and a case
+ * still subject to it (a late timer racing an acknowledgement is
+ * CSIRT_ESTATE, a second event for the same deadline CSIRT_ECONFLICT). */
+static int
+lc_validate_deadline(const Csirt__V1__Case *cur,
+                     const Csirt__V1__DeadlineMissed *d, int64_t ev_ms)
+{
+	int64_t due_ms;
+
+	if (strcmp(d->deadline, CASE_DEADLINE_ACK) != 0)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "deadline: \"%.*s\" is not a deadline "
+		                       "(acknowledge)",
+		                       CASE_NAME_MAX, d->deadline);
+	if (util_time_parse(&due_ms, d->due) < 0)
+		return csirt_error_wrap(CSIRT_EINVAL, "due");
+	if (due_ms > ev_ms)
+		return csirt_error_set(
+		    CSIRT_EINVAL, "due: %s is after the event time", d->due);
+	if (cur->state != S(REPORTED))
+		return csirt_error_set(CSIRT_ESTATE,
+		                       "deadline %s: case %s is %s, no longer "
+		                       "awaiting acknowledgement",
+		                       d->deadline, cur->id,
+		                       lifecycle_state_name((int)cur->state));
+	if (cur->overdue)
+		return csirt_error_set(
+		    CSIRT_ECONFLICT, "deadline %s: case %s is already overdue",
+		    d->deadline, cur->id);
+	return 0;
+}
+
 static bool
 lc_is_assignee(const Csirt__V1__Case *c, const char *login)
 {
@@ -938,6 +998,9 @@ case_validate(const Csirt__V1__Case *current, const Csirt__V1__Event *ev)
 		return lc_validate_note_edit(current, ev->note_edited);
 	case A(UPDATE):
 		return lc_validate_update(current, ev->case_updated);
+	case A(DEADLINE_MISS):
+		return lc_validate_deadline(current, ev->deadline_missed,
+		                            ev_ms);
 	default:
 		return 0;
 	}
@@ -1047,6 +1110,14 @@ lc_apply_report(Csirt__V1__Case *c, const Csirt__V1__Event *ev,
 	c->n_assignees = 0;
 	c->note_count = 0;
 	c->report_delay_seconds = lc_floor_div(ev_ms - rec_ms, 1000);
+	/* The limit travels in the event: replay under another
+	 * configuration gives the same flag. */
+	c->report_late =
+	    ev->incident_reported->report_delay_limit_seconds > 0 &&
+	    c->report_delay_seconds >
+	        ev->incident_reported->report_delay_limit_seconds;
+	c->overdue = false;
+	lc_set_string(&c->overdue_since, NULL);
 	rc = 0;
 done:
 	case_free(copy);
@@ -1182,13 +1253,25 @@ case_apply(Csirt__V1__Case *c, const Csirt__V1__Event *ev)
 	case A(UPDATE):
 		rc = lc_apply_update(c, ev->case_updated);
 		break;
+	case A(DEADLINE_MISS):
+		if (!c->overdue)
+			lc_set_string(&c->overdue_since, ev_time);
+		c->overdue = true;
+		break;
 	default:
 		break;
 	}
 	if (rc < 0)
 		return rc;
-	if (row->to != (int)c->state)
+	if (row->to != (int)c->state) {
+		/* Leaving REPORTED meets (acknowledge) or moots (escalate,
+		 * dismiss) the acknowledgement deadline. */
+		if (c->state == S(REPORTED)) {
+			c->overdue = false;
+			lc_set_string(&c->overdue_since, NULL);
+		}
 		case_set_state(c, row->to, action);
+	}
 	lc_set_string(&c->updated_at, ev_time);
 	c->last_seq = ev->seq;
 	return 0;

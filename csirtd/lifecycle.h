@@ -19,6 +19,9 @@
 
 #include "csirt/v1/domain.pb-c.h"
 
+/* The deadline kinds of DeadlineMissed.deadline. */
+#define CASE_DEADLINE_ACK "acknowledge" /* REPORTED past ack_limit_min */
+
 /* Limits on event payloads, in bytes unless noted. */
 #define CASE_TITLE_MAX 200        /* title: one line */
 #define CASE_LINE_MAX 200         /* management number, restriction */
@@ -44,6 +47,7 @@ enum case_action {
 	CASE_ACTION_RESOLVE,            /* CaseResolved */
 	CASE_ACTION_CLOSE,              /* CaseClosed */
 	CASE_ACTION_REOPEN,             /* CaseReopened */
+	CASE_ACTION_DEADLINE_MISS,      /* DeadlineMissed (the daemon only) */
 	CASE_ACTION__COUNT
 };
 
@@ -101,8 +105,10 @@ int case_validate(const Csirt__V1__Case *current, const Csirt__V1__Event *ev);
  * For a report `c` must be fresh from case_new(); the reported case is
  * copied and the server's fields set (id = ev->case_id, reported_at =
  * ev->time, state REPORTED, report_delay_seconds = reported_at -
- * recognized_at, floored).  Every event sets updated_at = ev->time and
- * last_seq = ev->seq.  Times are stored normalised to UTC milliseconds
+ * recognized_at, floored; report_late = the event's
+ * report_delay_limit_seconds > 0 and the delay exceeds it).  Every event sets
+ * updated_at = ev->time and last_seq = ev->seq.  Times are stored normalised to
+ * UTC milliseconds
  * ("2026-11-27T00:10:00.000Z") whatever offset the event used.
  *
  * Deliberately checks no roles and no payload rules, so that events
@@ -116,7 +122,11 @@ int case_validate(const Csirt__V1__Case *current, const Csirt__V1__Event *ev);
  * note_count; UPDATE applies each FieldChange, whose `after` holds the new
  * value as plain text: "title" and "description" the UTF-8 string itself
  * (no JSON quoting), "category" the enum name ("CATEGORY_LOST_EQUIPMENT");
- * "equipment" is not updatable (CSIRT_EINVAL).  The other actions change
+ * "equipment" is not updatable (CSIRT_EINVAL).  DEADLINE_MISS sets
+ * overdue (and overdue_since = ev->time unless already overdue); any
+ * change of state out of REPORTED clears both, since the only deadline
+ * today, "acknowledge", is met or moot once the case leaves REPORTED.
+ * The other actions change
  * the state only, or nothing but updated_at and last_seq.
  */
 int case_apply(Csirt__V1__Case *c, const Csirt__V1__Event *ev);

@@ -130,10 +130,7 @@ RPC_HANDLER(rpc_list_cases)
 	int rc;
 
 	memset(&f, 0, sizeof(f));
-	if (r->overdue)
-		return csirt_error_set(
-		    CSIRT_EUNIMPLEMENTED,
-		    "overdue: deadlines are not tracked yet");
+	f.overdue = r->overdue != 0;
 	f.limit = r->page_size == 0 ? LIST_DEFAULT : r->page_size;
 	if (f.limit > LIST_MAX)
 		return csirt_error_set(CSIRT_EINVAL, "page_size: at most %d",

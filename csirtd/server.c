@@ -51,7 +51,8 @@ struct server {
 	struct evhttp *http;
 	struct evhttp_bound_socket *listener;
 	struct event *sigint, *sigterm, *sighup;
-	struct event *post_ev; /* activated by server_post() */
+	struct event *post_ev;  /* activated by server_post() */
+	struct event *timer_ev; /* ops.timer; armed by server_timer_set() */
 	pthread_mutex_t post_mu;
 	struct post *posts, *posts_tail;
 	struct server_ops ops;
@@ -341,6 +342,36 @@ post_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	if (!srv->stopping)
+		srv->ops.timer(srv->ops.timer_arg);
+}
+
+void
+server_timer_set(struct server *srv, int64_t delay_ms)
+{
+	struct timeval tv;
+
+	if (srv->timer_ev == NULL)
+		return;
+	if (delay_ms < 0) {
+		evtimer_del(srv->timer_ev);
+		return;
+	}
+	/* At most a day ahead: a far deadline is simply re-armed then. */
+	if (delay_ms > 24 * 3600 * 1000LL)
+		delay_ms = 24 * 3600 * 1000LL;
+	tv.tv_sec = (time_t)(delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)((delay_ms % 1000) * 1000);
+	evtimer_add(srv->timer_ev, &tv);
+}
+
 void
 server_post(struct server *srv, void (*fn)(void *arg), void *arg)
 {
@@ -489,6 +520,11 @@ server_new(struct server **out, const struct config *cfg,
 		rc = csirt_error_set(CSIRT_EFAIL, "cannot create post event");
 		goto done;
 	}
+	if (ops->timer != NULL &&
+	    (srv->timer_ev = evtimer_new(srv->base, timer_cb, srv)) == NULL) {
+		rc = csirt_error_set(CSIRT_EFAIL, "cannot create the timer");
+		goto done;
+	}
 	srv->sigint = evsignal_new(srv->base, SIGINT, signal_cb, srv);
 	srv->sigterm = evsignal_new(srv->base, SIGTERM, signal_cb, srv);
 	srv->sighup = evsignal_new(srv->base, SIGHUP, sighup_cb, srv);
@@ -541,6 +577,8 @@ server_free(struct server *srv)
 		event_free(srv->sigterm);
 	if (srv->sighup != NULL)
 		event_free(srv->sighup);
+	if (srv->timer_ev != NULL)
+		event_free(srv->timer_ev);
 	if (srv->post_ev != NULL) {
 		post_cb(-1, 0, srv); /* run what is left */
 		event_free(srv->post_ev);

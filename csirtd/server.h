@@ -32,7 +32,16 @@ struct server_ops {
 	/* SIGHUP: reload what can be reloaded (may be NULL). */
 	void (*reload)(void *reload_arg);
 	void *reload_arg;
+	/* The one timer (may be NULL): runs on the loop thread when the delay
+	 * given to server_timer_set() has passed; never while stopping. */
+	void (*timer)(void *timer_arg);
+	void *timer_arg;
 };
+
+/* Loop thread: (re)arms ops.timer to fire once after `delay_ms` (0: at
+ * the next loop turn; delays over a day fire after a day, so the callee
+ * re-arms); negative cancels.  A no-op without ops.timer. */
+void server_timer_set(struct server *srv, int64_t delay_ms);
 
 /* Applies new request limits (body, headers, idle timeout) to future
  * requests; used by SIGHUP reload. */

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "codec.h"
 #include "crypto.h"
 #include "error.h"
@@ -51,6 +52,11 @@ struct writer {
 	size_t qlen, qmax, batch_max;
 	bool stopping, broken, started;
 	pthread_t thread;
+
+	struct writer_policy policy;
+	const struct clock *clock;
+	void (*commit_hook)(void *arg);
+	void *commit_hook_arg;
 
 	uint64_t last_seq; /* durable */
 	struct writer_stats stats;
@@ -87,6 +93,7 @@ static const struct {
     {CSIRT__V1__EVENT__PAYLOAD_CASE_UPDATED, "case.updated", true},
     {CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED, "note.added", true},
     {CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED, "note.edited", true},
+    {CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED, "deadline.missed", true},
 };
 
 static int
@@ -134,6 +141,25 @@ writer_new(struct writer **out, struct ledger *lg, struct index *ix,
 	}
 	*out = w;
 	return 0;
+}
+
+void
+writer_set_policy(struct writer *w, const struct writer_policy *p)
+{
+	w->policy = *p;
+}
+
+void
+writer_set_clock(struct writer *w, const struct clock *clk)
+{
+	w->clock = clk;
+}
+
+void
+writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg)
+{
+	w->commit_hook = fn;
+	w->commit_hook_arg = arg;
 }
 
 /* ---- case ids ----------------------------------------------------- */
@@ -494,7 +520,7 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	struct layout_trailers t;
 	char now[UTIL_TIME_LEN], case_id[LAYOUT_CASE_ID_LEN];
 	const char *type = NULL, *role;
-	int64_t now_ms = util_time_now_ms();
+	int64_t now_ms = clock_now_ms(w->clock);
 	bool is_case = false;
 	int rc, year;
 
@@ -528,6 +554,10 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 			if ((rc = next_case_id(w, year, case_id, false)) != 0)
 				goto done;
 			codec_set_string(&ev->case_id, case_id);
+			if (ev->incident_reported != NULL)
+				ev->incident_reported
+				    ->report_delay_limit_seconds =
+				    w->policy.report_delay_limit_s;
 		} else if ((rc = layout_case_id_parse(ev->case_id, NULL,
 		                                      NULL)) != 0 ||
 		           (rc = index_case_get(&current, w->ix,
@@ -634,6 +664,64 @@ cmd_fail(struct writer_cmd *cmd, int rc)
 	snprintf(cmd->err, sizeof(cmd->err), "%s", csirt_error_msg());
 }
 
+/*
+ * After an accepted report `cmd` (seq `seq`): when its category is in
+ * policy.auto_escalate, applies a case.escalated event by the daemon as
+ * event seq + 1 of the same batch, and hands the escalated case to `cmd`.
+ * Sets *added to 1 and `commit` to the escalation's commit when it did.  An
+ * escalation the lifecycle refuses is logged and skipped (the report stands); a
+ * batch error is returned.
+ */
+static int
+auto_escalate(struct writer *w, struct writer_cmd *cmd, uint64_t seq,
+              int *added, char commit[LEDGER_OID_HEX])
+{
+	struct writer_cmd sub;
+	const Csirt__V1__Case *rc_case;
+	Csirt__V1__Event *ev;
+	char reason[160];
+	int rc;
+
+	*added = 0;
+	if (cmd->ev->payload_case !=
+	        CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED ||
+	    cmd->case_after == NULL)
+		return 0;
+	rc_case = cmd->case_after;
+	if (rc_case->category <= 0 || rc_case->category >= 32 ||
+	    !(w->policy.auto_escalate & (1u << rc_case->category)))
+		return 0;
+	ev = util_xmalloc(sizeof(*ev));
+	csirt__v1__event__init(ev);
+	codec_set_string(&ev->case_id, rc_case->id);
+	codec_set_string(&ev->actor, WRITER_SYSTEM_ACTOR);
+	ev->role = CSIRT__V1__ROLE__ROLE_SYSTEM;
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED;
+	ev->case_escalated = util_xmalloc(sizeof(*ev->case_escalated));
+	csirt__v1__case_escalated__init(ev->case_escalated);
+	snprintf(reason, sizeof(reason),
+	         "automatic: category %d is escalated on report "
+	         "(auto_escalate_categories)",
+	         (int)rc_case->category);
+	codec_set_string(&ev->case_escalated->reason, reason);
+	memset(&sub, 0, sizeof(sub));
+	sub.ev = ev;
+	rc = apply_one(w, &sub, seq + 1);
+	if (rc == 0) {
+		codec_free(&cmd->case_after->base);
+		cmd->case_after = sub.case_after;
+		sub.case_after = NULL;
+		memcpy(commit, sub.commit, LEDGER_OID_HEX);
+		*added = 1;
+	} else if (is_command_error(rc)) {
+		log_error("automatic escalation refused", "case", rc_case->id,
+		          "error", csirt_error_msg());
+		rc = 0;
+	}
+	writer_cmd_release(&sub);
+	return rc;
+}
+
 /* Runs one batch; returns 0, or a batch error after which every command
  * not yet failed must be failed by the caller. */
 static int
@@ -656,9 +744,19 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 			continue; /* failed in an earlier attempt */
 		rc = apply_one(w, cmds[i], seq + 1);
 		if (rc == 0) {
+			int added = 0;
 			seq++;
 			accepted++;
 			memcpy(commit, cmds[i]->commit, sizeof(commit));
+			if ((rc = auto_escalate(w, cmds[i], seq, &added,
+			                        commit)) != 0) {
+				*culprit = i;
+				goto abort;
+			}
+			if (added) {
+				seq++;
+				accepted++;
+			}
 		} else if (is_command_error(rc)) {
 			cmd_fail(cmds[i], rc);
 		} else {
@@ -693,6 +791,8 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 	if (accepted > w->stats.max_batch)
 		w->stats.max_batch = accepted;
 	pthread_mutex_unlock(&w->mu);
+	if (w->commit_hook != NULL)
+		w->commit_hook(w->commit_hook_arg);
 	return 0;
 abort:
 	ledger_batch_abort(w->lg);

@@ -21,6 +21,7 @@
 #include "csirt/v1/domain.pb-c.h"
 #include "ledger.h"
 
+struct clock;
 struct index;
 struct writer;
 
@@ -56,6 +57,35 @@ void writer_cmd_release(struct writer_cmd *cmd);
 /* `lg` and `ix` are borrowed and used only by the writer from now on. */
 int writer_new(struct writer **out, struct ledger *lg, struct index *ix,
                size_t queue_depth, size_t batch_max);
+
+/*
+ * What the writer applies to reports (DESIGN.md §4; config.c
+ * report_delay_limit_min and auto_escalate_categories).  The defaults of
+ * writer_new() are all zero: no limit recorded, no automatic escalation.
+ */
+struct writer_policy {
+	/* Written into every IncidentReported as report_delay_limit_seconds
+	 * (0: none), from which the fold sets Case.report_late. */
+	int64_t report_delay_limit_s;
+	/* Bit (1u << category): a report of such a category is followed, in
+	 * the same batch, by a case.escalated event by the daemon (actor
+	 * WRITER_SYSTEM_ACTOR, ROLE_SYSTEM).  The command then completes
+	 * with case_after in state ESCALATED and seq of the report. */
+	uint32_t auto_escalate;
+};
+
+/* The actor of the daemon's own events (deadlines, auto-escalation). */
+#define WRITER_SYSTEM_ACTOR "csirtd"
+
+/* The three setters below are called before writer_start() (or between
+ * writer_run_once() calls); `p` is copied, `clk` borrowed (NULL:
+ * clock_system), used for every event time. */
+void writer_set_policy(struct writer *w, const struct writer_policy *p);
+void writer_set_clock(struct writer *w, const struct clock *clk);
+/* `fn(arg)` runs on the writer thread after each durable batch, before the
+ * batch's commands complete (the deadline scheduler re-arms from it). */
+void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);
+
 int writer_start(struct writer *w);
 /* Queues a command; CSIRT_EBUSY when the queue is full, CSIRT_EUNAVAILABLE
  * when stopping or broken.  On success the callback always runs once. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "codec.h"
 #include "csirt/v1/service.pb-c.h"
@@ -614,6 +615,113 @@ START_TEST(test_api_lifecycle_json_curl)
 }
 END_TEST
 
+/* DESIGN.md §4 deadlines against the real daemon: with a 1 s
+ * acknowledgement limit (ack_limit_s, for testing) the daemon itself writes
+ * deadline.missed and ListCases{overdue} returns the case; a category in
+ * auto_escalate_categories is escalated by the daemon on report. */
+START_TEST(test_api_deadline_missed_and_overdue_list)
+{
+	struct apic a;
+	struct buf err = BUF_INIT;
+	const char *extra[] = {"--config", NULL, NULL};
+	static const char conf_text[] =
+	    "ack_limit_s = 1\nauto_escalate_categories = 1\n";
+	Csirt__V1__ReportIncidentRequest *rq;
+	Csirt__V1__CaseResponse *cr = NULL;
+	Csirt__V1__ListCasesRequest *lq =
+	    apic_msg_new(&csirt__v1__list_cases_request__descriptor);
+	Csirt__V1__ListCasesResponse *lr = NULL;
+	Csirt__V1__GetHistoryRequest *h =
+	    apic_msg_new(&csirt__v1__get_history_request__descriptor);
+	Csirt__V1__GetHistoryResponse *hist = NULL;
+	char *dir = tu_tmpdir(), *conf, *id;
+	int found = 0;
+
+	conf = util_path_join(dir, "csirtd.conf");
+	ck_assert_int_eq(util_write_file_atomic(conf, conf_text,
+	                                        sizeof(conf_text) - 1, 0600),
+	                 0);
+	extra[1] = conf;
+	apic_start_args(&a, extra);
+
+	/* 情報流出: escalated by csirtd in the report's batch. */
+	rq = apic_report_request("メール誤送信");
+	rq->case_->category = CSIRT__V1__CATEGORY__CATEGORY_INFORMATION_LEAK;
+	ck_assert_int_eq(apic_call(&a, a.rep1, "CaseService/ReportIncident",
+	                           &rq->base,
+	                           &csirt__v1__case_response__descriptor,
+	                           (ProtobufCMessage **)&cr, &err),
+	                 200);
+	ck_assert_int_eq(cr->case_->state,
+	                 CSIRT__V1__CASE_STATE__CASE_STATE_ESCALATED);
+	codec_free(&cr->base);
+	codec_free(&rq->base);
+
+	id = report(&a, a.rep1, "公用携帯電話機の紛失", 200, &err);
+	lq->overdue = 1;
+	/* Poll (the deadline is 1 s after the report), at most 15 s. */
+	for (int i = 0; i < 150 && !found; i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		ck_assert_int_eq(
+		    apic_call(&a, a.sm, "CaseService/ListCases", &lq->base,
+		              &csirt__v1__list_cases_response__descriptor,
+		              (ProtobufCMessage **)&lr, &err),
+		    200);
+		for (size_t k = 0; k < lr->n_cases; k++) {
+			ck_assert_str_eq(lr->cases[k]->id, id);
+			ck_assert(lr->cases[k]->overdue);
+			found = 1;
+		}
+		codec_free(&lr->base);
+		lr = NULL;
+		if (!found)
+			nanosleep(&ts, NULL);
+	}
+	ck_assert_msg(found, "no overdue case after 15 s");
+	/* The reporter's own division sees it too. */
+	ck_assert_int_eq(apic_call(&a, a.rep1, "CaseService/ListCases",
+	                           &lq->base,
+	                           &csirt__v1__list_cases_response__descriptor,
+	                           (ProtobufCMessage **)&lr, &err),
+	                 200);
+	ck_assert_uint_eq(lr->n_cases, 1);
+	codec_free(&lr->base);
+
+	codec_set_string(&h->case_id, id);
+	ck_assert_int_eq(apic_call(&a, a.sm, "CaseService/GetHistory", &h->base,
+	                           &csirt__v1__get_history_response__descriptor,
+	                           (ProtobufCMessage **)&hist, &err),
+	                 200);
+	ck_assert_uint_eq(hist->n_entries, 2);
+	ck_assert_str_eq(hist->entries[1]->event->type, "deadline.missed");
+	ck_assert_str_eq(hist->entries[1]->event->actor, "csirtd");
+	ck_assert_int_eq(hist->entries[1]->event->role,
+	                 CSIRT__V1__ROLE__ROLE_SYSTEM);
+	ck_assert_str_eq(hist->entries[1]->event->deadline_missed->deadline,
+	                 "acknowledge");
+	codec_free(&hist->base);
+
+	/* Acknowledging takes it off the list. */
+	codec_free(&action(&a, a.sm, "CaseService/Acknowledge", id, "受理", 200)
+	                ->base);
+	ck_assert_int_eq(apic_call(&a, a.sm, "CaseService/ListCases", &lq->base,
+	                           &csirt__v1__list_cases_response__descriptor,
+	                           (ProtobufCMessage **)&lr, &err),
+	                 200);
+	ck_assert_uint_eq(lr->n_cases, 0);
+	codec_free(&lr->base);
+
+	codec_free(&lq->base);
+	codec_free(&h->base);
+	buf_free(&err);
+	free(id);
+	apic_stop(&a);
+	tu_rmrf(dir);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
 Suite *
 api_suite(void)
 {
@@ -626,6 +734,7 @@ api_suite(void)
 	tcase_add_test(tc, test_api_update_case_records_before_and_after);
 	tcase_add_test(tc, test_api_note_versions);
 	tcase_add_test(tc, test_api_bad_input_gets_twirp_errors);
+	tcase_add_test(tc, test_api_deadline_missed_and_overdue_list);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -374,7 +374,8 @@ START_TEST(test_codec_defaults_omitted_or_emitted)
 	                    "\"time\":\"\"}");
 	free(j);
 	j = json_of(ir, CODEC_EMIT_DEFAULTS);
-	ck_assert_str_eq(j, "{\"case\":null}");
+	ck_assert_str_eq(j, "{\"case\":null,"
+	                    "\"report_delay_limit_seconds\":\"0\"}");
 	free(j);
 	j = json_of(cl, CODEC_EMIT_DEFAULTS);
 	ck_assert_str_eq(j,

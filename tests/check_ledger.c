@@ -15,11 +15,13 @@
 #include "codec.h"
 #include "crypto.h"
 #include "datadir.h"
+#include "deadline.h"
 #include "error.h"
 #include "fixtures.h"
 #include "index.h"
 #include "layout.h"
 #include "ledger.h"
+#include "lifecycle.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -496,6 +498,50 @@ script_history_batched(struct writer *w, int ncases, int guidance)
 	free(ids);
 }
 
+/* Deadline events in the history (DESIGN.md §4): an automatic escalation,
+ * a report recorded late, two missed acknowledgements of which one is
+ * then acknowledged (overdue cleared) and one stays overdue. */
+static void
+deadline_history(struct writer *w)
+{
+	struct writer_policy p = {60, 1u << 1};
+	char ids[2][16];
+	int64_t now = util_time_now_ms();
+
+	writer_set_policy(w, &p);
+	ck_assert_int_eq(
+	    fx_submit(w,
+	              fx_report("rep1", "d1",
+	                        CSIRT__V1__CATEGORY__CATEGORY_INFORMATION_LEAK,
+	                        "情報流出"),
+	              NULL, NULL, NULL),
+	    0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(
+		    fx_submit(
+		        w,
+		        fx_report("rep1", "d1",
+		                  CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+		                  "未受理のまま"),
+		        NULL, ids[i], NULL),
+		    0);
+		ck_assert_int_eq(
+		    fx_submit(w,
+		              deadline_event(ids[i], CASE_DEADLINE_ACK, now,
+		                             30 * 60 * 1000),
+		              NULL, NULL, NULL),
+		    0);
+	}
+	ck_assert_int_eq(
+	    fx_submit(w,
+	              fx_case_event(
+	                  ids[0], CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED,
+	                  "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+	                  "遅れて受理"),
+	              NULL, NULL, NULL),
+	    0);
+}
+
 static char *
 dump_index(const char *path)
 {
@@ -521,6 +567,7 @@ START_TEST(test_ledger_rebuild_equals_live)
 	 * case with a note in three versions. */
 	script_history_batched(e.w, 500, 11);
 	ck_assert_uint_ge(writer_last_seq(e.w), 10000);
+	deadline_history(e.w);
 	env_close(&e);
 	ixp = util_path_join(e.data, "index.sqlite");
 	live = dump_index(ixp);
@@ -531,6 +578,7 @@ START_TEST(test_ledger_rebuild_equals_live)
 	ck_assert_msg(strcmp(live, rebuilt) == 0,
 	              "rebuilt index differs from the live one");
 	ck_assert_ptr_nonnull(strstr(live, "（CSIRT長確認済み）\\n"));
+	ck_assert_ptr_nonnull(strstr(live, "\"deadline.missed\""));
 	free(live);
 	free(rebuilt);
 	free(ixp);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "deadline.h"
 #include "error.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -444,6 +445,11 @@ static const struct legal {
     {ST(INVESTIGATING), AC(UPDATE), RO(CSIRT_LEAD), ST(INVESTIGATING)},
     {ST(RESOLVED), AC(UPDATE), RO(SECURITY_MANAGER), ST(RESOLVED)},
     {ST(RESOLVED), AC(UPDATE), RO(CSIRT_LEAD), ST(RESOLVED)},
+    {ST(REPORTED), AC(DEADLINE_MISS), RO(SYSTEM), ST(REPORTED)},
+    {ST(ACKNOWLEDGED), AC(DEADLINE_MISS), RO(SYSTEM), ST(ACKNOWLEDGED)},
+    {ST(ESCALATED), AC(DEADLINE_MISS), RO(SYSTEM), ST(ESCALATED)},
+    {ST(INVESTIGATING), AC(DEADLINE_MISS), RO(SYSTEM), ST(INVESTIGATING)},
+    {ST(RESOLVED), AC(DEADLINE_MISS), RO(SYSTEM), ST(RESOLVED)},
 };
 
 /* The code a refusal must carry, from the list alone: EDENIED if the
@@ -1293,6 +1299,81 @@ START_TEST(test_lifecycle_apply_normalises_times)
 }
 END_TEST
 
+/* DESIGN.md §4 deadlines: only the daemon records a missed one, once, while
+ * the case awaits acknowledgement; the fold marks the case overdue and
+ * leaving REPORTED clears it; report_late comes from the limit the report
+ * event carries. */
+START_TEST(test_lifecycle_deadline_missed)
+{
+	Csirt__V1__Case *c = case_after(1);
+	Csirt__V1__Event *ev, *rep;
+	int64_t rep_ms;
+
+	ck_assert(!c->overdue && !c->report_late);
+	ck_assert_int_eq(util_time_parse(&rep_ms, c->reported_at), 0);
+	ev = deadline_event(CASE_ID, CASE_DEADLINE_ACK, rep_ms + 1800000,
+	                    1800000);
+	ev->seq = 11;
+	set(&ev->time, "2026-11-27T01:20:00.000Z");
+	ev->role = RO(SECURITY_MANAGER);
+	ck_assert_int_eq(case_validate(c, ev), CSIRT_EDENIED);
+	ev->role = RO(SYSTEM);
+	ck_assert_msg(case_validate(c, ev) == 0, "%s", csirt_error_msg());
+	set(&ev->deadline_missed->deadline, "lunch");
+	ck_assert_int_eq(case_validate(c, ev), CSIRT_EINVAL);
+	set(&ev->deadline_missed->deadline, CASE_DEADLINE_ACK);
+	set(&ev->deadline_missed->due, "2026-11-27T02:00:00.000Z");
+	ck_assert_int_eq(case_validate(c, ev), CSIRT_EINVAL); /* future */
+	set(&ev->deadline_missed->due, "2026-11-27T01:10:00.123Z");
+	ck_assert_int_eq(case_validate(c, ev), 0);
+	ck_assert_int_eq(case_apply(c, ev), 0);
+	ck_assert(c->overdue);
+	ck_assert_str_eq(c->overdue_since, "2026-11-27T01:20:00.000Z");
+	ck_assert_int_eq(c->state, ST(REPORTED));
+	ev->seq = 12;
+	ck_assert_int_eq(case_validate(c, ev), CSIRT_ECONFLICT);
+	ev_free(ev);
+
+	ev = ev_text(13, AC(ACKNOWLEDGE), RO(SECURITY_MANAGER), "sm.sato",
+	             "2026-11-27T01:30:00.000Z", "");
+	ck_assert_int_eq(case_validate(c, ev), 0);
+	ck_assert_int_eq(case_apply(c, ev), 0);
+	ck_assert(!c->overdue);
+	ck_assert_str_eq(c->overdue_since, "");
+	ev_free(ev);
+	ev = deadline_event(CASE_ID, CASE_DEADLINE_ACK, rep_ms + 1800000,
+	                    1800000);
+	ev->seq = 14;
+	set(&ev->time, "2026-11-27T01:40:00.000Z");
+	ck_assert_int_eq(case_validate(c, ev), CSIRT_ESTATE);
+	ev_free(ev);
+	case_free(c);
+
+	/* report_late: delay over the recorded limit, and only then. */
+	c = case_new();
+	rep = life_event(LIFE_REPORT);
+	rep->incident_reported->report_delay_limit_seconds = 60;
+	ck_assert_int_eq(case_validate(NULL, rep), 0);
+	ck_assert_int_eq(case_apply(c, rep), 0);
+	ck_assert_int_gt(c->report_delay_seconds, 60);
+	ck_assert(c->report_late);
+	case_free(c);
+	c = case_new();
+	rep->incident_reported->report_delay_limit_seconds = 0;
+	ck_assert_int_eq(case_apply(c, rep), 0);
+	ck_assert(!c->report_late);
+	case_free(c);
+	c = case_new();
+	rep->incident_reported->report_delay_limit_seconds = -1;
+	ck_assert_int_eq(case_validate(NULL, rep), CSIRT_EINVAL);
+	rep->incident_reported->report_delay_limit_seconds = 0;
+	rep->incident_reported->case_->overdue = 1;
+	ck_assert_int_eq(case_validate(NULL, rep), CSIRT_EINVAL);
+	ev_free(rep);
+	case_free(c);
+}
+END_TEST
+
 START_TEST(test_lifecycle_state_change_logged)
 {
 	Csirt__V1__Case *c = case_after(1);
@@ -1387,6 +1468,7 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_lifecycle_update_equipment);
 	tcase_add_test(tc, test_lifecycle_apply_normalises_times);
 	tcase_add_test(tc, test_lifecycle_state_change_logged);
+	tcase_add_test(tc, test_lifecycle_deadline_missed);
 	tcase_add_test(tc, test_lifecycle_fold_is_deterministic);
 	tcase_add_test(tc, test_lifecycle_free_null);
 	suite_add_tcase(s, tc);

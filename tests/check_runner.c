@@ -18,6 +18,7 @@ static const struct {
     {"config", config_suite},
     {"daemon", daemon_suite},
     {"lifecycle", lifecycle_suite},
+    {"deadline", deadline_suite},
     {"codec", codec_suite},
     {"crypto", crypto_suite},
     {"index", index_suite},

@@ -9,6 +9,7 @@ Suite *log_suite(void);
 Suite *config_suite(void);
 Suite *daemon_suite(void);
 Suite *lifecycle_suite(void);
+Suite *deadline_suite(void);
 Suite *codec_suite(void);
 Suite *crypto_suite(void);
 Suite *index_suite(void);

@@ -133,6 +133,15 @@ cli_print_case(const struct cli *cli, const Csirt__V1__Case *c)
 	cli_record_add(r, label(l, "case.recognized_at"), c->recognized_at);
 	cli_record_add(r, label(l, "case.reported_at"), c->reported_at);
 	cli_record_add(r, label(l, "case.updated_at"), c->updated_at);
+	/* Deadlines (DESIGN.md §4): shown only when they apply. */
+	if (c->overdue)
+		cli_record_add(r, label(l, "case.overdue"), c->overdue_since);
+	if (c->report_late) {
+		char delay[32];
+		snprintf(delay, sizeof(delay), "%lld min",
+		         (long long)(c->report_delay_seconds / 60));
+		cli_record_add(r, label(l, "case.report_late"), delay);
+	}
 	s = cli_join_strings(c->assignees, c->n_assignees);
 	cli_record_add(r, label(l, "case.assignees"), s);
 	free(s);
@@ -264,6 +273,10 @@ cli_event_detail(const struct cli *cli, const Csirt__V1__Event *e)
 	case CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED:
 		buf_printf(&b, "%s v%u %s", e->note_edited->note_id,
 		           e->note_edited->version, e->note_edited->reason);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED:
+		buf_printf(&b, "%s (due %s): %s", e->deadline_missed->deadline,
+		           e->deadline_missed->due, e->deadline_missed->reason);
 		break;
 	default:
 		break;

@@ -101,6 +101,8 @@ static const struct label_entry fields[] = {
     {"case.equipment", "機器", "Equipment"},
     {"case.report_delay", "報告までの時間", "Time to report"},
     {"case.note_count", "メモ数", "Notes"},
+    {"case.overdue", "期限超過", "Overdue since"},
+    {"case.report_late", "報告遅延", "Reported late"},
     {"classification.confidentiality", "機密性", "Confidentiality"},
     {"classification.integrity", "完全性", "Integrity"},
     {"classification.availability", "可用性", "Availability"},

@@ -28,6 +28,7 @@ int labels_lang_parse(enum lang *out, const char *s);
  * "user.disabled", "division.code", "division.name", "token.id",
  * "token.created_at", "token.revoked_at"; for a case's details also
  * "case.equipment", "case.report_delay", "case.note_count",
+ * "case.overdue", "case.report_late",
  * "classification.confidentiality", "classification.integrity",
  * "classification.availability", "classification.handling_restrictions",
  * "equipment.kind", "equipment.management_number", "equipment.owner",
