@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csirt/v1/domain.pb-c.h"
 #include "error.h"
 #include "layout.h"
 
@@ -183,4 +184,48 @@ layout_trailers_parse(struct layout_trailers *out, const char *message)
 bad:
 	return csirt_error_set(
 	    CSIRT_ETAMPER, "commit message lacks well-formed csirtd trailers");
+}
+
+/* Event type names by payload: the writer sets ev->type from this table
+ * (so the name always matches the payload), the replay and the auditor
+ * check event files against it.  One table, so they cannot drift. */
+static const struct {
+	Csirt__V1__Event__PayloadCase payload;
+	const char *type;
+	bool is_case;
+} event_types[] = {
+    {CSIRT__V1__EVENT__PAYLOAD_LEDGER_INITIALIZED, "ledger.initialized", false},
+    {CSIRT__V1__EVENT__PAYLOAD_USER_CREATED, "user.created", false},
+    {CSIRT__V1__EVENT__PAYLOAD_USER_UPDATED, "user.updated", false},
+    {CSIRT__V1__EVENT__PAYLOAD_DIVISION_CREATED, "division.created", false},
+    {CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED, "case.reported", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "case.acknowledged", true},
+    {CSIRT__V1__EVENT__PAYLOAD_GUIDANCE_GIVEN, "case.guidance_given", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED, "case.escalated", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_DISMISSED, "case.dismissed", true},
+    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
+     "case.investigation_opened", true},
+    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATORS_ASSIGNED,
+     "case.investigators_assigned", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED, "case.resolved", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_CLOSED, "case.closed", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_REOPENED, "case.reopened", true},
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_UPDATED, "case.updated", true},
+    {CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED, "note.added", true},
+    {CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED, "note.edited", true},
+    {CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED, "deadline.missed", true},
+};
+
+int
+layout_event_type(int payload, const char **type, bool *is_case)
+{
+	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]);
+	     i++) {
+		if ((int)event_types[i].payload == payload) {
+			*type = event_types[i].type;
+			*is_case = event_types[i].is_case;
+			return 0;
+		}
+	}
+	return csirt_error_set(CSIRT_EINVAL, "event has no known payload");
 }

@@ -38,6 +38,11 @@ void layout_division_path(struct buf *out, const char *code);
  * or digit (safe in paths, git identities and logs). */
 bool layout_name_valid(const char *s);
 
+/* The type name of an event payload (a Csirt__V1__Event__PayloadCase),
+ * e.g. "case.reported", and whether it belongs to a case (else to the
+ * directory).  CSIRT_EINVAL for an unknown payload. */
+int layout_event_type(int payload, const char **type, bool *is_case);
+
 /* The trailers csirtd writes and reads back. */
 struct layout_trailers {
 	char event[64];

@@ -74,4 +74,36 @@ int ledger_walk(struct ledger *lg, const char *since, ledger_walk_cb cb,
 /* Number of packfiles and loose objects (for maintenance and tests). */
 int ledger_stats(struct ledger *lg, size_t *packs, size_t *loose);
 
+/* ---- auditing: read-only access for csirt-audit, which trusts nothing
+ * csirtd wrote but the repository itself. */
+
+/* Calls `cb` with the name of every reference (loose and packed-refs).
+ * A non-zero return from `cb` stops the walk and is returned. */
+typedef int (*ledger_ref_cb)(const char *name, void *arg);
+int ledger_refs(struct ledger *lg, ledger_ref_cb cb, void *arg);
+
+/* The raw content of object `id` (40 hex), which must be of `type`
+ * ("commit", "tree", "blob"; else CSIRT_ETAMPER); libgit2 checks that the
+ * content hashes to the id.  Caller frees *out (NUL-terminated). */
+int ledger_object_read(char **out, size_t *len, struct ledger *lg,
+                       const char *id, const char *type);
+
+enum ledger_change {
+	LEDGER_ADDED = 'A',
+	LEDGER_MODIFIED = 'M',
+	LEDGER_DELETED = 'D'
+};
+/* One file changed by a commit: its path, the change, the git file mode
+ * (the old one for a deletion) and the new content (NULL for a deletion
+ * or an entry that is not a regular blob); `data` is borrowed for the
+ * call.  A non-zero return stops the diff and is returned. */
+typedef int (*ledger_change_cb)(const char *path, enum ledger_change change,
+                                unsigned mode, const char *data, size_t len,
+                                void *arg);
+/* Every file that differs between the trees of `parent` ("" or NULL: the
+ * empty tree) and `commit`, without rename detection; unchanged subtrees
+ * are skipped, so the cost is that of the change, not of the tree. */
+int ledger_diff(struct ledger *lg, const char *parent, const char *commit,
+                ledger_change_cb cb, void *arg);
+
 #endif

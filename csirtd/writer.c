@@ -67,48 +67,6 @@ struct writer {
 	size_t nyears;
 };
 
-/* Event type names, by payload.  The writer sets ev->type from this table
- * so the name always matches the payload. */
-static const struct {
-	Csirt__V1__Event__PayloadCase payload;
-	const char *type;
-	bool is_case;
-} event_types[] = {
-    {CSIRT__V1__EVENT__PAYLOAD_LEDGER_INITIALIZED, "ledger.initialized", false},
-    {CSIRT__V1__EVENT__PAYLOAD_USER_CREATED, "user.created", false},
-    {CSIRT__V1__EVENT__PAYLOAD_USER_UPDATED, "user.updated", false},
-    {CSIRT__V1__EVENT__PAYLOAD_DIVISION_CREATED, "division.created", false},
-    {CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED, "case.reported", true},
-    {CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "case.acknowledged", true},
-    {CSIRT__V1__EVENT__PAYLOAD_GUIDANCE_GIVEN, "case.guidance_given", true},
-    {CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED, "case.escalated", true},
-    {CSIRT__V1__EVENT__PAYLOAD_CASE_DISMISSED, "case.dismissed", true},
-    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
-     "case.investigation_opened", true},
-    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATORS_ASSIGNED,
-     "case.investigators_assigned", true},
-    {CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED, "case.resolved", true},
-    {CSIRT__V1__EVENT__PAYLOAD_CASE_CLOSED, "case.closed", true},
-    {CSIRT__V1__EVENT__PAYLOAD_CASE_REOPENED, "case.reopened", true},
-    {CSIRT__V1__EVENT__PAYLOAD_CASE_UPDATED, "case.updated", true},
-    {CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED, "note.added", true},
-    {CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED, "note.edited", true},
-    {CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED, "deadline.missed", true},
-};
-
-static int
-event_type(const Csirt__V1__Event *ev, const char **type, bool *is_case)
-{
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(event_types); i++) {
-		if (event_types[i].payload == ev->payload_case) {
-			*type = event_types[i].type;
-			*is_case = event_types[i].is_case;
-			return 0;
-		}
-	}
-	return csirt_error_set(CSIRT_EINVAL, "event has no known payload");
-}
-
 void
 writer_cmd_release(struct writer_cmd *cmd)
 {
@@ -526,7 +484,8 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 
 	if (ev == NULL)
 		return csirt_error_set(CSIRT_EINVAL, "empty command");
-	if ((rc = event_type(ev, &type, &is_case)) != 0)
+	if ((rc = layout_event_type((int)ev->payload_case, &type, &is_case)) !=
+	    0)
 		goto done;
 	if (!layout_name_valid(ev->actor)) {
 		rc = csirt_error_set(CSIRT_EINVAL, "event actor is invalid");
@@ -1130,7 +1089,7 @@ replay_cb(const char *commit, const char *message, void *arg)
 		goto done;
 	}
 	if (ev->seq != t.seq || strcmp(ev->case_id, t.case_id) != 0 ||
-	    event_type(ev, &type, &is_case) != 0 ||
+	    layout_event_type((int)ev->payload_case, &type, &is_case) != 0 ||
 	    strcmp(type, t.event) != 0) {
 		rc = csirt_error_set(
 		    CSIRT_ETAMPER,

@@ -30,6 +30,7 @@ static const struct {
     {"authz", authz_suite},
     {"cliout", cliout_suite},
     {"cli", cli_suite},
+    {"audit", audit_suite},
 };
 
 int

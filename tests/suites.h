@@ -21,5 +21,6 @@ Suite *tls_suite(void);
 Suite *authz_suite(void);
 Suite *cliout_suite(void);
 Suite *cli_suite(void);
+Suite *audit_suite(void);
 
 #endif

@@ -1,0 +1,724 @@
+/*
+ * audit.c - the ledger verifier behind `csirt-audit verify` (see audit.h).
+ *
+ * Owns nothing on disk and must never write the ledger or the index it is
+ * asked to compare: it reads the repository through ledger.c's read-only
+ * functions, parses each raw commit itself (so that what is verified is
+ * exactly the bytes git stores), and re-derives every case.json with the
+ * same fold the writer uses.  The only state it keeps is the list of
+ * commit ids and the fold of every case seen so far.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "codec.h"
+#include "crypto.h"
+#include "error.h"
+#include "index.h"
+#include "layout.h"
+#include "ledger.h"
+#include "lifecycle.h"
+#include "util.h"
+#include "writer.h"
+
+#define AUDIT_SIGNERS_MAX 64
+#define AUDIT_FILE_MAX (1u << 20)
+
+static const char *const rule_names[] = {
+    "ok",    "refs", "linear", "signature", "files",
+    "event", "case", "anchor", "index",
+};
+
+const char *
+audit_rule_name(enum audit_rule rule)
+{
+	if ((size_t)rule >= UTIL_ARRAY_LEN(rule_names))
+		return "unknown";
+	return rule_names[rule];
+}
+
+/* Records the first broken rule; returns CSIRT_ETAMPER for the caller to
+ * pass up. */
+static int fail(struct audit_report *r, enum audit_rule rule,
+                const char *commit, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int
+fail(struct audit_report *r, enum audit_rule rule, const char *commit,
+     const char *fmt, ...)
+{
+	va_list ap;
+
+	r->rule = rule;
+	snprintf(r->commit, sizeof(r->commit), "%s", commit ? commit : "");
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+	return csirt_error_set(CSIRT_ETAMPER, "rule %d (%s): %s", rule,
+	                       audit_rule_name(rule), r->message);
+}
+
+/* ---- allowed signers ------------------------------------------------ */
+
+struct signers {
+	char *keys[AUDIT_SIGNERS_MAX]; /* "ssh-ed25519 AAAA..." */
+	size_t n;
+};
+
+static void
+signers_free(struct signers *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->keys[i]);
+	s->n = 0;
+}
+
+/*
+ * git's allowed-signers format, one key a line: principals, optional
+ * options, key type, base64 key.  A line whose namespaces= option does not
+ * list "git" is not valid for commits and is skipped.
+ */
+static int
+signers_load(struct signers *out, const char *path)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = util_read_file(&text, &len, path, AUDIT_FILE_MAX)) != 0)
+		return csirt_error_wrap(rc, "allowed signers");
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *type = NULL, *ns = strstr(line, "namespaces=");
+		const char *p;
+		if (line[strspn(line, " \t")] == '#')
+			continue;
+		for (p = line; (p = strstr(p, "ssh-")) != NULL; p++)
+			if (p == line || p[-1] == ' ' || p[-1] == '\t') {
+				type = (char *)(uintptr_t)p;
+				break;
+			}
+		if (type == NULL)
+			continue;
+		if (ns != NULL && ns < type) {
+			char *end = strchr(ns + 12, '"');
+			if (ns[11] != '"' || end == NULL || end > type)
+				continue;
+			*end = '\0';
+			bool git = false;
+			for (char *tok = ns + 12, *s2 = NULL;
+			     (tok = strtok_r(tok, ",", &s2)) != NULL;
+			     tok = NULL)
+				git = git || strcmp(tok, "git") == 0;
+			if (!git)
+				continue;
+		}
+		if (out->n == AUDIT_SIGNERS_MAX)
+			break;
+		out->keys[out->n++] = util_strdup(type);
+	}
+	free(text);
+	if (out->n == 0)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "%s lists no ssh key for namespace git",
+		                       path);
+	return 0;
+}
+
+/* ---- raw commits ---------------------------------------------------- */
+
+struct rawcommit {
+	char *raw;
+	size_t len;
+	size_t nparents;
+	char parent[LEDGER_OID_HEX];
+	int nsigs;
+	struct buf sig;     /* armoured SSHSIG, without the header's indent */
+	struct buf payload; /* the commit without its gpgsig header */
+	const char *message;
+};
+
+static void
+rawcommit_free(struct rawcommit *c)
+{
+	free(c->raw);
+	buf_free(&c->sig);
+	buf_free(&c->payload);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Reads and splits commit `id` as git does for `verify-commit`: the signed
+ * payload is the object with the gpgsig header and its continuation lines
+ * (those starting with one space) removed.
+ */
+static int
+rawcommit_read(struct rawcommit *c, struct ledger *lg, const char *id)
+{
+	const char *p, *end;
+	bool in_sig = false;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = ledger_object_read(&c->raw, &c->len, lg, id, "commit")) != 0)
+		return rc;
+	if (strlen(c->raw) != c->len)
+		return csirt_error_set(CSIRT_ETAMPER, "commit has a NUL byte");
+	for (p = c->raw; *p != '\0' && *p != '\n'; p = end + 1) {
+		end = strchr(p, '\n');
+		if (end == NULL)
+			return csirt_error_set(CSIRT_ETAMPER,
+			                       "commit headers are truncated");
+		if (*p == ' ' && in_sig) {
+			buf_putc(&c->sig, '\n');
+			buf_put(&c->sig, p + 1, (size_t)(end - p - 1));
+			continue;
+		}
+		in_sig = false;
+		if (strncmp(p, "gpgsig ", 7) == 0) {
+			in_sig = true;
+			c->nsigs++;
+			buf_put(&c->sig, p + 7, (size_t)(end - p - 7));
+			continue;
+		}
+		if (strncmp(p, "parent ", 7) == 0) {
+			if (c->nparents++ == 0)
+				snprintf(c->parent, sizeof(c->parent), "%.*s",
+				         (int)(end - p - 7), p + 7);
+		}
+		buf_put(&c->payload, p, (size_t)(end - p) + 1);
+	}
+	if (*p != '\n')
+		return csirt_error_set(CSIRT_ETAMPER, "commit has no message");
+	buf_puts(&c->payload, p);
+	c->message = p + 1;
+	return 0;
+}
+
+/* ---- folds by case id ----------------------------------------------- */
+
+struct fold {
+	char id[LAYOUT_CASE_ID_LEN];
+	Csirt__V1__Case *c;
+	struct fold *next;
+};
+
+struct folds {
+	struct fold **slots;
+	size_t nslots, n;
+};
+
+static size_t
+fold_hash(const char *id, size_t nslots)
+{
+	uint64_t h = 1469598103934665603u;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211u;
+	return (size_t)(h % nslots);
+}
+
+static struct fold *
+fold_get(struct folds *f, const char *id)
+{
+	if (f->nslots == 0)
+		return NULL;
+	for (struct fold *x = f->slots[fold_hash(id, f->nslots)]; x != NULL;
+	     x = x->next)
+		if (strcmp(x->id, id) == 0)
+			return x;
+	return NULL;
+}
+
+/* Adds a case (takes ownership of `c`). */
+static void
+fold_put(struct folds *f, const char *id, Csirt__V1__Case *c)
+{
+	struct fold *x = util_xcalloc(1, sizeof(*x));
+
+	if (f->n * 2 >= f->nslots) {
+		size_t ns = f->nslots ? f->nslots * 2 : 1024;
+		struct fold **slots = util_xcalloc(ns, sizeof(*slots));
+		for (size_t i = 0; i < f->nslots; i++) {
+			struct fold *y = f->slots[i], *next;
+			for (; y != NULL; y = next) {
+				size_t h = fold_hash(y->id, ns);
+				next = y->next;
+				y->next = slots[h];
+				slots[h] = y;
+			}
+		}
+		free(f->slots);
+		f->slots = slots;
+		f->nslots = ns;
+	}
+	snprintf(x->id, sizeof(x->id), "%s", id);
+	x->c = c;
+	size_t h = fold_hash(id, f->nslots);
+	x->next = f->slots[h];
+	f->slots[h] = x;
+	f->n++;
+}
+
+static void
+folds_free(struct folds *f)
+{
+	for (size_t i = 0; i < f->nslots; i++) {
+		struct fold *x = f->slots[i], *next;
+		for (; x != NULL; x = next) {
+			next = x->next;
+			case_free(x->c);
+			free(x);
+		}
+	}
+	free(f->slots);
+	memset(f, 0, sizeof(*f));
+}
+
+/* ---- one commit's files (rule 4) ------------------------------------ */
+
+struct files {
+	struct audit_report *r;
+	const char *commit;
+	const char *scope;      /* "cases/.../<id>/" or "directory/" */
+	const char *event_path; /* the one event file it must add */
+	const char *case_path;  /* its case.json, or NULL */
+	char *event;            /* content of the event file */
+	size_t event_len;
+	char *case_json; /* content of case.json when written */
+	size_t case_len;
+};
+
+static int
+files_cb(const char *path, enum ledger_change change, unsigned mode,
+         const char *data, size_t len, void *arg)
+{
+	struct files *f = arg;
+	bool is_event = strncmp(path, "events/", 7) == 0 ||
+	                strstr(path, "/events/") != NULL;
+
+	if (is_event && change != LEDGER_ADDED)
+		return fail(
+		    f->r, AUDIT_FILES, f->commit, "%s an event file: %s",
+		    change == LEDGER_DELETED ? "deletes" : "modifies", path);
+	if (strncmp(path, f->scope, strlen(f->scope)) != 0)
+		return fail(f->r, AUDIT_FILES, f->commit,
+		            "touches %s outside %s", path, f->scope);
+	if (change != LEDGER_DELETED && (mode != 0100644 || data == NULL))
+		return fail(f->r, AUDIT_FILES, f->commit,
+		            "%s is not a regular file (mode %o)", path, mode);
+	if (is_event) {
+		if (strcmp(path, f->event_path) != 0 || f->event != NULL)
+			return fail(f->r, AUDIT_FILES, f->commit,
+			            "adds event file %s besides its own %s",
+			            path, f->event_path);
+		f->event = util_xmalloc(len + 1);
+		memcpy(f->event, data, len);
+		f->event[len] = '\0';
+		f->event_len = len;
+	} else if (f->case_path != NULL && strcmp(path, f->case_path) == 0) {
+		if (change == LEDGER_DELETED)
+			return fail(f->r, AUDIT_FILES, f->commit, "deletes %s",
+			            path);
+		f->case_json = util_xmalloc(len + 1);
+		memcpy(f->case_json, data, len);
+		f->case_json[len] = '\0';
+		f->case_len = len;
+	}
+	return 0;
+}
+
+/* ---- the verifier --------------------------------------------------- */
+
+struct audit {
+	const struct audit_options *opt;
+	struct audit_report *r;
+	struct ledger *lg;
+	struct signers signers;
+	struct folds folds;
+	char (*ids)[LEDGER_OID_HEX]; /* oldest first once collected */
+	size_t nids;
+	uint64_t seq;
+};
+
+static int
+refs_cb(const char *name, void *arg)
+{
+	struct audit *a = arg;
+
+	if (strcmp(name, LEDGER_REF) != 0)
+		return fail(a->r, AUDIT_REFS, NULL,
+		            "unexpected ref %s (only " LEDGER_REF " may exist)",
+		            name);
+	return 0;
+}
+
+/* Rules 1 and 2: the refs, then the first-parent chain from the head,
+ * which must reach one root without a merge. */
+static int
+collect(struct audit *a)
+{
+	char id[LEDGER_OID_HEX];
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = ledger_refs(a->lg, refs_cb, a)) != 0)
+		return rc;
+	ledger_head(a->lg, a->r->head);
+	if (a->r->head[0] == '\0')
+		return fail(a->r, AUDIT_REFS, NULL,
+		            LEDGER_REF " does not exist");
+	snprintf(id, sizeof(id), "%s", a->r->head);
+	while (id[0] != '\0') {
+		struct rawcommit c;
+		if ((rc = rawcommit_read(&c, a->lg, id)) != 0) {
+			rc = fail(a->r, AUDIT_LINEAR, id, "unreadable: %s",
+			          csirt_error_msg());
+			rawcommit_free(&c);
+			return rc;
+		}
+		if (c.nparents > 1) {
+			rawcommit_free(&c);
+			return fail(a->r, AUDIT_LINEAR, id,
+			            "is a merge (%zu parents)", c.nparents);
+		}
+		if (a->nids == cap) {
+			cap = cap ? cap * 2 : 1024;
+			a->ids = util_xrealloc(a->ids, cap * sizeof(*a->ids));
+		}
+		memcpy(a->ids[a->nids++], id, LEDGER_OID_HEX);
+		memcpy(id, c.parent, LEDGER_OID_HEX);
+		rawcommit_free(&c);
+	}
+	for (size_t i = 0, j = a->nids - 1; i < j; i++, j--) {
+		memcpy(id, a->ids[i], LEDGER_OID_HEX);
+		memcpy(a->ids[i], a->ids[j], LEDGER_OID_HEX);
+		memcpy(a->ids[j], id, LEDGER_OID_HEX);
+	}
+	return 0;
+}
+
+static int
+check_signature(struct audit *a, const char *id, const struct rawcommit *c)
+{
+	if (c->nsigs != 1)
+		return fail(a->r, AUDIT_SIGNATURE, id,
+		            c->nsigs == 0 ? "is not signed"
+		                          : "has more than one gpgsig header");
+	for (size_t i = 0; i < a->signers.n; i++)
+		if (crypto_sshsig_verify(c->sig.data, c->sig.len, "git",
+		                         c->payload.data, c->payload.len,
+		                         a->signers.keys[i]) == 0)
+			return 0;
+	return fail(a->r, AUDIT_SIGNATURE, id,
+	            "has no valid \"git\" signature by an allowed key");
+}
+
+/* Rules 5 and 6 for the event file of one commit. */
+static int
+check_event(struct audit *a, const char *id, const struct layout_trailers *t,
+            const struct files *f)
+{
+	Csirt__V1__Event *ev = NULL;
+	struct fold *fo = NULL;
+	Csirt__V1__Case *fresh = NULL, *c;
+	struct buf json = BUF_INIT;
+	char sha[CRYPTO_SHA256_HEX_LEN];
+	bool is_case = false, known = false;
+	int rc;
+
+	crypto_sha256_hex(sha, f->event, f->event_len);
+	if (strcmp(sha, t->event_sha256) != 0) {
+		rc = fail(a->r, AUDIT_EVENT, id,
+		          "%s does not match its Event-SHA256", f->event_path);
+		goto done;
+	}
+	if (codec_from_json((struct ProtobufCMessage **)&ev,
+	                    &csirt__v1__event__descriptor, f->event,
+	                    f->event_len, NULL) != 0) {
+		rc = fail(a->r, AUDIT_EVENT, id, "%s does not parse: %s",
+		          f->event_path, csirt_error_msg());
+		goto done;
+	}
+	{
+		const char *type = NULL;
+		known = layout_event_type((int)ev->payload_case, &type,
+		                          &is_case) == 0 &&
+		        strcmp(type, ev->type) == 0;
+	}
+	if (!known || ev->seq != t->seq || strcmp(ev->case_id, t->case_id) ||
+	    strcmp(ev->type, t->event) != 0 ||
+	    is_case != (t->case_id[0] != '\0')) {
+		rc =
+		    fail(a->r, AUDIT_EVENT, id,
+		         "%s (seq %" PRIu64 ", case \"%s\", type %s) disagrees "
+		         "with its payload or trailers",
+		         f->event_path, ev->seq, ev->case_id, ev->type);
+		goto done;
+	}
+	if (!is_case) {
+		rc = 0;
+		goto done;
+	}
+	fo = fold_get(&a->folds, ev->case_id);
+	if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED) {
+		if (fo != NULL) {
+			rc = fail(a->r, AUDIT_CASE, id,
+			          "reports case %s a second time", ev->case_id);
+			goto done;
+		}
+		c = fresh = case_new();
+	} else if (fo == NULL) {
+		rc = fail(a->r, AUDIT_CASE, id,
+		          "event for case %s, which was never reported",
+		          ev->case_id);
+		goto done;
+	} else {
+		c = fo->c;
+	}
+	if (case_apply(c, ev) != 0) {
+		rc = fail(a->r, AUDIT_CASE, id, "the fold refuses it: %s",
+		          csirt_error_msg());
+		goto done;
+	}
+	if (fresh != NULL) {
+		fold_put(&a->folds, ev->case_id, fresh);
+		fresh = NULL;
+	}
+	if (f->case_json == NULL) {
+		rc = fail(a->r, AUDIT_CASE, id, "does not write %s",
+		          f->case_path);
+		goto done;
+	}
+	if ((rc = codec_to_json(&json, &c->base, CODEC_PRETTY)) != 0)
+		goto done;
+	if (json.len != f->case_len ||
+	    memcmp(json.data, f->case_json, json.len) != 0) {
+		rc = fail(a->r, AUDIT_CASE, id,
+		          "%s differs from the fold of the case's events",
+		          f->case_path);
+		goto done;
+	}
+	rc = 0;
+done:
+	case_free(fresh);
+	codec_free(ev ? &ev->base : NULL);
+	buf_free(&json);
+	return rc;
+}
+
+/* Rules 3 to 6 for commit number `i` (0: the root). */
+static int
+check_commit(struct audit *a, size_t i)
+{
+	const char *id = a->ids[i];
+	struct rawcommit c;
+	struct layout_trailers t;
+	struct buf scope = BUF_INIT, evp = BUF_INIT, casep = BUF_INIT;
+	struct files f;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	if ((rc = rawcommit_read(&c, a->lg, id)) != 0) {
+		rc = fail(a->r, AUDIT_SIGNATURE, id, "unreadable: %s",
+		          csirt_error_msg());
+		goto done;
+	}
+	if ((rc = check_signature(a, id, &c)) != 0)
+		goto done;
+	if (layout_trailers_parse(&t, c.message) != 0) {
+		rc = fail(a->r, AUDIT_EVENT, id,
+		          "lacks well-formed csirtd trailers");
+		goto done;
+	}
+	if (t.seq != a->seq + 1) {
+		rc = fail(a->r, AUDIT_EVENT, id,
+		          "has Seq %" PRIu64 ", expected %" PRIu64, t.seq,
+		          a->seq + 1);
+		goto done;
+	}
+	if (t.case_id[0] != '\0') {
+		layout_case_dir(&scope, t.case_id);
+		buf_putc(&scope, '/');
+		layout_case_json(&casep, t.case_id);
+		f.case_path = casep.data;
+	} else {
+		buf_puts(&scope, "directory/");
+	}
+	layout_event_path(&evp, t.case_id, t.seq);
+	f.r = a->r;
+	f.commit = id;
+	f.scope = scope.data;
+	f.event_path = evp.data;
+	if ((rc = ledger_diff(a->lg, i > 0 ? a->ids[i - 1] : NULL, id, files_cb,
+	                      &f)) != 0) {
+		if (a->r->rule == AUDIT_OK)
+			rc = fail(a->r, AUDIT_FILES, id, "%s",
+			          csirt_error_msg());
+		goto done;
+	}
+	if (f.event == NULL) {
+		rc = fail(a->r, AUDIT_FILES, id,
+		          "does not add its event file %s", evp.data);
+		goto done;
+	}
+	if ((rc = check_event(a, id, &t, &f)) != 0)
+		goto done;
+	a->seq = t.seq;
+	rc = 0;
+done:
+	rawcommit_free(&c);
+	free(f.event);
+	free(f.case_json);
+	buf_free(&scope);
+	buf_free(&evp);
+	buf_free(&casep);
+	return rc;
+}
+
+/* Rule 7: the anchor is one of the verified commits, with its Seq (commit
+ * i carries Seq i + 1, rule 5). */
+static int
+check_anchor(struct audit *a)
+{
+	const char *want = a->opt->anchor_commit;
+	size_t n = strlen(want);
+
+	if (n < 7 || n > 40 || strspn(want, "0123456789abcdef") != n)
+		return fail(a->r, AUDIT_ANCHOR, NULL,
+		            "anchor commit \"%.40s\" is not a hex commit id",
+		            want);
+	for (size_t i = 0; i < a->nids; i++) {
+		if (strncmp(a->ids[i], want, n) != 0)
+			continue;
+		if ((uint64_t)i + 1 != a->opt->anchor_seq)
+			return fail(a->r, AUDIT_ANCHOR, a->ids[i],
+			            "anchor has Seq %zu, not %" PRIu64, i + 1,
+			            a->opt->anchor_seq);
+		return 0;
+	}
+	return fail(a->r, AUDIT_ANCHOR, NULL,
+	            "anchor %.40s (Seq %" PRIu64 ") is not in the history of "
+	            "%s: the ledger was rewritten or replaced",
+	            want, a->opt->anchor_seq, a->r->head);
+}
+
+/* The first line where two dumps differ, for the report. */
+static void
+first_diff(char *out, size_t size, const char *x, const char *y)
+{
+	size_t i = 0, start = 0;
+
+	for (; x[i] != '\0' && x[i] == y[i]; i++)
+		if (x[i] == '\n')
+			start = i + 1;
+	snprintf(out, size, "%.*s", (int)strcspn(x + start, "\n"), x + start);
+}
+
+/* Rule 8: the given index against one replayed into a temporary file. */
+static int
+check_index(struct audit *a)
+{
+	char tmpl[] = "/tmp/csirt-audit.XXXXXX";
+	char *dir = NULL, *path = NULL, line[200];
+	struct index *given = NULL, *fresh = NULL;
+	struct buf want = BUF_INIT, got = BUF_INIT;
+	int rc;
+
+	if ((rc = index_open_readonly(&given, a->opt->index)) != 0 ||
+	    (rc = index_dump(&got, given)) != 0) {
+		rc = fail(a->r, AUDIT_INDEX, NULL, "cannot read %s: %s",
+		          a->opt->index, csirt_error_msg());
+		goto done;
+	}
+	if ((dir = mkdtemp(tmpl)) == NULL) {
+		rc = csirt_error_set(CSIRT_EFAIL, "mkdtemp failed");
+		goto done;
+	}
+	path = util_path_join(dir, "index.sqlite");
+	if ((rc = index_open(&fresh, path)) != 0 ||
+	    (rc = writer_reconcile(a->lg, fresh, NULL)) != 0 ||
+	    (rc = index_dump(&want, fresh)) != 0) {
+		rc = fail(a->r, AUDIT_INDEX, NULL,
+		          "cannot replay the ledger: %s", csirt_error_msg());
+		goto done;
+	}
+	if (strcmp(want.data, got.data) != 0) {
+		first_diff(line, sizeof(line), got.data, want.data);
+		rc = fail(a->r, AUDIT_INDEX, NULL,
+		          "%s differs from the replayed ledger at: %s",
+		          a->opt->index, line);
+		goto done;
+	}
+	rc = 0;
+done:
+	index_close(given);
+	index_close(fresh);
+	if (path != NULL) {
+		static const char *const sfx[] = {"", "-wal", "-shm"};
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(sfx); i++) {
+			struct buf p = BUF_INIT;
+			buf_printf(&p, "%s%s", path, sfx[i]);
+			unlink(p.data);
+			buf_free(&p);
+		}
+	}
+	if (dir != NULL)
+		rmdir(dir);
+	free(path);
+	buf_free(&want);
+	buf_free(&got);
+	return rc;
+}
+
+int
+audit_verify(struct audit_report *out, const struct audit_options *opt)
+{
+	struct audit a;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&a, 0, sizeof(a));
+	a.opt = opt;
+	a.r = out;
+	if ((rc = crypto_init()) != 0 ||
+	    (rc = signers_load(&a.signers, opt->allowed_signers)) != 0)
+		goto done;
+	if ((rc = ledger_open(&a.lg, opt->ledger, NULL)) != 0) {
+		if (rc == CSIRT_ETAMPER)
+			rc = fail(out, AUDIT_REFS, NULL, "%s",
+			          csirt_error_msg());
+		goto done;
+	}
+	if ((rc = collect(&a)) != 0)
+		goto done;
+	for (size_t i = 0; i < a.nids; i++) {
+		if ((rc = check_commit(&a, i)) != 0)
+			goto done;
+		out->commits++;
+		if (opt->progress != NULL && opt->progress_every > 0 &&
+		    out->commits % opt->progress_every == 0)
+			opt->progress(out->commits, a.nids, opt->progress_arg);
+	}
+	out->events = a.seq;
+	if (opt->anchor_commit != NULL && (rc = check_anchor(&a)) != 0)
+		goto done;
+	if (opt->index != NULL && (rc = check_index(&a)) != 0)
+		goto done;
+	rc = 0;
+done:
+	if (rc != 0 && out->rule == AUDIT_OK)
+		snprintf(out->message, sizeof(out->message), "%s",
+		         csirt_error_msg());
+	ledger_close(a.lg);
+	folds_free(&a.folds);
+	signers_free(&a.signers);
+	free(a.ids);
+	return rc;
+}

@@ -1,0 +1,694 @@
+/*
+ * check_audit.c - csirt-audit verify, run as the real binary against
+ * ledgers written by the writer and then tampered with by stock git (and
+ * the sqlite3 shell): every tampering is refused with exit 1 and the rule
+ * it broke.  Insider rewrites are re-signed with the ledger's own key, so
+ * that the rules behind the signature are exercised too.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "crypto.h"
+#include "datadir.h"
+#include "deadline.h"
+#include "lifecycle.h"
+#include "error.h"
+#include "fixtures.h"
+#include "suites.h"
+#include "testutil.h"
+#include "util.h"
+#include "writer.h"
+
+struct env {
+	char *dir, *data, *repo;
+	struct datadir *dd;
+	struct writer *w;
+};
+
+static void
+env_init(struct env *e)
+{
+	char token[CRYPTO_TOKEN_LEN];
+
+	memset(e, 0, sizeof(*e));
+	e->dir = tu_tmpdir();
+	e->data = util_path_join(e->dir, "var");
+	e->repo = util_path_join(e->data, "ledger.git");
+	ck_assert_msg(datadir_init(e->data, "admin", token) == 0, "init: %s",
+	              csirt_error_msg());
+	ck_assert_msg(datadir_open(&e->dd, e->data) == 0, "open: %s",
+	              csirt_error_msg());
+	ck_assert_int_eq(writer_new(&e->w, e->dd->lg, e->dd->ix, 1000000, 512),
+	                 0);
+	fx_seed_directory(e->w);
+}
+
+static void
+env_close(struct env *e)
+{
+	writer_free(e->w);
+	datadir_close(e->dd);
+	e->w = NULL;
+	e->dd = NULL;
+}
+
+static void
+env_free(struct env *e)
+{
+	env_close(e);
+	tu_rmrf(e->dir);
+	free(e->repo);
+	free(e->data);
+	free(e->dir);
+}
+
+/* Runs `sh -c script` (stderr folded into stdout); returns exit status. */
+static int sh(struct buf *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int
+sh(struct buf *out, const char *fmt, ...)
+{
+	struct buf cmd = BUF_INIT;
+	va_list ap;
+	int status = -1;
+	char s[8192];
+
+	va_start(ap, fmt);
+	ck_assert_int_lt(vsnprintf(s, sizeof(s), fmt, ap), (int)sizeof(s));
+	va_end(ap);
+	buf_printf(&cmd, "( %s ) 2>&1", s);
+	const char *argv[] = {"sh", "-c", cmd.data, NULL};
+	ck_assert_int_eq(tu_run(out, &status, argv), 0);
+	buf_free(&cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* Shell helpers for tampering, run inside the repository:
+ *   sign TREE -p PARENT... < MESSAGE   a commit signed with key $K
+ *   msg COMMIT                         the exact message of COMMIT
+ *   put TREEISH PATH < CONTENT         a tree: TREEISH with PATH replaced
+ *   evp COMMIT                         the event file COMMIT added
+ * and H, P, G: the head, its parent and grandparent. */
+#define TAMPER_SH                                                              \
+	"g() { git -c user.name=mallory -c user.email=m@x.invalid "            \
+	"-c gpg.format=ssh -c user.signingkey=\"$K\" \"$@\"; }; "              \
+	"sign() { g commit-tree -S \"$@\" -F -; }; "                           \
+	"msg() { git cat-file commit \"$1\" | sed '1,/^$/d'; }; "              \
+	"put() { B=$(git hash-object -w --stdin) && "                          \
+	"rm -f \"$T/ix\" && GIT_INDEX_FILE=\"$T/ix\" git read-tree \"$1\" && " \
+	"GIT_INDEX_FILE=\"$T/ix\" git update-index --add --cacheinfo "         \
+	"100644,$B,\"$2\" && GIT_INDEX_FILE=\"$T/ix\" git write-tree; }; "     \
+	"evp() { git diff-tree --no-commit-id --name-only -r \"$1^\" \"$1\" "  \
+	"| "                                                                   \
+	"grep /events/; }; "                                                   \
+	"H=$(git rev-parse ledger) && P=$(git rev-parse ledger~1) && "         \
+	"G=$(git rev-parse ledger~2) && "
+
+/* Runs a tampering script in the closed ledger. */
+static void
+tamper(struct env *e, const char *script)
+{
+	struct buf out = BUF_INIT;
+
+	ck_assert_msg(sh(&out,
+	                 "cd '%s' && K='%s/keys/ledger_ed25519' && T='%s' && "
+	                 "%s %s",
+	                 e->repo, e->data, e->dir, TAMPER_SH, script) == 0,
+	              "tampering failed: %s", out.data);
+	buf_free(&out);
+}
+
+/* Runs csirt-audit verify on the ledger with `args`; returns its status
+ * and its output in `out`. */
+static int
+audit(struct buf *out, struct env *e, const char *args)
+{
+	buf_reset(out);
+	return sh(out, "'%s' verify '%s' %s", CSIRT_AUDIT_BIN, e->repo, args);
+}
+
+/* Asserts that the audit fails naming `rule`. */
+static void
+assert_refused(struct env *e, const char *args, const char *rule)
+{
+	struct buf out = BUF_INIT;
+	int st = audit(&out, e, args);
+
+	ck_assert_msg(st == 1, "exit %d: %s", st, out.data);
+	ck_assert_msg(strstr(out.data, rule) != NULL, "want \"%s\" in: %s",
+	              rule, out.data);
+	buf_free(&out);
+}
+
+static char *
+rev(struct env *e, const char *what)
+{
+	struct buf out = BUF_INIT;
+
+	ck_assert_int_eq(sh(&out, "git -C '%s' rev-parse %s", e->repo, what),
+	                 0);
+	out.data[strcspn(out.data, "\n")] = '\0';
+	return buf_detach(&out);
+}
+
+/* A few cases with full lives, notes and note edits; the data directory
+ * is closed afterwards (ready for git and the auditor). */
+static void
+build_ledger(struct env *e, int ncases)
+{
+	env_init(e);
+	/* Events the daemon writes itself: an automatic escalation (情報流出
+	 * goes straight to the CSIRT) and a missed acknowledgement. */
+	{
+		struct writer_policy p = {60, 1u << 1};
+		char late[16];
+		writer_set_policy(e->w, &p);
+		ck_assert_int_eq(
+		    fx_submit(
+		        e->w,
+		        fx_report(
+		            "rep1", "d1",
+		            CSIRT__V1__CATEGORY__CATEGORY_INFORMATION_LEAK,
+		            "情報流出"),
+		        NULL, NULL, NULL),
+		    0);
+		ck_assert_int_eq(
+		    fx_submit(
+		        e->w,
+		        fx_report("rep1", "d1",
+		                  CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+		                  "未受理のまま"),
+		        NULL, late, NULL),
+		    0);
+		ck_assert_int_eq(
+		    fx_submit(e->w,
+		              deadline_event(late, CASE_DEADLINE_ACK,
+		                             util_time_now_ms(),
+		                             30 * 60 * 1000),
+		              NULL, NULL, NULL),
+		    0);
+	}
+	for (int i = 0; i < ncases; i++) {
+		char id[12], title[64];
+		snprintf(title, sizeof(title), "事案 %d: USBメモリの紛失", i);
+		ck_assert_int_eq(
+		    fx_submit(
+		        e->w,
+		        fx_report("rep1", "d1",
+		                  CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+		                  title),
+		        NULL, id, NULL),
+		    0);
+		ck_assert_int_eq(
+		    fx_submit(e->w,
+		              fx_case_event(
+		                  id,
+		                  CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED,
+		                  "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+		                  "受理"),
+		              NULL, NULL, NULL),
+		    0);
+		ck_assert_int_eq(
+		    fx_submit(e->w,
+		              fx_case_event(
+		                  id, CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED,
+		                  "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+		                  "CSIRTへ"),
+		              NULL, NULL, NULL),
+		    0);
+		ck_assert_int_eq(
+		    fx_submit(
+		        e->w,
+		        fx_case_event(
+		            id, CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
+		            "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
+		            "調査開始"),
+		        NULL, NULL, NULL),
+		    0);
+		ck_assert_int_eq(fx_submit(e->w, fx_assign(id, "lead", "inv"),
+		                           NULL, NULL, NULL),
+		                 0);
+		ck_assert_int_eq(
+		    fx_submit(
+		        e->w,
+		        fx_note(id, "inv", CSIRT__V1__ROLE__ROLE_INVESTIGATOR),
+		        "関係者から聴取した。", NULL, NULL),
+		    0);
+		ck_assert_int_eq(
+		    fx_submit(e->w,
+		              fx_note_edit(id, "n1", "inv",
+		                           CSIRT__V1__ROLE__ROLE_INVESTIGATOR,
+		                           "追記"),
+		              "関係者から聴取した。\n日時: 11月27日", NULL,
+		              NULL),
+		    0);
+		ck_assert_int_eq(
+		    fx_submit(e->w,
+		              fx_case_event(
+		                  id, CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED,
+		                  "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
+		                  "解決"),
+		              NULL, NULL, NULL),
+		    0);
+	}
+	env_close(e);
+}
+
+START_TEST(test_audit_clean_ledger_verifies)
+{
+	struct env e;
+	struct buf out = BUF_INIT, args = BUF_INIT;
+	char *head, *root, *count;
+
+	build_ledger(&e, 3);
+	head = rev(&e, "ledger");
+	ck_assert_int_eq(sh(&out,
+	                    "git -C '%s' rev-list --max-parents=0 ledger && "
+	                    "git -C '%s' rev-list --count ledger",
+	                    e.repo, e.repo),
+	                 0);
+	root = util_strdup(out.data);
+	root[40] = '\0';
+	count = util_strdup(out.data + 41);
+	count[strcspn(count, "\n")] = '\0';
+
+	ck_assert_msg(audit(&out, &e, "") == 0, "%s", out.data);
+	buf_printf(&args, "verified %s events in %s commits, head %s\n", count,
+	           count, head);
+	ck_assert_str_eq(out.data, args.data);
+
+	/* Explicit signers, the live index, anchors at both ends. */
+	buf_reset(&args);
+	buf_printf(&args,
+	           "--allowed-signers '%s/keys/allowed_signers' --index "
+	           "'%s/index.sqlite' --anchor 1:%s",
+	           e.data, e.data, root);
+	ck_assert_msg(audit(&out, &e, args.data) == 0, "%s", out.data);
+	buf_reset(&args);
+	buf_printf(&args, "--anchor %s:%.12s", count, head);
+	ck_assert_msg(audit(&out, &e, args.data) == 0, "%s", out.data);
+
+	/* Stock git agrees on every signature. */
+	ck_assert_msg(sh(&out,
+	                 "cd '%s' && for c in $(git rev-list ledger); do "
+	                 "git -c gpg.ssh.allowedSignersFile='%s/keys/"
+	                 "allowed_signers' verify-commit $c >/dev/null 2>&1 "
+	                 "|| exit 1; done",
+	                 e.repo, e.data) == 0,
+	              "%s", out.data);
+	free(head);
+	free(root);
+	free(count);
+	buf_free(&out);
+	buf_free(&args);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_usage)
+{
+	struct env e;
+	struct buf out = BUF_INIT;
+
+	build_ledger(&e, 1);
+	ck_assert_int_eq(sh(&out, "'%s' --help", CSIRT_AUDIT_BIN), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "usage: csirt-audit verify"));
+	ck_assert_int_eq(sh(&out, "'%s'", CSIRT_AUDIT_BIN), 2);
+	ck_assert_int_eq(sh(&out, "'%s' verify", CSIRT_AUDIT_BIN), 2);
+	ck_assert_int_eq(audit(&out, &e, "--anchor nonsense"), 2);
+	ck_assert_int_eq(audit(&out, &e, "--bogus"), 2);
+	/* Not a ledger at all: does not verify. */
+	ck_assert_int_eq(sh(&out,
+	                    "'%s' verify '%s' --allowed-signers "
+	                    "'%s/keys/allowed_signers'",
+	                    CSIRT_AUDIT_BIN, e.dir, e.data),
+	                 1);
+	/* No allowed-signers file next to it: cannot verify. */
+	ck_assert_int_eq(audit(&out, &e, "--allowed-signers /nonexistent"), 1);
+	buf_free(&out);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_amended_commit)
+{
+	struct env e;
+
+	build_ledger(&e, 2);
+	tamper(&e, "c=$(git cat-file commit $H | "
+	           "sed 's/^case.resolved/case.closed/' | "
+	           "git hash-object -t commit -w --stdin) && "
+	           "git update-ref refs/heads/ledger $c");
+	assert_refused(&e, "", "rule 3 (signature)");
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_dropped_commit)
+{
+	struct env e;
+
+	build_ledger(&e, 2);
+	/* Unsigned rebuild: the parent is part of what was signed. */
+	tamper(&e, "c=$(git cat-file commit $H | sed \"s/^parent .*/parent "
+	           "$G/\" | git hash-object -t commit -w --stdin) && "
+	           "git update-ref refs/heads/ledger $c");
+	assert_refused(&e, "", "rule 3 (signature)");
+	/* Re-signed with the ledger key: the Seq gap shows. */
+	tamper(&e, "c=$(msg $H | sign $H^{tree} -p $G) && "
+	           "git update-ref refs/heads/ledger $c");
+	assert_refused(&e, "", "rule 5 (event)");
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_reordered_commits)
+{
+	struct env e;
+
+	build_ledger(&e, 2);
+	tamper(&e, "a=$(msg $H | sign $H^{tree} -p $G) && "
+	           "b=$(msg $P | sign $P^{tree} -p $a) && "
+	           "git update-ref refs/heads/ledger $b");
+	assert_refused(&e, "", "has Seq");
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_squashed_commits)
+{
+	struct env e;
+
+	build_ledger(&e, 2);
+	tamper(&e, "c=$(msg $P | sign $H^{tree} -p $G) && "
+	           "git update-ref refs/heads/ledger $c");
+	assert_refused(&e, "", "rule 4 (files)");
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_event_byte_flipped)
+{
+	struct env e;
+
+	build_ledger(&e, 2);
+	tamper(&e, "p=$(evp $H) && t=$(git cat-file blob $H:$p | "
+	           "sed 's/\"lead\"/\"leac\"/' | put $H $p) && "
+	           "c=$(msg $H | sign $t -p $P) && "
+	           "git update-ref refs/heads/ledger $c");
+	assert_refused(&e, "", "does not match its Event-SHA256");
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_old_event_rewritten)
+{
+	struct env e;
+
+	build_ledger(&e, 2);
+	/* A new, well-formed commit that also edits an earlier event. */
+	tamper(&e, "p=$(evp $G) && t=$(git cat-file blob $H:$p | "
+	           "sed 's/\"seq\":/\"seq\" :/' | put $H $p) && "
+	           "c=$(msg $H | sign $t -p $P) && "
+	           "git update-ref refs/heads/ledger $c");
+	assert_refused(&e, "", "modifies an event file");
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_unsigned_commit_on_top)
+{
+	struct env e;
+
+	build_ledger(&e, 1);
+	tamper(&e, "c=$(msg $H | git -c user.name=x -c user.email=x@x "
+	           "commit-tree $H^{tree} -p $H -F -) && "
+	           "git update-ref refs/heads/ledger $c");
+	assert_refused(&e, "", "is not signed");
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_foreign_key)
+{
+	struct env e;
+
+	build_ledger(&e, 1);
+	tamper(&e, "ssh-keygen -q -t ed25519 -N '' -f \"$T/evil\" && "
+	           "K=\"$T/evil\" && c=$(msg $H | sign $H^{tree} -p $P) && "
+	           "git update-ref refs/heads/ledger $c");
+	assert_refused(&e, "", "no valid \"git\" signature by an allowed key");
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_merge_commit)
+{
+	struct env e;
+
+	build_ledger(&e, 1);
+	tamper(&e, "c=$(msg $H | sign $H^{tree} -p $H -p $P) && "
+	           "git update-ref refs/heads/ledger $c");
+	assert_refused(&e, "", "rule 2 (linear)");
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_rewritten_history_needs_anchor)
+{
+	struct env e;
+	struct buf out = BUF_INIT, args = BUF_INIT;
+	char *head = NULL, *count = NULL;
+
+	build_ledger(&e, 2);
+	head = rev(&e, "ledger");
+	ck_assert_int_eq(
+	    sh(&out, "git -C '%s' rev-list --count ledger", e.repo), 0);
+	out.data[strcspn(out.data, "\n")] = '\0';
+	count = buf_detach(&out);
+	/* Force-rewritten by someone holding the key, consistently: every
+	 * rule that looks at the ledger alone still holds... */
+	tamper(&e, "c=$(msg $H | sed '1s/.*/rewritten/' | sign $H^{tree} "
+	           "-p $P) && git update-ref refs/heads/ledger $c");
+	ck_assert_msg(audit(&out, &e, "") == 0, "%s", out.data);
+	/* ...but the head an auditor noted before is gone. */
+	buf_printf(&args, "--anchor %s:%s", count, head);
+	assert_refused(&e, args.data, "rule 7 (anchor)");
+	assert_refused(&e, args.data, "was rewritten or replaced");
+	free(head);
+	free(count);
+	buf_free(&out);
+	buf_free(&args);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_wrong_anchor)
+{
+	struct env e;
+	char *h = NULL;
+
+	build_ledger(&e, 1);
+	h = rev(&e, "ledger~1");
+	{
+		struct buf args = BUF_INIT;
+		buf_printf(&args, "--anchor 1:%s", h);
+		assert_refused(&e, args.data, "rule 7 (anchor)");
+		buf_free(&args);
+	}
+	assert_refused(&e, "--anchor 3:deadbeefdeadbeef", "rule 7 (anchor)");
+	free(h);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_extra_ref)
+{
+	struct env e;
+
+	build_ledger(&e, 1);
+	tamper(&e, "git update-ref refs/heads/other $P");
+	assert_refused(&e, "", "unexpected ref refs/heads/other");
+	/* Still seen once packed. */
+	tamper(&e, "git pack-refs --all");
+	assert_refused(&e, "", "rule 1 (refs)");
+	tamper(&e, "git update-ref -d refs/heads/other && "
+	           "git tag -m x t1 $P && git pack-refs --all");
+	assert_refused(&e, "", "unexpected ref refs/tags/t1");
+	tamper(&e, "git tag -d t1 && git update-ref -d refs/heads/ledger");
+	assert_refused(&e, "", "refs/heads/ledger does not exist");
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_case_json_modified)
+{
+	struct env e;
+	struct buf path = BUF_INIT;
+
+	build_ledger(&e, 2);
+	tamper(&e, "p=$(git diff-tree --no-commit-id --name-only -r $P $H | "
+	           "grep case.json) && t=$(git cat-file blob $H:$p | "
+	           "sed 's/USBメモリ/DVD/' | put $H $p) && "
+	           "c=$(msg $H | sign $t -p $P) && "
+	           "git update-ref refs/heads/ledger $c");
+	assert_refused(&e, "", "rule 6 (case)");
+	buf_free(&path);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_index_edited)
+{
+	struct env e;
+	struct buf out = BUF_INIT, args = BUF_INIT;
+
+	build_ledger(&e, 2);
+	buf_printf(&args, "--index '%s/index.sqlite'", e.data);
+	ck_assert_msg(audit(&out, &e, args.data) == 0, "%s", out.data);
+	ck_assert_int_eq(sh(&out,
+	                    "sqlite3 '%s/index.sqlite' \"UPDATE cases SET "
+	                    "title='x'\"",
+	                    e.data),
+	                 0);
+	assert_refused(&e, args.data, "rule 8 (index)");
+	buf_free(&out);
+	buf_free(&args);
+	env_free(&e);
+}
+END_TEST
+
+/* 500 cases through 20 steps, each step one batch of 500 commands, as
+ * concurrent clients would submit them: 10,000 case events. */
+static void
+script_batched(struct writer *w, int ncases)
+{
+	struct writer_cmd *cmds = util_xcalloc((size_t)ncases, sizeof(*cmds));
+	char(*ids)[12] = util_xcalloc((size_t)ncases, sizeof(*ids));
+
+	for (int step = 0; step < 20; step++) {
+		for (int i = 0; i < ncases; i++) {
+			Csirt__V1__Event *ev;
+			const char *note = NULL;
+			char title[64];
+			switch (step) {
+			case 0:
+				snprintf(title, sizeof(title), "事案 %d", i);
+				ev = fx_report(
+				    "rep1", "d1",
+				    CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+				    title);
+				break;
+			case 1:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED,
+				    "sm",
+				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+				    "受理");
+				break;
+			case 2:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED,
+				    "sm",
+				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+				    "CSIRTへ");
+				break;
+			case 3:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
+				    "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
+				    "調査開始");
+				break;
+			case 4:
+				ev = fx_assign(ids[i], "lead", "inv");
+				break;
+			case 5:
+				ev =
+				    fx_note(ids[i], "inv",
+				            CSIRT__V1__ROLE__ROLE_INVESTIGATOR);
+				note = "関係者から聴取した。";
+				break;
+			case 6:
+				ev = fx_note_edit(
+				    ids[i], "n1", "inv",
+				    CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "追記");
+				note = "関係者から聴取した。\n日時: 11月27日";
+				break;
+			default:
+				ev = fx_case_event(
+				    ids[i],
+				    CSIRT__V1__EVENT__PAYLOAD_GUIDANCE_GIVEN,
+				    "sm",
+				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
+				    "再発防止策を講じること");
+			}
+			memset(&cmds[i], 0, sizeof(cmds[i]));
+			cmds[i].ev = ev;
+			cmds[i].note_text = note;
+			ck_assert_int_eq(writer_submit(w, &cmds[i]), 0);
+		}
+		ck_assert_int_eq(writer_run_once(w), 0);
+		for (int i = 0; i < ncases; i++) {
+			ck_assert_msg(cmds[i].rc == 0, "step %d case %d: %s",
+			              step, i, cmds[i].err);
+			if (step == 0)
+				strcpy(ids[i], cmds[i].ev->case_id);
+			writer_cmd_release(&cmds[i]);
+		}
+	}
+	free(cmds);
+	free(ids);
+}
+
+START_TEST(test_audit_ten_thousand_events)
+{
+	struct env e;
+	struct buf out = BUF_INIT, args = BUF_INIT;
+
+	env_init(&e);
+	script_batched(e.w, 500);
+	ck_assert_uint_ge(writer_last_seq(e.w), 10000);
+	env_close(&e);
+	buf_printf(&args, "--index '%s/index.sqlite'", e.data);
+	ck_assert_msg(audit(&out, &e, args.data) == 0, "%s", out.data);
+	ck_assert_ptr_nonnull(strstr(out.data, "verified 100"));
+	buf_free(&out);
+	buf_free(&args);
+	env_free(&e);
+}
+END_TEST
+
+Suite *
+audit_suite(void)
+{
+	Suite *s = suite_create("audit");
+	TCase *tc = tcase_create("verify");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_audit_clean_ledger_verifies);
+	tcase_add_test(tc, test_audit_usage);
+	tcase_add_test(tc, test_audit_amended_commit);
+	tcase_add_test(tc, test_audit_dropped_commit);
+	tcase_add_test(tc, test_audit_reordered_commits);
+	tcase_add_test(tc, test_audit_squashed_commits);
+	tcase_add_test(tc, test_audit_event_byte_flipped);
+	tcase_add_test(tc, test_audit_old_event_rewritten);
+	tcase_add_test(tc, test_audit_unsigned_commit_on_top);
+	tcase_add_test(tc, test_audit_foreign_key);
+	tcase_add_test(tc, test_audit_merge_commit);
+	tcase_add_test(tc, test_audit_rewritten_history_needs_anchor);
+	tcase_add_test(tc, test_audit_wrong_anchor);
+	tcase_add_test(tc, test_audit_extra_ref);
+	tcase_add_test(tc, test_audit_case_json_modified);
+	tcase_add_test(tc, test_audit_index_edited);
+	tcase_add_test(tc, test_audit_ten_thousand_events);
+	suite_add_tcase(s, tc);
+	return s;
+}
