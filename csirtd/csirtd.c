@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "config.h"
 #include "crypto.h"
 #include "datadir.h"
@@ -198,6 +199,27 @@ metrics_cb(void *arg, struct buf *out)
 	rpc_metrics_write(arg, out);
 }
 
+/* Who may clone the ledger (DESIGN.md §2): auditors and the CSIRT lead,
+ * with a bearer token like any Twirp call. */
+#define LEDGER_READERS (ROLE_BIT(AUDITOR) | ROLE_BIT(CSIRT_LEAD))
+
+static int
+ledger_auth_cb(void *arg, const char *authorization, char *actor,
+               size_t actor_size)
+{
+	Csirt__V1__User *user = NULL;
+	int rc = rpc_authenticate_bearer(&user, arg, authorization);
+
+	if (rc != 0)
+		return rc;
+	snprintf(actor, actor_size, "%s", user->login);
+	if ((LEDGER_READERS & (1u << user->role)) == 0)
+		rc = csirt_error_set(CSIRT_EDENIED,
+		                     "%s may not read the ledger", user->login);
+	codec_free(&user->base);
+	return rc;
+}
+
 /* `tls` is borrowed (NULL serves plain HTTP). */
 static int
 cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
@@ -214,6 +236,7 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	struct deadline_sched *ds = NULL;
 	struct deadline_sched_ops ds_ops;
 	char *ixp = util_path_join(cfg->data_dir, "index.sqlite");
+	char *ledger_dir = util_path_join(cfg->data_dir, "ledger.git");
 	int rc = EXIT_RUNTIME;
 
 	if (datadir_open(&dd, cfg->data_dir) != 0) {
@@ -257,6 +280,9 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	ops.timer = deadline_timer_cb;
 	ops.timer_arg = &ds;
 	ops.tls = tls;
+	ops.ledger_dir = ledger_dir;
+	ops.ledger_auth = ledger_auth_cb;
+	ops.ledger_auth_arg = rpc;
 	if (server_new(&srv, cfg, &ops) != 0) {
 		log_error("cannot start", "error", csirt_error_msg());
 		goto done;
@@ -303,6 +329,7 @@ done:
 	writer_free(w);
 	datadir_close(dd);
 	free(ixp);
+	free(ledger_dir);
 	return rc;
 }
 

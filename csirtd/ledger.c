@@ -27,6 +27,13 @@
  * is valid because csirtd's packs hold no deltas.  Packs found at start-up
  * (or written by other tools) are folded by one full repack when there are
  * too many.
+ *
+ * Dumb HTTP: auditors clone ledger.git as static files (server.c serves
+ * them), which needs git's two server-info files.  They are rewritten
+ * (temporary file, then rename) after every durable batch, after packs are
+ * merged or removed, and at open, always packs before refs so that a ref
+ * never names a commit in a pack the list lacks.  They are not fsynced:
+ * ledger_open() rewrites them after a crash.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -992,6 +999,135 @@ read_head(struct ledger *lg)
 	return 0;
 }
 
+/* Writes `len` bytes to lg->path/`rel` by a temporary file and a rename,
+ * so that a reader sees the old content or the new, never a torn file.
+ * Not fsynced (see the top of the file): this runs once per batch. */
+static int
+server_info_put(struct ledger *lg, const char *rel, const char *data,
+                size_t len)
+{
+	struct buf path = BUF_INIT, tmp = BUF_INIT;
+	int fd = -1, rc = 0;
+	size_t off = 0;
+	bool ok;
+
+	buf_printf(&path, "%s/%s", lg->path, rel);
+	buf_printf(&tmp, "%s.tmp", path.data);
+	*strrchr(tmp.data, '/') = '\0';
+	mkdir(tmp.data, 0755); /* info/ may be missing; EEXIST is fine */
+	buf_reset(&tmp);
+	buf_printf(&tmp, "%s.tmp", path.data);
+	unlink(tmp.data);
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ok = fd >= 0;
+	while (ok && off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		ok = w > 0;
+		off += ok ? (size_t)w : 0;
+	}
+	if (fd >= 0 && close(fd) < 0)
+		ok = false;
+	if (!ok || rename(tmp.data, path.data) < 0) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "writing %s: %s",
+		                     path.data, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp.data);
+	}
+	buf_free(&path);
+	buf_free(&tmp);
+	return rc;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* True for "pack-<40 hex>.pack" (what git's dumb walker may fetch). */
+static bool
+pack_file_name(const char *n)
+{
+	if (strlen(n) != 50 || strncmp(n, "pack-", 5) != 0 ||
+	    strcmp(n + 45, ".pack") != 0)
+		return false;
+	for (size_t i = 5; i < 45; i++)
+		if (strchr("0123456789abcdef", n[i]) == NULL)
+			return false;
+	return true;
+}
+
+int
+ledger_update_server_info(struct ledger *lg)
+{
+	char *dir = util_path_join(lg->path, "objects/pack");
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct buf packs = BUF_INIT, refs = BUF_INIT;
+	DIR *d = NULL;
+	struct dirent *de;
+	int rc = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "reading %s: %s", dir,
+		                     strerror(errno));
+		goto done;
+	}
+	/* Only packs with their index: git uses no other. */
+	while ((de = readdir(d)) != NULL) {
+		char idx[64];
+		struct stat st;
+
+		if (!pack_file_name(de->d_name))
+			continue;
+		snprintf(idx, sizeof(idx), "%.45s.idx", de->d_name);
+		if (fstatat(dirfd(d), idx, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			names = util_xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = util_strdup(de->d_name);
+	}
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&packs, "P %s\n", names[i]);
+	buf_puts(&packs, "\n");
+	if (lg->has_head) {
+		char hex[LEDGER_OID_HEX];
+		git_oid_tostr(hex, sizeof(hex), &lg->head);
+		buf_printf(&refs, "%s\t" LEDGER_REF "\n", hex);
+	}
+	rc = server_info_put(lg, "objects/info/packs", packs.data, packs.len);
+	if (rc == 0)
+		rc = server_info_put(lg, "info/refs", refs.len ? refs.data : "",
+		                     refs.len);
+done:
+	if (d != NULL)
+		closedir(d);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	buf_free(&packs);
+	buf_free(&refs);
+	free(dir);
+	return rc;
+}
+
+/* After a change that is already durable: a stale server-info file only
+ * delays auditors, so it is logged, not returned. */
+static void
+server_info_refresh(struct ledger *lg)
+{
+	if (ledger_update_server_info(lg) != 0)
+		log_warn("cannot update the ledger's server info", "error",
+		         csirt_error_msg());
+}
+
 static void merges_stop(struct ledger *lg);
 static int pack_objects(struct ledger *lg, const git_oid *oids, size_t n,
                         git_revwalk *walk, char name_out[64]);
@@ -1088,6 +1224,8 @@ ledger_open(struct ledger **out, const char *path,
 	if ((rc = tree_from_commit(lg, lg->has_head ? &lg->head : NULL)) != 0)
 		goto done;
 	if (signer != NULL && (rc = repack_if_needed(lg)) != 0)
+		goto done;
+	if (signer != NULL && (rc = ledger_update_server_info(lg)) != 0)
 		goto done;
 	*out = lg;
 	lg = NULL;
@@ -1313,6 +1451,8 @@ merger_main(void *arg)
 static void
 merges_step(struct ledger *lg, bool schedule)
 {
+	bool removed = false;
+
 	pthread_mutex_lock(&lg->mmu);
 	for (size_t l = 0; l < LEDGER_MERGE_LEVELS; l++) {
 		struct merge_job *job = &lg->jobs[l];
@@ -1332,9 +1472,12 @@ merges_step(struct ledger *lg, bool schedule)
 			    git_error_last() ? git_error_last()->message : "");
 			continue;
 		}
+		/* List the merged pack before its sources go. */
+		server_info_refresh(lg);
 		for (size_t i = 0; i < job->n; i++)
 			if (strcmp(job->names[i], job->merged) != 0)
 				pack_remove(lg, job->names[i]);
+		removed = true;
 		memcpy(lg->levels[up][lg->nlevel[up]++].name, job->merged, 64);
 	}
 	for (size_t l = 0; schedule && l < LEDGER_MERGE_LEVELS; l++) {
@@ -1362,6 +1505,8 @@ merges_step(struct ledger *lg, bool schedule)
 		pthread_cond_broadcast(&lg->mcv);
 	}
 	pthread_mutex_unlock(&lg->mmu);
+	if (removed)
+		server_info_refresh(lg);
 }
 
 /* Packs on disk that this process knows of: resting ones and the sources
@@ -1450,6 +1595,7 @@ ledger_batch_finish(struct ledger *lg)
 	lg->in_batch = false;
 	packw_reset(lg->pw);
 	lg->levels[0][lg->nlevel[0]++] = rec;
+	server_info_refresh(lg);
 	merges_step(lg, true);
 	merges_backpressure(lg);
 	if (lg->nodes > LEDGER_CACHE_NODES)

@@ -71,6 +71,12 @@ typedef int (*ledger_walk_cb)(const char *commit, const char *message,
 int ledger_walk(struct ledger *lg, const char *since, ledger_walk_cb cb,
                 void *arg);
 
+/* Rewrites git's server-info files for dumb HTTP clones: info/refs (the
+ * ledger ref and its head) and objects/info/packs (every pack with an
+ * index).  Done by ledger_open() with a signer, after every durable batch
+ * and around pack merges; writer thread only. */
+int ledger_update_server_info(struct ledger *lg);
+
 /* Number of packfiles and loose objects (for maintenance and tests). */
 int ledger_stats(struct ledger *lg, size_t *packs, size_t *loose);
 

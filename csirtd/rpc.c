@@ -434,8 +434,6 @@ static int
 authenticate(struct rpc_ctx *ctx)
 {
 	const char *h = server_req_header(ctx->req, "Authorization");
-	char hash[CRYPTO_SHA256_HEX_LEN];
-	char *login = NULL, *token_id = NULL;
 	int rc;
 
 	/* mTLS: a verified client certificate names the user (its CN or
@@ -453,27 +451,45 @@ authenticate(struct rpc_ctx *ctx)
 		    "the client certificate \"%.64s\" names no active user",
 		    peer);
 	}
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h) > 200) {
-		rpc_deny_log(ctx, "no bearer token");
+	rc = rpc_authenticate_bearer(&ctx->user, ctx->rpc, h);
+	if (rc == CSIRT_EUNAUTHENTICATED)
+		rpc_deny_log(ctx, h == NULL || strncmp(h, "Bearer ", 7) != 0
+		                      ? "no bearer token"
+		                      : "unknown, revoked or disabled token");
+	return rc;
+}
+
+int
+rpc_authenticate_bearer(Csirt__V1__User **out, struct rpc *r,
+                        const char *header)
+{
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	char *login = NULL, *token_id = NULL;
+	int rc;
+
+	*out = NULL;
+	if (header == NULL || strncmp(header, "Bearer ", 7) != 0 ||
+	    strlen(header) > 200)
 		return csirt_error_set(
 		    CSIRT_EUNAUTHENTICATED,
 		    "missing \"Authorization: Bearer <token>\" header");
-	}
-	crypto_token_hash(hash, h + 7);
-	rc = keystore_token_lookup(ctx->rpc->env.ks, hash, &login, &token_id);
+	crypto_token_hash(hash, header + 7);
+	rc = keystore_token_lookup(r->env.ks, hash, &login, &token_id);
 	if (rc == 0)
-		rc = index_user_get(&ctx->user, ctx->rpc->env.ix, login);
-	if (rc == 0 && ctx->user->disabled)
+		rc = index_user_get(out, r->env.ix, login);
+	if (rc == 0 && (*out)->disabled)
 		rc = CSIRT_ENOTFOUND;
 	free(login);
 	free(token_id);
-	if (rc == CSIRT_ENOTFOUND) {
-		rpc_deny_log(ctx, "unknown, revoked or disabled token");
+	if (rc != 0) {
+		codec_free(*out ? &(*out)->base : NULL);
+		*out = NULL;
+	}
+	if (rc == CSIRT_ENOTFOUND)
 		return csirt_error_set(
 		    CSIRT_EUNAUTHENTICATED,
 		    "the token is not valid (unknown, revoked, or its user is "
 		    "disabled)");
-	}
 	return rc;
 }
 

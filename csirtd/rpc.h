@@ -72,6 +72,14 @@ void rpc_metrics_write(struct rpc *r, struct buf *out);
 /* The server's entry point for /twirp/ requests. */
 void rpc_handle(void *arg, struct server_req *req);
 
+/* Authenticates "Bearer <token>" (the Authorization header; NULL when
+ * absent) against the keystore and the index: 0 with *out set to the
+ * active user (caller frees with codec_free()), CSIRT_EUNAUTHENTICATED
+ * with the message set, or a storage error.  Loop thread; logs nothing,
+ * so the caller logs the denial. */
+int rpc_authenticate_bearer(Csirt__V1__User **out, struct rpc *r,
+                            const char *header);
+
 /* For handlers: */
 const struct rpc_env *rpc_env(const struct rpc_ctx *ctx);
 /* Queues `ev` (ownership passes) as the caller; `finish` builds the reply. */

@@ -10,20 +10,33 @@
  * fallback on the same port.  The SSL objects come from crypto.c, so this
  * file includes no OpenSSL header.
  *
+ * The ledger over dumb HTTP (GET/HEAD /ledger.git/<path>): static files of
+ * the bare repository, for `git clone` by auditors.  It must never serve a
+ * byte outside that repository: the percent-decoded path must match an
+ * allow-list of the shapes git's dumb walker asks for (never "..", "//" or
+ * a NUL), and every component is opened with O_NOFOLLOW below a directory
+ * descriptor of the repository, so a planted symlink is refused.  Who may
+ * read is decided by ops.ledger_auth, before the path is looked at.
+ *
  * Shutdown: SIGINT or SIGTERM stops accepting, then leaves the loop once the
  * current callbacks return; server_free() closes the remaining connections.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -61,6 +74,7 @@ struct server {
 	int stopping;
 	uint64_t next_req;
 	size_t inflight; /* requests accepted and not yet answered */
+	int ledger_fd;   /* ops.ledger_dir, O_DIRECTORY; -1 if not served */
 };
 
 /* One request on its way through the RPC layer.  The evhttp request stays
@@ -199,6 +213,174 @@ server_tls_peer(struct server_req *sr)
 	}
 }
 
+/* ---- the ledger over dumb HTTP ------------------------------------ */
+
+#define GITWEB_PREFIX "/ledger.git/"
+
+static bool
+all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* The allow-list: the paths below ledger.git that git's dumb walker asks
+ * for.  Returns their content type, or NULL for everything else (404). */
+static const char *
+gitweb_content_type(const char *rel)
+{
+	size_t n = strlen(rel);
+
+	if (strcmp(rel, "HEAD") == 0 || strcmp(rel, "info/refs") == 0 ||
+	    strcmp(rel, "objects/info/packs") == 0 ||
+	    strcmp(rel, "objects/info/alternates") == 0)
+		return "text/plain; charset=utf-8";
+	/* objects/pack/pack-<40 hex>.pack and .idx */
+	if (n > 58 && strncmp(rel, "objects/pack/pack-", 18) == 0 &&
+	    all_hex(rel + 18, 40) &&
+	    (strcmp(rel + 58, ".pack") == 0 || strcmp(rel + 58, ".idx") == 0))
+		return "application/octet-stream";
+	/* objects/<2 hex>/<38 hex>: loose objects (csirtd writes none) */
+	if (n == 49 && strncmp(rel, "objects/", 8) == 0 &&
+	    all_hex(rel + 8, 2) && rel[10] == '/' && all_hex(rel + 11, 38))
+		return "application/octet-stream";
+	return NULL;
+}
+
+/* Opens `rel` (already allow-listed) below the repository, one component
+ * at a time with O_NOFOLLOW: a symlink anywhere on the path fails (ELOOP
+ * or ENOTDIR), as does anything but a regular file.  Returns the fd or
+ * -1. */
+static int
+gitweb_open(int dirfd, const char *rel, off_t *size)
+{
+	char comp[64];
+	int cur = dirfd, fd = -1;
+	struct stat st;
+
+	for (;;) {
+		size_t len = strcspn(rel, "/");
+		bool last = rel[len] == '\0';
+
+		if (len == 0 || len >= sizeof(comp))
+			break;
+		memcpy(comp, rel, len);
+		comp[len] = '\0';
+		fd = openat(cur, comp,
+		            O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+		                (last ? 0 : O_DIRECTORY));
+		if (cur != dirfd)
+			close(cur);
+		cur = dirfd;
+		if (fd < 0 || last)
+			break;
+		cur = fd;
+		fd = -1;
+		rel += len + 1;
+	}
+	if (cur != dirfd)
+		close(cur);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0)
+		*size = st.st_size;
+	return fd;
+}
+
+/* Answers a ledger request: headers, the log line, and `fd` (taken; -1
+ * for none) streamed from the file rather than read into memory. */
+static void
+gitweb_reply(struct evhttp_request *req, const char *id, const char *path,
+             const char *actor, int status, const char *content_type, int fd,
+             off_t size)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	char code[8], method[560];
+
+	if (fd >= 0 && size > 0) {
+		if (evbuffer_add_file(out, fd, 0, size) < 0) {
+			close(fd);
+			evbuffer_drain(out, evbuffer_get_length(out));
+			status = 500;
+			content_type = "text/plain; charset=utf-8";
+			log_error("cannot send a ledger file", "id", id, "path",
+			          path);
+		}
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (status == 401)
+		evhttp_add_header(h, "WWW-Authenticate",
+		                  "Bearer realm=\"csirtd ledger\"");
+	if (status != 200)
+		evbuffer_add_printf(out, "%d\n", status);
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Request-Id", id);
+	evhttp_send_reply(req, status, NULL, NULL);
+	snprintf(code, sizeof(code), "%d", status);
+	snprintf(method, sizeof(method), "%s %s",
+	         method_name(evhttp_request_get_command(req)), path);
+	log_info("request", "id", id, "method", method, "actor",
+	         actor[0] ? actor : "-", "status", code);
+}
+
+/* GET or HEAD /ledger.git/<rel>; `path` is the decoded path. */
+static void
+gitweb_serve(struct server *srv, struct evhttp_request *req, const char *path,
+             size_t path_len)
+{
+	const char *rel = path + strlen(GITWEB_PREFIX), *ctype;
+	const char *text = "text/plain; charset=utf-8";
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	char id[20], actor[80] = "";
+	off_t size = 0;
+	int fd, rc;
+
+	snprintf(id, sizeof(id), "r%llx", (unsigned long long)++srv->next_req);
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		gitweb_reply(req, id, path, actor, 405, text, -1, 0);
+		return;
+	}
+	rc = srv->ops.ledger_auth(
+	    srv->ops.ledger_auth_arg,
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	                       "Authorization"),
+	    actor, sizeof(actor));
+	if (rc != 0) {
+		if (rc == CSIRT_EUNAUTHENTICATED || rc == CSIRT_EDENIED)
+			log_warn("denied", "id", id, "actor",
+			         actor[0] ? actor : "-", "method", path,
+			         "reason", csirt_error_msg());
+		else
+			log_error("ledger authorisation failed", "id", id,
+			          "error", csirt_error_msg());
+		gitweb_reply(req, id, path, actor,
+		             rc == CSIRT_EUNAUTHENTICATED ? 401
+		             : rc == CSIRT_EDENIED        ? 403
+		                                          : 500,
+		             text, -1, 0);
+		return;
+	}
+	/* The allow-list admits no "..", "//" or NUL; refusing them first
+	 * keeps that true whatever the list becomes. */
+	if (path_len != strlen(path) || strstr(rel, "..") != NULL ||
+	    strstr(rel, "//") != NULL ||
+	    (ctype = gitweb_content_type(rel)) == NULL ||
+	    (fd = gitweb_open(srv->ledger_fd, rel, &size)) < 0) {
+		gitweb_reply(req, id, path, actor, 404, text, -1, 0);
+		return;
+	}
+	gitweb_reply(req, id, path, actor, 200, ctype, fd, size);
+}
+
 static void
 generic_cb(struct evhttp_request *req, void *arg)
 {
@@ -208,6 +390,24 @@ generic_cb(struct evhttp_request *req, void *arg)
 	char *decoded;
 	size_t len;
 
+	if (uri != NULL && srv->ledger_fd >= 0) {
+		/* Decoded before routing, and only the path (a "?" or "#"
+		 * that was encoded stays part of it). */
+		char raw[1024];
+		size_t dlen = 0;
+
+		len = strcspn(uri, "?#");
+		snprintf(raw, sizeof(raw), "%.*s", (int)len, uri);
+		decoded =
+		    len < sizeof(raw) ? evhttp_uridecode(raw, 0, &dlen) : NULL;
+		if (decoded != NULL && strncmp(decoded, GITWEB_PREFIX,
+		                               strlen(GITWEB_PREFIX)) == 0) {
+			gitweb_serve(srv, req, decoded, dlen);
+			free(decoded);
+			return;
+		}
+		free(decoded);
+	}
 	if (uri == NULL || strncmp(uri, "/twirp/", 7) != 0 ||
 	    srv->ops.rpc == NULL) {
 		reply_json(req, 404, "Not Found", "{\"error\":\"not found\"}");
@@ -481,9 +681,21 @@ server_new(struct server **out, const struct config *cfg,
 		return csirt_error_set(CSIRT_EFAIL,
 		                       "libevent: no pthreads support");
 	srv = util_xcalloc(1, sizeof(*srv));
+	srv->ledger_fd = -1;
 	pthread_mutex_init(&srv->post_mu, NULL);
 	if (ops != NULL)
 		srv->ops = *ops;
+	if (srv->ops.ledger_dir != NULL) {
+		assert(srv->ops.ledger_auth != NULL);
+		srv->ledger_fd = open(srv->ops.ledger_dir,
+		                      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (srv->ledger_fd < 0) {
+			rc = csirt_error_set(
+			    CSIRT_EUNAVAILABLE, "cannot open %s: %s",
+			    srv->ops.ledger_dir, strerror(errno));
+			goto done;
+		}
+	}
 	srv->tls = srv->ops.tls;
 	srv->base = event_base_new();
 	if (srv->base == NULL) {
@@ -588,5 +800,7 @@ server_free(struct server *srv)
 		evhttp_free(srv->http);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
+	if (srv->ledger_fd >= 0)
+		close(srv->ledger_fd);
 	free(srv);
 }

@@ -36,6 +36,17 @@ struct server_ops {
 	 * given to server_timer_set() has passed; never while stopping. */
 	void (*timer)(void *timer_arg);
 	void *timer_arg;
+	/* The bare repository served read-only for dumb-HTTP git clones at
+	 * /ledger.git/ (borrowed; NULL serves nothing there). */
+	const char *ledger_dir;
+	/* Decides whether a request may read the ledger, given its
+	 * Authorization header (NULL when absent): 0 (allowed),
+	 * CSIRT_EUNAUTHENTICATED or CSIRT_EDENIED with the message set, or
+	 * another error.  Fills `actor` with the login when known.  Required
+	 * with ledger_dir; loop thread. */
+	int (*ledger_auth)(void *ledger_auth_arg, const char *authorization,
+	                   char *actor, size_t actor_size);
+	void *ledger_auth_arg;
 };
 
 /* Loop thread: (re)arms ops.timer to fire once after `delay_ms` (0: at

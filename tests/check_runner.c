@@ -31,6 +31,7 @@ static const struct {
     {"cliout", cliout_suite},
     {"cli", cli_suite},
     {"audit", audit_suite},
+    {"gitweb", gitweb_suite},
 };
 
 int

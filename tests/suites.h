@@ -22,5 +22,6 @@ Suite *authz_suite(void);
 Suite *cliout_suite(void);
 Suite *cli_suite(void);
 Suite *audit_suite(void);
+Suite *gitweb_suite(void);
 
 #endif
