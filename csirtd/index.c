@@ -1860,6 +1860,224 @@ index_cases_awaiting_ack(struct index *ix,
 	return err;
 }
 
+/* ---- index: statistics (GetStatistics) ------------------------------- */
+
+/*
+ * One statement reads every selected case with the times the statistics
+ * need (one row per case, one read snapshot); the counting, sorting and
+ * percentiles are plain C below it.  The first event of a type is the one
+ * with the lowest seq, found through events_case (case_id, seq).  The
+ * statement is prepared per call: statistics are a rare, whole-range read.
+ */
+static const char index_stats_sql[] =
+    "SELECT c.category, c.state, c.division, c.reported_at_ms,"
+    " c.recognized_at_ms,"
+    " (SELECT e.time_ms FROM events e WHERE e.case_id = c.id"
+    "  AND e.type = 'case.acknowledged' ORDER BY e.seq LIMIT 1),"
+    " (SELECT e.time_ms FROM events e WHERE e.case_id = c.id"
+    "  AND e.type = 'case.escalated' ORDER BY e.seq LIMIT 1),"
+    " (SELECT e.time_ms FROM events e WHERE e.case_id = c.id"
+    "  AND e.type = 'case.closed' ORDER BY e.seq LIMIT 1)"
+    " FROM cases c"
+    " WHERE (?1 IS NULL OR c.division = ?1)"
+    " AND (?2 = 0 OR c.reported_at_ms >= ?2)"
+    " AND (?3 = 0 OR c.reported_at_ms < ?3)";
+
+const int64_t index_stats_delay_le[INDEX_STATS_DELAY_N - 1] = {
+    15 * 60, 30 * 60, 60 * 60, 4 * 3600, 24 * 3600};
+
+/* A growable list of durations in milliseconds. */
+struct index_msvec {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static void
+index_msvec_push(struct index_msvec *m, int64_t ms)
+{
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->v = util_xrealloc(m->v, m->cap * sizeof(*m->v));
+	}
+	m->v[m->n++] = ms;
+}
+
+static int
+index_int64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest rank: the value at 1-based rank ceil(p * n / 100) of sorted v. */
+static int64_t
+index_percentile(const int64_t *v, size_t n, unsigned p)
+{
+	size_t rank = (p * n + 99) / 100;
+
+	assert(n > 0 && p > 0 && p <= 100);
+	return v[(rank == 0 ? 1 : rank) - 1];
+}
+
+/* Sorts `m` and fills `d` (whose `excluded` the caller has counted). */
+static void
+index_duration_fill(struct index_stats_duration *d, struct index_msvec *m)
+{
+	d->counted = m->n;
+	if (m->n == 0)
+		return;
+	qsort(m->v, m->n, sizeof(*m->v), index_int64_cmp);
+	d->median_s = index_percentile(m->v, m->n, 50) / 1000;
+	d->p90_s = index_percentile(m->v, m->n, 90) / 1000;
+}
+
+/* Counts one more in the group `key` (text) or `value` (an enum). */
+static void
+index_stats_bump(struct index_stats_count **groups, size_t *n, const char *key,
+                 int value)
+{
+	struct index_stats_count *g;
+
+	for (size_t i = 0; i < *n; i++) {
+		g = &(*groups)[i];
+		if (key != NULL ? strcmp(g->key, key) == 0
+		                : g->value == value) {
+			g->count++;
+			return;
+		}
+	}
+	*groups = util_xrealloc(*groups, (*n + 1) * sizeof(**groups));
+	g = &(*groups)[(*n)++];
+	g->key = key != NULL ? util_strdup(key) : NULL;
+	g->value = value;
+	g->count = 1;
+}
+
+static int
+index_count_cmp(const void *a, const void *b)
+{
+	const struct index_stats_count *x = a, *y = b;
+
+	if (x->key != NULL && y->key != NULL)
+		return strcmp(x->key, y->key);
+	return (x->value > y->value) - (x->value < y->value);
+}
+
+/* qsort() wants a non-NULL base even for no elements. */
+static void
+index_counts_sort(struct index_stats_count *g, size_t n)
+{
+	if (n > 1)
+		qsort(g, n, sizeof(*g), index_count_cmp);
+}
+
+/* Adds the duration from `from` (column) to `to` (column) of the row, or
+ * counts the case as excluded when either is NULL. */
+static void
+index_stats_span(sqlite3_stmt *st, int from, int to,
+                 struct index_stats_duration *d, struct index_msvec *m)
+{
+	if (sqlite3_column_type(st, from) == SQLITE_NULL ||
+	    sqlite3_column_type(st, to) == SQLITE_NULL) {
+		d->excluded++;
+		return;
+	}
+	index_msvec_push(m, sqlite3_column_int64(st, to) -
+	                        sqlite3_column_int64(st, from));
+}
+
+int
+index_stats_get(struct index_stats **out, struct index *ix,
+                const char *division, int64_t after_ms, int64_t before_ms)
+{
+	struct db *d = &ix->db;
+	struct index_stats *s = util_xcalloc(1, sizeof(*s));
+	struct index_msvec ack = {0}, esc = {0}, clo = {0}, delay = {0};
+	sqlite3_stmt *st = NULL;
+	int rc, err;
+
+	*out = NULL;
+	if ((err = index_prepare(d, &st, index_stats_sql)) != 0)
+		goto done;
+	db_bind_text_or_null(d, st, 1, division);
+	db_bind_int(d, st, 2, after_ms);
+	db_bind_int(d, st, 3, before_ms);
+	while ((rc = db_step(d, st, "statistics")) == SQLITE_ROW) {
+		const char *div = (const char *)sqlite3_column_text(st, 2);
+
+		s->total++;
+		index_stats_bump(&s->by_category, &s->n_by_category, NULL,
+		                 sqlite3_column_int(st, 0));
+		index_stats_bump(&s->by_state, &s->n_by_state, NULL,
+		                 sqlite3_column_int(st, 1));
+		index_stats_bump(&s->by_division, &s->n_by_division,
+		                 div != NULL ? div : "", 0);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+			char t[UTIL_TIME_LEN];
+
+			util_time_format_ms(t, sizeof(t),
+			                    sqlite3_column_int64(st, 3));
+			t[7] = '\0'; /* "2026-11" */
+			index_stats_bump(&s->by_month, &s->n_by_month, t, 0);
+		}
+		index_stats_span(st, 3, 5, &s->to_ack, &ack);
+		index_stats_span(st, 3, 6, &s->to_escalate, &esc);
+		index_stats_span(st, 3, 7, &s->to_close, &clo);
+		index_stats_span(st, 4, 3, &s->delay, &delay);
+	}
+	if (rc < 0) {
+		err = rc;
+		goto done;
+	}
+	index_counts_sort(s->by_category, s->n_by_category);
+	index_counts_sort(s->by_state, s->n_by_state);
+	index_counts_sort(s->by_division, s->n_by_division);
+	index_counts_sort(s->by_month, s->n_by_month);
+	for (size_t i = 0; i < delay.n; i++) {
+		size_t b = 0;
+
+		while (b < INDEX_STATS_DELAY_N - 1 &&
+		       delay.v[i] > index_stats_delay_le[b] * 1000)
+			b++;
+		s->delay_buckets[b]++;
+	}
+	index_duration_fill(&s->to_ack, &ack);
+	index_duration_fill(&s->to_escalate, &esc);
+	index_duration_fill(&s->to_close, &clo);
+	index_duration_fill(&s->delay, &delay);
+	*out = s;
+	s = NULL;
+done:
+	sqlite3_finalize(st);
+	free(ack.v);
+	free(esc.v);
+	free(clo.v);
+	free(delay.v);
+	index_stats_free(s);
+	return err;
+}
+
+static void
+index_counts_free(struct index_stats_count *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(g[i].key);
+	free(g);
+}
+
+void
+index_stats_free(struct index_stats *s)
+{
+	if (s == NULL)
+		return;
+	index_counts_free(s->by_category, s->n_by_category);
+	index_counts_free(s->by_state, s->n_by_state);
+	index_counts_free(s->by_division, s->n_by_division);
+	index_counts_free(s->by_month, s->n_by_month);
+	free(s);
+}
+
 /* ---- index: canonical dump and checks (rare; own statements) ---------- */
 
 /* Text as a double-quoted string: '"' and '\\' escaped, control bytes as

@@ -251,6 +251,59 @@ int index_cases_awaiting_ack(struct index *ix,
                              int (*cb)(const char *case_id, int64_t reported_ms,
                                        void *arg),
                              void *arg);
+/* ---- statistics (GetStatistics) -------------------------------------- */
+
+/* Report-delay buckets: upper bounds in seconds (inclusive); a delay above
+ * the last falls into the extra, open bucket INDEX_STATS_DELAY_N - 1. */
+#define INDEX_STATS_DELAY_N 6
+extern const int64_t index_stats_delay_le[INDEX_STATS_DELAY_N - 1];
+
+/* A duration distribution.  Nearest-rank percentiles on the sorted values:
+ * the p-th is the value at 1-based rank ceil(p * n / 100), so the median
+ * of an even count is the lower middle value; 0 and 0 when counted is 0.
+ * Whole seconds, milliseconds truncated toward zero. */
+struct index_stats_duration {
+	uint64_t counted;  /* cases that have both ends */
+	uint64_t excluded; /* selected cases that lack one */
+	int64_t median_s;
+	int64_t p90_s;
+};
+
+/* One group of a count: `key` (a division code, a month "2026-11") or
+ * `value` (a csirt.v1.Category or CaseState number). */
+struct index_stats_count {
+	char *key; /* NULL for enum groups */
+	int value;
+	uint64_t count;
+};
+
+struct index_stats {
+	uint64_t total;
+	struct index_stats_count *by_category, *by_state; /* by number */
+	struct index_stats_count *by_division;            /* by code */
+	struct index_stats_count *by_month; /* UTC month of reported_at */
+	size_t n_by_category, n_by_state, n_by_division, n_by_month;
+	/* From reported_at to the first (lowest seq) case.acknowledged,
+	 * case.escalated, case.closed event of each case. */
+	struct index_stats_duration to_ack, to_escalate, to_close;
+	/* recognized_at -> reported_at (a negative delay counts as <= 15
+	 * min); cases without recognized_at are excluded. */
+	struct index_stats_duration delay;
+	uint64_t delay_buckets[INDEX_STATS_DELAY_N];
+};
+
+/*
+ * Statistics of the cases of `division` (NULL or "": all) reported in
+ * [after_ms, before_ms) (0: unbounded; a bound excludes cases without a
+ * reported_at, as in index_cases_list()), in one read snapshot.  Who may
+ * ask for which division is the caller's decision.  Caller frees with
+ * index_stats_free().
+ */
+int index_stats_get(struct index_stats **out, struct index *ix,
+                    const char *division, int64_t after_ms, int64_t before_ms);
+/* NULL is a no-op. */
+void index_stats_free(struct index_stats *s);
+
 /* The number of cases (for /metrics). */
 int index_case_count(struct index *ix, uint64_t *out);
 

@@ -84,6 +84,8 @@ static const struct rpc_method methods[] = {
      LIMIT_NOTE},
     {CASE("GetHistory"), IN(get_history_request), rpc_get_history, CASE_READERS,
      LIMIT_SMALL},
+    {CASE("GetStatistics"), IN(get_statistics_request), rpc_get_statistics,
+     CASE_READERS, LIMIT_SMALL},
     {DIR("WhoAmI"), IN(who_am_irequest), rpc_whoami, ROLES_ALL, LIMIT_SMALL},
     {DIR("CreateDivision"), IN(create_division_request), rpc_create_division,
      ADMIN, LIMIT_SMALL},

@@ -94,8 +94,8 @@ void rpc_deny_log(const struct rpc_ctx *ctx, const char *reason);
 int rpc_case_visible(struct rpc_ctx *ctx, const char *id,
                      Csirt__V1__Case **out);
 
-/* Handlers (rpc_case.c, rpc_directory.c); the table in rpc.c maps paths
- * to them. */
+/* Handlers (rpc_case.c, rpc_stats.c, rpc_directory.c); the table in rpc.c maps
+ * paths to them. */
 #define RPC_HANDLER(name)                                                      \
 	int name(struct rpc_ctx *ctx, const ProtobufCMessage *in,              \
 	         ProtobufCMessage **out)
@@ -109,6 +109,7 @@ RPC_HANDLER(rpc_add_note);
 RPC_HANDLER(rpc_edit_note);
 RPC_HANDLER(rpc_get_note_versions);
 RPC_HANDLER(rpc_get_history);
+RPC_HANDLER(rpc_get_statistics); /* rpc_stats.c */
 RPC_HANDLER(rpc_whoami);
 RPC_HANDLER(rpc_create_division);
 RPC_HANDLER(rpc_list_divisions);

@@ -722,6 +722,111 @@ START_TEST(test_api_deadline_missed_and_overdue_list)
 }
 END_TEST
 
+static Csirt__V1__GetStatisticsResponse *
+statistics(struct apic *a, const char *token, const char *division,
+           const char *after, int expect)
+{
+	Csirt__V1__GetStatisticsRequest *r =
+	    apic_msg_new(&csirt__v1__get_statistics_request__descriptor);
+	Csirt__V1__GetStatisticsResponse *resp = NULL;
+	struct buf err = BUF_INIT;
+	int status;
+
+	codec_set_string(&r->division, division);
+	codec_set_string(&r->reported_after, after);
+	status = apic_call(a, token, "CaseService/GetStatistics", &r->base,
+	                   &csirt__v1__get_statistics_response__descriptor,
+	                   (ProtobufCMessage **)&resp, &err);
+	ck_assert_msg(status == expect, "GetStatistics: %d, expected %d: %s",
+	              status, expect, err.data ? err.data : "");
+	codec_free(&r->base);
+	buf_free(&err);
+	return resp;
+}
+
+START_TEST(test_api_statistics_scoped_by_role)
+{
+	Csirt__V1__GetStatisticsResponse *s;
+	struct apic a;
+	char *id1, *id2, *id3;
+	uint64_t n = 0;
+
+	apic_start(&a);
+	id1 = apic_report(&a, a.rep1, "統計1");
+	id2 = apic_report(&a, a.rep1, "統計2");
+	id3 = apic_report(&a, a.rep2, "統計3");
+	ck_assert(id1 != NULL && id2 != NULL && id3 != NULL);
+	ck_assert_int_eq(
+	    apic_action(&a, a.sm, "CaseService/Acknowledge", id1, "受理"), 200);
+	ck_assert_int_eq(
+	    apic_action(&a, a.sm, "CaseService/Escalate", id1, "CSIRTへ"), 200);
+
+	s = statistics(&a, a.sm, "", "", 200);
+	ck_assert_uint_eq(s->total, 3);
+	ck_assert_uint_eq(s->n_by_category, 1);
+	ck_assert_int_eq(s->by_category[0]->category,
+	                 CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT);
+	ck_assert_uint_eq(s->by_category[0]->count, 3);
+	ck_assert_uint_eq(s->n_by_division, 2);
+	ck_assert_str_eq(s->by_division[0]->key, "d1");
+	ck_assert_uint_eq(s->by_division[0]->count, 2);
+	ck_assert_str_eq(s->by_division[1]->key, "d2");
+	ck_assert_uint_eq(s->n_by_state, 2);
+	ck_assert_int_eq(s->by_state[0]->state,
+	                 CSIRT__V1__CASE_STATE__CASE_STATE_REPORTED);
+	ck_assert_uint_eq(s->by_state[0]->count, 2);
+	ck_assert_int_eq(s->by_state[1]->state,
+	                 CSIRT__V1__CASE_STATE__CASE_STATE_ESCALATED);
+	ck_assert_uint_eq(s->n_by_month, 1);
+	ck_assert_uint_eq(strlen(s->by_month[0]->key), 7);
+	ck_assert_uint_eq(s->by_month[0]->count, 3);
+	ck_assert_uint_eq(s->to_acknowledge->counted, 1);
+	ck_assert_uint_eq(s->to_acknowledge->excluded, 2);
+	ck_assert_uint_eq(s->to_escalate->counted, 1);
+	ck_assert_uint_eq(s->to_close->counted, 0);
+	ck_assert_uint_eq(s->to_close->excluded, 3);
+	ck_assert(s->to_acknowledge->median_seconds <=
+	          s->to_escalate->median_seconds);
+	/* Recognised 15 minutes before the report. */
+	ck_assert_uint_eq(s->report_delay_stats->counted, 3);
+	ck_assert_int_ge(s->report_delay_stats->median_seconds, 899);
+	ck_assert_uint_eq(s->n_report_delay, 6);
+	ck_assert_int_eq(s->report_delay[0]->le_seconds, 900);
+	ck_assert_int_eq(s->report_delay[5]->le_seconds, 0);
+	for (size_t i = 0; i < s->n_report_delay; i++)
+		n += s->report_delay[i]->count;
+	ck_assert_uint_eq(n, 3);
+	codec_free(&s->base);
+
+	/* Every reader but a 所属長 sees everything; a 所属長 sees their own
+	 * division, named or not, and is refused another. */
+	s = statistics(&a, a.aud, "d1", "", 200);
+	ck_assert_uint_eq(s->total, 2);
+	codec_free(&s->base);
+	s = statistics(&a, a.rep2, "", "", 200);
+	ck_assert_uint_eq(s->total, 1);
+	ck_assert_uint_eq(s->n_by_division, 1);
+	ck_assert_str_eq(s->by_division[0]->key, "d2");
+	codec_free(&s->base);
+	s = statistics(&a, a.rep2, "d2", "", 200);
+	ck_assert_uint_eq(s->total, 1);
+	codec_free(&s->base);
+	ck_assert_ptr_null(statistics(&a, a.rep2, "d1", "", 403));
+	ck_assert_ptr_null(statistics(&a, a.admin, "", "", 403));
+	/* A period after every report: nothing; a bad time: 400. */
+	s = statistics(&a, a.lead, "", "2999-01-01T00:00:00Z", 200);
+	ck_assert_uint_eq(s->total, 0);
+	ck_assert_uint_eq(s->to_acknowledge->counted, 0);
+	codec_free(&s->base);
+	ck_assert_ptr_null(statistics(&a, a.lead, "", "yesterday", 400));
+
+	free(id1);
+	free(id2);
+	free(id3);
+	apic_stop(&a);
+}
+END_TEST
+
 Suite *
 api_suite(void)
 {
@@ -735,6 +840,7 @@ api_suite(void)
 	tcase_add_test(tc, test_api_note_versions);
 	tcase_add_test(tc, test_api_bad_input_gets_twirp_errors);
 	tcase_add_test(tc, test_api_deadline_missed_and_overdue_list);
+	tcase_add_test(tc, test_api_statistics_scoped_by_role);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -51,6 +51,9 @@ static const struct row {
     {"CaseService/Close", {D, D, P, P, D, D, D}},
     {"CaseService/Reopen", {D, D, D, P, D, D, D}},
     {"CaseService/GetHistory", {P, H, P, P, P, P, D}},
+    /* A 所属長 gets their own division's statistics; naming another
+     * (the case's d1, for rep2) is refused. */
+    {"CaseService/GetStatistics", {P, D, P, P, P, P, D}},
     {"DirectoryService/WhoAmI", {P, P, P, P, P, P, P}},
     {"DirectoryService/CreateDivision", {D, D, D, D, D, D, P}},
     {"DirectoryService/ListDivisions", {P, P, P, P, P, P, P}},
@@ -106,6 +109,12 @@ build(const char *method, const char *x, const char *r, int col)
 	if (strcmp(m, "ListCases") == 0) {
 		Csirt__V1__ListCasesRequest *q =
 		    apic_msg_new(&csirt__v1__list_cases_request__descriptor);
+		codec_set_string(&q->division, "d1");
+		return &q->base;
+	}
+	if (strcmp(m, "GetStatistics") == 0) {
+		Csirt__V1__GetStatisticsRequest *q = apic_msg_new(
+		    &csirt__v1__get_statistics_request__descriptor);
 		codec_set_string(&q->division, "d1");
 		return &q->base;
 	}

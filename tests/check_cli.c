@@ -20,6 +20,7 @@
 
 #include "apiclient.h"
 #include "suites.h"
+#include "table.h"
 
 struct run {
 	int status; /* exit code, or -1 if it did not exit */
@@ -370,13 +371,98 @@ START_TEST(test_cli_exit_codes_and_messages)
 }
 END_TEST
 
+/* RFC 4180: a cell with a comma, a quote or a line break is quoted, its
+ * quotes doubled; others (Japanese included) are as is; CRLF ends rows. */
+START_TEST(test_cli_csv_quoting)
+{
+	struct table *t = table_new(3);
+	const char *row[3] = {"a,b", "say \"hi\"", "二行\nです"};
+	const char *plain[3] = {"受理", "", NULL};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(fp);
+	table_header(t, 0, "Key");
+	table_header(t, 1, "Value");
+	table_header(t, 2, "Note");
+	table_add_row(t, row);
+	table_add_row(t, plain);
+	table_print_csv(t, fp);
+	fclose(fp);
+	ck_assert_str_eq(text, "Key,Value,Note\r\n"
+	                       "\"a,b\",\"say \"\"hi\"\"\",\"二行\nです\"\r\n"
+	                       "受理,,\r\n");
+	free(text);
+	table_free(t);
+}
+END_TEST
+
+/* `csirt stats --csv`: every section, header row first, exactly. */
+START_TEST(test_cli_stats_csv)
+{
+	struct apic a;
+	struct run r;
+	char month[UTIL_TIME_LEN], want[2048];
+	char *id;
+
+	apic_start(&a);
+	/* Recognised 2026-01-15, reported now: more than 24 h late. */
+	id = report_lost_pc(&a);
+	util_time_format_ms(month, sizeof(month), util_time_now_ms());
+	month[7] = '\0';
+	r = CLI(&a, a.sm, "--lang", "en", "stats", "--csv");
+	CLI_EXPECT(r, 0);
+	snprintf(want, sizeof(want),
+	         "Cases,Count\r\nCases,1\r\n\r\n"
+	         "Category,Count\r\nLost equipment,1\r\n\r\n"
+	         "Division,Count\r\nd1,1\r\n\r\n"
+	         "State,Count\r\nReported,1\r\n\r\n"
+	         "Month,Count\r\n%s,1\r\n\r\n"
+	         "Interval,Counted,Excluded,Median (s),p90 (s)\r\n"
+	         "Report to acknowledgement,0,1,0,0\r\n"
+	         "Report to escalation,0,1,0,0\r\n"
+	         "Report to close,0,1,0,0\r\n",
+	         month);
+	ck_assert_msg(strncmp(r.out, want, strlen(want)) == 0,
+	              "got:\n%s\nwant:\n%s", r.out, want);
+	HAS(r.out, "\r\nRecognition to report,1,0,");
+	HAS(r.out, "\r\n\r\nReport delay,Count\r\n<= 15 min,0\r\n"
+	           "<= 30 min,0\r\n<= 1 h,0\r\n<= 4 h,0\r\n<= 24 h,0\r\n"
+	           "> 24 h,1\r\n");
+	run_free(&r);
+
+	/* Tables in Japanese; a period with nothing; JSON for scripts. */
+	r = CLI(&a, a.sm, "--lang", "ja", "stats");
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "機器の紛失事案");
+	HAS(r.out, "報告から受領まで");
+	HAS(r.out, "24時間超");
+	run_free(&r);
+	r = CLI(&a, a.sm, "--json", "stats", "--after", "2999-01-01T00:00:00Z");
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "\"to_acknowledge\": {}");
+	ck_assert_ptr_null(strstr(r.out, "\"total\""));
+	run_free(&r);
+	/* A 所属長 asking for another division; bad usage. */
+	r = CLI(&a, a.rep2, "stats", "--division", "d1");
+	CLI_EXPECT(r, 4);
+	run_free(&r);
+	r = CLI(&a, a.sm, "--json", "stats", "--csv");
+	CLI_EXPECT(r, 2);
+	run_free(&r);
+	free(id);
+	apic_stop(&a);
+}
+END_TEST
+
 START_TEST(test_cli_help_on_every_command)
 {
 	static const char *const cmds[] = {
-	    "login",   "logout",      "whoami",  "report", "list",
-	    "show",    "update",      "ack",     "guide",  "escalate",
-	    "dismiss", "investigate", "assign",  "note",   "resolve",
-	    "close",   "reopen",      "history", "admin",  "help"};
+	    "login",  "logout", "whoami",  "report",   "list",    "show",
+	    "update", "ack",    "guide",   "escalate", "dismiss", "investigate",
+	    "assign", "note",   "resolve", "close",    "reopen",  "history",
+	    "stats",  "admin",  "help"};
 	struct apic a;
 	struct run r;
 
@@ -792,6 +878,8 @@ cli_suite(void)
 	tcase_add_test(tc, test_cli_tls_verifies_the_server);
 	tcase_add_test(tc, test_cli_report_prompts_on_a_terminal);
 	tcase_add_test(tc, test_cli_note_rejects_ignored_options);
+	tcase_add_test(tc, test_cli_stats_csv);
+	tcase_add_test(tc, test_cli_csv_quoting);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1877,6 +1877,225 @@ START_TEST(test_index_lists_on_readonly_connection)
 }
 END_TEST
 
+/* ---- statistics ------------------------------------------------------ */
+
+#define T0_MS INT64_C(1795737600000) /* 2026-11-27T00:00:00Z */
+#define MIN_MS INT64_C(60000)
+#define H_MS INT64_C(3600000)
+#define NONE INT64_C(-1)
+
+/* One case of the statistics fixture: times are ms after reported_at
+ * (NONE: no such event); delay_s is recognized_at -> reported_at. */
+struct stats_case {
+	uint32_t counter;
+	const char *division;
+	Csirt__V1__Category category;
+	Csirt__V1__CaseState state;
+	int64_t reported_ms;
+	int64_t delay_s; /* NONE: no recognized_at */
+	int64_t ack, ack2, esc, close;
+};
+
+#define CAT(x) CSIRT__V1__CATEGORY__CATEGORY_##x
+#define ST(x) CSIRT__V1__CASE_STATE__CASE_STATE_##x
+
+static const struct stats_case stats_cases[] = {
+    {1, "D001", CAT(LOST_EQUIPMENT), ST(CLOSED), T0_MS, 600, 300000, NONE,
+     1000000, 86400000},
+    {2, "D001", CAT(INFORMATION_LEAK), ST(ESCALATED), T0_MS + H_MS, 1200, 60000,
+     NONE, 7200000, NONE},
+    {3, "D002", CAT(LOST_EQUIPMENT), ST(ACKNOWLEDGED), T0_MS + 2 * H_MS, 2700,
+     900000, NONE, NONE, NONE},
+    /* A second acknowledgement (after a reopen) does not count. */
+    {4, "D002", CAT(MALWARE_INTRUSION), ST(ACKNOWLEDGED), T0_MS + 3 * H_MS,
+     10800, 120000, 50000000, NONE, NONE},
+    /* 2026-10-31T23:00:00Z: another month; never acknowledged. */
+    {5, "D001", CAT(LOST_EQUIPMENT), ST(REPORTED),
+     T0_MS - 27 * 24 * H_MS + 23 * H_MS, 108000, NONE, NONE, NONE, NONE},
+    {6, "D002", CAT(INFORMATION_LEAK), ST(CLOSED), T0_MS + 4 * H_MS, NONE,
+     1500000, NONE, 1800000, 3600000},
+    /* Exactly 15 minutes late: the first bucket (<=). */
+    {7, "D001", CAT(SERIOUS_OUTAGE), ST(REPORTED), T0_MS + 5 * H_MS, 900, NONE,
+     NONE, NONE, NONE},
+    /* 1.5 s to acknowledge: whole seconds, truncated. */
+    {8, "D002", CAT(LOST_EQUIPMENT), ST(ACKNOWLEDGED), T0_MS + 6 * H_MS, 86400,
+     1500, NONE, NONE, NONE},
+};
+
+static void
+set_time(char **field, int64_t ms)
+{
+	char t[UTIL_TIME_LEN];
+
+	util_time_format_ms(t, sizeof(t), ms);
+	free(*field);
+	*field = S(t);
+}
+
+static void
+stats_event(struct index *ix, uint64_t *seq, const struct stats_case *k,
+            const char *type, int64_t after_ms)
+{
+	Csirt__V1__Case *c =
+	    case_new(k->counter, "統計", k->division, k->state, *seq);
+	Csirt__V1__Event *ev;
+
+	c->category = k->category;
+	set_time(&c->reported_at, k->reported_ms);
+	if (k->delay_s == NONE) {
+		free(c->recognized_at);
+		c->recognized_at = S("");
+	} else {
+		set_time(&c->recognized_at, k->reported_ms - k->delay_s * 1000);
+	}
+	if (strcmp(type, "case.reported") == 0) {
+		ev = ev_reported(*seq, k->counter, "統計", k->division);
+	} else if (strcmp(type, "case.closed") == 0) {
+		ev = ev_new(*seq, c->id, type, "lead",
+		            CSIRT__V1__ROLE__ROLE_CSIRT_LEAD);
+		ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_CASE_CLOSED;
+		ev->case_closed = util_xmalloc(sizeof(*ev->case_closed));
+		csirt__v1__case_closed__init(ev->case_closed);
+		ev->case_closed->comment = S("終結");
+	} else {
+		ev = ev_case_simple(*seq, c->id, type);
+	}
+	set_time(&ev->time, k->reported_ms + after_ms);
+	ck_assert_msg(apply_one(ix, ev, c) == 0, "%s seq %" PRIu64 ": %s", type,
+	              *seq, csirt_error_msg());
+	csirt__v1__event__free_unpacked(ev, NULL);
+	csirt__v1__case__free_unpacked(c, NULL);
+	(*seq)++;
+}
+
+/* Applies the fixture: divisions, then every case's events. */
+static void
+stats_fixture(struct index *ix)
+{
+	Csirt__V1__Event *ev;
+	uint64_t seq = 1;
+
+	ck_assert_int_eq(index_begin(ix), 0);
+	ev = ev_division_created(seq++, "D001", "刑事部");
+	ck_assert_int_eq(apply_one(ix, ev, NULL), 0);
+	csirt__v1__event__free_unpacked(ev, NULL);
+	ev = ev_division_created(seq++, "D002", "生活安全部");
+	ck_assert_int_eq(apply_one(ix, ev, NULL), 0);
+	csirt__v1__event__free_unpacked(ev, NULL);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(stats_cases); i++) {
+		const struct stats_case *k = &stats_cases[i];
+
+		stats_event(ix, &seq, k, "case.reported", 0);
+		if (k->ack != NONE)
+			stats_event(ix, &seq, k, "case.acknowledged", k->ack);
+		if (k->esc != NONE)
+			stats_event(ix, &seq, k, "case.escalated", k->esc);
+		if (k->close != NONE)
+			stats_event(ix, &seq, k, "case.closed", k->close);
+		if (k->ack2 != NONE)
+			stats_event(ix, &seq, k, "case.acknowledged", k->ack2);
+	}
+	ck_assert_int_eq(index_commit(ix), 0);
+}
+
+static void
+assert_groups(const struct index_stats_count *g, size_t n, const char *want)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < n; i++) {
+		if (g[i].key != NULL)
+			buf_printf(&b, "%s=%" PRIu64 ",", g[i].key, g[i].count);
+		else
+			buf_printf(&b, "%d=%" PRIu64 ",", g[i].value,
+			           g[i].count);
+	}
+	ck_assert_str_eq(b.data != NULL ? b.data : "", want);
+	buf_free(&b);
+}
+
+static void
+assert_duration(const struct index_stats_duration *d, uint64_t counted,
+                uint64_t excluded, int64_t median_s, int64_t p90_s)
+{
+	ck_assert_uint_eq(d->counted, counted);
+	ck_assert_uint_eq(d->excluded, excluded);
+	ck_assert_int_eq(d->median_s, median_s);
+	ck_assert_int_eq(d->p90_s, p90_s);
+}
+
+START_TEST(test_index_stats_hand_computed)
+{
+	struct index_stats *s = NULL;
+	struct fx f;
+
+	fx_open(&f);
+	/* Empty: zeros, no groups. */
+	ck_assert_int_eq(index_stats_get(&s, f.ix, NULL, 0, 0), 0);
+	ck_assert_uint_eq(s->total, 0);
+	ck_assert_uint_eq(s->n_by_category + s->n_by_month, 0);
+	assert_duration(&s->to_ack, 0, 0, 0, 0);
+	index_stats_free(s);
+
+	stats_fixture(f.ix);
+	ck_assert_int_eq(index_stats_get(&s, f.ix, "", 0, 0), 0);
+	ck_assert_uint_eq(s->total, 8);
+	/* Categories 1: cases 2, 6; 2: 7; 3: 4; 6: 1, 3, 5, 8. */
+	assert_groups(s->by_category, s->n_by_category, "1=2,2=1,3=1,6=4,");
+	assert_groups(s->by_division, s->n_by_division, "D001=4,D002=4,");
+	/* States 1: 5, 7; 2: 3, 4, 8; 3: 2; 6: 1, 6. */
+	assert_groups(s->by_state, s->n_by_state, "1=2,2=3,3=1,6=2,");
+	assert_groups(s->by_month, s->n_by_month, "2026-10=1,2026-11=7,");
+	/* To acknowledge, sorted ms: 1500, 60000, 120000, 300000, 900000,
+	 * 1500000 (case 4's second ack ignored); n = 6: the median is rank
+	 * ceil(3) = 3 -> 120 s, p90 rank ceil(5.4) = 6 -> 1500 s; cases 5
+	 * and 7 have none. */
+	assert_duration(&s->to_ack, 6, 2, 120, 1500);
+	/* To escalate: 1000000, 1800000, 7200000: ranks 2 and ceil(2.7)=3. */
+	assert_duration(&s->to_escalate, 3, 5, 1800, 7200);
+	/* To close: 3600000, 86400000: ranks 1 and ceil(1.8) = 2. */
+	assert_duration(&s->to_close, 2, 6, 3600, 86400);
+	/* Delay, sorted s: 600, 900, 1200, 2700, 10800, 86400, 108000 (case
+	 * 6 has no recognized_at): ranks ceil(3.5) = 4 and ceil(6.3) = 7. */
+	assert_duration(&s->delay, 7, 1, 2700, 108000);
+	ck_assert_uint_eq(s->delay_buckets[0], 2); /* 600, 900 */
+	ck_assert_uint_eq(s->delay_buckets[1], 1); /* 1200 */
+	ck_assert_uint_eq(s->delay_buckets[2], 1); /* 2700 */
+	ck_assert_uint_eq(s->delay_buckets[3], 1); /* 10800 */
+	ck_assert_uint_eq(s->delay_buckets[4], 1); /* 86400 */
+	ck_assert_uint_eq(s->delay_buckets[5], 1); /* 108000 */
+	index_stats_free(s);
+
+	/* One division: cases 3, 4, 6, 8; ack 1500, 120000, 900000, 1500000:
+	 * ranks 2 and ceil(3.6) = 4. */
+	ck_assert_int_eq(index_stats_get(&s, f.ix, "D002", 0, 0), 0);
+	ck_assert_uint_eq(s->total, 4);
+	assert_groups(s->by_division, s->n_by_division, "D002=4,");
+	assert_duration(&s->to_ack, 4, 0, 120, 1500);
+	assert_duration(&s->to_close, 1, 3, 3600, 3600);
+	index_stats_free(s);
+
+	/* [T0, T0 + 3 h): cases 1, 2, 3 (after inclusive, before exclusive). */
+	ck_assert_int_eq(
+	    index_stats_get(&s, f.ix, NULL, T0_MS, T0_MS + 3 * H_MS), 0);
+	ck_assert_uint_eq(s->total, 3);
+	assert_groups(s->by_month, s->n_by_month, "2026-11=3,");
+	/* 60000, 300000, 900000: ranks 2 and 3. */
+	assert_duration(&s->to_ack, 3, 0, 300, 900);
+	/* 600, 1200, 2700 s. */
+	assert_duration(&s->delay, 3, 0, 1200, 2700);
+	index_stats_free(s);
+
+	/* Nothing matches: an unknown division, a quote is just a char. */
+	ck_assert_int_eq(index_stats_get(&s, f.ix, "D001' OR '1'='1", 0, 0), 0);
+	ck_assert_uint_eq(s->total, 0);
+	assert_duration(&s->delay, 0, 0, 0, 0);
+	index_stats_free(s);
+	index_stats_free(NULL);
+	fx_close(&f);
+}
+END_TEST
+
 /* ---- tests: keystore -------------------------------------------------- */
 
 #define HASH_A                                                                 \
@@ -2004,6 +2223,7 @@ index_suite(void)
 	tcase_add_test(tc, test_index_cases_list_bad_input);
 	tcase_add_test(tc, test_index_directory_lists_and_count);
 	tcase_add_test(tc, test_index_lists_on_readonly_connection);
+	tcase_add_test(tc, test_index_stats_hand_computed);
 	tcase_add_test(ks, test_keystore_tokens);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, ks);

@@ -131,6 +131,23 @@ const struct cli_cmd cli_cmd_table[] = {
      "usage: csirt history ID\n\n"
      "Every event of the case from the ledger: sequence, time, actor, role,\n"
      "event type, ledger commit and the text recorded with it.\n"},
+    {"stats", cmd_stats, "statistics of reported cases (第14 教養)",
+     "usage: csirt stats [--after TIME] [--before TIME] [--division CODE]\n"
+     "                   [--csv]\n\n"
+     "Counts by category, division, state and month of report (UTC); the\n"
+     "median and 90th percentile of the time from report to\n"
+     "acknowledgement, escalation and close (cases without the step are\n"
+     "left out and counted as excluded); the report delay (認知 -> 報告)\n"
+     "in buckets.  Percentiles are nearest-rank: the value at rank\n"
+     "ceil(p/100 x n) of the sorted durations, in whole seconds.\n"
+     "A 所属長 sees their own division only.\n\n"
+     "Options:\n"
+     "      --after TIME      reported at or after (RFC 3339)\n"
+     "      --before TIME     reported before\n"
+     "      --division CODE   one division (default: all)\n"
+     "      --csv             CSV (RFC 4180): one section per table, its\n"
+     "                        header row first, sections separated by an\n"
+     "                        empty line\n"},
     {"admin", cmd_admin, "users, divisions and tokens (administrators)",
      "usage: csirt admin division create CODE NAME\n"
      "       csirt admin division list\n"
@@ -272,7 +289,8 @@ cmd_version(struct cli *cli, int argc, char **argv)
 {
 	(void)cli;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
 			return cli_usage("version", NULL);
 		return cli_usage("version", "takes no arguments");
 	}

@@ -26,7 +26,11 @@ int labels_lang_parse(enum lang *out, const char *s);
  * "event.commit", "note.id", "note.version", "note.author", "note.text",
  * "user.login", "user.display_name", "user.role", "user.division",
  * "user.disabled", "division.code", "division.name", "token.id",
- * "token.created_at", "token.revoked_at"; for a case's details also
+ * "token.created_at", "token.revoked_at"; for `csirt stats`
+ * "stats.total", "stats.count", "stats.month", "stats.interval",
+ * "stats.counted", "stats.excluded", "stats.median", "stats.p90",
+ * "stats.to_acknowledge", "stats.to_escalate", "stats.to_close",
+ * "stats.report_delay", "stats.delay"; for a case's details also
  * "case.equipment", "case.report_delay", "case.note_count",
  * "case.overdue", "case.report_late",
  * "classification.confidentiality", "classification.integrity",

@@ -536,3 +536,46 @@ table_print(const struct table *t, FILE *fp)
 	free(l.p);
 	free(widths);
 }
+
+/* One CSV field (RFC 4180 §2): quoted only when it holds a comma, a
+ * double quote, CR or LF; quotes inside are doubled. */
+static void
+table_csv_field(const char *s, FILE *fp)
+{
+	if (s == NULL)
+		return;
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, fp);
+		return;
+	}
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			fputc('"', fp);
+		fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
+static void
+table_csv_row(size_t ncols, char *const *cells, FILE *fp)
+{
+	for (size_t i = 0; i < ncols; i++) {
+		if (i > 0)
+			fputc(',', fp);
+		table_csv_field(cells[i], fp);
+	}
+	fputs("\r\n", fp);
+}
+
+void
+table_print_csv(const struct table *t, FILE *fp)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (t->headers[i] != NULL) {
+			table_csv_row(t->ncols, t->headers, fp);
+			break;
+		}
+	for (size_t r = 0; r < t->nrows; r++)
+		table_csv_row(t->ncols, t->cells + r * t->ncols, fp);
+}

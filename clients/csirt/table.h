@@ -27,6 +27,12 @@ void table_set_max_width(struct table *t, size_t col, size_t max);
  * a space), never raw. */
 void table_print(const struct table *t, FILE *fp);
 
+/* The same table as CSV (RFC 4180): the header row first (when any header
+ * is set), CRLF line ends, a cell with a comma, a double quote, CR or LF
+ * quoted with its quotes doubled, every other cell (UTF-8 included) as
+ * is; no width limit, no replacement of control characters. */
+void table_print_csv(const struct table *t, FILE *fp);
+
 /* Display width of a UTF-8 string (invalid bytes and control characters
  * count one each, as table_print() shows them). */
 size_t text_width(const char *utf8);
