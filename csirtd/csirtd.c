@@ -184,6 +184,23 @@ deadline_post_cb(void *arg, void (*fn)(void *fn_arg), void *fn_arg)
 }
 
 /* `arg` points at the scheduler variable of cmd_run(). */
+/* The listeners of the writer's commit hook (writer thread): the deadline
+ * scheduler (a new report may be the next deadline) and the parked
+ * WatchEvents calls.  Both only post to the loop. */
+struct commit_listeners {
+	struct deadline_sched *ds;
+	struct rpc *rpc;
+};
+
+static void
+commit_hook_cb(void *arg)
+{
+	struct commit_listeners *cl = arg;
+
+	deadline_sched_kick(cl->ds);
+	rpc_commit_kick(cl->rpc);
+}
+
 static void
 deadline_timer_cb(void *arg)
 {
@@ -235,6 +252,7 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	struct deadline_limits limits = {config_ack_limit_ms(cfg)};
 	struct deadline_sched *ds = NULL;
 	struct deadline_sched_ops ds_ops;
+	struct commit_listeners cl;
 	char *ixp = util_path_join(cfg->data_dir, "index.sqlite");
 	char *ledger_dir = util_path_join(cfg->data_dir, "ledger.git");
 	int rc = EXIT_RUNTIME;
@@ -283,24 +301,29 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	ops.ledger_dir = ledger_dir;
 	ops.ledger_auth = ledger_auth_cb;
 	ops.ledger_auth_arg = rpc;
+	ops.stop = rpc_stop_cb;
+	ops.stop_arg = rpc;
 	if (server_new(&srv, cfg, &ops) != 0) {
 		log_error("cannot start", "error", csirt_error_msg());
 		goto done;
 	}
+	/* Before the writer runs: its commit hook reaches the server. */
+	rpc_set_server(rpc, srv);
 	/* Deadlines scan the loop's read connection; the writer kicks a scan
 	 * after every batch (a new report may be the next deadline). */
 	ds_ops.arm = deadline_arm_cb;
 	ds_ops.post = deadline_post_cb;
 	ds_ops.arg = srv;
 	deadline_sched_new(&ds, ix_read, w, NULL, &limits, &ds_ops);
-	writer_set_commit_hook(w, deadline_sched_kick, ds);
+	cl.ds = ds;
+	cl.rpc = rpc;
+	writer_set_commit_hook(w, commit_hook_cb, &cl);
 	if (writer_start(w) != 0) {
 		log_error("cannot start the ledger writer", "error",
 		          csirt_error_msg());
 		goto done;
 	}
 	deadline_sched_run(ds); /* re-arm from the index */
-	rpc_set_server(rpc, srv);
 	reload->srv = srv;
 	log_info("listening", "scheme", server_scheme(srv), "addr",
 	         server_address(srv), "client_certs",
@@ -319,7 +342,10 @@ done:
 	/* The writer finishes queued commands first; their replies are
 	 * posted to the server, which sends what it can as it closes.  The
 	 * scheduler stops submitting first; its last completions run in
-	 * server_free(). */
+	 * server_free().  Parked watchers were answered by the server's
+	 * stop hook; this covers a loop that failed instead. */
+	if (srv != NULL)
+		rpc_stop_cb(rpc);
 	deadline_sched_stop(ds);
 	writer_stop(w);
 	server_free(srv);

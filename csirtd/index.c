@@ -530,6 +530,7 @@ enum ix_stmt {
 	IX_USER_GET,
 	IX_DIVISION_EXISTS,
 	IX_EVENTS_FOR_CASE,
+	IX_EVENTS_AFTER,
 	IX_USERS_LIST,
 	IX_DIVISIONS_LIST,
 	IX_CASE_COUNT,
@@ -610,6 +611,12 @@ static const char *const ix_sql[IX__COUNT] = {
     [IX_DIVISION_EXISTS] = "SELECT 1 FROM divisions WHERE code = ?1",
     [IX_EVENTS_FOR_CASE] =
         "SELECT pb, commit_id FROM events WHERE case_id = ?1 ORDER BY seq",
+    /* Walks the primary key from ?1; the division is the case's, for
+     * the watchers' scoping (NULL for directory events). */
+    [IX_EVENTS_AFTER] =
+        "SELECT e.pb, e.commit_id, c.division FROM events e"
+        " LEFT JOIN cases c ON c.id = e.case_id WHERE e.seq > ?1"
+        " ORDER BY e.seq LIMIT ?2",
     /* The directory is small: both walk the primary key in order and
      * filter, no sort. */
     [IX_USERS_LIST] = "SELECT login, pb FROM users"
@@ -1353,6 +1360,45 @@ index_events_for_case(struct index *ix, const char *case_id,
 			break;
 		err = cb((const Csirt__V1__Event *)m,
 		         commit != NULL ? (const char *)commit : "", arg);
+		protobuf_c_message_free_unpacked(m, NULL);
+		m = NULL;
+		if (err != 0)
+			break;
+	}
+	if (rc < 0)
+		return rc;
+	db_reset(st);
+	return err;
+}
+
+int
+index_events_after(struct index *ix, uint64_t after_seq, size_t limit,
+                   int (*cb)(const Csirt__V1__Event *ev, const char *commit_id,
+                             const char *division, void *arg),
+                   void *arg)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_EVENTS_AFTER];
+	ProtobufCMessage *m = NULL;
+	int rc, err = 0;
+
+	if (after_seq > INT64_MAX)
+		return 0; /* nothing can follow */
+	if (limit > INT64_MAX)
+		limit = INT64_MAX;
+	db_bind_int(d, st, 1, (int64_t)after_seq);
+	db_bind_int(d, st, 2, (int64_t)limit);
+	while ((rc = db_step(d, st, "events")) == SQLITE_ROW) {
+		const unsigned char *commit = sqlite3_column_text(st, 1);
+		const unsigned char *div = sqlite3_column_text(st, 2);
+
+		if ((err = index_row_unpack(&m, st, 0,
+		                            &csirt__v1__event__descriptor,
+		                            "event after", "a seq")) != 0)
+			break;
+		err = cb((const Csirt__V1__Event *)m,
+		         commit != NULL ? (const char *)commit : "",
+		         div != NULL ? (const char *)div : "", arg);
 		protobuf_c_message_free_unpacked(m, NULL);
 		m = NULL;
 		if (err != 0)

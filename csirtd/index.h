@@ -132,6 +132,20 @@ int index_events_for_case(struct index *ix, const char *case_id,
                           void *arg);
 
 /*
+ * Calls `cb` for at most `limit` events with seq > after_seq, in seq order
+ * (the long-poll of WatchEvents).  `division` is the division of the
+ * event's case ("" for a directory event).  Everything passed is borrowed
+ * for the duration of the call; a non-zero return from `cb` stops the walk
+ * and is returned.  `cb` must not call index_events_after() on the same
+ * index.
+ */
+int index_events_after(struct index *ix, uint64_t after_seq, size_t limit,
+                       int (*cb)(const struct Csirt__V1__Event *ev,
+                                 const char *commit_id, const char *division,
+                                 void *arg),
+                       void *arg);
+
+/*
  * One version of a note, as index_note_versions() hands it out.  Every
  * member is borrowed for the duration of the callback.
  */

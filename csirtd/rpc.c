@@ -86,6 +86,10 @@ static const struct rpc_method methods[] = {
      LIMIT_SMALL},
     {CASE("GetStatistics"), IN(get_statistics_request), rpc_get_statistics,
      CASE_READERS, LIMIT_SMALL},
+    /* Not the administrator: the directory events alone are not worth a
+     * scoping rule, and case content is not theirs. */
+    {CASE("WatchEvents"), IN(watch_events_request), rpc_watch_events,
+     CASE_READERS, LIMIT_SMALL},
     {DIR("WhoAmI"), IN(who_am_irequest), rpc_whoami, ROLES_ALL, LIMIT_SMALL},
     {DIR("CreateDivision"), IN(create_division_request), rpc_create_division,
      ADMIN, LIMIT_SMALL},
@@ -134,6 +138,7 @@ struct rpc {
 	uint64_t hist[NBUCKETS + 1];
 	double seconds;
 	uint64_t answered;
+	struct rpc_watch *watch; /* parked WatchEvents calls */
 };
 
 static double
@@ -340,6 +345,34 @@ finish_call(struct rpc_ctx *ctx, int rc, ProtobufCMessage *out)
 	buf_free(&b);
 	codec_free(out);
 	ctx_free(ctx);
+}
+
+void
+rpc_reply(struct rpc_ctx *ctx, int rc, ProtobufCMessage *out)
+{
+	finish_call(ctx, rc, out);
+}
+
+struct rpc_watch *
+rpc_watch_of(const struct rpc_ctx *ctx)
+{
+	return ctx->rpc->watch;
+}
+
+void
+rpc_commit_kick(void *rpc)
+{
+	struct rpc *r = rpc;
+
+	rpc_watch_kick(r->watch, r->env.srv);
+}
+
+void
+rpc_stop_cb(void *rpc)
+{
+	struct rpc *r = rpc;
+
+	rpc_watch_stop(r->watch);
 }
 
 void
@@ -575,6 +608,7 @@ rpc_new(struct rpc **out, const struct rpc_env *env)
 	struct rpc *r = util_xcalloc(1, sizeof(*r));
 
 	r->env = *env;
+	r->watch = rpc_watch_new(r);
 	*out = r;
 	return 0;
 }
@@ -588,5 +622,8 @@ rpc_set_server(struct rpc *r, struct server *srv)
 void
 rpc_free(struct rpc *r)
 {
+	if (r == NULL)
+		return;
+	rpc_watch_free(r->watch);
 	free(r);
 }

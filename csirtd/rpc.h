@@ -80,7 +80,17 @@ void rpc_handle(void *arg, struct server_req *req);
 int rpc_authenticate_bearer(Csirt__V1__User **out, struct rpc *r,
                             const char *header);
 
+/* Any thread (the writer's commit hook, `void *` for that): parked
+ * WatchEvents calls look again on the loop thread. */
+void rpc_commit_kick(void *rpc);
+/* Loop thread (the server's stop hook): answers every parked call, and
+ * later ones at once. */
+void rpc_stop_cb(void *rpc);
+
 /* For handlers: */
+/* Answers a call its handler left RPC_PENDING; takes ownership of `out`
+ * (NULL when rc != 0) and frees ctx.  Loop thread. */
+void rpc_reply(struct rpc_ctx *ctx, int rc, ProtobufCMessage *out);
 const struct rpc_env *rpc_env(const struct rpc_ctx *ctx);
 /* Queues `ev` (ownership passes) as the caller; `finish` builds the reply. */
 int rpc_submit(struct rpc_ctx *ctx, Csirt__V1__Event *ev, const char *note_text,
@@ -110,6 +120,7 @@ RPC_HANDLER(rpc_edit_note);
 RPC_HANDLER(rpc_get_note_versions);
 RPC_HANDLER(rpc_get_history);
 RPC_HANDLER(rpc_get_statistics); /* rpc_stats.c */
+RPC_HANDLER(rpc_watch_events);   /* rpc_watch.c */
 RPC_HANDLER(rpc_whoami);
 RPC_HANDLER(rpc_create_division);
 RPC_HANDLER(rpc_list_divisions);
@@ -120,6 +131,17 @@ RPC_HANDLER(rpc_list_users);
 RPC_HANDLER(rpc_issue_token);
 RPC_HANDLER(rpc_list_tokens);
 RPC_HANDLER(rpc_revoke_token);
+
+/* rpc_watch.c: the parked WatchEvents calls of one struct rpc. */
+struct rpc_watch;
+struct rpc_watch *rpc_watch_of(const struct rpc_ctx *ctx);
+/* Caller frees with rpc_watch_free() once nothing is parked. */
+struct rpc_watch *rpc_watch_new(struct rpc *r);
+void rpc_watch_free(struct rpc_watch *wl);
+/* Any thread: posts one re-query of the parked calls to the loop. */
+void rpc_watch_kick(struct rpc_watch *wl, struct server *srv);
+/* Loop thread: answers every parked call (empty), and later ones at once. */
+void rpc_watch_stop(struct rpc_watch *wl);
 
 /* The method of the current request ("Escalate"), for shared handlers. */
 const char *rpc_method_name(const struct rpc_ctx *ctx);

@@ -572,6 +572,55 @@ server_timer_set(struct server *srv, int64_t delay_ms)
 	evtimer_add(srv->timer_ev, &tv);
 }
 
+struct server_timer {
+	struct server *srv;
+	struct event *ev;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void
+server_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_timer *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (!t->srv->stopping)
+		t->fn(t->arg); /* may free t */
+}
+
+struct server_timer *
+server_timer_new(struct server *srv, int64_t delay_ms, void (*fn)(void *arg),
+                 void *arg)
+{
+	struct server_timer *t = util_xcalloc(1, sizeof(*t));
+	struct timeval tv;
+
+	if (delay_ms < 0)
+		delay_ms = 0;
+	if (delay_ms > 24 * 3600 * 1000LL)
+		delay_ms = 24 * 3600 * 1000LL;
+	t->srv = srv;
+	t->fn = fn;
+	t->arg = arg;
+	if ((t->ev = evtimer_new(srv->base, server_timer_cb, t)) == NULL)
+		abort();
+	tv.tv_sec = (time_t)(delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)((delay_ms % 1000) * 1000);
+	evtimer_add(t->ev, &tv);
+	return t;
+}
+
+void
+server_timer_free(struct server_timer *t)
+{
+	if (t == NULL)
+		return;
+	event_free(t->ev); /* deletes it if pending */
+	free(t);
+}
+
 void
 server_post(struct server *srv, void (*fn)(void *arg), void *arg)
 {
@@ -602,6 +651,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 void
 server_stop(struct server *srv)
 {
+	size_t before;
+
 	if (srv->stopping)
 		return;
 	srv->stopping = 1;
@@ -609,10 +660,18 @@ server_stop(struct server *srv)
 		evhttp_del_accept_socket(srv->http, srv->listener);
 		srv->listener = NULL;
 	}
+	/* Parked requests are answered now rather than at their timeout;
+	 * their replies may already bring inflight to zero. */
+	before = srv->inflight;
+	if (srv->ops.stop != NULL)
+		srv->ops.stop(srv->ops.stop_arg);
 	/* Finish in-flight requests (they may wait on the ledger writer),
-	 * but never longer than 10 s. */
+	 * but never longer than 10 s.  When the stop hook answered the last
+	 * ones, their reply already scheduled a short exit that lets the
+	 * loop write them out. */
 	if (srv->inflight == 0) {
-		event_base_loopexit(srv->base, NULL);
+		if (before == 0)
+			event_base_loopexit(srv->base, NULL);
 	} else {
 		struct timeval tv = {10, 0};
 		event_base_loopexit(srv->base, &tv);

@@ -36,6 +36,11 @@ struct server_ops {
 	 * given to server_timer_set() has passed; never while stopping. */
 	void (*timer)(void *timer_arg);
 	void *timer_arg;
+	/* Loop thread, once, when the server starts stopping (signal or
+	 * server_stop()), before it waits for in-flight requests: answer
+	 * the parked ones (may be NULL). */
+	void (*stop)(void *stop_arg);
+	void *stop_arg;
 	/* The bare repository served read-only for dumb-HTTP git clones at
 	 * /ledger.git/ (borrowed; NULL serves nothing there). */
 	const char *ledger_dir;
@@ -53,6 +58,16 @@ struct server_ops {
  * the next loop turn; delays over a day fire after a day, so the callee
  * re-arms); negative cancels.  A no-op without ops.timer. */
 void server_timer_set(struct server *srv, int64_t delay_ms);
+
+/* Loop thread: a one-shot timer that runs fn(arg) on the loop thread
+ * after `delay_ms` (clamped to [0, a day]); never while stopping.  Caller
+ * frees with server_timer_free(), which cancels it if it has not fired
+ * (freeing from within fn is allowed).  Aborts when out of memory. */
+struct server_timer;
+struct server_timer *server_timer_new(struct server *srv, int64_t delay_ms,
+                                      void (*fn)(void *arg), void *arg);
+/* Loop thread.  NULL is a no-op. */
+void server_timer_free(struct server_timer *t);
 
 /* Applies new request limits (body, headers, idle timeout) to future
  * requests; used by SIGHUP reload. */

@@ -5,12 +5,16 @@
  * nothing reaches the ledger.
  */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "csirt/v1/service.pb-c.h"
@@ -827,6 +831,224 @@ START_TEST(test_api_statistics_scoped_by_role)
 }
 END_TEST
 
+/* ---- WatchEvents: the long-poll (issue 7) */
+
+static Csirt__V1__WatchEventsResponse *
+watch(struct apic *a, const char *token, uint64_t after, uint32_t wait_ms,
+      uint32_t max_events, int expect)
+{
+	Csirt__V1__WatchEventsRequest *q =
+	    apic_msg_new(&csirt__v1__watch_events_request__descriptor);
+	Csirt__V1__WatchEventsResponse *resp = NULL;
+	struct buf err = BUF_INIT;
+	int status;
+
+	q->after_seq = after;
+	q->max_wait_ms = wait_ms;
+	q->max_events = max_events;
+	status = apic_call(a, token, "CaseService/WatchEvents", &q->base,
+	                   &csirt__v1__watch_events_response__descriptor,
+	                   (ProtobufCMessage **)&resp, &err);
+	ck_assert_msg(status == expect, "WatchEvents: %d, expected %d: %s",
+	              status, expect, err.data ? err.data : "");
+	codec_free(&q->base);
+	buf_free(&err);
+	return resp;
+}
+
+#define WATCH_WRITERS 4
+#define WATCH_REPORTS 5
+#define WATCH_EVENTS (WATCH_WRITERS * WATCH_REPORTS)
+
+struct watch_follower {
+	struct apic *a;
+	const char *token;
+	uint64_t cursor;
+	_Atomic uint64_t target; /* follow until cursor >= target (0: on) */
+	uint64_t seqs[WATCH_EVENTS * 2];
+	size_t n, polls;
+	bool bad; /* out of order, a duplicate, or no commit id */
+};
+
+/* Long-polls like `csirt watch`, in small pages, from its cursor. */
+static void *
+watch_follow_thread(void *arg)
+{
+	struct watch_follower *f = arg;
+
+	for (;;) {
+		uint64_t t = atomic_load(&f->target);
+		Csirt__V1__WatchEventsResponse *r;
+
+		if (t != 0 && f->cursor >= t)
+			break;
+		r = watch(f->a, f->token, f->cursor, 2000, 3, 200);
+		f->polls++;
+		for (size_t i = 0; i < r->n_entries; i++) {
+			uint64_t seq = r->entries[i]->event->seq;
+			if (seq <= f->cursor ||
+			    strlen(r->entries[i]->commit) != 40 ||
+			    f->n == UTIL_ARRAY_LEN(f->seqs))
+				f->bad = true;
+			else
+				f->seqs[f->n++] = seq;
+			f->cursor = seq;
+		}
+		if (r->last_seq < f->cursor)
+			f->bad = true;
+		f->cursor = r->last_seq;
+		codec_free(&r->base);
+	}
+	return NULL;
+}
+
+static void *
+watch_write_thread(void *arg)
+{
+	struct apic *a = arg;
+
+	for (int i = 0; i < WATCH_REPORTS; i++) {
+		char *id = apic_report(a, a->rep1, "機器の紛失事案：同時");
+		ck_assert_ptr_nonnull(id);
+		free(id);
+	}
+	return NULL;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+START_TEST(test_api_watch_events_delivers_each_once_in_order)
+{
+	struct apic a;
+	struct watch_follower fs[3]; /* sm, rep1 (d1), rep2 (d2) */
+	pthread_t fw[3], ww[WATCH_WRITERS];
+	Csirt__V1__WatchEventsResponse *r;
+	uint64_t seq0, last;
+	double t0;
+
+	apic_start(&a);
+	seq0 = apic_ledger_seq(&a);
+
+	/* Nothing new: parked until max_wait, then empty with last_seq. */
+	t0 = now_s();
+	r = watch(&a, a.sm, seq0, 300, 0, 200);
+	ck_assert_double_ge(now_s() - t0, 0.25);
+	ck_assert_uint_eq(r->n_entries, 0);
+	ck_assert_uint_eq(r->last_seq, seq0);
+	codec_free(&r->base);
+	/* The administrator is denied, not given a filtered feed. */
+	ck_assert_ptr_null(watch(&a, a.admin, seq0, 100, 0, 403));
+
+	memset(fs, 0, sizeof(fs));
+	fs[0].token = a.sm;
+	fs[1].token = a.rep1;
+	fs[2].token = a.rep2;
+	for (int i = 0; i < 3; i++) {
+		fs[i].a = &a;
+		fs[i].cursor = seq0;
+		ck_assert_int_eq(
+		    pthread_create(&fw[i], NULL, watch_follow_thread, &fs[i]),
+		    0);
+	}
+	usleep(200 * 1000); /* let them park */
+	for (int i = 0; i < WATCH_WRITERS; i++)
+		ck_assert_int_eq(
+		    pthread_create(&ww[i], NULL, watch_write_thread, &a), 0);
+	for (int i = 0; i < WATCH_WRITERS; i++)
+		pthread_join(ww[i], NULL);
+	last = apic_ledger_seq(&a);
+	ck_assert_uint_eq(last, seq0 + WATCH_EVENTS);
+	for (int i = 0; i < 3; i++) {
+		atomic_store(&fs[i].target, last);
+		pthread_join(fw[i], NULL);
+		ck_assert_msg(!fs[i].bad, "%s: out of order or duplicate",
+		              fs[i].token);
+		ck_assert_uint_eq(fs[i].cursor, last);
+	}
+	/* Everyone of d1 and the CSIRT see every report exactly once, in
+	 * seq order, over several long-polls; d2's 所属長 sees none. */
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(fs[i].n, WATCH_EVENTS);
+		for (size_t k = 0; k < fs[i].n; k++)
+			ck_assert_uint_eq(fs[i].seqs[k], seq0 + 1 + k);
+		ck_assert_uint_ge(fs[i].polls, WATCH_EVENTS / 3);
+	}
+	ck_assert_uint_eq(fs[2].n, 0);
+
+	/* A page: max_events caps, last_seq continues from it. */
+	r = watch(&a, a.aud, seq0, 100, 4, 200);
+	ck_assert_uint_eq(r->n_entries, 4);
+	ck_assert_uint_eq(r->last_seq, seq0 + 4);
+	ck_assert_uint_eq(r->entries[0]->event->seq, seq0 + 1);
+	codec_free(&r->base);
+	/* rep2 at the head: nothing visible, max_wait passes, last_seq kept. */
+	r = watch(&a, a.rep2, seq0, 200, 0, 200);
+	ck_assert_uint_eq(r->n_entries, 0);
+	ck_assert_uint_eq(r->last_seq, last);
+	codec_free(&r->base);
+	apic_stop(&a);
+}
+END_TEST
+
+static void *
+watch_park_thread(void *arg)
+{
+	struct watch_follower *f = arg;
+	Csirt__V1__WatchEventsResponse *r =
+	    watch(f->a, f->token, f->cursor, 60000, 0, 200);
+
+	f->n = r->n_entries;
+	f->cursor = r->last_seq;
+	codec_free(&r->base);
+	return NULL;
+}
+
+/* A parked call outlives the idle timeout, and shutdown answers it. */
+START_TEST(test_api_watch_events_answered_on_shutdown)
+{
+	static const char conf_text[] = "idle_timeout_s = 1\n";
+	const char *extra[] = {"--config", NULL, NULL};
+	char *dir = tu_tmpdir(), *conf = util_path_join(dir, "csirtd.conf");
+	Csirt__V1__WatchEventsResponse *r;
+	struct apic a;
+	struct watch_follower f;
+	pthread_t t;
+	double t0;
+
+	ck_assert_int_eq(util_write_file_atomic(conf, conf_text,
+	                                        sizeof(conf_text) - 1, 0600),
+	                 0);
+	extra[1] = conf;
+	apic_start_args(&a, extra);
+	t0 = now_s();
+	r = watch(&a, a.sm, apic_ledger_seq(&a), 2500, 0, 200);
+	ck_assert_double_ge(now_s() - t0, 2.4);
+	ck_assert_uint_eq(r->n_entries, 0);
+	codec_free(&r->base);
+	memset(&f, 0, sizeof(f));
+	f.a = &a;
+	f.token = a.inv;
+	f.cursor = apic_ledger_seq(&a);
+	ck_assert_int_eq(pthread_create(&t, NULL, watch_park_thread, &f), 0);
+	usleep(300 * 1000);
+	t0 = now_s();
+	apic_stop(&a); /* asserts a clean exit */
+	pthread_join(t, NULL);
+	ck_assert_double_lt(now_s() - t0, 5.0);
+	ck_assert_uint_eq(f.n, 0);
+	tu_rmrf(dir);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
 Suite *
 api_suite(void)
 {
@@ -841,6 +1063,8 @@ api_suite(void)
 	tcase_add_test(tc, test_api_bad_input_gets_twirp_errors);
 	tcase_add_test(tc, test_api_deadline_missed_and_overdue_list);
 	tcase_add_test(tc, test_api_statistics_scoped_by_role);
+	tcase_add_test(tc, test_api_watch_events_delivers_each_once_in_order);
+	tcase_add_test(tc, test_api_watch_events_answered_on_shutdown);
 	suite_add_tcase(s, tc);
 	return s;
 }

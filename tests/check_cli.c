@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -862,6 +863,78 @@ START_TEST(test_cli_report_prompts_on_a_terminal)
 }
 END_TEST
 
+struct watch_run {
+	struct apic *a;
+	char after[24];
+	struct run r;
+};
+
+static void *
+watch_run_thread(void *arg)
+{
+	struct watch_run *w = arg;
+
+	w->r =
+	    CLI(w->a, w->a->sm, "watch", "--after", w->after, "--count", "3");
+	return NULL;
+}
+
+START_TEST(test_cli_watch_follows_live)
+{
+	struct apic a;
+	struct watch_run w;
+	struct run r;
+	pthread_t t;
+	uint64_t seq0;
+	char line[160], *id[3];
+	int nl;
+
+	apic_start(&a);
+	seq0 = apic_ledger_seq(&a);
+	id[0] = apic_report(&a, a.rep1, "機器の紛失事案：一");
+	id[1] = apic_report(&a, a.rep1, "機器の紛失事案：二");
+	memset(&w, 0, sizeof(w));
+	w.a = &a;
+	snprintf(w.after, sizeof(w.after), "%llu", (unsigned long long)seq0);
+	ck_assert_int_eq(pthread_create(&t, NULL, watch_run_thread, &w), 0);
+	/* The third event arrives while `csirt watch` is waiting. */
+	usleep(500 * 1000);
+	id[2] = apic_report(&a, a.rep1, "機器の紛失事案：三");
+	pthread_join(t, NULL);
+	CLI_EXPECT(w.r, 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(line, sizeof(line), "%llu ",
+		         (unsigned long long)(seq0 + 1 + (uint64_t)i));
+		HAS(w.r.out, line);
+		snprintf(line, sizeof(line), " rep1 case.reported %s\n", id[i]);
+		HAS(w.r.out, line);
+		free(id[i]);
+	}
+	nl = 0;
+	for (const char *p = w.r.out; *p != '\0'; p++)
+		nl += *p == '\n';
+	ck_assert_int_eq(nl, 3); /* one line per event, nothing else */
+	run_free(&w.r);
+
+	/* JSON: one history entry per line. */
+	r = CLI(&a, a.aud, "--json", "watch", "--after", w.after, "--count",
+	        "1");
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "{\"event\":{");
+	HAS(r.out, "\"commit\":\"");
+	ck_assert_ptr_eq(strchr(r.out, '\n'), r.out + strlen(r.out) - 1);
+	run_free(&r);
+	/* The administrator may not watch; bad usage. */
+	r = CLI(&a, a.admin, "watch", "--count", "1");
+	CLI_EXPECT(r, 4);
+	run_free(&r);
+	r = CLI(&a, a.sm, "watch", "--after", "x");
+	CLI_EXPECT(r, 2);
+	run_free(&r);
+	apic_stop(&a);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -880,6 +953,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_cli_note_rejects_ignored_options);
 	tcase_add_test(tc, test_cli_stats_csv);
 	tcase_add_test(tc, test_cli_csv_quoting);
+	tcase_add_test(tc, test_cli_watch_follows_live);
 	suite_add_tcase(s, tc);
 	return s;
 }

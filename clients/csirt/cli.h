@@ -74,7 +74,7 @@ extern const struct cli_cmd cli_cmd_table[];
 extern const size_t cli_cmd_count;
 
 /* Commands, one family per file (cmd_case.c, cmd_note.c, cmd_admin.c,
- * cmd_login.c, cmd_stats.c). */
+ * cmd_login.c, cmd_stats.c, cmd_watch.c). */
 int cmd_report(struct cli *, int, char **);
 int cmd_list(struct cli *, int, char **);
 int cmd_show(struct cli *, int, char **);
@@ -88,6 +88,7 @@ int cmd_login(struct cli *, int, char **);
 int cmd_logout(struct cli *, int, char **);
 int cmd_whoami(struct cli *, int, char **);
 int cmd_stats(struct cli *, int, char **);
+int cmd_watch(struct cli *, int, char **);
 
 /* Prints the command's --help text to stdout (returns CLI_OK), or a one-line
  * hint to stderr (returns CLI_EUSAGE) when `err` is set: a usage error. */

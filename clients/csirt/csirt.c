@@ -131,6 +131,15 @@ const struct cli_cmd cli_cmd_table[] = {
      "usage: csirt history ID\n\n"
      "Every event of the case from the ledger: sequence, time, actor, role,\n"
      "event type, ledger commit and the text recorded with it.\n"},
+    {"watch", cmd_watch, "follow the ledger live, one line per event",
+     "usage: csirt watch [--after SEQ] [--count N]\n\n"
+     "Follows the events you may see as they are committed, one line each:\n"
+     "sequence, time, actor, event type and case (\"-\" for directory\n"
+     "events); with --json, one JSON history entry per line.  Runs until\n"
+     "interrupted.  A 所属長 sees the cases of their own division only.\n\n"
+     "  --after SEQ   start after this sequence number (default 0: from the\n"
+     "                first event)\n"
+     "  --count N     stop after N events\n"},
     {"stats", cmd_stats, "statistics of reported cases (第14 教養)",
      "usage: csirt stats [--after TIME] [--before TIME] [--division CODE]\n"
      "                   [--csv]\n\n"
