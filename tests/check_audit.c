@@ -562,98 +562,13 @@ START_TEST(test_audit_index_edited)
 }
 END_TEST
 
-/* 500 cases through 20 steps, each step one batch of 500 commands, as
- * concurrent clients would submit them: 10,000 case events. */
-static void
-script_batched(struct writer *w, int ncases)
-{
-	struct writer_cmd *cmds = util_xcalloc((size_t)ncases, sizeof(*cmds));
-	char(*ids)[12] = util_xcalloc((size_t)ncases, sizeof(*ids));
-
-	for (int step = 0; step < 20; step++) {
-		for (int i = 0; i < ncases; i++) {
-			Csirt__V1__Event *ev;
-			const char *note = NULL;
-			char title[64];
-			switch (step) {
-			case 0:
-				snprintf(title, sizeof(title), "事案 %d", i);
-				ev = fx_report(
-				    "rep1", "d1",
-				    CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-				    title);
-				break;
-			case 1:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED,
-				    "sm",
-				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
-				    "受理");
-				break;
-			case 2:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED,
-				    "sm",
-				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
-				    "CSIRTへ");
-				break;
-			case 3:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
-				    "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
-				    "調査開始");
-				break;
-			case 4:
-				ev = fx_assign(ids[i], "lead", "inv");
-				break;
-			case 5:
-				ev =
-				    fx_note(ids[i], "inv",
-				            CSIRT__V1__ROLE__ROLE_INVESTIGATOR);
-				note = "関係者から聴取した。";
-				break;
-			case 6:
-				ev = fx_note_edit(
-				    ids[i], "n1", "inv",
-				    CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "追記");
-				note = "関係者から聴取した。\n日時: 11月27日";
-				break;
-			default:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_GUIDANCE_GIVEN,
-				    "sm",
-				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
-				    "再発防止策を講じること");
-			}
-			memset(&cmds[i], 0, sizeof(cmds[i]));
-			cmds[i].ev = ev;
-			cmds[i].note_text = note;
-			ck_assert_int_eq(writer_submit(w, &cmds[i]), 0);
-		}
-		ck_assert_int_eq(writer_run_once(w), 0);
-		for (int i = 0; i < ncases; i++) {
-			ck_assert_msg(cmds[i].rc == 0, "step %d case %d: %s",
-			              step, i, cmds[i].err);
-			if (step == 0)
-				strcpy(ids[i], cmds[i].ev->case_id);
-			writer_cmd_release(&cmds[i]);
-		}
-	}
-	free(cmds);
-	free(ids);
-}
-
 START_TEST(test_audit_ten_thousand_events)
 {
 	struct env e;
 	struct buf out = BUF_INIT, args = BUF_INIT;
 
 	env_init(&e);
-	script_batched(e.w, 500);
+	fx_history_batched(e.w, 500, 9); /* 10,000 case events */
 	ck_assert_uint_ge(writer_last_seq(e.w), 10000);
 	env_close(&e);
 	buf_printf(&args, "--index '%s/index.sqlite'", e.data);

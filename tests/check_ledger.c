@@ -382,125 +382,6 @@ script_history(struct writer *w, int ncases, int guidance)
 	}
 }
 
-/* The same life for `ncases` cases at once, each step submitted for every
- * case and committed as one batch (as concurrent clients would); the note
- * is edited twice, by its author and by the lead. */
-static void
-script_history_batched(struct writer *w, int ncases, int guidance)
-{
-	struct writer_cmd *cmds = util_xcalloc((size_t)ncases, sizeof(*cmds));
-	char(*ids)[12] = util_xcalloc((size_t)ncases, sizeof(*ids));
-	int nsteps = 11 + guidance;
-
-	for (int step = 0; step < nsteps; step++) {
-		for (int i = 0; i < ncases; i++) {
-			Csirt__V1__Event *ev;
-			const char *note = NULL;
-			char title[64];
-			switch (step) {
-			case 0:
-				snprintf(title, sizeof(title),
-				         "事案 %d: 外部記録媒体の紛失", i);
-				ev = fx_report(
-				    "rep1", "d1",
-				    CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-				    title);
-				break;
-			case 1:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED,
-				    "sm",
-				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
-				    "受理");
-				break;
-			case 2:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED,
-				    "sm",
-				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
-				    "CSIRTへ");
-				break;
-			case 3:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
-				    "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
-				    "調査開始");
-				break;
-			case 4:
-				ev = fx_assign(ids[i], "lead", "inv");
-				break;
-			case 5:
-				ev =
-				    fx_note(ids[i], "inv",
-				            CSIRT__V1__ROLE__ROLE_INVESTIGATOR);
-				note = "関係者から聴取した。";
-				break;
-			case 6:
-				ev = fx_note_edit(
-				    ids[i], "n1", "inv",
-				    CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "追記");
-				note = "関係者から聴取した。\n日時: 11月27日";
-				break;
-			case 7:
-				ev = fx_note_edit(
-				    ids[i], "n1", "lead",
-				    CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, "確認");
-				note = "関係者から聴取した。\n日時: 11月27日\n"
-				       "（CSIRT長確認済み）\n";
-				break;
-			case 8:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_CASE_RESOLVED,
-				    "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
-				    "解決");
-				break;
-			case 9:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_CASE_CLOSED, "sm",
-				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
-				    "完了");
-				break;
-			case 10:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_CASE_REOPENED,
-				    "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD,
-				    "再調査");
-				break;
-			default:
-				ev = fx_case_event(
-				    ids[i],
-				    CSIRT__V1__EVENT__PAYLOAD_GUIDANCE_GIVEN,
-				    "sm",
-				    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER,
-				    "再発防止策を講じること");
-			}
-			memset(&cmds[i], 0, sizeof(cmds[i]));
-			cmds[i].ev = ev;
-			cmds[i].note_text = note;
-			ck_assert_int_eq(writer_submit(w, &cmds[i]), 0);
-		}
-		ck_assert_int_eq(writer_run_once(w), 0);
-		for (int i = 0; i < ncases; i++) {
-			ck_assert_msg(cmds[i].rc == 0, "step %d case %d: %s",
-			              step, i, cmds[i].err);
-			if (step == 0)
-				strcpy(ids[i], cmds[i].ev->case_id);
-			writer_cmd_release(&cmds[i]);
-		}
-	}
-	free(cmds);
-	free(ids);
-}
-
-/* Deadline events in the history (DESIGN.md §4): an automatic escalation,
- * a report recorded late, two missed acknowledgements of which one is
- * then acknowledged (overdue cleared) and one stays overdue. */
 static void
 deadline_history(struct writer *w)
 {
@@ -565,7 +446,7 @@ START_TEST(test_ledger_rebuild_equals_live)
 	fx_seed_directory(e.w);
 	/* 500 cases x 22 events = 11,000 events (plus the directory), each
 	 * case with a note in three versions. */
-	script_history_batched(e.w, 500, 11);
+	fx_history_batched(e.w, 500, 11);
 	ck_assert_uint_ge(writer_last_seq(e.w), 10000);
 	deadline_history(e.w);
 	env_close(&e);

@@ -41,4 +41,11 @@ int fx_submit(struct writer *w, Csirt__V1__Event *ev, const char *note_text,
  * (reporter, d2), sm (security manager), lead, inv (investigator). */
 void fx_seed_directory(struct writer *w);
 
+/* The whole life of `ncases` cases at once (report, acknowledge, escalate,
+ * open, assign, note, two note edits, resolve, close, reopen, then
+ * `guidance` rounds of guidance), each step submitted for every case and
+ * committed as one batch, as concurrent clients would: ncases * (11 +
+ * guidance) events. */
+void fx_history_batched(struct writer *w, int ncases, int guidance);
+
 #endif
