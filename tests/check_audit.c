@@ -23,68 +23,13 @@
 #include "util.h"
 #include "writer.h"
 
-struct env {
-	char *dir, *data, *repo;
-	struct datadir *dd;
-	struct writer *w;
-};
-
+/* A data directory, open, with the directory seeded. */
 static void
-env_init(struct env *e)
+env_init(struct fx_env *e)
 {
-	char token[CRYPTO_TOKEN_LEN];
-
-	memset(e, 0, sizeof(*e));
-	e->dir = tu_tmpdir();
-	e->data = util_path_join(e->dir, "var");
-	e->repo = util_path_join(e->data, "ledger.git");
-	ck_assert_msg(datadir_init(e->data, "admin", token) == 0, "init: %s",
-	              csirt_error_msg());
-	ck_assert_msg(datadir_open(&e->dd, e->data) == 0, "open: %s",
-	              csirt_error_msg());
-	ck_assert_int_eq(writer_new(&e->w, e->dd->lg, e->dd->ix, 1000000, 512),
-	                 0);
+	fx_env_init(e);
+	fx_env_open(e);
 	fx_seed_directory(e->w);
-}
-
-static void
-env_close(struct env *e)
-{
-	writer_free(e->w);
-	datadir_close(e->dd);
-	e->w = NULL;
-	e->dd = NULL;
-}
-
-static void
-env_free(struct env *e)
-{
-	env_close(e);
-	tu_rmrf(e->dir);
-	free(e->repo);
-	free(e->data);
-	free(e->dir);
-}
-
-/* Runs `sh -c script` (stderr folded into stdout); returns exit status. */
-static int sh(struct buf *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int
-sh(struct buf *out, const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT;
-	va_list ap;
-	int status = -1;
-	char s[8192];
-
-	va_start(ap, fmt);
-	ck_assert_int_lt(vsnprintf(s, sizeof(s), fmt, ap), (int)sizeof(s));
-	va_end(ap);
-	buf_printf(&cmd, "( %s ) 2>&1", s);
-	const char *argv[] = {"sh", "-c", cmd.data, NULL};
-	ck_assert_int_eq(tu_run(out, &status, argv), 0);
-	buf_free(&cmd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 /* Shell helpers for tampering, run inside the repository:
@@ -110,30 +55,32 @@ sh(struct buf *out, const char *fmt, ...)
 
 /* Runs a tampering script in the closed ledger. */
 static void
-tamper(struct env *e, const char *script)
+tamper(struct fx_env *e, const char *script)
 {
 	struct buf out = BUF_INIT;
 
-	ck_assert_msg(sh(&out,
-	                 "cd '%s' && K='%s/keys/ledger_ed25519' && T='%s' && "
-	                 "%s %s",
-	                 e->repo, e->data, e->dir, TAMPER_SH, script) == 0,
-	              "tampering failed: %s", out.data);
+	ck_assert_msg(
+	    tu_sh(&out,
+	          "cd '%s' && K='%s/keys/ledger_ed25519' && T='%s' && "
+	          "%s %s",
+	          e->repo, e->data, e->dir, TAMPER_SH, script) == 0,
+	    "tampering failed: %s", out.data);
 	buf_free(&out);
 }
 
 /* Runs csirt-audit verify on the ledger with `args`; returns its status
  * and its output in `out`. */
 static int
-audit(struct buf *out, struct env *e, const char *args)
+audit(struct buf *out, struct fx_env *e, const char *args)
 {
 	buf_reset(out);
-	return sh(out, "'%s' verify '%s' %s", CSIRT_AUDIT_BIN, e->repo, args);
+	return tu_sh(out, "'%s' verify '%s' %s", CSIRT_AUDIT_BIN, e->repo,
+	             args);
 }
 
 /* Asserts that the audit fails naming `rule`. */
 static void
-assert_refused(struct env *e, const char *args, const char *rule)
+assert_refused(struct fx_env *e, const char *args, const char *rule)
 {
 	struct buf out = BUF_INIT;
 	int st = audit(&out, e, args);
@@ -145,11 +92,11 @@ assert_refused(struct env *e, const char *args, const char *rule)
 }
 
 static char *
-rev(struct env *e, const char *what)
+rev(struct fx_env *e, const char *what)
 {
 	struct buf out = BUF_INIT;
 
-	ck_assert_int_eq(sh(&out, "git -C '%s' rev-parse %s", e->repo, what),
+	ck_assert_int_eq(tu_sh(&out, "git -C '%s' rev-parse %s", e->repo, what),
 	                 0);
 	out.data[strcspn(out.data, "\n")] = '\0';
 	return buf_detach(&out);
@@ -158,7 +105,7 @@ rev(struct env *e, const char *what)
 /* A few cases with full lives, notes and note edits; the data directory
  * is closed afterwards (ready for git and the auditor). */
 static void
-build_ledger(struct env *e, int ncases)
+build_ledger(struct fx_env *e, int ncases)
 {
 	env_init(e);
 	/* Events the daemon writes itself: an automatic escalation (情報流出
@@ -255,21 +202,21 @@ build_ledger(struct env *e, int ncases)
 		              NULL, NULL, NULL),
 		    0);
 	}
-	env_close(e);
+	fx_env_close(e);
 }
 
 START_TEST(test_audit_clean_ledger_verifies)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT, args = BUF_INIT;
 	char *head, *root, *count;
 
 	build_ledger(&e, 3);
 	head = rev(&e, "ledger");
-	ck_assert_int_eq(sh(&out,
-	                    "git -C '%s' rev-list --max-parents=0 ledger && "
-	                    "git -C '%s' rev-list --count ledger",
-	                    e.repo, e.repo),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "git -C '%s' rev-list --max-parents=0 ledger && "
+	                       "git -C '%s' rev-list --count ledger",
+	                       e.repo, e.repo),
 	                 0);
 	root = util_strdup(out.data);
 	root[40] = '\0';
@@ -293,50 +240,50 @@ START_TEST(test_audit_clean_ledger_verifies)
 	ck_assert_msg(audit(&out, &e, args.data) == 0, "%s", out.data);
 
 	/* Stock git agrees on every signature. */
-	ck_assert_msg(sh(&out,
-	                 "cd '%s' && for c in $(git rev-list ledger); do "
-	                 "git -c gpg.ssh.allowedSignersFile='%s/keys/"
-	                 "allowed_signers' verify-commit $c >/dev/null 2>&1 "
-	                 "|| exit 1; done",
-	                 e.repo, e.data) == 0,
+	ck_assert_msg(tu_sh(&out,
+	                    "cd '%s' && for c in $(git rev-list ledger); do "
+	                    "git -c gpg.ssh.allowedSignersFile='%s/keys/"
+	                    "allowed_signers' verify-commit $c >/dev/null 2>&1 "
+	                    "|| exit 1; done",
+	                    e.repo, e.data) == 0,
 	              "%s", out.data);
 	free(head);
 	free(root);
 	free(count);
 	buf_free(&out);
 	buf_free(&args);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_usage)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT;
 
 	build_ledger(&e, 1);
-	ck_assert_int_eq(sh(&out, "'%s' --help", CSIRT_AUDIT_BIN), 0);
+	ck_assert_int_eq(tu_sh(&out, "'%s' --help", CSIRT_AUDIT_BIN), 0);
 	ck_assert_ptr_nonnull(strstr(out.data, "usage: csirt-audit verify"));
-	ck_assert_int_eq(sh(&out, "'%s'", CSIRT_AUDIT_BIN), 2);
-	ck_assert_int_eq(sh(&out, "'%s' verify", CSIRT_AUDIT_BIN), 2);
+	ck_assert_int_eq(tu_sh(&out, "'%s'", CSIRT_AUDIT_BIN), 2);
+	ck_assert_int_eq(tu_sh(&out, "'%s' verify", CSIRT_AUDIT_BIN), 2);
 	ck_assert_int_eq(audit(&out, &e, "--anchor nonsense"), 2);
 	ck_assert_int_eq(audit(&out, &e, "--bogus"), 2);
 	/* Not a ledger at all: does not verify. */
-	ck_assert_int_eq(sh(&out,
-	                    "'%s' verify '%s' --allowed-signers "
-	                    "'%s/keys/allowed_signers'",
-	                    CSIRT_AUDIT_BIN, e.dir, e.data),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "'%s' verify '%s' --allowed-signers "
+	                       "'%s/keys/allowed_signers'",
+	                       CSIRT_AUDIT_BIN, e.dir, e.data),
 	                 1);
 	/* No allowed-signers file next to it: cannot verify. */
 	ck_assert_int_eq(audit(&out, &e, "--allowed-signers /nonexistent"), 1);
 	buf_free(&out);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_amended_commit)
 {
-	struct env e;
+	struct fx_env e;
 
 	build_ledger(&e, 2);
 	tamper(&e, "c=$(git cat-file commit $H | "
@@ -344,13 +291,13 @@ START_TEST(test_audit_amended_commit)
 	           "git hash-object -t commit -w --stdin) && "
 	           "git update-ref refs/heads/ledger $c");
 	assert_refused(&e, "", "rule 3 (signature)");
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_dropped_commit)
 {
-	struct env e;
+	struct fx_env e;
 
 	build_ledger(&e, 2);
 	/* Unsigned rebuild: the parent is part of what was signed. */
@@ -362,38 +309,38 @@ START_TEST(test_audit_dropped_commit)
 	tamper(&e, "c=$(msg $H | sign $H^{tree} -p $G) && "
 	           "git update-ref refs/heads/ledger $c");
 	assert_refused(&e, "", "rule 5 (event)");
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_reordered_commits)
 {
-	struct env e;
+	struct fx_env e;
 
 	build_ledger(&e, 2);
 	tamper(&e, "a=$(msg $H | sign $H^{tree} -p $G) && "
 	           "b=$(msg $P | sign $P^{tree} -p $a) && "
 	           "git update-ref refs/heads/ledger $b");
 	assert_refused(&e, "", "has Seq");
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_squashed_commits)
 {
-	struct env e;
+	struct fx_env e;
 
 	build_ledger(&e, 2);
 	tamper(&e, "c=$(msg $P | sign $H^{tree} -p $G) && "
 	           "git update-ref refs/heads/ledger $c");
 	assert_refused(&e, "", "rule 4 (files)");
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_event_byte_flipped)
 {
-	struct env e;
+	struct fx_env e;
 
 	build_ledger(&e, 2);
 	tamper(&e, "p=$(evp $H) && t=$(git cat-file blob $H:$p | "
@@ -401,13 +348,13 @@ START_TEST(test_audit_event_byte_flipped)
 	           "c=$(msg $H | sign $t -p $P) && "
 	           "git update-ref refs/heads/ledger $c");
 	assert_refused(&e, "", "does not match its Event-SHA256");
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_old_event_rewritten)
 {
-	struct env e;
+	struct fx_env e;
 
 	build_ledger(&e, 2);
 	/* A new, well-formed commit that also edits an earlier event. */
@@ -416,58 +363,58 @@ START_TEST(test_audit_old_event_rewritten)
 	           "c=$(msg $H | sign $t -p $P) && "
 	           "git update-ref refs/heads/ledger $c");
 	assert_refused(&e, "", "modifies an event file");
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_unsigned_commit_on_top)
 {
-	struct env e;
+	struct fx_env e;
 
 	build_ledger(&e, 1);
 	tamper(&e, "c=$(msg $H | git -c user.name=x -c user.email=x@x "
 	           "commit-tree $H^{tree} -p $H -F -) && "
 	           "git update-ref refs/heads/ledger $c");
 	assert_refused(&e, "", "is not signed");
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_foreign_key)
 {
-	struct env e;
+	struct fx_env e;
 
 	build_ledger(&e, 1);
 	tamper(&e, "ssh-keygen -q -t ed25519 -N '' -f \"$T/evil\" && "
 	           "K=\"$T/evil\" && c=$(msg $H | sign $H^{tree} -p $P) && "
 	           "git update-ref refs/heads/ledger $c");
 	assert_refused(&e, "", "no valid \"git\" signature by an allowed key");
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_merge_commit)
 {
-	struct env e;
+	struct fx_env e;
 
 	build_ledger(&e, 1);
 	tamper(&e, "c=$(msg $H | sign $H^{tree} -p $H -p $P) && "
 	           "git update-ref refs/heads/ledger $c");
 	assert_refused(&e, "", "rule 2 (linear)");
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_rewritten_history_needs_anchor)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT, args = BUF_INIT;
 	char *head = NULL, *count = NULL;
 
 	build_ledger(&e, 2);
 	head = rev(&e, "ledger");
 	ck_assert_int_eq(
-	    sh(&out, "git -C '%s' rev-list --count ledger", e.repo), 0);
+	    tu_sh(&out, "git -C '%s' rev-list --count ledger", e.repo), 0);
 	out.data[strcspn(out.data, "\n")] = '\0';
 	count = buf_detach(&out);
 	/* Force-rewritten by someone holding the key, consistently: every
@@ -483,13 +430,13 @@ START_TEST(test_audit_rewritten_history_needs_anchor)
 	free(count);
 	buf_free(&out);
 	buf_free(&args);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_wrong_anchor)
 {
-	struct env e;
+	struct fx_env e;
 	char *h = NULL;
 
 	build_ledger(&e, 1);
@@ -502,13 +449,13 @@ START_TEST(test_audit_wrong_anchor)
 	}
 	assert_refused(&e, "--anchor 3:deadbeefdeadbeef", "rule 7 (anchor)");
 	free(h);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_extra_ref)
 {
-	struct env e;
+	struct fx_env e;
 
 	build_ledger(&e, 1);
 	tamper(&e, "git update-ref refs/heads/other $P");
@@ -521,13 +468,13 @@ START_TEST(test_audit_extra_ref)
 	assert_refused(&e, "", "unexpected ref refs/tags/t1");
 	tamper(&e, "git tag -d t1 && git update-ref -d refs/heads/ledger");
 	assert_refused(&e, "", "refs/heads/ledger does not exist");
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_case_json_modified)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf path = BUF_INIT;
 
 	build_ledger(&e, 2);
@@ -538,45 +485,45 @@ START_TEST(test_audit_case_json_modified)
 	           "git update-ref refs/heads/ledger $c");
 	assert_refused(&e, "", "rule 6 (case)");
 	buf_free(&path);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_index_edited)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT, args = BUF_INIT;
 
 	build_ledger(&e, 2);
 	buf_printf(&args, "--index '%s/index.sqlite'", e.data);
 	ck_assert_msg(audit(&out, &e, args.data) == 0, "%s", out.data);
-	ck_assert_int_eq(sh(&out,
-	                    "sqlite3 '%s/index.sqlite' \"UPDATE cases SET "
-	                    "title='x'\"",
-	                    e.data),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "sqlite3 '%s/index.sqlite' \"UPDATE cases SET "
+	                       "title='x'\"",
+	                       e.data),
 	                 0);
 	assert_refused(&e, args.data, "rule 8 (index)");
 	buf_free(&out);
 	buf_free(&args);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_audit_ten_thousand_events)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT, args = BUF_INIT;
 
 	env_init(&e);
 	fx_history_batched(e.w, 500, 9); /* 10,000 case events */
 	ck_assert_uint_ge(writer_last_seq(e.w), 10000);
-	env_close(&e);
+	fx_env_close(&e);
 	buf_printf(&args, "--index '%s/index.sqlite'", e.data);
 	ck_assert_msg(audit(&out, &e, args.data) == 0, "%s", out.data);
 	ck_assert_ptr_nonnull(strstr(out.data, "verified 100"));
 	buf_free(&out);
 	buf_free(&args);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 

@@ -17,31 +17,6 @@
 #include "suites.h"
 #include "testutil.h"
 
-/* Runs `sh -c script` (stderr folded into stdout); returns exit status. */
-static int sh(struct buf *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int
-sh(struct buf *out, const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT;
-	va_list ap;
-	int status = -1;
-	char s[8192];
-
-	va_start(ap, fmt);
-	ck_assert_int_lt(vsnprintf(s, sizeof(s), fmt, ap), (int)sizeof(s));
-	va_end(ap);
-	buf_reset(out);
-	buf_printf(&cmd,
-	           "( GIT_TERMINAL_PROMPT=0; export GIT_TERMINAL_PROMPT; "
-	           "%s ) 2>&1",
-	           s);
-	const char *argv[] = {"sh", "-c", cmd.data, NULL};
-	ck_assert_int_eq(tu_run(out, &status, argv), 0);
-	buf_free(&cmd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 /* The HTTP status curl gets for `path` with `token` (NULL: none). */
 static int
 curl_status(struct apic *a, const char *token, const char *path)
@@ -50,11 +25,11 @@ curl_status(struct apic *a, const char *token, const char *path)
 	int code;
 
 	ck_assert_int_eq(
-	    sh(&out,
-	       "curl -s --path-as-is -o /dev/null -w '%%{http_code}' "
-	       "%s%s%s 'http://%s%s'",
-	       token ? "-H 'Authorization: Bearer " : "", token ? token : "",
-	       token ? "'" : "", a->d.addr, path),
+	    tu_sh(&out,
+	          "curl -s --path-as-is -o /dev/null -w '%%{http_code}' "
+	          "%s%s%s 'http://%s%s'",
+	          token ? "-H 'Authorization: Bearer " : "", token ? token : "",
+	          token ? "'" : "", a->d.addr, path),
 	    0);
 	code = atoi(out.data);
 	buf_free(&out);
@@ -78,70 +53,76 @@ START_TEST(test_gitweb_auditor_clones_and_fetches)
 
 	apic_start(&a);
 	reports(&a, 2);
-	ck_assert_msg(sh(&out,
-	                 "cd '%s' && git -c http.extraHeader='Authorization: "
-	                 "Bearer %s' clone -q http://%s/ledger.git clone",
-	                 a.dir, a.aud, a.d.addr) == 0,
-	              "clone: %s", out.data);
+	ck_assert_msg(
+	    tu_sh(&out,
+	          "cd '%s' && git -c http.extraHeader='Authorization: "
+	          "Bearer %s' clone -q http://%s/ledger.git clone",
+	          a.dir, a.aud, a.d.addr) == 0,
+	    "clone: %s", out.data);
 	ck_assert_int_eq(
-	    sh(&head, "git -C '%s/ledger.git' rev-parse ledger", a.data), 0);
-	ck_assert_int_eq(sh(&out, "git -C '%s/clone' rev-parse HEAD", a.dir),
+	    tu_sh(&head, "git -C '%s/ledger.git' rev-parse ledger", a.data), 0);
+	ck_assert_int_eq(tu_sh(&out, "git -C '%s/clone' rev-parse HEAD", a.dir),
 	                 0);
 	ck_assert_str_eq(out.data, head.data);
 	/* The auditor sees every commit, the reports among them. */
-	ck_assert_int_eq(sh(&out, "git -C '%s/clone' log --format=%%s", a.dir),
-	                 0);
+	ck_assert_int_eq(
+	    tu_sh(&out, "git -C '%s/clone' log --format=%%s", a.dir), 0);
 	ck_assert_msg(strstr(out.data, "by rep1\n") != NULL, "log: %s",
 	              out.data);
 	ck_assert_int_eq(
-	    sh(&head, "git -C '%s/ledger.git' log --format=%%s", a.data), 0);
+	    tu_sh(&head, "git -C '%s/ledger.git' log --format=%%s", a.data), 0);
 	ck_assert_str_eq(out.data, head.data);
-	ck_assert_int_eq(sh(&out,
-	                    "test $(git -C '%s/clone' rev-list --count HEAD) "
-	                    "= $(git -C '%s/ledger.git' rev-list --count "
-	                    "ledger)",
-	                    a.dir, a.data),
-	                 0);
-	ck_assert_msg(sh(&out, "git -C '%s/clone' fsck --strict", a.dir) == 0,
+	ck_assert_int_eq(
+	    tu_sh(&out,
+	          "test $(git -C '%s/clone' rev-list --count HEAD) "
+	          "= $(git -C '%s/ledger.git' rev-list --count "
+	          "ledger)",
+	          a.dir, a.data),
+	    0);
+	ck_assert_msg(tu_sh(&out, "git -C '%s/clone' fsck --strict", a.dir) ==
+	                  0,
 	              "fsck: %s", out.data);
-	ck_assert_msg(sh(&out,
-	                 "git -C '%s/clone' -c gpg.ssh.allowedSignersFile="
-	                 "'%s/keys/allowed_signers' verify-commit HEAD",
-	                 a.dir, a.data) == 0 &&
+	ck_assert_msg(tu_sh(&out,
+	                    "git -C '%s/clone' -c gpg.ssh.allowedSignersFile="
+	                    "'%s/keys/allowed_signers' verify-commit HEAD",
+	                    a.dir, a.data) == 0 &&
 	                  strstr(out.data, "Good \"git\" signature") != NULL,
 	              "verify-commit: %s", out.data);
 
 	/* Enough batches for pack merges (8 packs of a level make one):
 	 * the server info follows them. */
 	reports(&a, 12);
-	ck_assert_msg(sh(&out,
-	                 "git -C '%s/clone' -c http.extraHeader="
-	                 "'Authorization: Bearer %s' pull -q --ff-only",
-	                 a.dir, a.aud) == 0,
+	ck_assert_msg(tu_sh(&out,
+	                    "git -C '%s/clone' -c http.extraHeader="
+	                    "'Authorization: Bearer %s' pull -q --ff-only",
+	                    a.dir, a.aud) == 0,
 	              "pull: %s", out.data);
 	ck_assert_int_eq(
-	    sh(&head, "git -C '%s/ledger.git' rev-parse ledger", a.data), 0);
-	ck_assert_int_eq(sh(&out, "git -C '%s/clone' rev-parse HEAD", a.dir),
+	    tu_sh(&head, "git -C '%s/ledger.git' rev-parse ledger", a.data), 0);
+	ck_assert_int_eq(tu_sh(&out, "git -C '%s/clone' rev-parse HEAD", a.dir),
 	                 0);
 	ck_assert_str_eq(out.data, head.data);
-	ck_assert_msg(sh(&out, "git -C '%s/clone' fsck --strict", a.dir) == 0,
+	ck_assert_msg(tu_sh(&out, "git -C '%s/clone' fsck --strict", a.dir) ==
+	                  0,
 	              "fsck: %s", out.data);
-	ck_assert_int_eq(sh(&out,
-	                    "git -C '%s/clone' -c gpg.ssh.allowedSignersFile="
-	                    "'%s/keys/allowed_signers' verify-commit HEAD",
-	                    a.dir, a.data),
-	                 0);
+	ck_assert_int_eq(
+	    tu_sh(&out,
+	          "git -C '%s/clone' -c gpg.ssh.allowedSignersFile="
+	          "'%s/keys/allowed_signers' verify-commit HEAD",
+	          a.dir, a.data),
+	    0);
 
 	/* The CSIRT lead may clone too; HEAD requests work. */
-	ck_assert_msg(sh(&out,
-	                 "cd '%s' && git -c http.extraHeader='Authorization: "
-	                 "Bearer %s' clone -q http://%s/ledger.git lead",
-	                 a.dir, a.lead, a.d.addr) == 0,
-	              "lead clone: %s", out.data);
-	ck_assert_int_eq(sh(&out,
-	                    "curl -sfI -H 'Authorization: Bearer %s' "
-	                    "http://%s/ledger.git/info/refs",
-	                    a.aud, a.d.addr),
+	ck_assert_msg(
+	    tu_sh(&out,
+	          "cd '%s' && git -c http.extraHeader='Authorization: "
+	          "Bearer %s' clone -q http://%s/ledger.git lead",
+	          a.dir, a.lead, a.d.addr) == 0,
+	    "lead clone: %s", out.data);
+	ck_assert_int_eq(tu_sh(&out,
+	                       "curl -sfI -H 'Authorization: Bearer %s' "
+	                       "http://%s/ledger.git/info/refs",
+	                       a.aud, a.d.addr),
 	                 0);
 	apic_stop(&a);
 	buf_free(&out);
@@ -165,21 +146,22 @@ START_TEST(test_gitweb_other_roles_refused)
 	ck_assert_int_eq(curl_status(&a, "not-a-token", "/ledger.git/HEAD"),
 	                 401);
 	ck_assert_int_eq(curl_status(&a, a.aud, "/ledger.git/info/refs"), 200);
-	ck_assert_int_eq(sh(&out,
-	                    "curl -s -D - -o /dev/null "
-	                    "http://%s/ledger.git/info/refs | grep -i "
-	                    "'^WWW-Authenticate: Bearer'",
-	                    a.d.addr),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "curl -s -D - -o /dev/null "
+	                       "http://%s/ledger.git/info/refs | grep -i "
+	                       "'^WWW-Authenticate: Bearer'",
+	                       a.d.addr),
 	                 0);
-	ck_assert_int_ne(sh(&out,
-	                    "cd '%s' && git -c http.extraHeader="
-	                    "'Authorization: Bearer %s' clone -q "
-	                    "http://%s/ledger.git rep",
-	                    a.dir, a.rep1, a.d.addr),
+	ck_assert_int_ne(tu_sh(&out,
+	                       "cd '%s' && git -c http.extraHeader="
+	                       "'Authorization: Bearer %s' clone -q "
+	                       "http://%s/ledger.git rep",
+	                       a.dir, a.rep1, a.d.addr),
 	                 0);
 	/* Denials are logged with the actor. */
 	ck_assert_int_eq(
-	    sh(&out, "grep denied '%s' | grep -q actor=rep1", a.d.log_path), 0);
+	    tu_sh(&out, "grep denied '%s' | grep -q actor=rep1", a.d.log_path),
+	    0);
 	apic_stop(&a);
 	buf_free(&out);
 }
@@ -245,19 +227,19 @@ START_TEST(test_gitweb_nothing_outside_the_repository)
 	    a.data, "ledger.git/objects/pack/"
 	            "pack-0123456789abcdef0123456789abcdef01234567.pack");
 	ck_assert_int_eq(symlink("../../../keys/ledger_ed25519", pack), 0);
-	ck_assert_int_eq(sh(&out, "cmp -s '%s' '%s'", pack, keyp), 0);
+	ck_assert_int_eq(tu_sh(&out, "cmp -s '%s' '%s'", pack, keyp), 0);
 	expect_unreachable(&a,
 	                   "/ledger.git/objects/pack/"
 	                   "pack-0123456789abcdef0123456789abcdef01234567.pack",
 	                   key.data);
 	ck_assert_int_eq(
-	    sh(&out,
-	       "ln -s ../../keys '%s/ledger.git/objects/ab' && "
-	       "ln '%s/keys/ledger_ed25519' '%s/keys/"
-	       "cdef0123456789abcdef0123456789abcdef01' && "
-	       "cmp -s '%s/keys/ledger_ed25519' '%s/ledger.git/"
-	       "objects/ab/cdef0123456789abcdef0123456789abcdef01'",
-	       a.data, a.data, a.data, a.data, a.data),
+	    tu_sh(&out,
+	          "ln -s ../../keys '%s/ledger.git/objects/ab' && "
+	          "ln '%s/keys/ledger_ed25519' '%s/keys/"
+	          "cdef0123456789abcdef0123456789abcdef01' && "
+	          "cmp -s '%s/keys/ledger_ed25519' '%s/ledger.git/"
+	          "objects/ab/cdef0123456789abcdef0123456789abcdef01'",
+	          a.data, a.data, a.data, a.data, a.data),
 	    0);
 	expect_unreachable(
 	    &a, "/ledger.git/objects/ab/cdef0123456789abcdef0123456789abcdef01",

@@ -25,82 +25,13 @@
 #include "suites.h"
 #include "testutil.h"
 
-struct env {
-	char *dir, *data, *repo;
-	struct datadir *dd;
-	struct writer *w;
-};
-
-static void
-env_init(struct env *e)
-{
-	char token[CRYPTO_TOKEN_LEN];
-
-	memset(e, 0, sizeof(*e));
-	e->dir = tu_tmpdir();
-	e->data = util_path_join(e->dir, "var");
-	e->repo = util_path_join(e->data, "ledger.git");
-	ck_assert_msg(datadir_init(e->data, "admin", token) == 0, "init: %s",
-	              csirt_error_msg());
-}
-
-static void
-env_open(struct env *e)
-{
-	ck_assert_msg(datadir_open(&e->dd, e->data) == 0, "open: %s",
-	              csirt_error_msg());
-	ck_assert_int_eq(writer_new(&e->w, e->dd->lg, e->dd->ix, 1000000, 512),
-	                 0);
-}
-
-static void
-env_close(struct env *e)
-{
-	writer_free(e->w);
-	datadir_close(e->dd);
-	e->w = NULL;
-	e->dd = NULL;
-}
-
-static void
-env_free(struct env *e)
-{
-	env_close(e);
-	tu_rmrf(e->dir);
-	free(e->repo);
-	free(e->data);
-	free(e->dir);
-}
-
-/* Runs `sh -c script` (stderr folded into stdout); returns exit status. */
-static int sh(struct buf *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int
-sh(struct buf *out, const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT;
-	va_list ap;
-	int status = -1;
-
-	char s[8192];
-
-	va_start(ap, fmt);
-	ck_assert_int_lt(vsnprintf(s, sizeof(s), fmt, ap), (int)sizeof(s));
-	va_end(ap);
-	buf_printf(&cmd, "( %s ) 2>&1", s);
-	const char *argv[] = {"sh", "-c", cmd.data, NULL};
-	ck_assert_int_eq(tu_run(out, &status, argv), 0);
-	buf_free(&cmd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 static char *
-ledger_head_hex(struct env *e)
+ledger_head_hex(struct fx_env *e)
 {
 	struct buf out = BUF_INIT;
 
 	ck_assert_int_eq(
-	    sh(&out, "git -C '%s' rev-parse refs/heads/ledger", e->repo), 0);
+	    tu_sh(&out, "git -C '%s' rev-parse refs/heads/ledger", e->repo), 0);
 	out.data[strcspn(out.data, "\n")] = '\0';
 	return buf_detach(&out);
 }
@@ -163,50 +94,50 @@ run_lifecycle(struct writer *w, char id[12], const char *title)
 
 START_TEST(test_ledger_init_creates_signed_first_commit)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT;
 
-	env_init(&e);
+	fx_env_init(&e);
 	ck_assert_int_eq(
-	    sh(&out, "git -C '%s' rev-list --count ledger", e.repo), 0);
+	    tu_sh(&out, "git -C '%s' rev-list --count ledger", e.repo), 0);
 	ck_assert_str_eq(out.data, "1\n");
 	buf_reset(&out);
-	ck_assert_int_eq(sh(&out,
-	                    "git -C '%s' -c gpg.ssh.allowedSignersFile='%s/"
-	                    "keys/allowed_signers' verify-commit ledger",
-	                    e.repo, e.data),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "git -C '%s' -c gpg.ssh.allowedSignersFile='%s/"
+	                       "keys/allowed_signers' verify-commit ledger",
+	                       e.repo, e.data),
 	                 0);
 	ck_assert_msg(strstr(out.data, "Good \"git\" signature"), "%s",
 	              out.data);
 	buf_reset(&out);
-	ck_assert_int_eq(sh(&out,
-	                    "git -C '%s' show ledger:directory/users/"
-	                    "admin.json",
-	                    e.repo),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "git -C '%s' show ledger:directory/users/"
+	                       "admin.json",
+	                       e.repo),
 	                 0);
 	ck_assert_ptr_nonnull(strstr(out.data, "\"role\": \"ROLE_ADMIN\""));
 	buf_reset(&out);
 	/* No token, hash or key in any object. */
-	ck_assert_int_eq(sh(&out,
-	                    "git -C '%s' cat-file --batch-all-objects "
-	                    "--batch | grep -c -e csirt_ -e PRIVATE || true",
-	                    e.repo),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "git -C '%s' cat-file --batch-all-objects "
+	                       "--batch | grep -c -e csirt_ -e PRIVATE || true",
+	                       e.repo),
 	                 0);
 	ck_assert_str_eq(out.data, "0\n");
 	buf_free(&out);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_ledger_init_refuses_existing)
 {
-	struct env e;
+	struct fx_env e;
 	char token[CRYPTO_TOKEN_LEN];
 
-	env_init(&e);
+	fx_env_init(&e);
 	ck_assert_int_eq(datadir_init(e.data, "admin", token), CSIRT_ECONFLICT);
 	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "already"));
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
@@ -214,14 +145,14 @@ START_TEST(test_ledger_history_verifies_with_stock_git)
 {
 	static const char title[] =
 	    "機器の紛失事案：モバイルPC（ＰＣ－００４２）";
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT, want = BUF_INIT, path = BUF_INIT;
 	Csirt__V1__Case *c = NULL;
 	char id[12];
 	char *head;
 
-	env_init(&e);
-	env_open(&e);
+	fx_env_init(&e);
+	fx_env_open(&e);
 	fx_seed_directory(e.w);
 	run_lifecycle(e.w, id, title);
 
@@ -232,72 +163,74 @@ START_TEST(test_ledger_history_verifies_with_stock_git)
 	ck_assert_int_eq(codec_to_json(&want, &c->base, CODEC_PRETTY), 0);
 	layout_case_json(&path, id);
 	ck_assert_int_eq(
-	    sh(&out, "git -C '%s' show ledger:%s", e.repo, path.data), 0);
+	    tu_sh(&out, "git -C '%s' show ledger:%s", e.repo, path.data), 0);
 	ck_assert_str_eq(out.data, want.data);
 	ck_assert_ptr_nonnull(strstr(out.data, title));
 	csirt__v1__case__free_unpacked(c, NULL);
-	env_close(&e);
+	fx_env_close(&e);
 
 	buf_reset(&out);
 	ck_assert_msg(
-	    sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
+	    tu_sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
 	    "fsck: %s", out.data);
 	buf_reset(&out);
-	ck_assert_int_eq(sh(&out,
-	                    "cd '%s' && test $(git rev-list --count ledger) "
-	                    "= $(git rev-list --first-parent --count ledger) "
-	                    "&& test $(git rev-list --merges --count ledger) "
-	                    "= 0 && git rev-list --count ledger && "
-	                    "git for-each-ref --format='%%(refname)'",
-	                    e.repo),
-	                 0);
+	ck_assert_int_eq(
+	    tu_sh(&out,
+	          "cd '%s' && test $(git rev-list --count ledger) "
+	          "= $(git rev-list --first-parent --count ledger) "
+	          "&& test $(git rev-list --merges --count ledger) "
+	          "= 0 && git rev-list --count ledger && "
+	          "git for-each-ref --format='%%(refname)'",
+	          e.repo),
+	    0);
 	ck_assert_str_eq(out.data, "17\nrefs/heads/ledger\n");
 	buf_reset(&out);
-	ck_assert_msg(sh(&out,
-	                 "cd '%s' && for c in $(git rev-list ledger); do "
-	                 "git -c gpg.ssh.allowedSignersFile='%s/keys/"
-	                 "allowed_signers' verify-commit $c 2>&1 | grep -q "
-	                 "'Good \"git\" signature' || { echo BAD $c; exit 1; "
-	                 "}; done",
-	                 e.repo, e.data) == 0,
-	              "%s", out.data);
+	ck_assert_msg(
+	    tu_sh(&out,
+	          "cd '%s' && for c in $(git rev-list ledger); do "
+	          "git -c gpg.ssh.allowedSignersFile='%s/keys/"
+	          "allowed_signers' verify-commit $c 2>&1 | grep -q "
+	          "'Good \"git\" signature' || { echo BAD $c; exit 1; "
+	          "}; done",
+	          e.repo, e.data) == 0,
+	    "%s", out.data);
 
 	/* A commit whose message was altered no longer verifies. */
 	head = ledger_head_hex(&e);
 	buf_reset(&out);
-	ck_assert_int_eq(sh(&out,
-	                    "cd '%s' && forged=$(git cat-file commit %s | "
-	                    "sed 's/^case.closed/case.reopened/' | "
-	                    "git hash-object -t commit -w --stdin) && "
-	                    "git -c gpg.ssh.allowedSignersFile='%s/keys/"
-	                    "allowed_signers' verify-commit $forged",
-	                    e.repo, head, e.data),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "cd '%s' && forged=$(git cat-file commit %s | "
+	                       "sed 's/^case.closed/case.reopened/' | "
+	                       "git hash-object -t commit -w --stdin) && "
+	                       "git -c gpg.ssh.allowedSignersFile='%s/keys/"
+	                       "allowed_signers' verify-commit $forged",
+	                       e.repo, head, e.data),
 	                 1);
 	/* The audit trail of one case, for auditors. */
 	buf_reset(&out);
 	buf_reset(&want);
 	layout_case_dir(&want, id);
-	ck_assert_int_eq(sh(&out,
-	                    "git -C '%s' log --format=%%s ledger -- %s | "
-	                    "wc -l",
-	                    e.repo, want.data),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "git -C '%s' log --format=%%s ledger -- %s | "
+	                       "wc -l",
+	                       e.repo, want.data),
 	                 0);
 	ck_assert_int_eq(atoi(out.data), 9);
 	free(head);
 	buf_free(&out);
 	buf_free(&want);
 	buf_free(&path);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_ledger_rejected_command_never_reaches_ledger)
 {
-	struct env e;
+	struct fx_env e;
 	char id[12], *before, *after;
 
-	env_init(&e);
-	env_open(&e);
+	fx_env_init(&e);
+	fx_env_open(&e);
 	fx_seed_directory(e.w);
 	ck_assert_int_eq(
 	    fx_submit(e.w,
@@ -343,7 +276,7 @@ START_TEST(test_ledger_rejected_command_never_reaches_ledger)
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
@@ -437,19 +370,19 @@ dump_index(const char *path)
 
 START_TEST(test_ledger_rebuild_equals_live)
 {
-	struct env e;
+	struct fx_env e;
 	char *ixp, *live, *rebuilt;
 	uint64_t events = 0;
 
-	env_init(&e);
-	env_open(&e);
+	fx_env_init(&e);
+	fx_env_open(&e);
 	fx_seed_directory(e.w);
 	/* 500 cases x 22 events = 11,000 events (plus the directory), each
 	 * case with a note in three versions. */
 	fx_history_batched(e.w, 500, 11);
 	ck_assert_uint_ge(writer_last_seq(e.w), 10000);
 	deadline_history(e.w);
-	env_close(&e);
+	fx_env_close(&e);
 	ixp = util_path_join(e.data, "index.sqlite");
 	live = dump_index(ixp);
 	ck_assert_int_eq(datadir_rebuild(e.data, &events), 0);
@@ -463,7 +396,7 @@ START_TEST(test_ledger_rebuild_equals_live)
 	free(live);
 	free(rebuilt);
 	free(ixp);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
@@ -536,14 +469,14 @@ START_TEST(test_ledger_note_edits_versioned)
 	    "済み。\n（CSIRT長が内容を確認した）\n",
 	};
 	static const char *const authors[] = {"inv", "inv", "inv", "lead"};
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT, path = BUF_INIT;
 	struct versions live, rebuilt;
 	char id[12], *ixp, *dump_live, *dump_rebuilt, *before, *after;
 	uint64_t events = 0;
 
-	env_init(&e);
-	env_open(&e);
+	fx_env_init(&e);
+	fx_env_open(&e);
 	fx_seed_directory(e.w);
 	ck_assert_int_eq(
 	    fx_submit(e.w,
@@ -618,21 +551,22 @@ START_TEST(test_ledger_note_edits_versioned)
 	                           CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, "確認"),
 	              texts[3], NULL, NULL),
 	    0);
-	env_close(&e);
+	fx_env_close(&e);
 
 	/* Stock git: four commits on the note's one path, the last one
 	 * holding the newest text. */
 	layout_case_dir(&path, id);
 	buf_puts(&path, "/notes/n1.md");
-	ck_assert_int_eq(sh(&out, "git -C '%s' log --format=%%s ledger -- '%s'",
-	                    e.repo, path.data),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "git -C '%s' log --format=%%s ledger -- '%s'",
+	                       e.repo, path.data),
 	                 0);
 	ck_assert_int_eq(count(out.data, "\n"), 4);
 	ck_assert_int_eq(count(out.data, "note.edited"), 3);
 	ck_assert_int_eq(count(out.data, "note.added"), 1);
 	buf_reset(&out);
 	ck_assert_int_eq(
-	    sh(&out, "git -C '%s' show 'ledger:%s'", e.repo, path.data), 0);
+	    tu_sh(&out, "git -C '%s' show 'ledger:%s'", e.repo, path.data), 0);
 	ck_assert_str_eq(out.data, texts[3]);
 
 	note_versions(&live, e.data, id);
@@ -661,121 +595,121 @@ START_TEST(test_ledger_note_edits_versioned)
 	free(ixp);
 	buf_free(&out);
 	buf_free(&path);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_ledger_reconcile_replays_missing_tail)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT;
 	char *ixp, *live, *after;
 	char id[12];
 
-	env_init(&e);
-	env_open(&e);
+	fx_env_init(&e);
+	fx_env_open(&e);
 	fx_seed_directory(e.w);
 	run_lifecycle(e.w, id, "前半");
-	env_close(&e);
+	fx_env_close(&e);
 	/* Keep the index as it was, write more, then put it back: the
 	 * index now lags the ledger, as after a crash between ref and
 	 * SQLite. */
 	ck_assert_int_eq(
-	    sh(&out, "cd '%s' && cp index.sqlite lag.sqlite", e.data), 0);
-	env_open(&e);
+	    tu_sh(&out, "cd '%s' && cp index.sqlite lag.sqlite", e.data), 0);
+	fx_env_open(&e);
 	run_lifecycle(e.w, id, "後半");
-	env_close(&e);
+	fx_env_close(&e);
 	ixp = util_path_join(e.data, "index.sqlite");
 	live = dump_index(ixp);
-	ck_assert_int_eq(sh(&out,
-	                    "cd '%s' && rm -f index.sqlite-wal "
-	                    "index.sqlite-shm && mv lag.sqlite index.sqlite",
-	                    e.data),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "cd '%s' && rm -f index.sqlite-wal "
+	                       "index.sqlite-shm && mv lag.sqlite index.sqlite",
+	                       e.data),
 	                 0);
-	env_open(&e);
-	env_close(&e);
+	fx_env_open(&e);
+	fx_env_close(&e);
 	after = dump_index(ixp);
 	ck_assert_str_eq(live, after);
 	free(live);
 	free(after);
 	free(ixp);
 	buf_free(&out);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_ledger_refuses_rewritten_history)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT;
 	struct datadir *dd = NULL;
 	char id[12];
 
-	env_init(&e);
-	env_open(&e);
+	fx_env_init(&e);
+	fx_env_open(&e);
 	fx_seed_directory(e.w);
 	run_lifecycle(e.w, id, "改ざん検知");
-	env_close(&e);
+	fx_env_close(&e);
 	/* Rewrite history: drop the last commit and force the ref. */
-	ck_assert_int_eq(sh(&out,
-	                    "cd '%s' && git update-ref refs/heads/ledger "
-	                    "ledger~1",
-	                    e.repo),
+	ck_assert_int_eq(tu_sh(&out,
+	                       "cd '%s' && git update-ref refs/heads/ledger "
+	                       "ledger~1",
+	                       e.repo),
 	                 0);
 	ck_assert_int_eq(datadir_open(&dd, e.data), CSIRT_ETAMPER);
 	ck_assert_msg(strstr(csirt_error_msg(), "refusing to start"), "%s",
 	              csirt_error_msg());
 	ck_assert_ptr_null(dd);
 	buf_free(&out);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_ledger_stale_lock_recovered)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT;
 	char id[12];
 
-	env_init(&e);
-	ck_assert_int_eq(sh(&out,
-	                    "touch '%s/refs/heads/ledger.lock' "
-	                    "'%s/packed-refs.lock'",
-	                    e.repo, e.repo),
+	fx_env_init(&e);
+	ck_assert_int_eq(tu_sh(&out,
+	                       "touch '%s/refs/heads/ledger.lock' "
+	                       "'%s/packed-refs.lock'",
+	                       e.repo, e.repo),
 	                 0);
-	env_open(&e);
+	fx_env_open(&e);
 	fx_seed_directory(e.w);
 	run_lifecycle(e.w, id, "ロック");
-	env_close(&e);
+	fx_env_close(&e);
 	buf_reset(&out);
-	ck_assert_int_eq(sh(&out, "ls '%s/refs/heads/' '%s'", e.repo, e.repo),
-	                 0);
+	ck_assert_int_eq(
+	    tu_sh(&out, "ls '%s/refs/heads/' '%s'", e.repo, e.repo), 0);
 	ck_assert_ptr_null(strstr(out.data, ".lock"));
 	buf_free(&out);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 
 START_TEST(test_ledger_pack_count_bounded)
 {
-	struct env e;
+	struct fx_env e;
 	struct buf out = BUF_INIT;
 	size_t packs = 0, loose = 0;
 
-	env_init(&e);
-	env_open(&e);
+	fx_env_init(&e);
+	fx_env_open(&e);
 	fx_seed_directory(e.w);
 	/* One batch per command: ~280 packs without merging. */
 	script_history(e.w, 30, 0);
 	ck_assert_int_eq(ledger_stats(e.dd->lg, &packs, &loose), 0);
 	ck_assert_uint_le(packs, 50);
 	ck_assert_uint_eq(loose, 0);
-	env_close(&e);
+	fx_env_close(&e);
 	ck_assert_msg(
-	    sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
+	    tu_sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
 	    "fsck: %s", out.data);
 	buf_free(&out);
-	env_free(&e);
+	fx_env_free(&e);
 }
 END_TEST
 

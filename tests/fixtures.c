@@ -8,6 +8,10 @@
 #include <string.h>
 
 #include "codec.h"
+#include "crypto.h"
+#include "datadir.h"
+#include "error.h"
+#include "testutil.h"
 #include "fixtures.h"
 #include "util.h"
 
@@ -382,3 +386,44 @@ fx_history_batched(struct writer *w, int ncases, int guidance)
 /* Deadline events in the history (DESIGN.md §4): an automatic escalation,
  * a report recorded late, two missed acknowledgements of which one is
  * then acknowledged (overdue cleared) and one stays overdue. */
+
+void
+fx_env_init(struct fx_env *e)
+{
+	char token[CRYPTO_TOKEN_LEN];
+
+	memset(e, 0, sizeof(*e));
+	e->dir = tu_tmpdir();
+	e->data = util_path_join(e->dir, "var");
+	e->repo = util_path_join(e->data, "ledger.git");
+	ck_assert_msg(datadir_init(e->data, "admin", token) == 0, "init: %s",
+	              csirt_error_msg());
+}
+
+void
+fx_env_open(struct fx_env *e)
+{
+	ck_assert_msg(datadir_open(&e->dd, e->data) == 0, "open: %s",
+	              csirt_error_msg());
+	ck_assert_int_eq(writer_new(&e->w, e->dd->lg, e->dd->ix, 1000000, 512),
+	                 0);
+}
+
+void
+fx_env_close(struct fx_env *e)
+{
+	writer_free(e->w);
+	datadir_close(e->dd);
+	e->w = NULL;
+	e->dd = NULL;
+}
+
+void
+fx_env_free(struct fx_env *e)
+{
+	fx_env_close(e);
+	tu_rmrf(e->dir);
+	free(e->repo);
+	free(e->data);
+	free(e->dir);
+}

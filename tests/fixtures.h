@@ -8,6 +8,8 @@
 #include "csirt/v1/domain.pb-c.h"
 #include "writer.h"
 
+struct datadir;
+
 Csirt__V1__Event *fx_division(const char *code, const char *name);
 Csirt__V1__Event *fx_user(const char *login, Csirt__V1__Role role,
                           const char *division);
@@ -47,5 +49,18 @@ void fx_seed_directory(struct writer *w);
  * committed as one batch, as concurrent clients would: ncases * (11 +
  * guidance) events. */
 void fx_history_batched(struct writer *w, int ncases, int guidance);
+
+/* A data directory in a fresh temporary directory: fx_env_init creates it
+ * (csirtd init), fx_env_open opens it with a writer (no thread),
+ * fx_env_close closes it, fx_env_free closes and removes it. */
+struct fx_env {
+	char *dir, *data, *repo;
+	struct datadir *dd;
+	struct writer *w;
+};
+void fx_env_init(struct fx_env *e);
+void fx_env_open(struct fx_env *e);
+void fx_env_close(struct fx_env *e);
+void fx_env_free(struct fx_env *e);
 
 #endif

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,4 +303,28 @@ tu_openssl(const char *dir, const char *const *args)
 	ck_assert_int_eq(tu_run(NULL, &status, argv), 0);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	              "openssl %s failed; see %s/openssl.log", argv[4], dir);
+}
+
+int
+tu_sh(struct buf *out, const char *fmt, ...)
+{
+	struct buf cmd = BUF_INIT;
+	va_list ap;
+	int status = -1;
+	char s[8192];
+
+	va_start(ap, fmt);
+	ck_assert_int_lt(vsnprintf(s, sizeof(s), fmt, ap), (int)sizeof(s));
+	va_end(ap);
+	if (out != NULL)
+		buf_reset(out);
+	/* Never let git wait for a password on a terminal. */
+	buf_printf(&cmd,
+	           "( GIT_TERMINAL_PROMPT=0; export GIT_TERMINAL_PROMPT; %s ) "
+	           "2>&1",
+	           s);
+	const char *argv[] = {"sh", "-c", cmd.data, NULL};
+	ck_assert_int_eq(tu_run(out, &status, argv), 0);
+	buf_free(&cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }

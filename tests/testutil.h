@@ -44,6 +44,12 @@ int tu_http(const char *addr, const char *method, const char *path,
             const char *headers, const void *req_body, size_t req_len,
             struct buf *body);
 
+/* Runs `sh -c SCRIPT` (printf-style, stderr folded into stdout; `out`,
+ * when not NULL, is reset and gets the output; git never prompts);
+ * returns the exit status. */
+int tu_sh(struct buf *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Runs `openssl ARGS...` inside `dir` (file names relative to it); its
  * chatter goes to dir/openssl.log.  Fails the test if openssl fails. */
 void tu_openssl(const char *dir, const char *const *args);
