@@ -20,7 +20,7 @@ check() {
 }
 check 'git2' csirtd/ledger.c
 check 'sqlite3\.h' csirtd/index.c
-check 'event2/' csirtd/server.c
+check 'event2/' 'csirtd/server.c tools/evhttp-bare.c'
 check 'sodium\.h' csirtd/crypto.c
 check 'openssl/' csirtd/crypto.c
 check 'protobuf-c/' csirtd/codec.c

@@ -1,0 +1,27 @@
+#!/bin/sh
+# check-bench.sh - csirt-bench still works end to end: a one-second mixed
+# run against a fresh daemon and the bare responder must complete requests
+# of every kind without an error.  Figures are printed, never asserted.
+#
+#   check-bench.sh CSIRT-BENCH CSIRTD EVHTTP-BARE
+set -eu
+bench=$1
+csirtd=$2
+bare=$3
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+"$bench" --csirtd "$csirtd" --bare "$bare" --workload mixed \
+	--connections 4 --seconds 1 --warmup 0 --json "$out"
+status=0
+for key in all report note get list bare; do
+	if ! grep -q "\"$key\":{\"requests\":[1-9][0-9]*,\"errors\":0," "$out"; then
+		echo "FAIL: no error-free \"$key\" requests in: $(cat "$out")"
+		status=1
+	fi
+done
+grep -q '"reconnects":0}' "$out" || {
+	echo "FAIL: connections were dropped: $(cat "$out")"
+	status=1
+}
+[ $status -eq 0 ] && echo "ok   csirt-bench ran every kind of request"
+exit $status
