@@ -32,6 +32,7 @@ static const struct {
     {"cli", cli_suite},
     {"audit", audit_suite},
     {"gitweb", gitweb_suite},
+    {"fault", fault_suite},
 };
 
 int

@@ -23,5 +23,6 @@ Suite *cliout_suite(void);
 Suite *cli_suite(void);
 Suite *audit_suite(void);
 Suite *gitweb_suite(void);
+Suite *fault_suite(void);
 
 #endif

@@ -1,0 +1,244 @@
+/*
+ * check_fault.c - storage faults under the real daemon: ENOSPC and EIO on
+ * write and fsync, injected by tools/fault-inject.c (LD_PRELOAD) into the
+ * ledger's and the index's files while csirtd serves.
+ *
+ * What must hold: a request whose event could not be made durable is
+ * never acknowledged (it gets `unavailable`); after a failed fsync the
+ * writer never retries (every later write is refused too) while reads go
+ * on; a restart on the same data directory recovers: every acknowledged
+ * event is there, new writes work, git fsck and csirt-audit verify
+ * --index pass.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "apiclient.h"
+#include "codec.h"
+#include "suites.h"
+#include "util.h"
+
+struct fault_env {
+	struct apic a;
+	char *dir, *control;
+};
+
+static void
+arm(const struct fault_env *f, const char *rules)
+{
+	ck_assert_int_eq(
+	    util_write_file_atomic(f->control, rules, strlen(rules), 0600), 0);
+}
+
+/* Starts the daemon with the shim preloaded and no fault armed. */
+static void
+fault_start(struct fault_env *f)
+{
+	const char *asan = getenv("ASAN_OPTIONS");
+	struct buf opts = BUF_INIT;
+
+	f->dir = tu_tmpdir();
+	f->control = util_path_join(f->dir, "faults");
+	arm(f, "");
+	/* The shim comes before the sanitizer runtime in the library list,
+	 * which ASan would refuse by default. */
+	buf_printf(&opts, "%s%sverify_asan_link_order=0",
+	           asan != NULL ? asan : "", asan != NULL ? ":" : "");
+	setenv("ASAN_OPTIONS", opts.data, 1);
+	setenv("FAULT_CONTROL", f->control, 1);
+	setenv("LD_PRELOAD", FAULT_INJECT_LIB, 1);
+	apic_start(&f->a);
+	unsetenv("LD_PRELOAD");
+	buf_free(&opts);
+}
+
+/* SIGTERM (whatever the exit status: a broken writer may say so), then
+ * the same data directory again, still under the shim (disarmed). */
+static void
+fault_restart(struct fault_env *f)
+{
+	ck_assert_int_ne(tu_daemon_stop(&f->a.d, SIGTERM, 10000), -1);
+	arm(f, "");
+	setenv("LD_PRELOAD", FAULT_INJECT_LIB, 1);
+	ck_assert_int_eq(tu_daemon_start(&f->a.d, f->a.data, NULL), 0);
+	unsetenv("LD_PRELOAD");
+}
+
+static void
+fault_stop(struct fault_env *f)
+{
+	apic_stop(&f->a);
+	unsetenv("FAULT_CONTROL");
+	tu_rmrf(f->dir);
+	free(f->dir);
+	free(f->control);
+}
+
+/* The shim recorded at least one injected failure. */
+static void
+assert_fired(const struct fault_env *f)
+{
+	struct buf out = BUF_INIT;
+
+	ck_assert_int_eq(tu_sh(&out, "cat '%s.hits'", f->control), 0);
+	ck_assert_msg(out.len > 0, "the fault never fired");
+	buf_free(&out);
+}
+
+/* A report as rep1: its HTTP status, the case id on 200 (caller frees),
+ * the Twirp error code in `code` otherwise. */
+static int
+report(struct fault_env *f, const char *title, char **id, struct buf *err)
+{
+	Csirt__V1__ReportIncidentRequest *r = apic_report_request(title);
+	Csirt__V1__CaseResponse *resp = NULL;
+	int status;
+
+	buf_reset(err);
+	status = apic_call(&f->a, f->a.rep1, "CaseService/ReportIncident",
+	                   &r->base, &csirt__v1__case_response__descriptor,
+	                   (ProtobufCMessage **)&resp, err);
+	if (status == 200) {
+		*id = util_strdup(resp->case_->id);
+		codec_free(&resp->base);
+	}
+	codec_free(&r->base);
+	return status;
+}
+
+static void
+assert_unavailable(struct fault_env *f, const char *title)
+{
+	struct buf err = BUF_INIT;
+	char *id = NULL;
+	int status = report(f, title, &id, &err);
+
+	ck_assert_msg(status == 503, "%s: HTTP %d (%s), want 503", title,
+	              status, id != NULL ? id : err.data);
+	ck_assert_ptr_nonnull(strstr(err.data, "\"code\":\"unavailable\""));
+	buf_free(&err);
+}
+
+static void
+assert_case(struct fault_env *f, const char *id)
+{
+	Csirt__V1__GetCaseRequest *g =
+	    apic_msg_new(&csirt__v1__get_case_request__descriptor);
+	Csirt__V1__GetCaseResponse *resp = NULL;
+
+	codec_set_string(&g->id, id);
+	ck_assert_int_eq(apic_call(&f->a, f->a.sm, "CaseService/GetCase",
+	                           &g->base,
+	                           &csirt__v1__get_case_response__descriptor,
+	                           (ProtobufCMessage **)&resp, NULL),
+	                 200);
+	ck_assert_str_eq(resp->case_->id, id);
+	codec_free(&resp->base);
+	codec_free(&g->base);
+}
+
+/* After recovery: acknowledged cases are there, a new write works, and
+ * the stores verify with stock git and the auditor's tool. */
+static void
+assert_recovered(struct fault_env *f, char *const *acked, size_t n)
+{
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	char *id = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		assert_case(f, acked[i]);
+	ck_assert_msg(report(f, "復旧後の報告", &id, &err) == 200, "%s",
+	              err.data);
+	assert_case(f, id);
+	ck_assert_msg(
+	    tu_sh(&out, "git -C '%s/ledger.git' fsck --strict", f->a.data) == 0,
+	    "%s", out.data);
+	ck_assert_msg(tu_sh(&out,
+	                    "'%s' verify '%s/ledger.git' --index "
+	                    "'%s/index.sqlite'",
+	                    CSIRT_AUDIT_BIN, f->a.data, f->a.data) == 0,
+	              "%s", out.data);
+	free(id);
+	buf_free(&err);
+	buf_free(&out);
+}
+
+/* One scenario: a write acknowledged, then `rules` armed: the next writes
+ * are refused with unavailable (no false acknowledgement, no retry),
+ * reads go on; disarmed and restarted, everything acknowledged is there. */
+static void
+fault_scenario(const char *rules)
+{
+	struct fault_env f;
+	struct buf err = BUF_INIT;
+	char *before = NULL;
+
+	fault_start(&f);
+	ck_assert_msg(report(&f, "障害前の報告", &before, &err) == 200, "%s",
+	              err.data);
+	arm(&f, rules);
+	assert_unavailable(&f, "障害中の報告");
+	assert_fired(&f);
+	/* Disarmed, the writer still refuses: it no longer trusts what the
+	 * failed call left on disk. */
+	arm(&f, "");
+	assert_unavailable(&f, "障害後の報告");
+	assert_case(&f, before);
+	fault_restart(&f);
+	assert_recovered(&f, &before, 1);
+	free(before);
+	buf_free(&err);
+	fault_stop(&f);
+}
+
+START_TEST(test_fault_ledger_fsync_eio)
+{
+	fault_scenario("fsync EIO ledger.git/objects/pack\n");
+}
+END_TEST
+
+START_TEST(test_fault_ledger_write_enospc)
+{
+	fault_scenario("write ENOSPC ledger.git/objects/pack\n");
+}
+END_TEST
+
+START_TEST(test_fault_ref_fsync_eio)
+{
+	fault_scenario("fsync EIO ledger.git/refs\n");
+}
+END_TEST
+
+/* The ledger commit is durable but the index's is not: not acknowledged;
+ * the restart replays the ledger into the index (verify --index). */
+START_TEST(test_fault_index_write_eio)
+{
+	fault_scenario("write EIO index.sqlite-wal\n");
+}
+END_TEST
+
+START_TEST(test_fault_index_fsync_enospc)
+{
+	fault_scenario("fsync ENOSPC index.sqlite\n");
+}
+END_TEST
+
+Suite *
+fault_suite(void)
+{
+	Suite *s = suite_create("fault");
+	TCase *tc = tcase_create("storage");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_fault_ledger_fsync_eio);
+	tcase_add_test(tc, test_fault_ledger_write_enospc);
+	tcase_add_test(tc, test_fault_ref_fsync_eio);
+	tcase_add_test(tc, test_fault_index_write_eio);
+	tcase_add_test(tc, test_fault_index_fsync_enospc);
+	suite_add_tcase(s, tc);
+	return s;
+}

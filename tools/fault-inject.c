@@ -1,0 +1,210 @@
+/*
+ * fault-inject.c - an LD_PRELOAD shim that makes writes and fsyncs fail,
+ * for the fault tests (tests/check_fault.c) and for operators rehearsing
+ * a full or failing disk.
+ *
+ *   FAULT_CONTROL=/path/to/rules LD_PRELOAD=libfault-inject.so csirtd ...
+ *
+ * The rules file is read on every intercepted call (so a test can arm and
+ * disarm faults while the process runs); missing or empty means no fault.
+ * One rule per line:
+ *
+ *   <op> <errno> <path-substring>
+ *
+ * op is `write` (write, pwrite, pwrite64, writev), `fsync` (fsync,
+ * fdatasync) or `any`; errno is ENOSPC, EIO, EDQUOT or EROFS; the rule
+ * applies when the file descriptor's path (from /proc/self/fd) contains
+ * the substring.  Every injected failure appends "<op> <errno> <path>"
+ * to FAULT_CONTROL.hits, so a test can tell that its fault fired.
+ *
+ * Only the calls a process makes through the dynamic linker are seen:
+ * libgit2's and SQLite's writes and fsyncs, and csirtd's own.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+enum op { OP_WRITE, OP_FSYNC };
+
+static const struct {
+	const char *name;
+	int value;
+} errnos[] = {
+    {"ENOSPC", ENOSPC}, {"EIO", EIO}, {"EDQUOT", EDQUOT}, {"EROFS", EROFS}};
+
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+typedef ssize_t (*pwrite64_fn)(int, const void *, size_t, off64_t);
+typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
+typedef int (*fsync_fn)(int);
+
+/* next_<name>(): the real function, looked up once (dlsym is
+ * thread-safe; a race only looks the same symbol up twice). */
+#define NEXT(name, type)                                                       \
+	static type next_##name(void)                                          \
+	{                                                                      \
+		static type f;                                                 \
+		if (f == NULL) {                                               \
+			void *p = dlsym(RTLD_NEXT, #name);                     \
+			memcpy(&f, &p, sizeof(f));                             \
+		}                                                              \
+		return f;                                                      \
+	}
+NEXT(write, write_fn)
+NEXT(pwrite, pwrite_fn)
+NEXT(pwrite64, pwrite64_fn)
+NEXT(writev, writev_fn)
+NEXT(fsync, fsync_fn)
+NEXT(fdatasync, fsync_fn)
+
+/* Reads the rules file with raw syscalls of our own (the intercepted
+ * functions are not called) and returns the errno to inject for `fd`
+ * and `op`, or 0. */
+static int
+fault_for(int fd, enum op op)
+{
+	const char *control = getenv("FAULT_CONTROL");
+	char rules[4096], path[4096], link[64], *line, *save = NULL;
+	ssize_t n;
+	int cfd, inject = 0, saved = errno;
+
+	/* A call that goes through must see the errno it would have. */
+	if (control == NULL)
+		return 0;
+	cfd = open(control, O_RDONLY | O_CLOEXEC);
+	if (cfd < 0) {
+		errno = saved;
+		return 0;
+	}
+	n = read(cfd, rules, sizeof(rules) - 1);
+	close(cfd);
+	errno = saved;
+	if (n <= 0)
+		return 0;
+	rules[n] = '\0';
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0) {
+		errno = saved;
+		return 0;
+	}
+	path[n] = '\0';
+	for (line = strtok_r(rules, "\n", &save); line != NULL && !inject;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char opname[16], errname[16], sub[1024];
+
+		if (sscanf(line, "%15s %15s %1023s", opname, errname, sub) != 3)
+			continue;
+		if (strcmp(opname, "any") != 0 &&
+		    strcmp(opname, op == OP_WRITE ? "write" : "fsync") != 0)
+			continue;
+		if (strstr(path, sub) == NULL)
+			continue;
+		for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+			if (strcmp(errname, errnos[i].name) == 0)
+				inject = errnos[i].value;
+		if (inject != 0) {
+			char hits[4096], msg[4200];
+			int hfd;
+			int len;
+
+			snprintf(hits, sizeof(hits), "%s.hits", control);
+			len = snprintf(msg, sizeof(msg), "%s %s %s\n",
+			               op == OP_WRITE ? "write" : "fsync",
+			               errname, path);
+			hfd = open(hits,
+			           O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			           0600);
+			if (hfd >= 0) {
+				/* Best effort: the fault fires even if the
+				 * record of it cannot be written. */
+				ssize_t w = len > 0 ? next_write()(hfd, msg,
+				                                   (size_t)len)
+				                    : 0;
+				(void)w;
+				close(hfd);
+			}
+		}
+	}
+	errno = saved;
+	return inject;
+}
+
+ssize_t
+write(int fd, const void *buf, size_t count)
+{
+	int e = fault_for(fd, OP_WRITE);
+
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return next_write()(fd, buf, count);
+}
+
+ssize_t
+pwrite(int fd, const void *buf, size_t count, off_t off)
+{
+	int e = fault_for(fd, OP_WRITE);
+
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return next_pwrite()(fd, buf, count, off);
+}
+
+ssize_t
+pwrite64(int fd, const void *buf, size_t count, off64_t off)
+{
+	int e = fault_for(fd, OP_WRITE);
+
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return next_pwrite64()(fd, buf, count, off);
+}
+
+ssize_t
+writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	int e = fault_for(fd, OP_WRITE);
+
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return next_writev()(fd, iov, iovcnt);
+}
+
+int
+fsync(int fd)
+{
+	int e = fault_for(fd, OP_FSYNC);
+
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return next_fsync()(fd);
+}
+
+int
+fdatasync(int fd)
+{
+	int e = fault_for(fd, OP_FSYNC);
+
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return next_fdatasync()(fd);
+}
