@@ -212,7 +212,7 @@ bl_child_start(struct bl_child *c, const char *const argv[], const char *log)
 	char line[1024];
 	size_t len = 0;
 	int pipefd[2];
-	int64_t deadline = bl_now_us() + 30 * 1000000LL;
+	int64_t deadline = bl_now_us() + 120 * 1000000LL;
 
 	if (pipe(pipefd) < 0)
 		bl_die("pipe: %s", strerror(errno));

@@ -54,7 +54,8 @@ struct bl_child {
 };
 
 /* Runs argv (NULL-terminated) with stderr appended to `log` (NULL:
- * inherited) and waits up to 30 s for "listening on http://ADDR". */
+ * inherited) and waits up to 120 s for "listening on http://ADDR" (a
+ * restart after a crash may repack the ledger first). */
 void bl_child_start(struct bl_child *c, const char *const argv[],
                     const char *log);
 /* Sends `sig` and reaps it.  A no-op when not running. */
