@@ -60,8 +60,8 @@ layout_case_dir(struct buf *out, const char *case_id)
 	/* Callers pass validated ids; a bad one lands in bucket 0. */
 	if (layout_case_id_parse(case_id, &year, &counter) != 0)
 		year = 0;
-	buf_printf(out, "cases/%04d/%04" PRIu32 "/%s", year, counter / 100,
-	           case_id);
+	buf_printf(out, "cases/%04d/%02" PRIu32 "/%02" PRIu32 "/%s", year,
+	           counter / 10000 % 100, counter / 100 % 100, case_id);
 }
 
 void

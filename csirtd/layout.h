@@ -2,15 +2,19 @@
  * layout.h - where things live in the ledger (DESIGN.md §3) and how commit
  * messages are shaped.  Pure functions: no I/O, no libraries.
  *
- *   cases/<yyyy>/<bucket>/<case-id>/case.json
- *   cases/<yyyy>/<bucket>/<case-id>/events/<seq>.json
+ *   cases/<yyyy>/<nn>/<nn>/<case-id>/case.json
+ *   cases/<yyyy>/<nn>/<nn>/<case-id>/events/<seq>.json
  *   directory/events/<seq>.json
  *   directory/users/<login>.json
  *   directory/divisions/<code>.json
  *
- * <bucket> is the case counter / 100, four digits ("2026-000123" lives in
- * cases/2026/0001/), so no tree holds more than a few hundred entries at a
- * million events.  <seq> is zero-padded to 10 digits so listings sort.
+ * The two <nn> levels are the case counter's first and second pairs of
+ * digits ("2026-012345" lives in cases/2026/01/23/), so no tree above a
+ * case holds more than 100 entries even at a million cases a year: every
+ * commit rewrites the trees on its path, and a tree of N entries costs
+ * about 40·N bytes to hash and store (one flat level of 1,000 buckets made
+ * every commit write ~40 KB).  <seq> is zero-padded to 10 digits so
+ * listings sort.
  */
 #ifndef CSIRT_LAYOUT_H
 #define CSIRT_LAYOUT_H

@@ -21,7 +21,7 @@
 struct ledger;
 
 struct ledger_file {
-	const char *path; /* "cases/2026/0001/2026-000123/case.json" */
+	const char *path; /* "cases/2026/00/01/2026-000123/case.json" */
 	const void *data;
 	size_t len;
 };

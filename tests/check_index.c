@@ -189,7 +189,7 @@ ev_note_added(uint64_t seq, const char *case_id, const char *note_id)
 	char path[128];
 
 	csirt__v1__note_added__init(n);
-	snprintf(path, sizeof(path), "cases/2026/0000/%s/notes/%s.md.enc",
+	snprintf(path, sizeof(path), "cases/2026/00/00/%s/notes/%s.md.enc",
 	         case_id, note_id);
 	n->note_id = S(note_id);
 	n->path = S(path);
@@ -220,7 +220,7 @@ ev_note_edited(uint64_t seq, const char *case_id, const char *note_id,
 	csirt__v1__note_edited__init(n);
 	n->note_id = S(note_id);
 	n->version = version;
-	n->path = S("cases/2026/0000/2026-000001/notes/n1.md.enc");
+	n->path = S("cases/2026/00/00/2026-000001/notes/n1.md.enc");
 	n->text_sha256 = S("60303ae22b998861bce3b28f33eec1be758a213c86c93c076db"
 	                   "e9f558c11c752");
 	n->reason = S("誤字訂正");

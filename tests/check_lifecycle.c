@@ -221,7 +221,7 @@ ev_note_add(uint64_t seq, int role, const char *actor, const char *time,
 	set(&n->note_id, note_id);
 	n->version = 1;
 	n->classification = classification(2, 1, 1, NULL);
-	set(&n->path, "cases/2026/0001/2026-000123/notes/n1.md.enc");
+	set(&n->path, "cases/2026/00/01/2026-000123/notes/n1.md.enc");
 	set(&n->text_sha256, SHA);
 	ev->note_added = n;
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED;
@@ -238,7 +238,7 @@ ev_note_edit(uint64_t seq, int role, const char *actor, const char *time,
 	csirt__v1__note_edited__init(n);
 	set(&n->note_id, note_id);
 	n->version = 2;
-	set(&n->path, "cases/2026/0001/2026-000123/notes/n1.md.enc");
+	set(&n->path, "cases/2026/00/01/2026-000123/notes/n1.md.enc");
 	set(&n->text_sha256, SHA);
 	set(&n->reason, "誤字訂正");
 	ev->note_edited = n;

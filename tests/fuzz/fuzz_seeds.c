@@ -144,13 +144,13 @@ static const struct seed events[] = {
      EV(8, "note.added", "inv", "ROLE_INVESTIGATOR",
         "\"note_added\": {\"note_id\": \"n1\", \"classification\": "
         "{\"confidentiality\": \"CONFIDENTIALITY_LOW\"}, \"path\": "
-        "\"cases/2026/0000/2026-000001/notes/n1.md\", \"text_sha256\": "
+        "\"cases/2026/00/00/2026-000001/notes/n1.md\", \"text_sha256\": "
         "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\", "
         "\"version\": 1}")},
     {"note_edited", &csirt__v1__event__descriptor, 0,
      EV(9, "note.edited", "inv", "ROLE_INVESTIGATOR",
         "\"note_edited\": {\"note_id\": \"n1\", \"version\": 2, \"path\": "
-        "\"cases/2026/0000/2026-000001/notes/n1.md\", \"reason\": \"追記\"}")},
+        "\"cases/2026/00/00/2026-000001/notes/n1.md\", \"reason\": \"追記\"}")},
     {"case_closed", &csirt__v1__event__descriptor, 0,
      EV(10, "case.closed", "lead", "ROLE_CSIRT_LEAD", "\"case_closed\": {}")},
 };
