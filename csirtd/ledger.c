@@ -74,6 +74,11 @@ struct tnode {
 	git_oid oid;
 	struct tnode **kids;
 	size_t nkids, cap;
+	/* Trees: the first version written into the batch's pack (gen), and
+	 * where, as the base later versions in that pack are deltas of. */
+	unsigned char *base;
+	size_t base_len;
+	uint64_t base_gen, base_off;
 };
 
 /* A pack written while this process runs. */
@@ -110,6 +115,7 @@ struct ledger {
 
 	bool in_batch;
 	struct packw *pw; /* the batch's pack */
+	struct buf delta; /* scratch for tree deltas */
 
 	/* levels[l] holds the resting packs of level l (fewer than FANOUT);
 	 * a full level moves into jobs[l] for the merger thread. */
@@ -153,12 +159,18 @@ ledger_lib_init(void)
 
 /* ---- packs ----------------------------------------------------------
  *
- * Every pack csirtd writes holds whole objects (no deltas): a 12-byte
- * header, then per object a type/size header and the zlib-deflated body,
- * then the SHA-1 of everything before it; the .idx (version 2) lists the
- * sorted object ids with each entry's CRC-32 and offset.  Without deltas,
- * merging packs is a copy of their entries with new offsets: no inflate,
- * no delta search, no re-hashing of objects.
+ * A pack csirtd writes: a 12-byte header, then per object a type/size
+ * header and a zlib body, then the SHA-1 of everything before it; the .idx
+ * (version 2) lists the sorted object ids with each entry's CRC-32 and
+ * offset.  Blobs are deflated; commits and trees are mostly object ids and
+ * are stored (zlib "stored" blocks).  A tree written again in the same
+ * batch -- the trees on a commit's path change by one entry per commit --
+ * is an OFS_DELTA against the first version of that tree in the pack
+ * (chains are one delta deep, so reading stays cheap), when the delta is
+ * less than half the tree.  Deltas only ever point back into their own
+ * pack, so merging packs is still a copy of their entries with new
+ * offsets, rewriting only a delta's distance to its base when an earlier
+ * duplicate was dropped: no inflate, no delta search, no re-hashing.
  */
 
 struct pentry {
@@ -177,6 +189,7 @@ struct packw {
 	size_t nslots;
 	z_stream zs; /* reused: deflateInit costs more than a small object */
 	bool zinit;
+	uint64_t gen; /* bumped by every reset: names this pack's contents */
 };
 
 static void
@@ -199,6 +212,7 @@ packw_reset(struct packw *pw)
 	buf_reset(&pw->data);
 	buf_put(&pw->data, hdr, sizeof(hdr));
 	pw->n = 0;
+	pw->gen++;
 	if (pw->slots != NULL)
 		memset(pw->slots, 0, pw->nslots * sizeof(*pw->slots));
 }
@@ -210,6 +224,23 @@ oid_slot(const git_oid *oid, size_t nslots)
 
 	memcpy(&h, oid->id, sizeof(h));
 	return (size_t)(h % nslots);
+}
+
+/* The index of `oid` in the pack's entries, or SIZE_MAX. */
+static size_t
+packw_find(const struct packw *pw, const git_oid *oid)
+{
+	size_t i;
+
+	if (pw->nslots == 0)
+		return SIZE_MAX;
+	i = oid_slot(oid, pw->nslots);
+	while (pw->slots[i] != 0) {
+		if (git_oid_equal(&pw->e[pw->slots[i] - 1].oid, oid))
+			return pw->slots[i] - 1;
+		i = (i + 1) % pw->nslots;
+	}
+	return SIZE_MAX;
 }
 
 /* Returns true if `oid` is already in the pack; otherwise reserves it. */
@@ -246,54 +277,77 @@ packw_seen(struct packw *pw, const git_oid *oid)
 	return false;
 }
 
-/* Appends one whole object, deflated. */
-static int
-packw_add(struct packw *pw, const git_oid *oid, git_object_t type,
-          const void *data, size_t len)
+/* Appends a pack entry header: type and inflated size. */
+static void
+packw_put_header(struct packw *pw, unsigned type, uint64_t size)
 {
 	unsigned char hdr[16];
-	size_t h = 0, start;
-	uLongf zlen;
-	uint64_t size = len;
-	struct pentry *e;
+	size_t h = 0;
 
-	if (packw_seen(pw, oid))
-		return 0;
-	e = &pw->e[pw->n - 1];
-	start = pw->data.len;
-	hdr[h] = (unsigned char)(((unsigned)type << 4) | (size & 0x0f));
+	hdr[h] = (unsigned char)((type << 4) | (size & 0x0f));
 	size >>= 4;
 	while (size != 0) {
 		hdr[h++] |= 0x80;
 		hdr[h] = (unsigned char)(size & 0x7f);
 		size >>= 7;
 	}
-	h++;
-	buf_put(&pw->data, hdr, h);
+	buf_put(&pw->data, hdr, h + 1);
+}
+
+/* Appends `data` as a zlib stream of "stored" blocks: header, blocks of at
+ * most 65535 bytes, Adler-32.  For what deflate gains little on (object
+ * ids, signatures) and would cost most of a commit's time. */
+static void
+packw_put_stored(struct packw *pw, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t left = len;
+	uint32_t ad = (uint32_t)adler32(1L, p, (uInt)len);
+
+	buf_put(&pw->data, "\x78\x01", 2);
+	do {
+		size_t n = left > 65535 ? 65535 : left;
+		unsigned char bh[5] = {left == n ? 1 : 0, (unsigned char)n,
+		                       (unsigned char)(n >> 8),
+		                       (unsigned char)~n,
+		                       (unsigned char)(~n >> 8)};
+		buf_put(&pw->data, bh, sizeof(bh));
+		buf_put(&pw->data, p, n);
+		p += n;
+		left -= n;
+	} while (left > 0);
+	unsigned char tr[4] = {(unsigned char)(ad >> 24),
+	                       (unsigned char)(ad >> 16),
+	                       (unsigned char)(ad >> 8), (unsigned char)ad};
+	buf_put(&pw->data, tr, sizeof(tr));
+}
+
+static void
+packw_entry_done(struct packw *pw, size_t start)
+{
+	struct pentry *e = &pw->e[pw->n - 1];
+
+	e->off = start;
+	e->crc = (uint32_t)crc32(0L, (const Bytef *)pw->data.data + start,
+	                         (uInt)(pw->data.len - start));
+}
+
+/* Appends one whole object (unless the pack has it).  Sets *added. */
+static int
+packw_add(struct packw *pw, const git_oid *oid, git_object_t type,
+          const void *data, size_t len, bool *added)
+{
+	size_t start;
+	uLongf zlen;
+
+	if (added != NULL)
+		*added = false;
+	if (packw_seen(pw, oid))
+		return 0;
+	start = pw->data.len;
+	packw_put_header(pw, (unsigned)type, len);
 	if (type != GIT_OBJECT_BLOB) {
-		/* Trees and commits are mostly object ids and signatures:
-		 * deflate gains little and costs most of a commit's time.
-		 * Store them as zlib "stored" blocks: header, blocks of at
-		 * most 65535 bytes, Adler-32. */
-		const unsigned char *p = data;
-		size_t left = len;
-		uint32_t ad = (uint32_t)adler32(1L, p, (uInt)len);
-		buf_put(&pw->data, "\x78\x01", 2);
-		do {
-			size_t n = left > 65535 ? 65535 : left;
-			unsigned char bh[5] = {
-			    left == n ? 1 : 0, (unsigned char)n,
-			    (unsigned char)(n >> 8), (unsigned char)~n,
-			    (unsigned char)(~n >> 8)};
-			buf_put(&pw->data, bh, sizeof(bh));
-			buf_put(&pw->data, p, n);
-			p += n;
-			left -= n;
-		} while (left > 0);
-		unsigned char tr[4] = {
-		    (unsigned char)(ad >> 24), (unsigned char)(ad >> 16),
-		    (unsigned char)(ad >> 8), (unsigned char)ad};
-		buf_put(&pw->data, tr, sizeof(tr));
+		packw_put_stored(pw, data, len);
 	} else {
 		if (!pw->zinit) {
 			memset(&pw->zs, 0, sizeof(pw->zs));
@@ -317,10 +371,44 @@ packw_add(struct packw *pw, const git_oid *oid, git_object_t type,
 		pw->data.len += zlen - pw->zs.avail_out;
 		pw->data.data[pw->data.len] = '\0';
 	}
-	e->off = start;
-	e->crc = (uint32_t)crc32(0L, (const Bytef *)pw->data.data + start,
-	                         (uInt)(pw->data.len - start));
+	packw_entry_done(pw, start);
+	if (added != NULL)
+		*added = true;
 	return 0;
+}
+
+/* The OFS_DELTA distance encoding: big-endian 7-bit groups, each but the
+ * last with the top bit set, every continuation adding one (so no value
+ * has two encodings).  Returns its length; out has room for 10. */
+static size_t
+ofs_encode(unsigned char out[10], uint64_t dist)
+{
+	unsigned char tmp[10];
+	size_t pos = sizeof(tmp) - 1;
+
+	tmp[pos] = (unsigned char)(dist & 0x7f);
+	while (dist >>= 7)
+		tmp[--pos] = (unsigned char)(0x80 | (--dist & 0x7f));
+	memcpy(out, tmp + pos, sizeof(tmp) - pos);
+	return sizeof(tmp) - pos;
+}
+
+/* Appends object `oid` as a delta against the entry at `base_off` of this
+ * pack (unless the pack has it). */
+static void
+packw_add_delta(struct packw *pw, const git_oid *oid, uint64_t base_off,
+                const void *delta, size_t len)
+{
+	unsigned char ofs[10];
+	size_t start;
+
+	if (packw_seen(pw, oid))
+		return;
+	start = pw->data.len;
+	packw_put_header(pw, 6 /* OFS_DELTA */, len);
+	buf_put(&pw->data, ofs, ofs_encode(ofs, start - base_off));
+	packw_put_stored(pw, delta, len);
+	packw_entry_done(pw, start);
 }
 
 static void
@@ -516,9 +604,59 @@ off_cmp(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+/* The entry of `all` (sorted by pack and offset) at `off` of pack `src`,
+ * or NULL. */
+static const struct pentry *
+entry_at(const struct pentry *all, size_t n, size_t src, uint64_t off)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (all[mid].src < src ||
+		    (all[mid].src == src && all[mid].off < off))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && all[lo].src == src && all[lo].off == off ? &all[lo]
+	                                                          : NULL;
+}
+
+/* Parses an entry's header at p (n bytes available): its type, and for an
+ * OFS_DELTA the distance back to its base.  Returns the header's length
+ * (with the distance), or 0 if it does not parse. */
+static size_t
+entry_header(const unsigned char *p, size_t n, unsigned *type, uint64_t *dist)
+{
+	size_t h = 0;
+
+	if (n == 0)
+		return 0;
+	*type = (p[0] >> 4) & 7;
+	while (p[h] & 0x80)
+		if (++h >= n || h > 10)
+			return 0;
+	h++;
+	*dist = 0;
+	if (*type != 6)
+		return h;
+	if (h >= n)
+		return 0;
+	*dist = p[h] & 0x7f;
+	while (p[h] & 0x80) {
+		if (++h >= n || h > 20)
+			return 0;
+		*dist = ((*dist + 1) << 7) | (p[h] & 0x7f);
+	}
+	return h + 1;
+}
+
 /* Concatenates the entries of packs `names` into one new pack, written
- * and fsynced before returning its name.  Refuses packs holding deltas
- * (csirtd never writes any; such a pack came from elsewhere). */
+ * and fsynced before returning its name.  OFS_DELTA entries get their
+ * distance to their base rewritten (the base may have moved, when an
+ * earlier copy of it was kept instead); packs with REF_DELTA entries came
+ * from elsewhere and are refused. */
 static int
 pack_merge(const char *repo, char (*names)[64], size_t npacks,
            char name_out[64])
@@ -587,18 +725,63 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 	if (write(out, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr))
 		goto io;
 	for (size_t i = 0; i < pw.n; i++) {
-		uint64_t left = pw.e[i].len, at = pw.e[i].off;
-		unsigned char type;
-		if (pread(fds[pw.e[i].src], &type, 1, (off_t)at) != 1)
+		uint64_t left = pw.e[i].len, at = pw.e[i].off, dist;
+		unsigned char head[32], ofs[10];
+		size_t hl, got;
+		unsigned type = 0;
+		uint32_t crc = 0;
+		bool delta;
+
+		got = left < sizeof(head) ? (size_t)left : sizeof(head);
+		if (pread(fds[pw.e[i].src], head, got, (off_t)at) !=
+		    (ssize_t)got)
 			goto io;
-		type = (type >> 4) & 7;
-		if (type == 6 || type == 7) {
+		if ((hl = entry_header(head, got, &type, &dist)) == 0 ||
+		    type == 7 || (type == 6 && (dist == 0 || dist > at))) {
 			rc = csirt_error_set(
-			    CSIRT_EFAIL, "pack %s holds deltas; not merging it",
-			    names[pw.e[i].src]);
+			    CSIRT_EFAIL, "pack %s: %s at offset %" PRIu64,
+			    names[pw.e[i].src],
+			    type == 7 ? "a REF_DELTA entry (not ours)"
+			              : "a bad entry header",
+			    at);
 			goto done;
 		}
-		pw.e[i].off = pos;
+		delta = type == 6;
+		if (delta) {
+			/* Its base: by offset in its pack, then by id to
+			 * where the kept copy went (always before this). */
+			const struct pentry *b =
+			    entry_at(all, nall, pw.e[i].src, at - dist);
+			size_t k =
+			    b != NULL ? packw_find(&pw, &b->oid) : SIZE_MAX;
+			size_t tl;
+
+			if (k == SIZE_MAX || k >= i) {
+				rc =
+				    csirt_error_set(CSIRT_ETAMPER,
+				                    "pack %s: delta at %" PRIu64
+				                    " without its base",
+				                    names[pw.e[i].src], at);
+				goto done;
+			}
+			for (tl = 0; head[tl] & 0x80; tl++)
+				;
+			tl++;
+			size_t ol = ofs_encode(ofs, pos - pw.e[k].off);
+			crc = (uint32_t)crc32(0L, head, (uInt)tl);
+			crc = (uint32_t)crc32(crc, ofs, (uInt)ol);
+			crypto_sha1_update(sha, head, tl);
+			crypto_sha1_update(sha, ofs, ol);
+			if (write(out, head, tl) != (ssize_t)tl ||
+			    write(out, ofs, ol) != (ssize_t)ol)
+				goto io;
+			pw.e[i].off = pos;
+			pos += tl + ol;
+			at += hl;
+			left -= hl;
+		} else {
+			pw.e[i].off = pos;
+		}
 		while (left > 0) {
 			size_t want =
 			    left < sizeof(chunk) ? (size_t)left : sizeof(chunk);
@@ -607,12 +790,16 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 			if (r <= 0)
 				goto io;
 			crypto_sha1_update(sha, chunk, (size_t)r);
+			if (delta)
+				crc = (uint32_t)crc32(crc, chunk, (uInt)r);
 			if (write(out, chunk, (size_t)r) != r)
 				goto io;
 			left -= (uint64_t)r;
 			at += (uint64_t)r;
 			pos += (uint64_t)r;
 		}
+		if (delta)
+			pw.e[i].crc = crc;
 	}
 	crypto_sha1_final(sha, sum);
 	sha = NULL;
@@ -664,6 +851,7 @@ tnode_free(struct tnode *n)
 	for (size_t i = 0; i < n->nkids; i++)
 		tnode_free(n->kids[i]);
 	free(n->kids);
+	free(n->base);
 	free(n->name);
 	free(n);
 }
@@ -838,7 +1026,7 @@ odb_write(git_oid *out, struct ledger *lg, const void *data, size_t len,
 {
 	if (git_odb_hash(out, data, len, type) < 0)
 		return git_fail(CSIRT_EFAIL, "hashing ledger object");
-	return packw_add(lg->pw, out, type, data, len);
+	return packw_add(lg->pw, out, type, data, len, NULL);
 }
 
 /* Places a blob at `path`, marking every tree above it dirty. */
@@ -868,6 +1056,175 @@ tree_put(struct ledger *lg, const char *path, const git_oid *blob)
 	return 0;
 }
 
+/* One entry of a serialised tree at p: "<mode> <name>\0<20-byte id>".
+ * Returns its length (0 if malformed) and its name. */
+static size_t
+tree_entry(const unsigned char *p, const unsigned char *end, const char **name,
+           size_t *namelen, bool *is_tree)
+{
+	const unsigned char *sp = memchr(p, ' ', (size_t)(end - p)), *nul;
+
+	if (sp == NULL)
+		return 0;
+	nul = memchr(sp, '\0', (size_t)(end - sp));
+	if (nul == NULL || end - nul < 1 + GIT_OID_RAWSZ)
+		return 0;
+	*is_tree = sp - p == 5 && memcmp(p, "40000", 5) == 0;
+	*name = (const char *)sp + 1;
+	*namelen = (size_t)(nul - sp - 1);
+	return (size_t)(nul + 1 + GIT_OID_RAWSZ - p);
+}
+
+static void
+delta_varint(struct buf *b, uint64_t v)
+{
+	do {
+		unsigned char c = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		buf_putc(b, (char)(c | (v != 0 ? 0x80 : 0)));
+	} while (v != 0);
+}
+
+/* git delta "copy from base" instructions for [off, off+len). */
+static void
+delta_copy(struct buf *b, uint64_t off, uint64_t len)
+{
+	while (len > 0) {
+		uint64_t n = len > 0xffffff ? 0xffffff : len;
+		unsigned char op = 0x80, arg[7];
+		size_t k = 0;
+
+		for (unsigned i = 0; i < 4; i++)
+			if ((off >> (8 * i)) & 0xff) {
+				op |= (unsigned char)(1u << i);
+				arg[k++] = (unsigned char)(off >> (8 * i));
+			}
+		for (unsigned i = 0; i < 3; i++)
+			if ((n >> (8 * i)) & 0xff) {
+				op |= (unsigned char)(0x10u << i);
+				arg[k++] = (unsigned char)(n >> (8 * i));
+			}
+		buf_putc(b, (char)op);
+		buf_put(b, arg, k);
+		off += n;
+		len -= n;
+	}
+}
+
+/* git delta "insert" instructions: literal bytes, 127 at a time. */
+static void
+delta_insert(struct buf *b, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		size_t n = len > 127 ? 127 : len;
+		buf_putc(b, (char)n);
+		buf_put(b, p, n);
+		p += n;
+		len -= n;
+	}
+}
+
+/*
+ * A git delta turning tree `base` into tree `to`, entry by entry: both are
+ * sorted in git's tree order, so one merge walk finds the entries they
+ * share (copied from the base, runs coalesced) and the new or changed ones
+ * (inserted).  Returns -1 if either does not parse (then no delta).
+ */
+static int
+tree_delta(struct buf *out, const unsigned char *base, size_t blen,
+           const unsigned char *to, size_t tlen)
+{
+	const unsigned char *bp = base, *bend = base + blen, *tp = to,
+	                    *tend = to + tlen, *ins = NULL;
+	uint64_t cstart = 0, clen = 0;
+	size_t inslen = 0;
+
+	buf_reset(out);
+	delta_varint(out, blen);
+	delta_varint(out, tlen);
+	while (tp < tend) {
+		const char *tn, *bn = NULL;
+		size_t tnl, bnl = 0, tl, bl = 0;
+		bool tt, bt = false;
+		int c = 1;
+
+		if ((tl = tree_entry(tp, tend, &tn, &tnl, &tt)) == 0)
+			return -1;
+		/* Skip base entries that sort before this one (removed). */
+		while (bp < bend) {
+			if ((bl = tree_entry(bp, bend, &bn, &bnl, &bt)) == 0)
+				return -1;
+			c = entry_cmp(bn, bnl, bt, tn, tnl, tt);
+			if (c >= 0)
+				break;
+			bp += bl;
+		}
+		if (bp < bend && c == 0 && bl == tl &&
+		    memcmp(bp, tp, tl) == 0) {
+			if (inslen != 0) {
+				delta_insert(out, ins, inslen);
+				inslen = 0;
+			}
+			if (clen != 0 &&
+			    cstart + clen == (uint64_t)(bp - base)) {
+				clen += bl;
+			} else {
+				delta_copy(out, cstart, clen);
+				cstart = (uint64_t)(bp - base);
+				clen = bl;
+			}
+			bp += bl;
+		} else {
+			delta_copy(out, cstart, clen);
+			clen = 0;
+			if (inslen == 0)
+				ins = tp;
+			inslen += tl;
+			if (bp < bend && c == 0)
+				bp += bl; /* changed: the base entry is replaced
+				           */
+		}
+		tp += tl;
+	}
+	delta_copy(out, cstart, clen);
+	if (inslen != 0)
+		delta_insert(out, ins, inslen);
+	return 0;
+}
+
+/* Writes tree `n` (serialised in `data`) into the batch's pack: as a delta
+ * against the first version of this tree in the pack when that is less
+ * than half the size, else whole (and then it is the base). */
+static int
+tree_pack(struct ledger *lg, struct tnode *n, const struct buf *data)
+{
+	struct packw *pw = lg->pw;
+	bool added;
+	int rc;
+
+	if (git_odb_hash(&n->oid, data->data, data->len, GIT_OBJECT_TREE) < 0)
+		return git_fail(CSIRT_EFAIL, "hashing ledger tree");
+	if (n->base != NULL && n->base_gen == pw->gen &&
+	    tree_delta(&lg->delta, n->base, n->base_len,
+	               (const unsigned char *)data->data, data->len) == 0 &&
+	    lg->delta.len < data->len / 2) {
+		packw_add_delta(pw, &n->oid, n->base_off, lg->delta.data,
+		                lg->delta.len);
+		return 0;
+	}
+	if ((rc = packw_add(pw, &n->oid, GIT_OBJECT_TREE, data->data, data->len,
+	                    &added)) != 0 ||
+	    !added)
+		return rc;
+	if (n->base_len < data->len || n->base == NULL)
+		n->base = util_xrealloc(n->base, data->len ? data->len : 1);
+	memcpy(n->base, data->data, data->len);
+	n->base_len = data->len;
+	n->base_gen = pw->gen;
+	n->base_off = pw->e[pw->n - 1].off;
+	return 0;
+}
+
 /* Serialises and writes every dirty tree below and including `n`. */
 static int
 tree_write(struct ledger *lg, struct tnode *n, struct buf *scratch)
@@ -886,8 +1243,7 @@ tree_write(struct ledger *lg, struct tnode *n, struct buf *scratch)
 		buf_put(scratch, k->name, k->namelen + 1);
 		buf_put(scratch, k->oid.id, GIT_OID_RAWSZ);
 	}
-	if ((rc = odb_write(&n->oid, lg, scratch->data, scratch->len,
-	                    GIT_OBJECT_TREE)) != 0)
+	if ((rc = tree_pack(lg, n, scratch)) != 0)
 		return rc;
 	n->dirty = false;
 	return 0;
@@ -1142,6 +1498,7 @@ repack_if_needed(struct ledger *lg)
 	char *dir = util_path_join(lg->path, "objects/pack");
 	char keep[64];
 	char **names = NULL;
+	char(*flat)[64] = NULL;
 	size_t n = 0, cap = 0;
 	git_revwalk *walk = NULL;
 	DIR *d = NULL;
@@ -1167,13 +1524,23 @@ repack_if_needed(struct ledger *lg)
 	if (n <= LEDGER_MAX_PACKS / 2)
 		goto done;
 	log_info("repacking ledger", "packs", n > 999 ? "many" : "some");
-	if (git_revwalk_new(&walk, lg->repo) < 0 ||
-	    git_revwalk_push(walk, &lg->head) < 0) {
-		rc = git_fail(CSIRT_EUNAVAILABLE, "repack walk");
-		goto done;
+	/* Concatenation first: no inflate, no delta search, so it costs a
+	 * copy of the packs whatever the ledger's size.  A pack from
+	 * elsewhere (REF_DELTA entries) needs the packbuilder instead. */
+	flat = util_xcalloc(n, sizeof(*flat));
+	for (size_t i = 0; i < n; i++)
+		snprintf(flat[i], sizeof(flat[i]), "%s", names[i]);
+	if (pack_merge(lg->path, flat, n, keep) != 0) {
+		log_warn("cannot concatenate the ledger's packs; repacking",
+		         "error", csirt_error_msg());
+		if (git_revwalk_new(&walk, lg->repo) < 0 ||
+		    git_revwalk_push(walk, &lg->head) < 0) {
+			rc = git_fail(CSIRT_EUNAVAILABLE, "repack walk");
+			goto done;
+		}
+		if ((rc = pack_objects(lg, NULL, 0, walk, keep)) != 0)
+			goto done;
 	}
-	if ((rc = pack_objects(lg, NULL, 0, walk, keep)) != 0)
-		goto done;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(names[i], keep) != 0)
 			pack_remove(lg, names[i]);
@@ -1186,6 +1553,7 @@ done:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	free(flat);
 	free(dir);
 	return rc;
 }
@@ -1247,6 +1615,7 @@ ledger_close(struct ledger *lg)
 	if (lg->pw != NULL)
 		packw_free(lg->pw);
 	free(lg->pw);
+	buf_free(&lg->delta);
 	git_odb_free(lg->odb);
 	git_repository_free(lg->repo);
 	free(lg->path);
