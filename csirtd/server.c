@@ -51,6 +51,7 @@
 #include "log.h"
 #include "server.h"
 #include "util.h"
+#include "web.h"
 
 /* Work posted from other threads (the ledger writer) to the loop. */
 struct post {
@@ -381,6 +382,50 @@ gitweb_serve(struct server *srv, struct evhttp_request *req, const char *path,
 	gitweb_reply(req, id, path, actor, 200, ctype, fd, size);
 }
 
+/* ---- the web client (web.c decides, this block only sends) ------------
+ * GET/HEAD "/", "/index.html" and "/web/<asset>": the embedded assets with
+ * their security headers.  Kept in one block so that it moves as one piece
+ * to another HTTP front. */
+static bool
+web_serve(struct evhttp_request *req, const char *uri)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	const char *method = method_name(evhttp_request_get_command(req));
+	struct web_reply r;
+	char raw[1024], *path, code[8];
+	size_t len = strcspn(uri, "?#");
+
+	if (len >= sizeof(raw))
+		return false;
+	snprintf(raw, sizeof(raw), "%.*s", (int)len, uri);
+	if ((path = evhttp_uridecode(raw, 0, NULL)) == NULL)
+		return false;
+	if (!web_path(path)) {
+		free(path);
+		return false;
+	}
+	web_respond(&r, method, path,
+	            evhttp_find_header(evhttp_request_get_input_headers(req),
+	                               "If-None-Match"));
+	for (size_t i = 0; i < r.n_headers; i++)
+		evhttp_add_header(h, r.headers[i].name, r.headers[i].value);
+	/* evhttp leaves the body out of a HEAD answer itself. */
+	if (r.len > 0 &&
+	    evbuffer_add_reference(out, r.body, r.len, NULL, NULL) < 0) {
+		log_error("cannot send a web asset", "path", path);
+		evhttp_send_error(req, 500, NULL);
+		free(path);
+		return true;
+	}
+	evhttp_send_reply(req, r.status, NULL, NULL);
+	snprintf(code, sizeof(code), "%d", r.status);
+	log_info("request", "method", method, "path", path, "status", code);
+	free(path);
+	return true;
+}
+/* ---- end of the web client ---------------------------------------------- */
+
 static void
 generic_cb(struct evhttp_request *req, void *arg)
 {
@@ -408,6 +453,8 @@ generic_cb(struct evhttp_request *req, void *arg)
 		}
 		free(decoded);
 	}
+	if (uri != NULL && web_serve(req, uri)) /* the web client */
+		return;
 	if (uri == NULL || strncmp(uri, "/twirp/", 7) != 0 ||
 	    srv->ops.rpc == NULL) {
 		reply_json(req, 404, "Not Found", "{\"error\":\"not found\"}");

@@ -33,6 +33,7 @@ static const struct {
     {"audit", audit_suite},
     {"gitweb", gitweb_suite},
     {"fault", fault_suite},
+    {"web", web_suite},
 };
 
 int

@@ -24,5 +24,6 @@ Suite *cli_suite(void);
 Suite *audit_suite(void);
 Suite *gitweb_suite(void);
 Suite *fault_suite(void);
+Suite *web_suite(void);
 
 #endif

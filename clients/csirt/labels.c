@@ -329,3 +329,20 @@ label_category_description(enum lang l, int category)
 	c = &categories[category - 1];
 	return labels_pick(l, c->description_ja, c->description_en);
 }
+
+void
+labels_foreach(labels_foreach_cb fn, void *arg)
+{
+	for (size_t i = 0; i < LABELS_LEN(categories); i++) {
+		const struct category_entry *c = &categories[i];
+
+		fn("category", c->proto_name, c->name_ja, c->name_en,
+		   c->description_ja, c->description_en, arg);
+	}
+	for (size_t i = 0; i < LABELS_LEN(fields); i++)
+		fn("field", fields[i].key, fields[i].ja, fields[i].en, NULL,
+		   NULL, arg);
+	for (size_t i = 0; i < LABELS_LEN(enums); i++)
+		fn("enum", enums[i].key, enums[i].ja, enums[i].en, NULL, NULL,
+		   arg);
+}

@@ -57,4 +57,17 @@ const char *label_enum(enum lang l, const char *proto_name);
 const char *label_category_name(enum lang l, int category);
 const char *label_category_description(enum lang l, int category);
 
+/*
+ * Every row of the tables, in order, for tools/web-labels, which writes
+ * the web client's labels.js from them at build time (one table for both
+ * clients).  `kind` is "category" (key: the proto name; ja/en: the
+ * numbered name; desc_*: the description), "field" or "enum" (desc_*
+ * NULL).  All strings are static.
+ */
+typedef void (*labels_foreach_cb)(const char *kind, const char *key,
+                                  const char *ja, const char *en,
+                                  const char *desc_ja, const char *desc_en,
+                                  void *arg);
+void labels_foreach(labels_foreach_cb fn, void *arg);
+
 #endif
