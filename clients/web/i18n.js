@@ -1,0 +1,199 @@
+// i18n.js - the words of the web client in Japanese (the default) and
+// English.  The domain words - field names, enum values, the seven
+// categories of 第13.1 and their descriptions - come from labels.js, which
+// the build writes from the CLI's own tables (clients/csirt/labels.c), so
+// the browser and the terminal say the same thing.  This file adds only
+// what the CLI has no use for: screen titles, buttons, and the API's
+// errors as plain sentences.
+
+import { categories, fields, enums } from './labels.js';
+
+const LANG_KEY = 'csirt.lang';
+let current = sessionStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'ja';
+
+export function lang() {
+  return current;
+}
+
+export function setLang(l) {
+  current = l === 'en' ? 'en' : 'ja';
+  sessionStorage.setItem(LANG_KEY, current);
+  document.documentElement.lang = current;
+}
+
+const ui = {
+  'app.title': ['csirtd 事案管理', 'csirtd case tracking'],
+  'app.lang_toggle': ['English', '日本語'],
+  'app.lang_toggle_label': ['Switch to English', '日本語に切り替え'],
+  'app.logout': ['ログアウト', 'Log out'],
+  'app.signed_in': ['ログイン中', 'Signed in as'],
+  'nav.cases': ['事案一覧', 'Cases'],
+  'nav.report': ['事案の報告', 'Report an incident'],
+  'login.title': ['ログイン', 'Log in'],
+  'login.token': ['トークン', 'Token'],
+  'login.hint': [
+    'システム管理者から受け取ったトークンを入力してください。トークンはこのタブを閉じると消去されます。',
+    'Enter the token your administrator gave you. It is forgotten when this tab closes.'],
+  'login.submit': ['ログイン', 'Log in'],
+  'login.admin': [
+    'システム管理者の操作はコマンド (csirt admin) で行ってください。この画面では事案を扱いません。',
+    'Administrators work with the command line (csirt admin); this client handles cases only.'],
+  'report.title': ['事案の報告 (第13.1)', 'Report an incident (section 13.1)'],
+  'report.category_legend': ['区分', 'Category'],
+  'report.now': ['現在時刻', 'Now'],
+  'report.equipment_legend': ['紛失・関係する機器', 'Equipment concerned'],
+  'report.equipment_add': ['機器を追加', 'Add equipment'],
+  'report.equipment_remove': ['この機器を削除', 'Remove this equipment'],
+  'report.equipment_row': ['機器', 'Equipment'],
+  'report.choose': ['選択してください', 'Choose'],
+  'report.classification_legend': ['格付 (別表第3)', 'Classification (table 3)'],
+  'report.restrictions_hint': ['1行に1つ', 'one per line'],
+  'report.emergency_legend': ['緊急事態 (第15)', 'Emergency (section 15)'],
+  'report.emergency_flag': ['緊急事態の特例により処理した', 'Handled under the emergency exception'],
+  'report.emergency_help': [
+    '緊急事態の特例により処理した場合は、所属長が行った指示の内容を記入してください。',
+    "If the emergency exception was used, write down the head of division's instruction."],
+  'report.submit': ['報告する', 'Submit the report'],
+  'report.done': ['報告しました。事案番号: ', 'Reported. Case: '],
+  'report.invalid': ['入力内容を確認してください。', 'Please check the form.'],
+  'v.required': ['入力してください。', 'This is required.'],
+  'v.too_long': ['長すぎます (最大 {max} バイト)。', 'Too long (at most {max} bytes).'],
+  'v.one_line': ['改行や制御文字は使えません。', 'Line breaks and control characters are not allowed.'],
+  'v.future': ['未来の日時は指定できません。', 'Must not be in the future.'],
+  'v.bad_time': ['日時が正しくありません。', 'Not a valid date and time.'],
+  'v.too_many': ['多すぎます (最大 {max} 件)。', 'Too many (at most {max}).'],
+  'v.duplicate': ['重複があります。', 'Contains a duplicate.'],
+  'v.instruction_without_flag': [
+    '緊急事態の特例にチェックがない場合、指示は記入できません。',
+    'An instruction is given only with the emergency exception.'],
+  'list.title': ['事案一覧', 'Cases'],
+  'list.filters': ['絞り込み', 'Filters'],
+  'list.any': ['すべて', 'Any'],
+  'list.overdue_only': ['期限超過のみ', 'Overdue only'],
+  'list.text': ['件名・概要に含む語', 'Words in title or description'],
+  'list.apply': ['絞り込む', 'Apply'],
+  'list.empty': ['該当する事案はありません。', 'No cases match.'],
+  'list.next': ['次のページ', 'Next page'],
+  'list.prev': ['前のページ', 'Previous page'],
+  'list.overdue_badge': ['期限超過', 'Overdue'],
+  'list.late_badge': ['報告遅延', 'Reported late'],
+  'list.emergency_badge': ['緊急', 'Emergency'],
+  'case.back': ['一覧に戻る', 'Back to the list'],
+  'case.timeline': ['経過', 'Timeline'],
+  'case.actions': ['この事案に対する操作', 'Actions on this case'],
+  'case.no_actions': ['この状態で行える操作はありません。', 'Nothing you can do in this state.'],
+  'case.history_link': ['台帳の履歴 (コミットID)', 'Ledger history (commit ids)'],
+  'case.done': ['記録しました。', 'Recorded.'],
+  'case.submit': ['実行する', 'Do it'],
+  'case.cancel': ['取消', 'Cancel'],
+  'case.text': ['コメント', 'Comment'],
+  'case.text_required': ['内容 (必須)', 'Text (required)'],
+  'case.assignees': ['調査担当のログイン名 (カンマ区切り)', 'Investigators\' logins (comma-separated)'],
+  'case.none': ['なし', 'None'],
+  'case.yes': ['あり', 'Yes'],
+  'history.title': ['台帳の履歴', 'Ledger history'],
+  'history.hint': [
+    '各行は台帳 (ledger.git) の署名付きコミット1件です。git log で照合できます。',
+    'Each row is one signed commit of the ledger (ledger.git); check it with git log.'],
+  'action.acknowledge': ['受理する', 'Acknowledge'],
+  'action.guidance': ['指導する (第13.3)', 'Give guidance (13.3)'],
+  'action.escalate': ['CSIRTに上申する', 'Escalate to the CSIRT'],
+  'action.dismiss': ['却下する', 'Dismiss'],
+  'action.investigate': ['調査を開始する', 'Open an investigation'],
+  'action.assign': ['調査担当を指名する', 'Assign investigators'],
+  'action.note': ['メモを追加する', 'Add a note'],
+  'action.resolve': ['解決とする', 'Resolve'],
+  'action.close': ['終結する', 'Close'],
+  'action.reopen': ['再開する', 'Reopen'],
+  'event.ledger.initialized': ['台帳の作成', 'Ledger created'],
+  'event.case.reported': ['報告', 'Reported'],
+  'event.case.acknowledged': ['受理', 'Acknowledged'],
+  'event.case.guidance_given': ['指導', 'Guidance given'],
+  'event.case.escalated': ['上申', 'Escalated'],
+  'event.case.dismissed': ['却下', 'Dismissed'],
+  'event.case.investigation_opened': ['調査開始', 'Investigation opened'],
+  'event.case.investigators_assigned': ['調査担当の指名', 'Investigators assigned'],
+  'event.case.resolved': ['解決', 'Resolved'],
+  'event.case.closed': ['終結', 'Closed'],
+  'event.case.reopened': ['再開', 'Reopened'],
+  'event.case.updated': ['報告内容の修正', 'Report corrected'],
+  'event.note.added': ['メモ追加', 'Note added'],
+  'event.note.edited': ['メモ修正', 'Note edited'],
+  'event.deadline.missed': ['期限超過', 'Deadline missed'],
+  'err.unauthenticated': [
+    'トークンが正しくないか、無効になっています。もう一度ログインしてください。',
+    'The token is wrong or no longer valid. Please log in again.'],
+  'err.permission_denied': ['この操作を行う権限がありません。', 'You are not allowed to do this.'],
+  'err.not_found': ['該当するものが見つかりません。', 'It could not be found.'],
+  'err.invalid_argument': ['入力内容に誤りがあります。', 'Something in the input is not valid.'],
+  'err.malformed': ['送信した内容を読み取れませんでした。', 'The request could not be read.'],
+  'err.failed_precondition': [
+    'この事案の現在の状態では、この操作はできません。画面を更新してください。',
+    'This cannot be done in the case\'s current state. Please reload.'],
+  'err.already_exists': ['既に存在します。', 'It already exists.'],
+  'err.resource_exhausted': [
+    'サーバーが混み合っています。しばらくしてからもう一度お試しください。',
+    'The server is busy. Please try again in a moment.'],
+  'err.unavailable': [
+    'サーバーが一時的に利用できません。しばらくしてからもう一度お試しください。',
+    'The server is temporarily unavailable. Please try again in a moment.'],
+  'err.too_large': ['送信する内容が大きすぎます。', 'What you sent is too large.'],
+  'err.network': [
+    'サーバーに接続できませんでした。ネットワークを確認してください。',
+    'Could not reach the server. Please check the network.'],
+  'err.unknown': ['予期しないエラーが発生しました。', 'An unexpected error occurred.'],
+  'err.detail': ['詳細: ', 'Detail: '],
+};
+
+// The UI string `key`, with {name} replaced from `vars`.
+export function t(key, vars) {
+  const row = ui[key];
+  let s = row ? row[current === 'ja' ? 0 : 1] : key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, String(v));
+  return s;
+}
+
+function pick(row, key) {
+  return row ? row[current] : key;
+}
+
+// A field label of the CLI's table ("case.title" -> 件名 / Title).
+export function label(key) {
+  return pick(fields[key], key);
+}
+
+// An enum value by its proto name (ROLE_REPORTER -> 所属長); categories
+// without their "(n) " number, as the CLI shows them in tables.
+export function enumLabel(name) {
+  const c = categories.find((x) => x.key === name);
+  if (c) return c[current].replace(/^\(\d\) /, '');
+  return pick(enums[name], name || '');
+}
+
+// The seven categories of 第13.1, numbered, with their descriptions.
+export function categoryList() {
+  return categories.map((c, i) => ({
+    key: c.key,
+    number: i + 1,
+    name: c[current],
+    description: current === 'ja' ? c.descJa : c.descEn,
+  }));
+}
+
+export function enumValues(prefix) {
+  return Object.keys(enums).filter((k) => k.startsWith(prefix) && !k.endsWith('_UNSPECIFIED'));
+}
+
+// An API error as a sentence in the chosen language.
+export function errorSentence(err) {
+  const code = err && err.code;
+  return ui[`err.${code}`] ? t(`err.${code}`) : t('err.unknown');
+}
+
+// An RFC 3339 time for people, in the browser's time zone.
+export function formatTime(s) {
+  if (!s) return '';
+  const d = new Date(s);
+  if (Number.isNaN(d.getTime())) return s;
+  return d.toLocaleString(current === 'ja' ? 'ja-JP' : 'en-GB', { hour12: false });
+}
