@@ -8,7 +8,14 @@ set -eu
 PACKAGES="build-essential cmake pkg-config git curl ca-certificates \
 openssh-client sqlite3 clang libclang-rt-dev groff-base openssl bsdutils \
 libevent-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler \
-libgit2-dev check libsodium-dev libssl-dev libjansson-dev zlib1g-dev"
+libgit2-dev check libsodium-dev libssl-dev libjansson-dev zlib1g-dev \
+chromium fonts-ipafont-gothic"
+# The web client's browser tests (tools/check-web.sh) use Debian's chromium
+# (fonts-ipafont-gothic renders Japanese in their screenshots) and node/npm
+# for playwright-core; node and npm are taken as they are when present
+# (another distribution's nodejs may bundle npm), else Debian's.
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
 for p in $PACKAGES; do

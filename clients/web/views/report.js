@@ -162,8 +162,16 @@ export function render(main, ctx) {
   const form = h('form', { class: 'report', novalidate: true },
     catSet, title.row, desc.row, rec.row, eqSet, clSet, emSet, submit, status);
 
+  // After a first attempt, the messages follow the fixes as they are made.
+  let tried = false;
+  const recheck = () => {
+    if (tried) checks.forEach((c) => c());
+  };
+  form.addEventListener('input', recheck);
+  form.addEventListener('change', recheck);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    tried = true;
     const results = checks.map((c) => c());
     if (results.includes(false)) {
       replace(status, h('div', { class: 'error-box', role: 'alert' }, t('report.invalid')));
@@ -191,6 +199,7 @@ export function render(main, ctx) {
       },
     };
     if (flag.checked) c.emergency = { flag: true, instruction: instr.input.value.trim() };
+    replace(status);
     submit.disabled = true;
     try {
       const r = await call('CaseService', 'ReportIncident', { case: c });

@@ -1,0 +1,399 @@
+// web.test.js - csirtd's web client in Debian's chromium against a real
+// daemon: a 所属長 files a report written in Japanese, the 情報セキュリティ
+// 管理者 acknowledges, gives guidance and escalates, the CSIRT lead opens an
+// investigation, an auditor reads the ledger commit ids (checked with
+// stock git); hostile titles stay text; the report form works from the
+// keyboard alone and labels every control; the CSP is sent and enforced;
+// and nothing is fetched from anywhere but the daemon.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startWorld, newPage, login, shot, unlabelled, api } from './harness.js';
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+  "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+let world;
+let caseId;
+
+before(async () => {
+  world = await startWorld();
+});
+
+after(async () => {
+  if (world) await world.stop();
+});
+
+test('the page is served with the CSP, and the browser enforces it', async () => {
+  const page = await newPage(world);
+  const res = await page.goto(`${world.origin}/`);
+  assert.equal(res.status(), 200);
+  const hd = res.headers();
+  assert.equal(hd['content-security-policy'], CSP);
+  assert.equal(hd['x-content-type-options'], 'nosniff');
+  assert.equal(hd['x-frame-options'], 'DENY');
+  assert.equal(hd['referrer-policy'], 'no-referrer');
+  assert.equal(hd['cross-origin-opener-policy'], 'same-origin');
+  await page.getByLabel('トークン').waitFor();
+  // An inline script injected into the live page does not run.
+  const ran = await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__inline = 1';
+    document.body.appendChild(s);
+    return window.__inline;
+  });
+  assert.equal(ran, undefined);
+  assert.deepEqual(await unlabelled(page), []);
+  // A wrong token is refused with a sentence in Japanese, then English.
+  await page.getByLabel('トークン').fill('csirt_not-a-token');
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.getByRole('alert').getByText('トークンが正しくないか、無効になっています。').waitFor();
+  await page.getByRole('button', { name: 'Switch to English' }).click();
+  await page.getByLabel('Token').fill('csirt_not-a-token');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('alert').getByText('The token is wrong or no longer valid.').waitFor();
+  assert.equal(await page.evaluate(() => document.cookie), '');
+  assert.deepEqual(page.errors, []);
+});
+
+test('a 所属長 files a report written in Japanese', async () => {
+  const page = await newPage(world);
+  const reports = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/ReportIncident')) reports.push(r);
+  });
+  await login(world, page, 'tanaka');
+  // The token is in sessionStorage only, sent as a Bearer header.
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('csirt.token')), world.tokens.tanaka);
+  assert.equal(await page.evaluate(() => localStorage.length), 0);
+  await page.getByRole('link', { name: '事案の報告' }).click();
+  await page.getByRole('heading', { name: '事案の報告 (第13.1)' }).waitFor();
+  // The seven categories of 第13.1 with the policy's names.
+  for (const name of ['(1) 情報流出事案', '(2) 重大障害事案', '(6) 機器の紛失事案',
+    '(7) その他社会的反響が大きいと予想される事案']) {
+    await page.getByLabel(name, { exact: true }).waitFor();
+  }
+  await page.getByText('端末等、外部記録媒体、UID、デジタルカメラ等、携帯電話機等の機器を紛失した事案').waitFor();
+  // recognised-at defaults to now, in the browser's zone (Asia/Tokyo).
+  const rec = await page.getByLabel('認知日時').inputValue();
+  const recMs = await page.evaluate((v) => new Date(v).getTime(), rec);
+  assert.ok(Math.abs(recMs - Date.now()) < 120000, rec);
+  // Nothing filled: the checks speak and nothing is sent.
+  await page.getByRole('button', { name: '報告する' }).click();
+  await page.getByText('入力内容を確認してください。').waitFor();
+  assert.equal(await page.getByLabel('件名').getAttribute('aria-invalid'), 'true');
+  assert.equal(reports.length, 0);
+  // An emergency without the instruction is caught too.
+  await page.getByLabel('緊急事態の特例により処理した').check();
+  await page.getByRole('button', { name: '報告する' }).click();
+  assert.equal(await page.getByLabel('所属長の指示').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('緊急事態の特例により処理した').uncheck();
+  assert.equal(reports.length, 0);
+
+  await page.getByLabel('(6) 機器の紛失事案', { exact: true }).check();
+  await page.getByLabel('件名').fill('モバイルPCの紛失（出張先）');
+  await page.getByLabel('概要').fill('出張先の会議室でモバイルPCを紛失した。\n暗号化済み。');
+  await page.getByRole('button', { name: '機器を追加' }).click();
+  await page.getByLabel('種別').selectOption({ label: '端末等' });
+  await page.getByLabel('管理番号').fill('PC-2026-0042');
+  await page.getByLabel('所有区分').selectOption({ label: '公用' });
+  await page.getByLabel('機密性', { exact: true }).selectOption({ label: '機密性中' });
+  await page.getByLabel('完全性', { exact: true }).selectOption({ label: '完全性低' });
+  await page.getByLabel('可用性', { exact: true }).selectOption({ label: '可用性低' });
+  assert.deepEqual(await unlabelled(page), []);
+  await shot(page, '01-report-form');
+  await page.getByRole('button', { name: '報告する' }).click();
+  const done = page.getByRole('status').filter({ hasText: '報告しました。事案番号: ' });
+  await done.waitFor();
+  caseId = /事案番号: (\d{4}-\d{6})/.exec(await done.textContent())[1];
+  assert.equal(reports.length, 1);
+  assert.match(reports[0].headers().authorization, /^Bearer csirt_/);
+  await shot(page, '02-reported');
+
+  // The list shows it; the case page shows what was filed.
+  await page.getByRole('link', { name: '事案一覧' }).click();
+  const row = page.locator(`tr[data-case="${caseId}"]`);
+  await row.getByText('モバイルPCの紛失（出張先）').waitFor();
+  await row.getByText('報告', { exact: true }).waitFor();
+  await row.getByRole('link', { name: caseId }).click();
+  await page.locator('[data-field="case.category"]').getByText('機器の紛失事案').waitFor();
+  await page.getByText('PC-2026-0042').waitFor();
+  // A 所属長 may take no action on a filed case.
+  await page.getByText('この状態で行える操作はありません。').waitFor();
+  assert.deepEqual(page.errors, []);
+});
+
+test('the 情報セキュリティ管理者 acknowledges, gives guidance and escalates', async () => {
+  assert.ok(caseId);
+  const page = await newPage(world);
+  await login(world, page, 'sato');
+  await page.goto(`${world.origin}/#/case/${caseId}`);
+  await page.getByRole('heading', { name: caseId }).waitFor();
+  const actions = page.getByRole('group', { name: 'この事案に対する操作' });
+  const names = await actions.getByRole('button').allTextContents();
+  assert.deepEqual(names, ['受理する', '指導する (第13.3)', 'CSIRTに上申する', '却下する', 'メモを追加する']);
+
+  await actions.getByRole('button', { name: '受理する' }).click();
+  await page.getByLabel('コメント').fill('受理しました。');
+  await page.locator('form[data-action="acknowledge"]').getByRole('button').click();
+  await page.getByRole('status').getByText('記録しました。').waitFor();
+  await page.locator('[data-field="case.state"]').getByText('受理').waitFor();
+
+  await actions.getByRole('button', { name: '指導する (第13.3)' }).click();
+  // Guidance needs its text: refused here before the daemon is asked.
+  await page.locator('form[data-action="guidance"]').getByRole('button').click();
+  await page.getByText('入力してください。').waitFor();
+  await page.getByLabel('内容 (必須)').fill('端末の遠隔消去を直ちに実施し、経過を報告すること。');
+  await page.locator('form[data-action="guidance"]').getByRole('button').click();
+  await page.locator('.timeline li[data-type="case.guidance_given"]')
+    .getByText('端末の遠隔消去を直ちに実施し、経過を報告すること。').waitFor();
+
+  await actions.getByRole('button', { name: 'CSIRTに上申する' }).click();
+  await page.locator('form[data-action="escalate"]').getByRole('button').click();
+  await page.locator('[data-field="case.state"]').getByText('上申').waitFor();
+  const tl = await page.locator('.timeline li').allTextContents();
+  assert.equal(tl.length, 4);
+  assert.match(tl[1], /受理.*sato \(情報セキュリティ管理者\)/);
+  assert.match(tl[2], /指導.*sato/);
+  assert.match(tl[3], /上申.*sato/);
+  // Escalated: the SM may no longer acknowledge, escalate or dismiss.
+  assert.deepEqual(await actions.getByRole('button').allTextContents(),
+    ['指導する (第13.3)', 'メモを追加する']);
+  await shot(page, '03-escalated');
+  assert.deepEqual(page.errors, []);
+});
+
+test('the CSIRT lead opens an investigation; an auditor sees the ledger commits', async () => {
+  assert.ok(caseId);
+  const page = await newPage(world);
+  await login(world, page, 'yamada');
+  await page.goto(`${world.origin}/#/case/${caseId}`);
+  await page.getByRole('heading', { name: caseId }).waitFor();
+  const actions = page.getByRole('group', { name: 'この事案に対する操作' });
+  assert.deepEqual(await actions.getByRole('button').allTextContents(),
+    ['調査を開始する', '調査担当を指名する', 'メモを追加する']);
+  await actions.getByRole('button', { name: '調査を開始する' }).click();
+  await page.getByLabel('コメント').fill('調査を開始する。');
+  await page.locator('form[data-action="investigate"]').getByRole('button').click();
+  await page.locator('[data-field="case.state"]').getByText('調査中').waitFor();
+  await page.locator('.timeline li[data-type="case.investigation_opened"]').getByText('yamada').waitFor();
+  assert.deepEqual(await actions.getByRole('button').allTextContents(),
+    ['調査担当を指名する', 'メモを追加する', '解決とする']);
+  await shot(page, '04-investigating');
+
+  const audit = await newPage(world);
+  await login(world, audit, 'suzuki');
+  await audit.goto(`${world.origin}/#/case/${caseId}`);
+  await audit.getByRole('heading', { name: caseId }).waitFor();
+  await audit.getByText('この状態で行える操作はありません。').waitFor();
+  await audit.getByRole('link', { name: '台帳の履歴 (コミットID)' }).click();
+  await audit.getByRole('heading', { name: `台帳の履歴: ${caseId}` }).waitFor();
+  const commits = await audit.locator('code.commit').allTextContents();
+  assert.equal(commits.length, 5);
+  // Each is a commit of the ledger whose trailers name this case.
+  const repo = join(world.data, 'ledger.git');
+  for (const c of commits) {
+    assert.match(c, /^[0-9a-f]{40}$/);
+    const msg = execFileSync('git', ['-C', repo, 'log', '-1', '--format=%B', c], { encoding: 'utf8' });
+    assert.match(msg, new RegExp(`^Case: ${caseId}$`, 'm'));
+  }
+  const last = execFileSync('git', ['-C', repo, 'log', '-1', '--format=%B', 'ledger'], { encoding: 'utf8' });
+  assert.match(last, new RegExp(`Case: ${caseId}`));
+  assert.match(last, /^Actor: yamada$/m);
+  await shot(audit, '05-auditor-history');
+  // In English, the same page in the CLI's English words.
+  await audit.getByRole('button', { name: 'Switch to English' }).click();
+  await audit.getByRole('heading', { name: `Ledger history: ${caseId}` }).waitFor();
+  await audit.getByRole('columnheader', { name: 'Commit' }).waitFor();
+  await audit.getByText('Head of the CSIRT').first().waitFor();
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(audit.errors, []);
+});
+
+test('a title with <script> and <img onerror> renders as text and runs nothing', async () => {
+  const canary = '<script>window.__pwned=1;alert("s")</script><img src=x onerror="window.__pwned=2;alert(1)">';
+  const r = await api(world.origin, world.tokens.tanaka, 'CaseService/ReportIncident', {
+    case: {
+      category: 'CATEGORY_MALWARE_INTRUSION', title: canary,
+      description: '<b onmouseover=alert(3)>概要</b>',
+      recognized_at: new Date(Date.now() - 60000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      classification: { confidentiality: 'CONFIDENTIALITY_LOW', integrity: 'INTEGRITY_LOW',
+        availability: 'AVAILABILITY_LOW' },
+    },
+  });
+  const id = r.case.id;
+  const page = await newPage(world);
+  const imgRequests = [];
+  page.on('request', (q) => {
+    if (/\/x$/.test(q.url())) imgRequests.push(q.url());
+  });
+  await login(world, page, 'sato');
+  await page.locator(`tr[data-case="${id}"]`).waitFor();
+  assert.equal(await page.locator(`tr[data-case="${id}"] td`).nth(1).textContent(), canary);
+  await page.goto(`${world.origin}/#/case/${id}`);
+  await page.locator('.case-title').waitFor();
+  assert.equal(await page.locator('.case-title').textContent(), canary);
+  await page.getByText('<b onmouseover=alert(3)>概要</b>').hover();
+  await page.locator('.timeline li').first().getByText(canary).waitFor();
+  await shot(page, '06-canary');
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.locator('main img, main script, main b').count(), 0);
+  assert.deepEqual(page.dialogs, []);
+  assert.deepEqual(imgRequests, []);
+  assert.deepEqual(page.errors, []);
+});
+
+// Tab until `pred` holds for the focused element (at most 80 presses).
+async function tabTo(page, pred, arg) {
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(pred, arg)) return;
+  }
+  throw new Error(`never focused: ${pred}`);
+}
+
+const focusedLabel = (text) => {
+  const el = document.activeElement;
+  if (!el) return false;
+  if (el.labels && el.labels.length) return el.labels[0].textContent === text;
+  return el.textContent === text;
+};
+
+test('the report form works from the keyboard alone', async () => {
+  const page = await newPage(world);
+  await page.goto(`${world.origin}/`);
+  // The token field has the focus on arrival.
+  await page.keyboard.type(world.tokens.tanaka);
+  await page.keyboard.press('Enter');
+  await page.getByText('ログイン中').waitFor();
+  await tabTo(page, focusedLabel, '事案の報告');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: '事案の報告 (第13.1)' }).waitFor();
+  // Radio group: Tab reaches it, arrows move, Space chooses.
+  await tabTo(page, focusedLabel, '(1) 情報流出事案');
+  await page.keyboard.press('Space');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowDown');
+  await tabTo(page, focusedLabel, '件名');
+  await page.keyboard.type('私有USBメモリの無許可使用');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('事務室で私有のUSBメモリが業務端末に接続されていた。');
+  await tabTo(page, focusedLabel, '機器を追加');
+  await page.keyboard.press('Space');
+  // The new row's kind has the focus: choose with the arrow keys.
+  assert.ok(await page.evaluate(focusedLabel, '種別'));
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await tabTo(page, focusedLabel, '所有区分');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  for (const l of ['機密性', '完全性', '可用性']) {
+    await tabTo(page, focusedLabel, l);
+    await page.keyboard.press('ArrowDown');
+  }
+  await tabTo(page, focusedLabel, '報告する');
+  await page.keyboard.press('Enter');
+  const done = page.getByRole('status').filter({ hasText: '報告しました。' });
+  await done.waitFor();
+  const id = /(\d{4}-\d{6})/.exec(await done.textContent())[1];
+  const c = (await api(world.origin, world.tokens.tanaka, 'CaseService/GetCase', { id })).case;
+  assert.equal(c.category, 'CATEGORY_PERSONAL_DEVICE_MISUSE');
+  assert.equal(c.title, '私有USBメモリの無許可使用');
+  assert.equal(c.equipment[0].kind, 'EQUIPMENT_KIND_EXTERNAL_MEDIA');
+  assert.equal(c.equipment[0].owner, 'OWNERSHIP_PERSONAL');
+  assert.equal(c.classification.confidentiality, 'CONFIDENTIALITY_LOW');
+  await shot(page, '07-keyboard-report');
+  assert.deepEqual(page.errors, []);
+});
+
+// Waits until the case list shows `n` rows (the old table stays until the
+// new answer replaces it).
+function rows(page, n) {
+  return page.waitForFunction((k) => document.querySelectorAll('table.cases tbody tr').length === k, n);
+}
+
+test('the list filters, pages and marks; nothing left the daemon\'s origin', async () => {
+  const page = await newPage(world);
+  await login(world, page, 'sato');
+  await rows(page, 3);
+  await page.getByLabel('状態').selectOption({ label: '調査中' });
+  await page.getByRole('button', { name: '絞り込む' }).click();
+  await rows(page, 1);
+  await page.locator(`tr[data-case="${caseId}"]`).waitFor();
+  await page.getByLabel('状態').selectOption({ label: 'すべて' });
+  await page.getByLabel('件名・概要に含む語').fill('USBメモリ');
+  await page.getByRole('button', { name: '絞り込む' }).click();
+  await page.locator('table.cases tbody tr', { hasText: '私有USBメモリの無許可使用' }).waitFor();
+  await rows(page, 1);
+  assert.deepEqual(await unlabelled(page), []);
+  await shot(page, '08-list');
+
+  // Cursor pages of 20: 3 cases + 20 more (one recognised two hours
+  // before its report, so flagged report_late).
+  const cl = { confidentiality: 'CONFIDENTIALITY_LOW', integrity: 'INTEGRITY_LOW',
+    availability: 'AVAILABILITY_LOW' };
+  const ago = (ms) => new Date(Date.now() - ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  for (let i = 0; i < 20; i++) {
+    await api(world.origin, world.tokens.tanaka, 'CaseService/ReportIncident', {
+      case: { category: 'CATEGORY_SERIOUS_OUTAGE', title: `庁内ネットワーク障害 ${i}`,
+        recognized_at: ago(i === 0 ? 2 * 3600 * 1000 : 60000), classification: cl },
+    });
+  }
+  await page.getByLabel('件名・概要に含む語').fill('');
+  await page.getByRole('button', { name: '絞り込む' }).click();
+  await rows(page, 20);
+  assert.equal(await page.getByRole('button', { name: '前のページ' }).count(), 0);
+  await page.getByRole('button', { name: '次のページ' }).click();
+  await rows(page, 3);
+  assert.equal(await page.getByRole('button', { name: '次のページ' }).count(), 0);
+  const late = page.locator('tr', { hasText: '庁内ネットワーク障害 0' });
+  await page.getByRole('button', { name: '前のページ' }).click();
+  await rows(page, 20);
+  const seen = [...await page.locator('table.cases tbody tr').evaluateAll((r) => r.map((x) => x.dataset.case))];
+  await page.getByRole('button', { name: '次のページ' }).click();
+  await rows(page, 3);
+  const rest = await page.locator('table.cases tbody tr').evaluateAll((r) => r.map((x) => x.dataset.case));
+  assert.equal(new Set([...seen, ...rest]).size, 23);
+  if ((await late.count()) === 0) {
+    await page.getByRole('button', { name: '前のページ' }).click();
+    await rows(page, 20);
+  }
+  await late.getByText('報告遅延').waitFor();
+  assert.equal(await page.locator('.badge-late').count(), 1);
+  // Every context routed every request: none went elsewhere.
+  assert.deepEqual(world.foreign, []);
+});
+
+// A case nobody acknowledges within ack_limit_s: the daemon records
+// deadline.missed and the list marks it overdue.  The wait is for that
+// event (bounded), never a fixed sleep.
+test('an unacknowledged case shows the overdue badge', async () => {
+  const w2 = await startWorld('ack_limit_s = 1\n');
+  try {
+    const r = await api(w2.origin, w2.tokens.tanaka, 'CaseService/ReportIncident', {
+      case: { category: 'CATEGORY_LOST_EQUIPMENT', title: 'USBメモリの紛失',
+        recognized_at: new Date(Date.now() - 60000).toISOString().replace(/\.\d+Z$/, 'Z'),
+        classification: { confidentiality: 'CONFIDENTIALITY_HIGH', integrity: 'INTEGRITY_HIGH',
+          availability: 'AVAILABILITY_LOW' } },
+    });
+    const id = r.case.id;
+    for (let i = 0; i < 300; i++) {
+      const c = (await api(w2.origin, w2.tokens.sato, 'CaseService/GetCase', { id })).case;
+      if (c.overdue) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const page = await newPage(w2);
+    await login(w2, page, 'sato');
+    await page.getByLabel('期限超過のみ').check();
+    await page.getByRole('button', { name: '絞り込む' }).click();
+    await page.locator(`tr[data-case="${id}"]`).getByText('期限超過').waitFor();
+    await page.locator(`tr[data-case="${id}"] a`).click();
+    await page.locator('.timeline li[data-type="deadline.missed"]').waitFor();
+    await page.locator('h1 .badge-overdue').waitFor();
+    await shot(page, '09-overdue');
+    assert.deepEqual(w2.foreign, []);
+  } finally {
+    await w2.stop();
+  }
+});
