@@ -54,7 +54,8 @@ export async function api(origin, tok, method, body) {
 export async function startWorld(config = '') {
   const dir = mkdtempSync(join(tmpdir(), 'csirt-web-'));
   const data = join(dir, 'var');
-  const init = execFileSync(CSIRTD, ['--data', data, 'init'], { encoding: 'utf8' });
+  const init = execFileSync(CSIRTD, ['--data', data, 'init'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const admin = /administrator token: (\S+)/.exec(init)[1];
   const extra = [];
   if (config) {
@@ -110,6 +111,12 @@ export async function newPage(world) {
   });
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
+  // Chromium reports each Content-Security-Policy violation on the
+  // console: the client itself must cause none.
+  page.cspViolations = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/.test(m.text())) page.cspViolations.push(m.text());
+  });
   world.contexts.push(context);
   return page;
 }
@@ -132,4 +139,10 @@ export function unlabelled(page) {
   return page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
     .filter((el) => el.type !== 'hidden' && el.labels.length === 0)
     .map((el) => el.outerHTML));
+}
+
+// No script error and no CSP violation on `page` so far.
+export function assertClean(assert, page) {
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(page.cspViolations, []);
 }
