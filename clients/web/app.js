@@ -84,7 +84,13 @@ async function route() {
   for (const [re, fn] of routes) {
     const m = re.exec(hash);
     if (m) {
-      const args = m.slice(1).map((s) => decodeURIComponent(s));
+      let args;
+      try {
+        args = m.slice(1).map((s) => decodeURIComponent(s));
+      } catch (e) {
+        args = null; // a malformed %-escape in the address bar
+      }
+      if (!args) break;
       if ((await fn(ctx, ...args)) === false) cases.render(main, ctx);
       return;
     }
