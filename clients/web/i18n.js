@@ -91,6 +91,9 @@ const ui = {
   'case.assignees': ['調査担当のログイン名 (カンマ区切り)', 'Investigators\' logins (comma-separated)'],
   'case.none': ['なし', 'None'],
   'case.yes': ['あり', 'Yes'],
+  'case.note_low_only': [
+    '機密性高・中のメモは暗号化して保存する必要があり、現在は登録できません。機密性低のメモのみ登録できます。',
+    'Notes classified 機密性高 or 中 must be stored encrypted, which is not supported yet: only 機密性低 notes can be added.'],
   'history.title': ['台帳の履歴', 'Ledger history'],
   'history.hint': [
     '各行は台帳 (ledger.git) の署名付きコミット1件です。git log で照合できます。',

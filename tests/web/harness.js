@@ -70,6 +70,7 @@ export async function startWorld(config = '') {
     sato: { display_name: '佐藤 花子', role: 'ROLE_SECURITY_MANAGER' },
     yamada: { display_name: '山田 太郎', role: 'ROLE_CSIRT_LEAD' },
     suzuki: { display_name: '鈴木 次郎', role: 'ROLE_AUDITOR' },
+    inoue: { display_name: '井上 三郎', role: 'ROLE_INVESTIGATOR' },
   };
   const tokens = {};
   for (const [login, u] of Object.entries(users)) {

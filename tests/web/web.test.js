@@ -1,10 +1,11 @@
 // web.test.js - csirtd's web client in Debian's chromium against a real
 // daemon: a 所属長 files a report written in Japanese, the 情報セキュリティ
 // 管理者 acknowledges, gives guidance and escalates, the CSIRT lead opens an
-// investigation, an auditor reads the ledger commit ids (checked with
-// stock git); hostile titles stay text; the report form works from the
-// keyboard alone and labels every control; the CSP is sent and enforced;
-// and nothing is fetched from anywhere but the daemon.
+// investigation and staffs it, the investigator adds a note, an auditor
+// reads the ledger commit ids (checked with stock git); hostile titles
+// stay text; the report form works from the keyboard alone and labels
+// every control; the CSP is sent and enforced; API errors read as
+// sentences; and nothing is fetched from anywhere but the daemon.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -186,7 +187,35 @@ test('the CSIRT lead opens an investigation; an auditor sees the ledger commits'
   await page.locator('.timeline li[data-type="case.investigation_opened"]').getByText('yamada').waitFor();
   assert.deepEqual(await actions.getByRole('button').allTextContents(),
     ['調査担当を指名する', 'メモを追加する', '解決とする']);
+  // Staff it: the investigator then adds a note (機密性高).
+  await actions.getByRole('button', { name: '調査担当を指名する' }).click();
+  await page.getByLabel('調査担当のログイン名 (カンマ区切り)').fill('inoue');
+  await page.locator('form[data-action="assign"]').getByRole('button').click();
+  await page.locator('[data-field="case.assignees"]').getByText('inoue').waitFor();
   await shot(page, '04-investigating');
+  const inv = await newPage(world);
+  await login(world, inv, 'inoue');
+  await inv.goto(`${world.origin}/#/case/${caseId}`);
+  await inv.getByRole('heading', { name: caseId }).waitFor();
+  const invActions = inv.getByRole('group', { name: 'この事案に対する操作' });
+  assert.deepEqual(await invActions.getByRole('button').allTextContents(), ['メモを追加する']);
+  await invActions.getByRole('button', { name: 'メモを追加する' }).click();
+  await inv.getByLabel('内容 (必須)').fill('端末の位置情報を照会中。');
+  // 機密性高 is refused before sending, as the daemon would (no
+  // encrypted notes yet); 機密性低 goes through.
+  const notes = [];
+  inv.on('request', (q) => {
+    if (q.url().endsWith('/AddNote')) notes.push(q);
+  });
+  await inv.getByLabel('機密性', { exact: true }).selectOption({ label: '機密性高' });
+  assert.deepEqual(await unlabelled(inv), []);
+  await inv.locator('form[data-action="note"]').getByRole('button').click();
+  await inv.locator('.field-error').getByText('機密性低のメモのみ登録できます。').waitFor();
+  assert.equal(notes.length, 0);
+  await inv.getByLabel('機密性', { exact: true }).selectOption({ label: '機密性低' });
+  await inv.locator('form[data-action="note"]').getByRole('button').click();
+  await inv.locator('.timeline li[data-type="note.added"]').getByText('inoue').waitFor();
+  assertClean(assert, inv);
 
   const audit = await newPage(world);
   await login(world, audit, 'suzuki');
@@ -196,7 +225,7 @@ test('the CSIRT lead opens an investigation; an auditor sees the ledger commits'
   await audit.getByRole('link', { name: '台帳の履歴 (コミットID)' }).click();
   await audit.getByRole('heading', { name: `台帳の履歴: ${caseId}` }).waitFor();
   const commits = await audit.locator('code.commit').allTextContents();
-  assert.equal(commits.length, 5);
+  assert.equal(commits.length, 7);
   // Each is a commit of the ledger whose trailers name this case.
   const repo = join(world.data, 'ledger.git');
   for (const c of commits) {
@@ -204,9 +233,13 @@ test('the CSIRT lead opens an investigation; an auditor sees the ledger commits'
     const msg = execFileSync('git', ['-C', repo, 'log', '-1', '--format=%B', c], { encoding: 'utf8' });
     assert.match(msg, new RegExp(`^Case: ${caseId}$`, 'm'));
   }
+  // ... and they are exactly the commits that touched the case, in order.
+  const touched = execFileSync('git', ['-C', repo, 'log', '--reverse', '--format=%H', 'ledger', '--',
+    `cases/*/${caseId}/*`], { encoding: 'utf8' }).trim().split('\n');
+  assert.deepEqual(commits, touched);
   const last = execFileSync('git', ['-C', repo, 'log', '-1', '--format=%B', 'ledger'], { encoding: 'utf8' });
-  assert.match(last, new RegExp(`Case: ${caseId}`));
-  assert.match(last, /^Actor: yamada$/m);
+  assert.match(last, /^Actor: inoue$/m);
+  assert.match(last, /^Role: ROLE_INVESTIGATOR$/m);
   await shot(audit, '05-auditor-history');
   // In English, the same page in the CLI's English words.
   await audit.getByRole('button', { name: 'Switch to English' }).click();
@@ -243,6 +276,13 @@ test('a title with <script> and <img onerror> renders as text and runs nothing',
   await page.getByText('<b onmouseover=alert(3)>概要</b>').hover();
   await page.locator('.timeline li').first().getByText(canary).waitFor();
   await shot(page, '06-canary');
+  // Someone else acknowledged it meanwhile: the stale button gets the
+  // daemon's refusal as a sentence.
+  await api(world.origin, world.tokens.sato, 'CaseService/Acknowledge', { id });
+  await page.getByRole('button', { name: '受理する' }).click();
+  await page.locator('form[data-action="acknowledge"]').getByRole('button').click();
+  await page.getByRole('alert')
+    .getByText('この事案の現在の状態では、この操作はできません。画面を更新してください。').waitFor();
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.equal(await page.locator('main img, main script, main b').count(), 0);
   assert.deepEqual(page.dialogs, []);

@@ -87,7 +87,7 @@ function actionForm(c, a, onDone) {
   if (text) parts.push(text.row);
   if (a.text === 'note') {
     conf = field(label('classification.confidentiality'),
-      enumSelect(enumValues('CONFIDENTIALITY_'), enumLabel));
+      enumSelect(enumValues('CONFIDENTIALITY_'), enumLabel), t('case.note_low_only'));
   }
   if (conf) parts.push(conf.row);
   const submit = h('button', { type: 'submit' }, t(`action.${a.name}`));
@@ -105,6 +105,14 @@ function actionForm(c, a, onDone) {
       req = { id: c.id, assignees: list };
     } else if (a.text === 'note') {
       e = checkText(text.input.value, LIMITS.TEXT_MAX, { required: true });
+      // rpc_case.c refuses 機密性高・中 notes until they can be stored
+      // encrypted.
+      const ce = conf.input.value === 'CONFIDENTIALITY_LOW' ? null : t('case.note_low_only');
+      setFieldError(conf, ce);
+      if (ce && !e) {
+        conf.input.focus();
+        return;
+      }
       // Notes carry a classification; integrity and availability of a
       // note follow the case.
       req = { case_id: c.id, text: text.input.value,
