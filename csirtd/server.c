@@ -396,7 +396,8 @@ web_serve(struct evhttp_request *req, const char *uri)
 	char raw[1024], *path, code[8];
 	size_t len = strcspn(uri, "?#");
 
-	if (len >= sizeof(raw))
+	/* The API's paths are never the web client's: no decoding for them. */
+	if (len >= sizeof(raw) || strncmp(uri, "/twirp/", 7) == 0)
 		return false;
 	snprintf(raw, sizeof(raw), "%.*s", (int)len, uri);
 	if ((path = evhttp_uridecode(raw, 0, NULL)) == NULL)
