@@ -246,6 +246,7 @@ test('the CSIRT lead opens an investigation; an auditor sees the ledger commits'
   await audit.getByRole('heading', { name: `Ledger history: ${caseId}` }).waitFor();
   await audit.getByRole('columnheader', { name: 'Commit' }).waitFor();
   await audit.getByText('Head of the CSIRT').first().waitFor();
+  await shot(audit, '05-auditor-history-en');
   assertClean(assert, page);
   assertClean(assert, audit);
 });
