@@ -94,6 +94,15 @@ web_etag_matches(const char *if_none_match, const char *etag)
 	return false;
 }
 
+const char *
+web_reply_header(const struct web_reply *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_headers; i++)
+		if (strcmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
 static void
 web_header_add(struct web_reply *out, const char *name, const char *value)
 {

@@ -55,6 +55,9 @@ bool web_path(const char *path);
 void web_respond(struct web_reply *out, const char *method, const char *path,
                  const char *if_none_match);
 
+/* The value of the header `name` (exact case) in `r`, or NULL. */
+const char *web_reply_header(const struct web_reply *r, const char *name);
+
 /* The asset called `name`, or NULL. */
 const struct web_asset *web_asset_find(const char *name);
 

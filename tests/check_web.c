@@ -15,20 +15,11 @@
 #include "util.h"
 #include "web.h"
 
-static const char *
-header(const struct web_reply *r, const char *name)
-{
-	for (size_t i = 0; i < r->n_headers; i++)
-		if (strcmp(r->headers[i].name, name) == 0)
-			return r->headers[i].value;
-	return NULL;
-}
-
 /* The headers that every answer, error or not, must carry. */
 static void
 assert_security_headers(const struct web_reply *r)
 {
-	const char *csp = header(r, "Content-Security-Policy");
+	const char *csp = web_reply_header(r, "Content-Security-Policy");
 
 	ck_assert_ptr_nonnull(csp);
 	ck_assert_str_eq(csp, web_csp);
@@ -37,12 +28,13 @@ assert_security_headers(const struct web_reply *r)
 	ck_assert_ptr_nonnull(strstr(csp, "frame-ancestors 'none'"));
 	ck_assert_ptr_null(strstr(csp, "unsafe"));
 	ck_assert_ptr_null(strstr(csp, "http"));
-	ck_assert_str_eq(header(r, "X-Content-Type-Options"), "nosniff");
-	ck_assert_str_eq(header(r, "Referrer-Policy"), "no-referrer");
-	ck_assert_str_eq(header(r, "X-Frame-Options"), "DENY");
-	ck_assert_str_eq(header(r, "Cross-Origin-Opener-Policy"),
+	ck_assert_str_eq(web_reply_header(r, "X-Content-Type-Options"),
+	                 "nosniff");
+	ck_assert_str_eq(web_reply_header(r, "Referrer-Policy"), "no-referrer");
+	ck_assert_str_eq(web_reply_header(r, "X-Frame-Options"), "DENY");
+	ck_assert_str_eq(web_reply_header(r, "Cross-Origin-Opener-Policy"),
 	                 "same-origin");
-	ck_assert_ptr_nonnull(header(r, "Cache-Control"));
+	ck_assert_ptr_nonnull(web_reply_header(r, "Cache-Control"));
 }
 
 START_TEST(test_web_index_at_root)
@@ -55,10 +47,10 @@ START_TEST(test_web_index_at_root)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_eq(r.body, a->data);
 	ck_assert_uint_eq(r.len, a->len);
-	ck_assert_str_eq(header(&r, "Content-Type"),
+	ck_assert_str_eq(web_reply_header(&r, "Content-Type"),
 	                 "text/html; charset=utf-8");
-	ck_assert_str_eq(header(&r, "ETag"), a->etag);
-	ck_assert_str_eq(header(&r, "Cache-Control"), "no-cache");
+	ck_assert_str_eq(web_reply_header(&r, "ETag"), a->etag);
+	ck_assert_str_eq(web_reply_header(&r, "Cache-Control"), "no-cache");
 	assert_security_headers(&r);
 	/* The page loads its script as a module from its own origin, with
 	 * no inline script for the CSP to refuse. */
@@ -134,7 +126,8 @@ START_TEST(test_web_unknown_and_traversal_are_404)
 		ck_assert(web_path(paths[i]));
 		web_respond(&r, "GET", paths[i], NULL);
 		ck_assert_msg(r.status == 404, "%s: %d", paths[i], r.status);
-		ck_assert_str_eq(header(&r, "Cache-Control"), "no-store");
+		ck_assert_str_eq(web_reply_header(&r, "Cache-Control"),
+		                 "no-store");
 		assert_security_headers(&r);
 	}
 	ck_assert(!web_path("/twirp/csirt.v1.CaseService/GetCase"));
@@ -150,7 +143,7 @@ START_TEST(test_web_only_get_and_head)
 
 	web_respond(&r, "POST", "/", NULL);
 	ck_assert_int_eq(r.status, 405);
-	ck_assert_str_eq(header(&r, "Allow"), "GET, HEAD");
+	ck_assert_str_eq(web_reply_header(&r, "Allow"), "GET, HEAD");
 	assert_security_headers(&r);
 	web_respond(&r, "OTHER", "/web/app.js", NULL);
 	ck_assert_int_eq(r.status, 405);
@@ -167,7 +160,7 @@ START_TEST(test_web_conditional_get)
 	web_respond(&r, "GET", "/web/app.js", a->etag);
 	ck_assert_int_eq(r.status, 304);
 	ck_assert_uint_eq(r.len, 0);
-	ck_assert_str_eq(header(&r, "ETag"), a->etag);
+	ck_assert_str_eq(web_reply_header(&r, "ETag"), a->etag);
 	assert_security_headers(&r);
 	snprintf(list, sizeof(list), "\"0000000000000000\", W/%s", a->etag);
 	web_respond(&r, "GET", "/web/app.js", list);

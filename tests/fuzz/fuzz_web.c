@@ -12,15 +12,6 @@
 #include "fuzz.h"
 #include "web.h"
 
-static const char *
-fuzz_header(const struct web_reply *r, const char *name)
-{
-	for (size_t i = 0; i < r->n_headers; i++)
-		if (strcmp(r->headers[i].name, name) == 0)
-			return r->headers[i].value;
-	return NULL;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,9 +29,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)web_path(in);
 	web_respond(&r, "GET", in, inm);
-	csp = fuzz_header(&r, "Content-Security-Policy");
-	nosniff = fuzz_header(&r, "X-Content-Type-Options");
-	etag = fuzz_header(&r, "ETag");
+	csp = web_reply_header(&r, "Content-Security-Policy");
+	nosniff = web_reply_header(&r, "X-Content-Type-Options");
+	etag = web_reply_header(&r, "ETag");
 	if (csp == NULL || strcmp(csp, web_csp) != 0 || nosniff == NULL ||
 	    r.n_headers > WEB_HEADERS_MAX)
 		abort();

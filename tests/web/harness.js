@@ -147,3 +147,8 @@ export function assertClean(assert, page) {
   assert.deepEqual(page.errors, []);
   assert.deepEqual(page.cspViolations, []);
 }
+
+// RFC 3339 (UTC, whole seconds) of `ms` milliseconds ago.
+export function ago(ms) {
+  return new Date(Date.now() - ms).toISOString().replace(/\.\d+Z$/, 'Z');
+}

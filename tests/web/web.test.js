@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startWorld, newPage, login, shot, unlabelled, api, assertClean } from './harness.js';
+import { startWorld, newPage, login, shot, unlabelled, api, assertClean, ago } from './harness.js';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
   "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -257,7 +257,7 @@ test('a title with <script> and <img onerror> renders as text and runs nothing',
     case: {
       category: 'CATEGORY_MALWARE_INTRUSION', title: canary,
       description: '<b onmouseover=alert(3)>概要</b>',
-      recognized_at: new Date(Date.now() - 60000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      recognized_at: ago(60000),
       classification: { confidentiality: 'CONFIDENTIALITY_LOW', integrity: 'INTEGRITY_LOW',
         availability: 'AVAILABILITY_LOW' },
     },
@@ -379,7 +379,6 @@ test('the list filters, pages and marks; nothing left the daemon\'s origin', asy
   // before its report, so flagged report_late).
   const cl = { confidentiality: 'CONFIDENTIALITY_LOW', integrity: 'INTEGRITY_LOW',
     availability: 'AVAILABILITY_LOW' };
-  const ago = (ms) => new Date(Date.now() - ms).toISOString().replace(/\.\d+Z$/, 'Z');
   for (let i = 0; i < 20; i++) {
     await api(world.origin, world.tokens.tanaka, 'CaseService/ReportIncident', {
       case: { category: 'CATEGORY_SERIOUS_OUTAGE', title: `庁内ネットワーク障害 ${i}`,
@@ -420,7 +419,7 @@ test('an unacknowledged case shows the overdue badge', async () => {
   try {
     const r = await api(w2.origin, w2.tokens.tanaka, 'CaseService/ReportIncident', {
       case: { category: 'CATEGORY_LOST_EQUIPMENT', title: 'USBメモリの紛失',
-        recognized_at: new Date(Date.now() - 60000).toISOString().replace(/\.\d+Z$/, 'Z'),
+        recognized_at: ago(60000),
         classification: { confidentiality: 'CONFIDENTIALITY_HIGH', integrity: 'INTEGRITY_HIGH',
           availability: 'AVAILABILITY_LOW' } },
     });
