@@ -51,6 +51,9 @@ static const struct setting settings[] = {
      "16384", "largest request header block accepted"},
     {"idle_timeout_s", SET_UINT, 0, OFF(idle_timeout_s), 1, 3600, "30",
      "seconds a connection may idle or dribble before it is closed"},
+    {"max_connections", SET_UINT, 0, OFF(max_connections), 1, 1000000, "1024",
+     "open client connections; one more is answered resource_exhausted "
+     "and closed (keep it under the file-descriptor limit)"},
     {"writer_queue_depth", SET_UINT, 0, OFF(writer_queue_depth), 1, 1000000,
      "4096",
      "commands waiting for the ledger writer before "

@@ -20,6 +20,7 @@ struct config {
 	uint64_t max_body_bytes;
 	uint64_t max_header_bytes;
 	uint64_t idle_timeout_s;
+	uint64_t max_connections;
 	uint64_t writer_queue_depth;
 	uint64_t writer_batch_max;
 	/* Deadlines (DESIGN.md §4). */

@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "error.h"
+#include "http.h"
 #include "index.h"
 #include "keystore.h"
 #include "layout.h"
@@ -236,35 +237,6 @@ rpc_metrics_write(struct rpc *r, struct buf *out)
 	    (unsigned long long)ws.rejected, (unsigned long long)ws.failed);
 }
 
-/* Twirp error codes and their HTTP statuses (spec v7). */
-static int
-twirp_status(const char *code)
-{
-	static const struct {
-		const char *code;
-		int status;
-	} map[] = {{"invalid_argument", 400},
-	           {"malformed", 400},
-	           {"out_of_range", 400},
-	           {"unauthenticated", 401},
-	           {"permission_denied", 403},
-	           {"not_found", 404},
-	           {"bad_route", 404},
-	           {"already_exists", 409},
-	           {"aborted", 409},
-	           {"failed_precondition", 412},
-	           {"resource_exhausted", 429},
-	           {"unimplemented", 501},
-	           {"unavailable", 503},
-	           {"deadline_exceeded", 408},
-	           {"canceled", 408}};
-
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(map); i++)
-		if (strcmp(map[i].code, code) == 0)
-			return map[i].status;
-	return 500;
-}
-
 /* Answers with a Twirp error: always JSON, whatever the request's type. */
 static void
 reply_error(struct server_req *req, const char *code, const char *msg)
@@ -272,13 +244,9 @@ reply_error(struct server_req *req, const char *code, const char *msg)
 	/* Counted by the caller (metrics_count). */
 	struct buf b = BUF_INIT;
 
-	buf_puts(&b, "{\"code\":");
-	util_json_string(&b, code);
-	buf_puts(&b, ",\"msg\":");
-	util_json_string(&b, msg);
-	buf_puts(&b, "}");
-	server_req_reply(req, twirp_status(code), "application/json", b.data,
-	                 b.len);
+	int status = http_twirp_error(&b, code, msg, NULL, NULL);
+
+	server_req_reply(req, status, "application/json", b.data, b.len);
 	buf_free(&b);
 }
 

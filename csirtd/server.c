@@ -1,14 +1,37 @@
 /*
- * server.c - the libevent loop, signals and the HTTP front.
+ * server.c - the libevent loop, signals and the HTTP/1.1 front.
  *
- * This is the only module that includes libevent.  Callbacks here stay thin:
- * parse, enforce limits, route, reply.  It never does disk I/O for writes;
- * that belongs to the ledger writer thread.
+ * This is the only module that includes libevent.  Connections are
+ * bufferevents from an evconnlistener; the bytes are framed by the pure
+ * parser in http.c.  Callbacks here stay thin: parse, enforce limits,
+ * route, reply.  It never does disk I/O for writes; that belongs to the
+ * ledger writer thread.
+ *
+ * One connection serves one request at a time: while a request is out
+ * (at the writer, or parked by WatchEvents) the bytes of pipelined requests
+ * behind it wait in the input buffer, capped by the read high-water mark,
+ * so replies always go out in request order.  A connection is `struct
+ * conn`; its current request is embedded in it.  The connection has one
+ * teardown path, conn_close() (the socket) then conn_release() (the
+ * memory): the memory outlives the socket while a request is out, so a
+ * reply that arrives after the client went away finds its request, is
+ * logged and dropped.
+ *
+ * Limits: the request line (HTTP_MAX_LINE), the header block
+ * (max_header_bytes), header fields (HTTP_MAX_HEADERS), the body
+ * (max_body_bytes, refused on the declared length, before any byte of it
+ * is read), connections (max_connections: one over gets a Twirp
+ * resource_exhausted and is closed), and time: a connection idle, or a
+ * request still incomplete, after idle_timeout_s is closed.  Every error
+ * this layer sends itself is a Twirp JSON error and closes the connection
+ * once it is written (the stream cannot be trusted to resync); a plain-HTTP
+ * close half-closes first and discards what the client still sends, so
+ * the client reads the error instead of a reset.
  *
  * TLS: with a crypto_tls context every accepted connection is wrapped in an
- * OpenSSL bufferevent before evhttp sees a byte, and there is no plain-HTTP
- * fallback on the same port.  The SSL objects come from crypto.c, so this
- * file includes no OpenSSL header.
+ * OpenSSL bufferevent, and there is no plain-HTTP fallback on the same
+ * port.  The SSL objects come from crypto.c, so this file includes no
+ * OpenSSL header.
  *
  * The ledger over dumb HTTP (GET/HEAD /ledger.git/<path>): static files of
  * the bare repository, for `git clone` by auditors.  It must never serve a
@@ -18,14 +41,17 @@
  * descriptor of the repository, so a planted symlink is refused.  Who may
  * read is decided by ops.ledger_auth, before the path is looked at.
  *
- * Shutdown: SIGINT or SIGTERM stops accepting, then leaves the loop once the
- * current callbacks return; server_free() closes the remaining connections.
+ * Shutdown: SIGINT or SIGTERM stops accepting, answers parked requests
+ * (ops.stop), closes idle connections, lets the others finish the request
+ * they are on (then closes them), and leaves the loop when none is left,
+ * or after 10 s.
  */
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -42,12 +68,12 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 
 #include "crypto.h"
 #include "error.h"
+#include "http.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
@@ -60,10 +86,11 @@ struct post {
 	struct post *next;
 };
 
+struct conn;
+
 struct server {
 	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket *listener;
+	struct evconnlistener *listener;
 	struct event *sigint, *sigterm, *sighup;
 	struct event *post_ev;  /* activated by server_post() */
 	struct event *timer_ev; /* ops.timer; armed by server_timer_set() */
@@ -76,62 +103,268 @@ struct server {
 	uint64_t next_req;
 	size_t inflight; /* requests accepted and not yet answered */
 	int ledger_fd;   /* ops.ledger_dir, O_DIRECTORY; -1 if not served */
+	/* Limits (server_set_limits()). */
+	struct http_limits lim;
+	uint64_t idle_timeout_s;
+	uint64_t max_connections;
+	/* Connections with a socket (refused ones too), newest first. */
+	struct conn *conns;
+	size_t nconns;          /* served connections with a socket */
+	uint64_t refused_total; /* turned away at max_connections */
 };
 
-/* One request on its way through the RPC layer.  The evhttp request stays
- * valid until we reply even if the client has gone (libevent detaches it
- * from the closed connection, and evhttp_send_reply() then just frees
- * it), so a reply that arrives late from the writer is always safe. */
+/* One request on its way through the RPC layer, embedded in its
+ * connection (one request at a time). */
 struct server_req {
-	struct server *srv;
-	struct evhttp_request *req;
-	char path[512];
+	struct conn *c;
+	char path[HTTP_MAX_PATH];
 	char id[20];
 	char rpc_method[96];
 	char actor[80];
-	char peer[CRYPTO_TLS_NAME_MAX]; /* verified client cert; "" if none */
+	const char *peer; /* c->peer, or NULL */
 	struct timespec start;
 };
 
-static void
-reply_json(struct evhttp_request *req, int code, const char *reason,
-           const char *body)
-{
-	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+enum conn_state {
+	CONN_HEAD,    /* reading a request head */
+	CONN_BODY,    /* reading its body */
+	CONN_BUSY,    /* the request is being answered */
+	CONN_CLOSING, /* writing the last reply, then closing */
+	CONN_LINGER,  /* half-closed: discarding input until EOF or timeout */
+};
 
-	evhttp_add_header(h, "Content-Type", "application/json");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evbuffer_add(out, body, strlen(body));
-	evhttp_send_reply(req, code, reason, NULL);
+struct conn {
+	struct server *srv;
+	struct bufferevent *bev; /* NULL once closed */
+	struct conn *prev, *next;
+	enum conn_state state;
+	bool counted;     /* in srv->nconns */
+	bool close_after; /* close once the current request is answered */
+	bool read_eof;
+	bool processing; /* inside conn_process(): replies do not recurse */
+	bool req_out;    /* sr is with a handler (counted in inflight) */
+	bool started;    /* bytes of the next request have arrived */
+	bool peer_done;
+	struct timespec req_first; /* when they did */
+	struct buf head, body;
+	struct http_request hreq;
+	struct server_req sr;
+	char peer[CRYPTO_TLS_NAME_MAX];
+};
+
+static void conn_process(struct conn *c);
+
+static double
+elapsed_s(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) +
+	       (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+/* Frees the memory once nothing refers to it: the socket is closed, no
+ * handler holds the request, and conn_process() is not on the stack. */
+static void
+conn_release(struct conn *c)
+{
+	if (c->bev != NULL || c->req_out || c->processing)
+		return;
+	buf_free(&c->head);
+	buf_free(&c->body);
+	free(c);
 }
 
 static void
-metrics_cb(struct evhttp_request *req, void *arg)
+server_check_exit(struct server *srv)
 {
-	struct server *srv = arg;
-	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct buf b = BUF_INIT;
+	/* Stopping: leave once every connection is gone and every reply
+	 * is out (an orphaned request still counts in inflight). */
+	if (srv->stopping && srv->conns == NULL && srv->inflight == 0)
+		event_base_loopexit(srv->base, NULL);
+}
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		reply_json(req, 405, "Method Not Allowed",
-		           "{\"error\":\"use GET\"}");
+/* The one way a connection's socket goes away. */
+static void
+conn_close(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	if (c->bev == NULL)
+		return;
+	bufferevent_free(c->bev); /* closes the socket (and the SSL) */
+	c->bev = NULL;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	if (c->counted)
+		srv->nconns--;
+	c->counted = false;
+	server_check_exit(srv);
+	conn_release(c);
+}
+
+/* The reply is queued: close now if it is the last one and already
+ * written, or when the output drains (write_cb). */
+static void
+conn_closing(struct conn *c)
+{
+	c->state = CONN_CLOSING;
+	if (c->bev != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_close(c);
+}
+
+/* The Connection header this answer needs, with its CRLF, or "". */
+static const char *
+conn_header(const struct conn *c)
+{
+	if (c->close_after || c->srv->stopping || c->state == CONN_CLOSING)
+		return "Connection: close\r\n";
+	if (c->hreq.minor == 0)
+		return "Connection: keep-alive\r\n";
+	return "";
+}
+
+/* Writes a status line and headers; `len` is the body length that
+ * follows (or would, for HEAD). */
+static void
+conn_write_head(struct conn *c, int status, const char *content_type,
+                size_t len, const char *extra)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	const char *conn_hdr = conn_header(c);
+
+	evbuffer_add_printf(out,
+	                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	                    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+	                    "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
+	                    status, http_reason(status), content_type, len,
+	                    conn_hdr, extra != NULL ? extra : "");
+}
+
+/* Whether the current request is HEAD (no body in the reply). */
+static bool
+conn_is_head(const struct conn *c)
+{
+	return c->hreq.method != NULL && strcmp(c->hreq.method, "HEAD") == 0;
+}
+
+static void
+conn_write(struct conn *c, int status, const char *content_type,
+           const void *body, size_t len, const char *extra)
+{
+	if (c->bev == NULL)
+		return;
+	conn_write_head(c, status, content_type, len, extra);
+	if (len > 0 && !conn_is_head(c))
+		evbuffer_add(bufferevent_get_output(c->bev), body, len);
+}
+
+/* The current request is answered: close, or go on with the next one. */
+static void
+conn_done(struct conn *c)
+{
+	c->started = false;
+	buf_reset(&c->body);
+	if (c->bev == NULL) {
+		conn_release(c);
 		return;
 	}
+	if (c->close_after || c->srv->stopping) {
+		conn_closing(c);
+		return;
+	}
+	c->state = CONN_HEAD;
+	if (!c->processing)
+		conn_process(c); /* pipelined requests waiting behind it */
+}
+
+/* An error of the HTTP layer itself: a Twirp JSON error, then close. */
+static void
+conn_fail(struct conn *c, const struct http_error *err)
+{
+	struct buf b = BUF_INIT;
+	char max[24];
+	int status;
+
+	c->hreq.method = NULL; /* no HEAD: the error has a body */
+	snprintf(max, sizeof(max), "%" PRIu64, err->max);
+	status = http_twirp_error(&b, err->code, err->msg, err->limit,
+	                          err->limit != NULL ? max : NULL);
+	log_warn("refused request", "error", err->msg, "status", err->code);
+	c->close_after = true;
+	c->state = CONN_CLOSING;
+	conn_write(c, status, "application/json", b.data, b.len, NULL);
+	buf_free(&b);
+	conn_closing(c);
+}
+
+/* Answers a request that is not an RPC (healthz, metrics, routing
+ * errors): writes, then conn_done(). */
+static void
+conn_reply(struct conn *c, int status, const char *content_type,
+           const void *body, size_t len)
+{
+	conn_write(c, status, content_type, body, len, NULL);
+	conn_done(c);
+}
+
+static void
+conn_reply_error(struct conn *c, const char *code, const char *msg)
+{
+	struct buf b = BUF_INIT;
+	int status = http_twirp_error(&b, code, msg, NULL, NULL);
+
+	conn_reply(c, status, "application/json", b.data, b.len);
+	buf_free(&b);
+}
+
+static void
+metrics_serve(struct conn *c)
+{
+	struct server *srv = c->srv;
+	struct buf b = BUF_INIT;
+
 	if (srv->ops.metrics != NULL)
 		srv->ops.metrics(srv->ops.metrics_arg, &b);
 	buf_printf(&b,
 	           "# HELP csirt_http_inflight Requests accepted and not yet "
 	           "answered.\n# TYPE csirt_http_inflight gauge\n"
-	           "csirt_http_inflight %zu\n",
-	           srv->inflight);
-	evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evbuffer_add(out, b.data, b.len);
-	evhttp_send_reply(req, 200, "OK", NULL);
+	           "csirt_http_inflight %zu\n"
+	           "# HELP csirt_http_connections_open Open client "
+	           "connections.\n# TYPE csirt_http_connections_open gauge\n"
+	           "csirt_http_connections_open %zu\n"
+	           "# HELP csirt_http_connections_refused_total Connections "
+	           "refused at max_connections.\n"
+	           "# TYPE csirt_http_connections_refused_total counter\n"
+	           "csirt_http_connections_refused_total %" PRIu64 "\n",
+	           srv->inflight, srv->nconns, srv->refused_total);
+	conn_reply(c, 200, "text/plain; version=0.0.4", b.data, b.len);
 	buf_free(&b);
+}
+
+static void
+healthz_serve(struct conn *c)
+{
+	struct server *srv = c->srv;
+	char body[256];
+	uint64_t seq = 0;
+	int n;
+
+	if (srv->ops.ledger_seq != NULL)
+		seq = srv->ops.ledger_seq(srv->ops.arg);
+	n = snprintf(
+	    body, sizeof(body),
+	    "{\"status\":\"ok\",\"version\":\"%s\",\"ledger_seq\":\"%" PRIu64
+	    "\"}",
+	    CSIRT_VERSION, seq);
+	conn_reply(c, 200, "application/json", body, (size_t)n);
 }
 
 static void
@@ -146,70 +379,50 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 		srv->ops.reload(srv->ops.reload_arg);
 }
 
+static void
+conn_set_timeouts(struct conn *c)
+{
+	struct timeval tv = {(time_t)c->srv->idle_timeout_s, 0};
+
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+/* The read high-water mark: a head that fills it cannot be valid
+ * (http_head_end() refuses it), and pipelined requests behind a busy one
+ * stop being read there. */
+static size_t
+read_cap(const struct server *srv)
+{
+	return HTTP_MAX_LINE + srv->lim.max_header_bytes + 3;
+}
+
 void
 server_set_limits(struct server *srv, const struct config *cfg)
 {
-	/* evhttp has no limits until they are set (DESIGN.md §6). */
-	evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes);
-	evhttp_set_max_headers_size(srv->http,
-	                            (ev_ssize_t)cfg->max_header_bytes);
-	evhttp_set_timeout(srv->http, (int)cfg->idle_timeout_s);
+	srv->lim.max_body_bytes = (size_t)cfg->max_body_bytes;
+	srv->lim.max_header_bytes = (size_t)cfg->max_header_bytes;
+	srv->idle_timeout_s = cfg->idle_timeout_s;
+	srv->max_connections = cfg->max_connections;
+	/* Open connections take the new limits too. */
+	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+		conn_set_timeouts(c);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, read_cap(srv));
+	}
 }
 
+/* Records the name in the client's certificate, once per connection.
+ * The handshake already verified it (mTLS requires a certificate), so a
+ * failure here is a certificate that names nobody. */
 static void
-healthz_cb(struct evhttp_request *req, void *arg)
+conn_tls_peer(struct conn *c)
 {
-	struct server *srv = arg;
-	char body[256];
-	uint64_t seq = 0;
-
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
-	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
-		reply_json(req, 405, "Method Not Allowed",
-		           "{\"error\":\"use GET\"}");
+	if (c->peer_done)
 		return;
-	}
-	if (srv->ops.ledger_seq != NULL)
-		seq = srv->ops.ledger_seq(srv->ops.arg);
-	snprintf(
-	    body, sizeof(body),
-	    "{\"status\":\"ok\",\"version\":\"%s\",\"ledger_seq\":\"%" PRIu64
-	    "\"}",
-	    CSIRT_VERSION, seq);
-	reply_json(req, 200, "OK", body);
-}
-
-static const char *
-method_name(enum evhttp_cmd_type cmd)
-{
-	switch (cmd) {
-	case EVHTTP_REQ_GET:
-		return "GET";
-	case EVHTTP_REQ_POST:
-		return "POST";
-	case EVHTTP_REQ_HEAD:
-		return "HEAD";
-	default:
-		return "OTHER";
-	}
-}
-
-/* Records the name in the client's certificate while the connection is
- * certainly alive.  The handshake already verified it (mTLS requires a
- * certificate), so a failure here is a certificate that names nobody. */
-static void
-server_tls_peer(struct server_req *sr)
-{
-	struct evhttp_connection *evcon =
-	    evhttp_request_get_connection(sr->req);
-	struct bufferevent *bev =
-	    evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
-
-	if (bev == NULL ||
-	    crypto_tls_peer_name(bufferevent_openssl_get_ssl(bev), sr->peer,
-	                         sizeof(sr->peer)) != 0) {
-		sr->peer[0] = '\0';
-		log_warn("no usable client certificate name", "id", sr->id,
+	c->peer_done = true;
+	if (crypto_tls_peer_name(bufferevent_openssl_get_ssl(c->bev), c->peer,
+	                         sizeof(c->peer)) != 0) {
+		c->peer[0] = '\0';
+		log_warn("no usable client certificate name", "id", c->sr.id,
 		         "error", csirt_error_msg());
 	}
 }
@@ -296,74 +509,82 @@ gitweb_open(int dirfd, const char *rel, off_t *size)
 /* Answers a ledger request: headers, the log line, and `fd` (taken; -1
  * for none) streamed from the file rather than read into memory. */
 static void
-gitweb_reply(struct evhttp_request *req, const char *id, const char *path,
-             const char *actor, int status, const char *content_type, int fd,
-             off_t size)
+gitweb_reply(struct conn *c, const char *actor, int status,
+             const char *content_type, int fd, off_t size)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	char code[8], method[560];
+	const char *id = c->sr.id, *path = c->sr.path;
+	char code[8], method[HTTP_MAX_PATH + 24], text[8];
+	int n = 0;
 
-	if (fd >= 0 && size > 0) {
-		if (evbuffer_add_file(out, fd, 0, size) < 0) {
-			close(fd);
-			evbuffer_drain(out, evbuffer_get_length(out));
-			status = 500;
-			content_type = "text/plain; charset=utf-8";
+	if (status != 200)
+		n = snprintf(text, sizeof(text), "%d\n", status);
+	if (c->bev != NULL && fd >= 0 && size > 0 && !conn_is_head(c)) {
+		struct evbuffer *file = evbuffer_new();
+
+		/* Headers go out only once the file is attached. */
+		if (file == NULL || evbuffer_add_file(file, fd, 0, size) < 0) {
+			if (file == NULL)
+				close(fd);
+			evbuffer_free(file);
 			log_error("cannot send a ledger file", "id", id, "path",
 			          path);
+			conn_reply_error(c, "internal",
+			                 "cannot send a ledger file");
+			return;
 		}
-	} else if (fd >= 0) {
-		close(fd);
+		conn_write_head(c, status, content_type, (size_t)size, NULL);
+		evbuffer_add_buffer(bufferevent_get_output(c->bev), file);
+		evbuffer_free(file);
+	} else {
+		if (fd >= 0)
+			close(fd);
+		if (c->bev != NULL) {
+			conn_write_head(
+			    c, status, content_type,
+			    status == 200 ? (size_t)size : (size_t)n,
+			    status == 401 ? "WWW-Authenticate: Bearer "
+			                    "realm=\"csirtd ledger\"\r\n"
+			                  : NULL);
+			if (n > 0 && !conn_is_head(c))
+				evbuffer_add(bufferevent_get_output(c->bev),
+				             text, (size_t)n);
+		}
 	}
-	if (status == 401)
-		evhttp_add_header(h, "WWW-Authenticate",
-		                  "Bearer realm=\"csirtd ledger\"");
-	if (status != 200)
-		evbuffer_add_printf(out, "%d\n", status);
-	evhttp_add_header(h, "Content-Type", content_type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "X-Request-Id", id);
-	evhttp_send_reply(req, status, NULL, NULL);
 	snprintf(code, sizeof(code), "%d", status);
-	snprintf(method, sizeof(method), "%s %s",
-	         method_name(evhttp_request_get_command(req)), path);
+	snprintf(method, sizeof(method), "%s %s", c->hreq.method, path);
 	log_info("request", "id", id, "method", method, "actor",
 	         actor[0] ? actor : "-", "status", code);
+	conn_done(c);
 }
 
-/* GET or HEAD /ledger.git/<rel>; `path` is the decoded path. */
+/* GET or HEAD /ledger.git/<rel>; c->sr.path is the decoded path (the
+ * decoder refuses an encoded NUL). */
 static void
-gitweb_serve(struct server *srv, struct evhttp_request *req, const char *path,
-             size_t path_len)
+gitweb_serve(struct conn *c)
 {
-	const char *rel = path + strlen(GITWEB_PREFIX), *ctype;
-	const char *text = "text/plain; charset=utf-8";
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	char id[20], actor[80] = "";
+	struct server *srv = c->srv;
+	const char *path = c->sr.path, *rel = path + strlen(GITWEB_PREFIX);
+	const char *text = "text/plain; charset=utf-8", *ctype;
+	char actor[80] = "";
 	off_t size = 0;
 	int fd, rc;
 
-	snprintf(id, sizeof(id), "r%llx", (unsigned long long)++srv->next_req);
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		gitweb_reply(req, id, path, actor, 405, text, -1, 0);
+	if (strcmp(c->hreq.method, "GET") != 0 && !conn_is_head(c)) {
+		gitweb_reply(c, actor, 405, text, -1, 0);
 		return;
 	}
-	rc = srv->ops.ledger_auth(
-	    srv->ops.ledger_auth_arg,
-	    evhttp_find_header(evhttp_request_get_input_headers(req),
-	                       "Authorization"),
-	    actor, sizeof(actor));
+	rc = srv->ops.ledger_auth(srv->ops.ledger_auth_arg,
+	                          http_header(&c->hreq, "Authorization"), actor,
+	                          sizeof(actor));
 	if (rc != 0) {
 		if (rc == CSIRT_EUNAUTHENTICATED || rc == CSIRT_EDENIED)
-			log_warn("denied", "id", id, "actor",
+			log_warn("denied", "id", c->sr.id, "actor",
 			         actor[0] ? actor : "-", "method", path,
 			         "reason", csirt_error_msg());
 		else
-			log_error("ledger authorisation failed", "id", id,
+			log_error("ledger authorisation failed", "id", c->sr.id,
 			          "error", csirt_error_msg());
-		gitweb_reply(req, id, path, actor,
+		gitweb_reply(c, actor,
 		             rc == CSIRT_EUNAUTHENTICATED ? 401
 		             : rc == CSIRT_EDENIED        ? 403
 		                                          : 500,
@@ -372,123 +593,234 @@ gitweb_serve(struct server *srv, struct evhttp_request *req, const char *path,
 	}
 	/* The allow-list admits no "..", "//" or NUL; refusing them first
 	 * keeps that true whatever the list becomes. */
-	if (path_len != strlen(path) || strstr(rel, "..") != NULL ||
-	    strstr(rel, "//") != NULL ||
+	if (strstr(rel, "..") != NULL || strstr(rel, "//") != NULL ||
 	    (ctype = gitweb_content_type(rel)) == NULL ||
 	    (fd = gitweb_open(srv->ledger_fd, rel, &size)) < 0) {
-		gitweb_reply(req, id, path, actor, 404, text, -1, 0);
+		gitweb_reply(c, actor, 404, text, -1, 0);
 		return;
 	}
-	gitweb_reply(req, id, path, actor, 200, ctype, fd, size);
+	gitweb_reply(c, actor, 200, ctype, fd, size);
 }
 
 /* ---- the web client (web.c decides, this block only sends) ------------
  * GET/HEAD "/", "/index.html" and "/web/<asset>": the embedded assets with
- * their security headers.  Kept in one block so that it moves as one piece
- * to another HTTP front. */
-static bool
-web_serve(struct evhttp_request *req, const char *uri)
+ * the headers web.c gives every answer (CSP, ETag, caching), in place of
+ * the API's defaults. */
+static void
+web_serve(struct conn *c)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	const char *method = method_name(evhttp_request_get_command(req));
 	struct web_reply r;
-	char raw[1024], *path, code[8];
-	size_t len = strcspn(uri, "?#");
+	char code[8], method[HTTP_MAX_PATH + 24];
 
-	/* The API's paths are never the web client's: no decoding for them. */
-	if (len >= sizeof(raw) || strncmp(uri, "/twirp/", 7) == 0)
-		return false;
-	snprintf(raw, sizeof(raw), "%.*s", (int)len, uri);
-	if ((path = evhttp_uridecode(raw, 0, NULL)) == NULL)
-		return false;
-	if (!web_path(path)) {
-		free(path);
-		return false;
+	web_respond(&r, c->hreq.method, c->sr.path,
+	            http_header(&c->hreq, "If-None-Match"));
+	if (c->bev != NULL) {
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+
+		evbuffer_add_printf(out,
+		                    "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s",
+		                    r.status, http_reason(r.status), r.len,
+		                    conn_header(c));
+		for (size_t i = 0; i < r.n_headers; i++)
+			evbuffer_add_printf(out, "%s: %s\r\n",
+			                    r.headers[i].name,
+			                    r.headers[i].value);
+		evbuffer_add(out, "\r\n", 2);
+		/* The assets are constant: sent by reference, not copied. */
+		if (r.len > 0 && !conn_is_head(c) && r.status != 304)
+			evbuffer_add_reference(out, r.body, r.len, NULL, NULL);
 	}
-	web_respond(&r, method, path,
-	            evhttp_find_header(evhttp_request_get_input_headers(req),
-	                               "If-None-Match"));
-	for (size_t i = 0; i < r.n_headers; i++)
-		evhttp_add_header(h, r.headers[i].name, r.headers[i].value);
-	/* evhttp leaves the body out of a HEAD answer itself. */
-	if (r.len > 0 &&
-	    evbuffer_add_reference(out, r.body, r.len, NULL, NULL) < 0) {
-		log_error("cannot send a web asset", "path", path);
-		evhttp_send_error(req, 500, NULL);
-		free(path);
-		return true;
-	}
-	evhttp_send_reply(req, r.status, NULL, NULL);
 	snprintf(code, sizeof(code), "%d", r.status);
-	log_info("request", "method", method, "path", path, "status", code);
-	free(path);
-	return true;
+	snprintf(method, sizeof(method), "%s %s", c->hreq.method, c->sr.path);
+	log_info("request", "id", c->sr.id, "method", method, "status", code);
+	conn_done(c);
 }
 /* ---- end of the web client ---------------------------------------------- */
 
+/* ---- requests ------------------------------------------------------ */
+
+/* Routes the complete request in c->hreq / c->body. */
 static void
-generic_cb(struct evhttp_request *req, void *arg)
+conn_dispatch(struct conn *c)
 {
-	struct server *srv = arg;
-	const char *uri = evhttp_request_get_uri(req);
-	struct server_req *sr;
-	char *decoded;
-	size_t len;
+	struct server *srv = c->srv;
+	struct server_req *sr = &c->sr;
+	const char *path = sr->path, *m = c->hreq.method;
+	bool get = strcmp(m, "GET") == 0 || conn_is_head(c);
 
-	if (uri != NULL && srv->ledger_fd >= 0) {
-		/* Decoded before routing, and only the path (a "?" or "#"
-		 * that was encoded stays part of it). */
-		char raw[1024];
-		size_t dlen = 0;
-
-		len = strcspn(uri, "?#");
-		snprintf(raw, sizeof(raw), "%.*s", (int)len, uri);
-		decoded =
-		    len < sizeof(raw) ? evhttp_uridecode(raw, 0, &dlen) : NULL;
-		if (decoded != NULL && strncmp(decoded, GITWEB_PREFIX,
-		                               strlen(GITWEB_PREFIX)) == 0) {
-			gitweb_serve(srv, req, decoded, dlen);
-			free(decoded);
-			return;
-		}
-		free(decoded);
-	}
-	if (uri != NULL && web_serve(req, uri)) /* the web client */
-		return;
-	if (uri == NULL || strncmp(uri, "/twirp/", 7) != 0 ||
-	    srv->ops.rpc == NULL) {
-		reply_json(req, 404, "Not Found", "{\"error\":\"not found\"}");
-		return;
-	}
-	sr = util_xcalloc(1, sizeof(*sr));
-	srv->inflight++;
-	sr->srv = srv;
-	sr->req = req;
-	clock_gettime(CLOCK_MONOTONIC, &sr->start);
+	c->state = CONN_BUSY;
 	snprintf(sr->id, sizeof(sr->id), "r%llx",
 	         (unsigned long long)++srv->next_req);
-	if (srv->tls != NULL && crypto_tls_mtls(srv->tls))
-		server_tls_peer(sr);
-	/* The path without query; percent-decoded so that an encoded route
-	 * cannot slip past the router. */
-	len = strcspn(uri, "?#");
-	decoded = evhttp_uridecode(uri, 0, NULL);
-	if (decoded == NULL || len >= sizeof(sr->path)) {
-		free(decoded);
-		snprintf(sr->path, sizeof(sr->path), "/twirp/?");
-	} else {
-		size_t dl = strcspn(decoded, "?#");
-		snprintf(sr->path, sizeof(sr->path), "%.*s", (int)dl, decoded);
-		free(decoded);
+	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
+		if (!get)
+			conn_reply_error(c, "bad_route", "use GET");
+		else if (path[1] == 'h')
+			healthz_serve(c);
+		else
+			metrics_serve(c);
+		return;
 	}
+	if (srv->ledger_fd >= 0 &&
+	    strncmp(path, GITWEB_PREFIX, strlen(GITWEB_PREFIX)) == 0) {
+		gitweb_serve(c);
+		return;
+	}
+	if (web_path(path)) {
+		web_serve(c);
+		return;
+	}
+	if (strncmp(path, "/twirp/", 7) != 0 || srv->ops.rpc == NULL) {
+		conn_reply_error(c, "bad_route", "no such route");
+		return;
+	}
+	sr->c = c;
+	sr->rpc_method[0] = sr->actor[0] = '\0';
+	sr->peer = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &sr->start);
+	if (srv->tls != NULL && crypto_tls_mtls(srv->tls)) {
+		conn_tls_peer(c);
+		sr->peer = c->peer[0] != '\0' ? c->peer : NULL;
+	}
+	c->req_out = true;
+	srv->inflight++;
 	srv->ops.rpc(srv->ops.rpc_arg, sr);
+}
+
+/* A request still incomplete after idle_timeout_s (a dribbling client)
+ * is cut off, however steadily its bytes arrive. */
+static bool
+conn_overdue(struct conn *c)
+{
+	if (!c->started) {
+		c->started = true;
+		clock_gettime(CLOCK_MONOTONIC, &c->req_first);
+		return false;
+	}
+	if (elapsed_s(&c->req_first) <= (double)c->srv->idle_timeout_s)
+		return false;
+	log_info("closing a slow connection", "reason",
+	         "request incomplete after idle_timeout_s");
+	conn_close(c);
+	return true;
+}
+
+/* Reads a head: true when one was parsed (c->state moved on). */
+static bool
+conn_read_head(struct conn *c, struct evbuffer *in)
+{
+	struct server *srv = c->srv;
+	size_t n = evbuffer_get_length(in), cap = read_cap(srv);
+	struct http_error err;
+	const char *p;
+	long end;
+
+	if (n == 0) {
+		if (c->read_eof)
+			conn_close(c);
+		return false;
+	}
+	if (conn_overdue(c))
+		return false;
+	if (n > cap)
+		n = cap;
+	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+	end = p != NULL ? http_head_end(p, n, &srv->lim, &err) : 0;
+	if (end < 0) {
+		conn_fail(c, &err);
+		return false;
+	}
+	if (end == 0) {
+		if (c->read_eof)
+			conn_close(c);
+		return false;
+	}
+	buf_reset(&c->head);
+	buf_put(&c->head, p, (size_t)end);
+	evbuffer_drain(in, (size_t)end);
+	if (http_parse_head(&c->hreq, c->head.data, (size_t)end, &srv->lim,
+	                    &err) != 0 ||
+	    http_path_decode(c->sr.path, c->hreq.target, &err) != 0) {
+		c->hreq.method = NULL; /* the head is not trustworthy */
+		conn_fail(c, &err);
+		return false;
+	}
+	if (!c->hreq.keep_alive)
+		c->close_after = true;
+	buf_reset(&c->body);
+	if (c->hreq.content_length == 0)
+		return true;
+	c->state = CONN_BODY;
+	buf_grow(&c->body, (size_t)c->hreq.content_length);
+	/* curl waits for this before sending a body over 1 KiB. */
+	if (c->hreq.expect_continue && evbuffer_get_length(in) == 0)
+		evbuffer_add(bufferevent_get_output(c->bev),
+		             "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	return true;
+}
+
+/* Moves body bytes out of the input: true once the body is complete. */
+static bool
+conn_read_body(struct conn *c, struct evbuffer *in)
+{
+	size_t want = (size_t)c->hreq.content_length - c->body.len;
+	size_t avail = evbuffer_get_length(in);
+
+	if (avail > want)
+		avail = want;
+	if (avail > 0) {
+		evbuffer_remove(in, c->body.data + c->body.len, avail);
+		c->body.len += avail;
+	}
+	if (c->body.len == (size_t)c->hreq.content_length)
+		return true;
+	if (c->read_eof)
+		conn_close(c);
+	else
+		(void)conn_overdue(c);
+	return false;
+}
+
+/* Frames and routes every complete request in the input, one at a time:
+ * stops at a busy request, an incomplete one, or a closed connection. */
+static void
+conn_process(struct conn *c)
+{
+	if (c->processing)
+		return;
+	c->processing = true;
+	while (c->bev != NULL) {
+		struct evbuffer *in = bufferevent_get_input(c->bev);
+
+		if (c->state == CONN_LINGER) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			if (c->read_eof)
+				conn_close(c);
+			break;
+		}
+		if (c->state == CONN_HEAD) {
+			if (!conn_read_head(c, in))
+				break;
+			if (c->state == CONN_HEAD) {
+				conn_dispatch(c);
+				continue;
+			}
+		}
+		if (c->state == CONN_BODY) {
+			if (!conn_read_body(c, in))
+				break;
+			conn_dispatch(c);
+			continue;
+		}
+		break; /* CONN_BUSY or CONN_CLOSING */
+	}
+	c->processing = false;
+	conn_release(c);
 }
 
 const char *
 server_req_method(const struct server_req *req)
 {
-	return method_name(evhttp_request_get_command(req->req));
+	return req->c->hreq.method;
 }
 
 const char *
@@ -500,25 +832,20 @@ server_req_path(const struct server_req *req)
 const char *
 server_req_header(const struct server_req *req, const char *name)
 {
-	return evhttp_find_header(evhttp_request_get_input_headers(req->req),
-	                          name);
+	return http_header(&req->c->hreq, name);
 }
 
 const void *
 server_req_body(struct server_req *req, size_t *len)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req->req);
-
-	*len = evbuffer_get_length(in);
-	if (*len == 0)
-		return "";
-	return evbuffer_pullup(in, -1);
+	*len = req->c->body.len;
+	return *len > 0 ? req->c->body.data : "";
 }
 
 const char *
 server_req_peer_name(const struct server_req *req)
 {
-	return req->peer[0] != '\0' ? req->peer : NULL;
+	return req->peer;
 }
 
 const char *
@@ -540,35 +867,166 @@ void
 server_req_reply(struct server_req *req, int status, const char *content_type,
                  const void *body, size_t len)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req->req);
-	struct evbuffer *out = evhttp_request_get_output_buffer(req->req);
-	struct timespec now;
+	struct conn *c = req->c;
+	struct server *srv = c->srv;
 	char code[8], ms[24];
 
-	evhttp_add_header(h, "Content-Type", content_type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "X-Request-Id", req->id);
-	evbuffer_add(out, body, len);
-	evhttp_send_reply(req->req, status, NULL, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	assert(c->req_out);
+	conn_write(c, status, content_type, body, len, NULL);
 	snprintf(code, sizeof(code), "%d", status);
-	snprintf(ms, sizeof(ms), "%.3f",
-	         (double)(now.tv_sec - req->start.tv_sec) * 1e3 +
-	             (double)(now.tv_nsec - req->start.tv_nsec) / 1e6);
+	snprintf(ms, sizeof(ms), "%.3f", elapsed_s(&req->start) * 1e3);
 	log_info("request", "id", req->id, "method",
 	         req->rpc_method[0] ? req->rpc_method : req->path, "actor",
 	         req->actor[0] ? req->actor : "-", "peer",
-	         req->peer[0] ? req->peer : "-", "status", code, "duration_ms",
-	         ms);
-	/* Stopping: leave once the last in-flight reply is on its way (a
-	 * short delay lets the loop write it out). */
-	if (--req->srv->inflight == 0 && req->srv->stopping) {
-		struct timeval tv = {0, 50000};
-		event_base_loopexit(req->srv->base, &tv);
-	}
-	free(req);
+	         req->peer != NULL ? req->peer : "-", "status", code,
+	         "duration_ms", ms, "client",
+	         c->bev != NULL ? "connected" : "gone");
+	c->req_out = false;
+	srv->inflight--;
+	conn_done(c); /* may free c */
+	server_check_exit(srv);
 }
+
+/* ---- connections --------------------------------------------------- */
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_process(arg);
+}
+
+/* The output drained: a closing connection half-closes (plain HTTP) and
+ * lingers briefly so that the client reads the reply, not a reset. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval tv = {2, 0};
+
+	if (c->state != CONN_CLOSING)
+		return;
+	if (c->srv->tls != NULL || c->srv->stopping || c->read_eof ||
+	    shutdown(bufferevent_getfd(bev), SHUT_WR) != 0) {
+		conn_close(c);
+		return;
+	}
+	c->state = CONN_LINGER;
+	bufferevent_set_timeouts(bev, &tv, NULL);
+	bufferevent_setwatermark(bev, EV_READ, 0, 0);
+	bufferevent_enable(bev, EV_READ);
+	conn_process(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* the TLS handshake is done */
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+	    c->state == CONN_BUSY) {
+		/* Waiting on our own answer is not idling. */
+		bufferevent_enable(bev, EV_READ);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    c->state != CONN_LINGER && c->state != CONN_CLOSING) {
+		/* Half-closed: answer what was sent in full, then close. */
+		c->read_eof = true;
+		c->close_after = true;
+		if (c->state != CONN_BUSY)
+			conn_process(c);
+		return;
+	}
+	conn_close(c);
+}
+
+static struct conn *
+conn_new(struct server *srv, evutil_socket_t fd)
+{
+	struct conn *c = util_xcalloc(1, sizeof(*c));
+
+	c->srv = srv;
+	c->sr.c = c;
+	if (srv->tls != NULL) {
+		c->bev = bufferevent_openssl_socket_new(
+		    srv->base, fd, crypto_tls_ssl_new(srv->tls),
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		/* A client that closes without close_notify ends its
+		 * connection, not the request it already sent in full. */
+		if (c->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else {
+		c->bev = bufferevent_socket_new(srv->base, fd,
+		                                BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return NULL;
+	}
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	                  c);
+	conn_set_timeouts(c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, read_cap(srv));
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	return c;
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+          int socklen, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c;
+
+	(void)l;
+	(void)sa;
+	(void)socklen;
+	if (srv->stopping) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((c = conn_new(srv, fd)) == NULL) {
+		log_error("cannot set up a connection", "error",
+		          "out of memory");
+		return;
+	}
+	if (srv->nconns >= srv->max_connections) {
+		/* Told why, then closed; it holds no slot meanwhile. */
+		static const struct http_error full = {"resource_exhausted",
+		                                       "too many connections",
+		                                       "max_connections", 0};
+		struct http_error err = full;
+
+		err.max = srv->max_connections;
+		srv->refused_total++;
+		c->hreq.minor = 1;
+		conn_fail(c, &err);
+		return;
+	}
+	c->counted = true;
+	srv->nconns++;
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	int e = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	(void)arg;
+	/* EMFILE and friends: the connection stays in the backlog. */
+	log_error("accept failed", "error", evutil_socket_error_to_string(e));
+}
+
+/* ---- the loop ------------------------------------------------------ */
 
 static void
 post_cb(evutil_socket_t fd, short what, void *arg)
@@ -699,56 +1157,31 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 void
 server_stop(struct server *srv)
 {
-	size_t before;
+	struct timeval tv = {10, 0};
+	struct conn *c, *next;
 
 	if (srv->stopping)
 		return;
 	srv->stopping = 1;
 	if (srv->listener != NULL) {
-		evhttp_del_accept_socket(srv->http, srv->listener);
+		evconnlistener_free(srv->listener); /* closes the socket */
 		srv->listener = NULL;
 	}
-	/* Parked requests are answered now rather than at their timeout;
-	 * their replies may already bring inflight to zero. */
-	before = srv->inflight;
+	/* Parked requests are answered now rather than at their timeout. */
 	if (srv->ops.stop != NULL)
 		srv->ops.stop(srv->ops.stop_arg);
-	/* Finish in-flight requests (they may wait on the ledger writer),
-	 * but never longer than 10 s.  When the stop hook answered the last
-	 * ones, their reply already scheduled a short exit that lets the
-	 * loop write them out. */
-	if (srv->inflight == 0) {
-		if (before == 0)
-			event_base_loopexit(srv->base, NULL);
-	} else {
-		struct timeval tv = {10, 0};
-		event_base_loopexit(srv->base, &tv);
+	/* Idle connections go now; the others finish the request they are
+	 * on (its reply says Connection: close), but never longer than
+	 * 10 s. */
+	for (c = srv->conns; c != NULL; c = next) {
+		next = c->next;
+		c->close_after = true;
+		if (c->state == CONN_HEAD && !c->started &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+			conn_close(c);
 	}
-}
-
-/*
- * evhttp's hook for a new connection, called before it sets the socket.
- * It must never return NULL: evhttp would then make a plain bufferevent
- * and speak HTTP on the HTTPS port.  Creation fails only when out of
- * memory, so that aborts like util_xmalloc().  The bufferevent owns the
- * SSL and the socket (BEV_OPT_CLOSE_ON_FREE); evhttp frees it with the
- * connection.
- */
-static struct bufferevent *
-server_tls_bev_cb(struct event_base *base, void *arg)
-{
-	struct server *srv = arg;
-	struct bufferevent *bev;
-
-	bev = bufferevent_openssl_socket_new(
-	    base, -1, crypto_tls_ssl_new(srv->tls), BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL)
-		abort();
-	/* A client that closes without close_notify ends its connection,
-	 * not the request it already sent in full. */
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
+	event_base_loopexit(srv->base, &tv);
+	server_check_exit(srv);
 }
 
 static int
@@ -757,7 +1190,7 @@ bound_address(struct server *srv)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	char host[INET6_ADDRSTRLEN];
-	evutil_socket_t fd = evhttp_bound_socket_get_fd(srv->listener);
+	evutil_socket_t fd = evconnlistener_get_fd(srv->listener);
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		return csirt_error_set(CSIRT_EFAIL, "getsockname: %s",
@@ -774,6 +1207,40 @@ bound_address(struct server *srv)
 		         ntohs(s4->sin_port));
 	}
 	return 0;
+}
+
+/* Resolves the configured address and listens on its first result. */
+static int
+server_listen(struct server *srv, const struct config *cfg)
+{
+	struct evutil_addrinfo hints, *ai = NULL;
+	char port[8];
+	int rc, e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+	snprintf(port, sizeof(port), "%u", (unsigned)cfg->listen_port);
+	if ((e = evutil_getaddrinfo(cfg->listen_host, port, &hints, &ai)) != 0)
+		return csirt_error_set(CSIRT_EUNAVAILABLE,
+		                       "cannot resolve %s: %s", cfg->listen,
+		                       evutil_gai_strerror(e));
+	srv->listener = evconnlistener_new_bind(
+	    srv->base, accept_cb, srv,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    -1, ai->ai_addr, (int)ai->ai_addrlen);
+	if (srv->listener == NULL) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE,
+		                     "cannot listen on %s: %s", cfg->listen,
+		                     strerror(errno));
+		goto done;
+	}
+	evconnlistener_set_error_cb(srv->listener, accept_error_cb);
+	rc = bound_address(srv);
+done:
+	evutil_freeaddrinfo(ai);
+	return rc;
 }
 
 int
@@ -809,29 +1276,8 @@ server_new(struct server **out, const struct config *cfg,
 		rc = csirt_error_set(CSIRT_EFAIL, "event_base_new failed");
 		goto done;
 	}
-	srv->http = evhttp_new(srv->base);
-	if (srv->http == NULL) {
-		rc = csirt_error_set(CSIRT_EFAIL, "evhttp_new failed");
-		goto done;
-	}
 	server_set_limits(srv, cfg);
-	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-	                                          EVHTTP_REQ_POST);
-	evhttp_set_cb(srv->http, "/healthz", healthz_cb, srv);
-	evhttp_set_cb(srv->http, "/metrics", metrics_cb, srv);
-	evhttp_set_gencb(srv->http, generic_cb, srv);
-	if (srv->tls != NULL)
-		evhttp_set_bevcb(srv->http, server_tls_bev_cb, srv);
-
-	srv->listener = evhttp_bind_socket_with_handle(
-	    srv->http, cfg->listen_host, cfg->listen_port);
-	if (srv->listener == NULL) {
-		rc = csirt_error_set(CSIRT_EUNAVAILABLE,
-		                     "cannot listen on %s: %s", cfg->listen,
-		                     strerror(errno));
-		goto done;
-	}
-	if ((rc = bound_address(srv)) != 0)
+	if ((rc = server_listen(srv, cfg)) != 0)
 		goto done;
 
 	srv->post_ev = event_new(srv->base, -1, EV_PERSIST, post_cb, srv);
@@ -839,7 +1285,7 @@ server_new(struct server **out, const struct config *cfg,
 		rc = csirt_error_set(CSIRT_EFAIL, "cannot create post event");
 		goto done;
 	}
-	if (ops->timer != NULL &&
+	if (srv->ops.timer != NULL &&
 	    (srv->timer_ev = evtimer_new(srv->base, timer_cb, srv)) == NULL) {
 		rc = csirt_error_set(CSIRT_EFAIL, "cannot create the timer");
 		goto done;
@@ -890,6 +1336,8 @@ server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
+	if (srv->listener != NULL)
+		evconnlistener_free(srv->listener);
 	if (srv->sigint != NULL)
 		event_free(srv->sigint);
 	if (srv->sigterm != NULL)
@@ -902,9 +1350,12 @@ server_free(struct server *srv)
 		post_cb(-1, 0, srv); /* run what is left */
 		event_free(srv->post_ev);
 	}
+	/* What is still open (a stop that timed out) is closed; a request
+	 * still with a handler keeps its memory until it is answered. */
+	srv->stopping = 1;
+	while (srv->conns != NULL)
+		conn_close(srv->conns);
 	pthread_mutex_destroy(&srv->post_mu);
-	if (srv->http != NULL)
-		evhttp_free(srv->http);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	if (srv->ledger_fd >= 0)

@@ -38,8 +38,10 @@ START_TEST(test_daemon_healthz_and_clean_sigterm)
 	buf_reset(&body);
 	ck_assert_int_eq(tu_http(d.addr, "GET", "/nope", NULL, NULL, 0, &body),
 	                 404);
+	/* Errors of the HTTP layer itself are Twirp errors too. */
+	ck_assert_ptr_nonnull(strstr(body.data, "\"code\":\"bad_route\""));
 	ck_assert_int_eq(
-	    tu_http(d.addr, "POST", "/healthz", NULL, "x", 1, NULL), 405);
+	    tu_http(d.addr, "POST", "/healthz", NULL, "x", 1, NULL), 404);
 
 	status = tu_daemon_stop(&d, SIGTERM, 5000);
 	ck_assert_msg(status != -1, "csirtd did not exit within 5 s");

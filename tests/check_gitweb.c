@@ -168,7 +168,8 @@ START_TEST(test_gitweb_other_roles_refused)
 END_TEST
 
 /* GETs `path` as the auditor without any client normalisation; the reply
- * must be 404 and must not carry the signing key. */
+ * must be 404 (400 for an encoded NUL, which the HTTP layer refuses before
+ * routing) and must not carry the signing key. */
 static void
 expect_unreachable(struct apic *a, const char *path, const char *key)
 {
@@ -177,7 +178,9 @@ expect_unreachable(struct apic *a, const char *path, const char *key)
 
 	buf_printf(&hdr, "Authorization: Bearer %s\r\n", a->aud);
 	status = tu_http(a->d.addr, "GET", path, hdr.data, NULL, 0, &body);
-	ck_assert_msg(status == 404, "%s: %d", path, status);
+	ck_assert_msg(status == 404 ||
+	                  (status == 400 && strstr(path, "%00") != NULL),
+	              "%s: %d", path, status);
 	ck_assert_msg(body.data == NULL || strstr(body.data, key) == NULL,
 	              "%s leaked the key", path);
 	buf_free(&hdr);

@@ -34,6 +34,7 @@ static const struct {
     {"gitweb", gitweb_suite},
     {"fault", fault_suite},
     {"web", web_suite},
+    {"http", http_suite},
 };
 
 int

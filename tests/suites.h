@@ -25,5 +25,6 @@ Suite *audit_suite(void);
 Suite *gitweb_suite(void);
 Suite *fault_suite(void);
 Suite *web_suite(void);
+Suite *http_suite(void);
 
 #endif

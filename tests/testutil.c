@@ -218,8 +218,8 @@ tu_run(struct buf *out, int *status, const char *const argv[])
 	return 0;
 }
 
-static int
-connect_addr(const char *addr)
+int
+tu_connect(const char *addr)
 {
 	struct sockaddr_in sin;
 	char host[64];
@@ -272,7 +272,7 @@ tu_http(const char *addr, const char *method, const char *path,
 	int fd, code = -1;
 	char *end;
 
-	fd = connect_addr(addr);
+	fd = tu_connect(addr);
 	if (fd < 0)
 		return -1;
 	buf_printf(&req,

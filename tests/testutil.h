@@ -37,6 +37,9 @@ int tu_daemon_stop(struct tu_daemon *d, int sig, int timeout_ms);
 /* Runs a command and captures stdout (and its exit status). */
 int tu_run(struct buf *out, int *status, const char *const argv[]);
 
+/* A TCP connection to "127.0.0.1:PORT"; the fd, or -1. */
+int tu_connect(const char *addr);
+
 /* One HTTP/1.1 request with Connection: close.  `headers` is extra header
  * lines, each ending in "\r\n" (may be NULL).  Returns the status code or
  * -1; the body goes to `body` if not NULL. */
