@@ -869,10 +869,11 @@ server_req_reply(struct server_req *req, int status, const char *content_type,
 {
 	struct conn *c = req->c;
 	struct server *srv = c->srv;
-	char code[8], ms[24];
+	char code[8], ms[24], rid[48];
 
 	assert(c->req_out);
-	conn_write(c, status, content_type, body, len, NULL);
+	snprintf(rid, sizeof(rid), "X-Request-Id: %s\r\n", req->id);
+	conn_write(c, status, content_type, body, len, rid);
 	snprintf(code, sizeof(code), "%d", status);
 	snprintf(ms, sizeof(ms), "%.3f", elapsed_s(&req->start) * 1e3);
 	log_info("request", "id", req->id, "method",

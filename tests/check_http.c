@@ -1,12 +1,25 @@
 /*
  * check_http.c - the HTTP/1.1 request-head parser (http.c) on its own:
  * framing, limits, the request-smuggling rules of RFC 9112, keep-alive by
- * version, Expect: 100-continue, path decoding and the Twirp error shape.
+ * version, Expect: 100-continue, path decoding and the Twirp error shape;
+ * then the HTTP front of the real daemon over raw sockets and curl: errors
+ * of the HTTP layer, pipelining, keep-alive, HTTP/1.0, 100-continue, the
+ * connection cap, dribbling and departing clients, and SIGTERM draining.
  */
+#define _GNU_SOURCE /* memmem, strcasestr */
 #include <check.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "apiclient.h"
+#include "codec.h"
 #include "http.h"
 #include "suites.h"
 
@@ -234,6 +247,577 @@ START_TEST(test_http_twirp_error_shape)
 }
 END_TEST
 
+/* ---- against the real daemon ---------------------------------------- */
+
+/* A client connection with its unread bytes. */
+struct hc {
+	int fd;
+	struct buf in;
+};
+
+static void
+hc_open(struct hc *h, const char *addr)
+{
+	memset(h, 0, sizeof(*h));
+	h->fd = tu_connect(addr);
+	ck_assert_int_ge(h->fd, 0);
+}
+
+static void
+hc_send(struct hc *h, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(h->fd, s, n, MSG_NOSIGNAL);
+		ck_assert_int_gt(w, 0);
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+hc_send_str(struct hc *h, const char *s)
+{
+	hc_send(h, s, strlen(s));
+}
+
+/* Reads more into h->in: false at EOF (or a reset). */
+static bool
+hc_fill(struct hc *h)
+{
+	struct pollfd pfd = {h->fd, POLLIN, 0};
+	char chunk[16384];
+	ssize_t n;
+
+	ck_assert_msg(poll(&pfd, 1, 20000) > 0, "no reply within 20 s");
+	n = read(h->fd, chunk, sizeof(chunk));
+	if (n <= 0)
+		return false;
+	buf_put(&h->in, chunk, (size_t)n);
+	return true;
+}
+
+/* The next whole response (head and Content-Length body) into `out`
+ * (reset); returns its status, or -1 when the connection ended first. */
+static int
+hc_response(struct hc *h, struct buf *out)
+{
+	for (;;) {
+		const char *end =
+		    h->in.len > 0 ? memmem(h->in.data, h->in.len, "\r\n\r\n", 4)
+		                  : NULL;
+		if (end != NULL) {
+			const char *cl =
+			    strcasestr(h->in.data, "Content-Length:");
+			size_t head = (size_t)(end + 4 - h->in.data), body = 0;
+			if (cl != NULL && cl < end)
+				body = strtoul(cl + 15, NULL, 10);
+			if (h->in.len >= head + body) {
+				size_t rest = h->in.len - head - body;
+				buf_reset(out);
+				buf_put(out, h->in.data, head + body);
+				memmove(h->in.data, h->in.data + head + body,
+				        rest);
+				h->in.len = rest;
+				buf_putc(out, '\0');
+				out->len--;
+				return atoi(out->data + 9);
+			}
+		}
+		if (!hc_fill(h))
+			return -1;
+	}
+}
+
+/* True when the server closes the connection with nothing more sent. */
+static bool
+hc_closed(struct hc *h)
+{
+	size_t before = h->in.len;
+
+	while (hc_fill(h))
+		;
+	return h->in.len == before;
+}
+
+static void
+hc_close(struct hc *h)
+{
+	close(h->fd);
+	buf_free(&h->in);
+}
+
+/* Starts a daemon with `conf_text` as its --config file; returns the
+ * file's path (caller unlinks and frees). */
+static char *
+start_conf(struct apic *a, const char *conf_text)
+{
+	const char *extra[] = {"--config", NULL, NULL};
+	char *dir = tu_tmpdir(), *conf = util_path_join(dir, "csirtd.conf");
+
+	ck_assert_int_eq(
+	    util_write_file_atomic(conf, conf_text, strlen(conf_text), 0600),
+	    0);
+	free(dir);
+	extra[1] = conf;
+	apic_start_args(a, extra);
+	return conf;
+}
+
+/* A value from GET /metrics, over `h` (keep-alive). */
+static uint64_t
+hc_metric(struct hc *h, const char *name)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct buf out = BUF_INIT;
+	char key[128];
+	const char *p;
+	uint64_t v;
+
+	hc_send(h, req, sizeof(req) - 1);
+	ck_assert_int_eq(hc_response(h, &out), 200);
+	snprintf(key, sizeof(key), "\n%s ", name);
+	p = strstr(out.data, key);
+	ck_assert_msg(p != NULL, "no %s in /metrics", name);
+	v = strtoull(p + strlen(key), NULL, 10);
+	buf_free(&out);
+	return v;
+}
+
+/* A ReportIncident request as JSON text, with `pad` bytes of
+ * description. */
+static void
+report_json(struct buf *out, const char *title, size_t pad)
+{
+	Csirt__V1__ReportIncidentRequest *q = apic_report_request(title);
+
+	if (pad > 0) {
+		char *d = util_xmalloc(pad + 1);
+		memset(d, 'd', pad);
+		d[pad] = '\0';
+		codec_set_string(&q->case_->description, d);
+		free(d);
+	}
+	buf_reset(out);
+	ck_assert_int_eq(codec_to_json(out, &q->base, 0), 0);
+	codec_free(&q->base);
+}
+
+/* A POST head for `method` as `token` with a JSON body of `len`. */
+static void
+post_head(struct buf *out, const char *method, const char *token, size_t len,
+          const char *extra)
+{
+	buf_printf(out,
+	           "POST /twirp/csirt.v1.CaseService/%s HTTP/1.1\r\nHost: x\r\n"
+	           "Content-Type: application/json\r\nAuthorization: Bearer "
+	           "%s\r\nContent-Length: %zu\r\n%s\r\n",
+	           method, token, len, extra != NULL ? extra : "");
+}
+
+/* Sends raw bytes on a fresh connection and expects one Twirp JSON error
+ * with `code` and `msg_part`, then the connection closed. */
+static void
+expect_refused(struct apic *a, const char *raw, size_t len, int status,
+               const char *code, const char *msg_part)
+{
+	struct hc h;
+	struct buf out = BUF_INIT;
+	char want[64];
+
+	hc_open(&h, a->d.addr);
+	hc_send(&h, raw, len);
+	ck_assert_int_eq(hc_response(&h, &out), status);
+	snprintf(want, sizeof(want), "{\"code\":\"%s\",\"msg\":", code);
+	ck_assert_msg(strstr(out.data, want) != NULL, "%s", out.data);
+	ck_assert_msg(strstr(out.data, msg_part) != NULL, "%s", out.data);
+	ck_assert_ptr_nonnull(strstr(out.data, "Connection: close\r\n"));
+	ck_assert(hc_closed(&h));
+	hc_close(&h);
+	buf_free(&out);
+}
+
+START_TEST(test_http_daemon_refuses_bad_heads_with_twirp_errors)
+{
+	struct apic a;
+	struct buf raw = BUF_INIT;
+	uint64_t before;
+
+	apic_start(&a);
+	before = apic_ledger_seq(&a);
+	/* A header block over the default 16 KiB. */
+	buf_puts(&raw, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	for (int i = 0; i < 20000; i++)
+		buf_putc(&raw, 'b');
+	buf_puts(&raw, "\r\n\r\n");
+	expect_refused(&a, raw.data, raw.len, 400, "malformed",
+	               "\"meta\":{\"max_header_bytes\":\"16384\"}");
+	/* Malformed request lines. */
+	expect_refused(&a, "GARBAGE\r\n\r\n", 11, 400, "malformed",
+	               "malformed request line");
+	expect_refused(&a, "GET /healthz HTTP/9.9\r\n\r\n", 25, 400,
+	               "malformed", "unsupported HTTP version");
+	expect_refused(&a, "GET healthz HTTP/1.1\r\nHost: x\r\n\r\n", 33, 400,
+	               "malformed", "must be a path");
+	/* Chunked bodies are refused, and so is smuggling. */
+	buf_reset(&raw);
+	post_head(&raw, "ReportIncident", a.rep1, 5,
+	          "Transfer-Encoding: chunked\r\n");
+	buf_puts(&raw, "0\r\n\r\n");
+	expect_refused(&a, raw.data, raw.len, 400, "malformed",
+	               "Transfer-Encoding (chunked) is not supported");
+	buf_reset(&raw);
+	post_head(&raw, "ReportIncident", a.rep1, 2, "Content-Length: 40\r\n");
+	buf_puts(&raw, "{}");
+	expect_refused(&a, raw.data, raw.len, 400, "malformed",
+	               "more than one Content-Length");
+	/* Unknown routes are bad_route, on a connection that stays up. */
+	ck_assert_int_eq(tu_http(a.d.addr, "GET", "/nope", NULL, NULL, 0, &raw),
+	                 404);
+	/* Nothing reached the ledger, and the daemon still serves. */
+	ck_assert_uint_eq(apic_ledger_seq(&a), before);
+	buf_free(&raw);
+	apic_stop(&a);
+}
+END_TEST
+
+START_TEST(test_http_daemon_pipelines_in_order_and_keeps_alive)
+{
+	struct apic a;
+	struct hc h;
+	struct buf req = BUF_INIT, body = BUF_INIT, out = BUF_INIT;
+	char want[64];
+	uint64_t before;
+
+	apic_start(&a);
+	before = apic_ledger_seq(&a);
+	/* A write (answered when the ledger writer is done) with two reads
+	 * pipelined behind it, in one send: the reads wait for it, so
+	 * /healthz already counts the report. */
+	report_json(&body, "pipelined", 0);
+	post_head(&req, "ReportIncident", a.rep1, body.len, NULL);
+	buf_put(&req, body.data, body.len);
+	buf_puts(&req, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+	               "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+	hc_open(&h, a.d.addr);
+	hc_send(&h, req.data, req.len);
+	ck_assert_int_eq(hc_response(&h, &out), 200);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"case\":"));
+	ck_assert_ptr_null(strstr(out.data, "Connection: close"));
+	ck_assert_int_eq(hc_response(&h, &out), 200);
+	snprintf(want, sizeof(want), "\"ledger_seq\":\"%llu\"",
+	         (unsigned long long)before + 1);
+	ck_assert_msg(strstr(out.data, want) != NULL, "%s", out.data);
+	ck_assert_int_eq(hc_response(&h, &out), 404);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"bad_route\""));
+	/* The same connection serves on (keep-alive), until the client
+	 * says close. */
+	for (int i = 0; i < 3; i++) {
+		static const char get[] =
+		    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+		hc_send(&h, get, sizeof(get) - 1);
+		ck_assert_int_eq(hc_response(&h, &out), 200);
+	}
+	hc_send_str(&h, "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+	                "Connection: close\r\n\r\n");
+	ck_assert_int_eq(hc_response(&h, &out), 200);
+	ck_assert_ptr_nonnull(strstr(out.data, "Connection: close\r\n"));
+	ck_assert(hc_closed(&h));
+	hc_close(&h);
+	buf_free(&req);
+	buf_free(&body);
+	buf_free(&out);
+	apic_stop(&a);
+}
+END_TEST
+
+START_TEST(test_http_daemon_speaks_http_1_0)
+{
+	struct apic a;
+	struct hc h;
+	struct buf out = BUF_INIT;
+
+	apic_start(&a);
+	/* HTTP/1.0 closes after the reply by default... */
+	hc_open(&h, a.d.addr);
+	hc_send_str(&h, "GET /healthz HTTP/1.0\r\n\r\n");
+	ck_assert_int_eq(hc_response(&h, &out), 200);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"status\":\"ok\""));
+	ck_assert(hc_closed(&h));
+	hc_close(&h);
+	/* ...and keeps alive when asked, saying so. */
+	hc_open(&h, a.d.addr);
+	for (int i = 0; i < 2; i++) {
+		hc_send_str(&h, "GET /healthz HTTP/1.0\r\n"
+		                "Connection: keep-alive\r\n\r\n");
+		ck_assert_int_eq(hc_response(&h, &out), 200);
+		ck_assert_ptr_nonnull(
+		    strstr(out.data, "Connection: keep-alive\r\n"));
+	}
+	hc_close(&h);
+	buf_free(&out);
+	apic_stop(&a);
+}
+END_TEST
+
+START_TEST(test_http_daemon_expect_100_continue)
+{
+	struct apic a;
+	struct hc h;
+	struct buf body = BUF_INIT, head = BUF_INIT, out = BUF_INIT;
+	char *dir, *file, auth[128];
+	uint64_t before;
+
+	apic_start(&a);
+	before = apic_ledger_seq(&a);
+	/* By hand: "100 Continue" comes before the body is sent. */
+	report_json(&body, "expect", 4000);
+	post_head(&head, "ReportIncident", a.rep1, body.len,
+	          "Expect: 100-continue\r\n");
+	hc_open(&h, a.d.addr);
+	hc_send(&h, head.data, head.len);
+	while (h.in.len < 25)
+		ck_assert(hc_fill(&h));
+	ck_assert(strncmp(h.in.data, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0);
+	memmove(h.in.data, h.in.data + 25, h.in.len - 25);
+	h.in.len -= 25;
+	hc_send(&h, body.data, body.len);
+	ck_assert_int_eq(hc_response(&h, &out), 200);
+	hc_close(&h);
+	/* An over-limit length gets the final error at once. */
+	buf_reset(&head);
+	post_head(&head, "ReportIncident", a.rep1, 3u << 20,
+	          "Expect: 100-continue\r\n");
+	expect_refused(&a, head.data, head.len, 400, "malformed",
+	               "max_body_bytes");
+	/* And curl, which sends Expect: 100-continue with a large body. */
+	dir = tu_tmpdir();
+	file = util_path_join(dir, "body.json");
+	ck_assert_int_eq(
+	    util_write_file_atomic(file, body.data, body.len, 0600), 0);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a.rep1);
+	{
+		char url[256], data[4200];
+		const char *argv[] = {"curl",
+		                      "-sS",
+		                      "-H",
+		                      "Expect: 100-continue",
+		                      "-H",
+		                      "Content-Type: application/json",
+		                      "-H",
+		                      auth,
+		                      "--data-binary",
+		                      data,
+		                      "-w",
+		                      "\\n%{http_code}",
+		                      url,
+		                      NULL};
+		int status;
+
+		snprintf(url, sizeof(url),
+		         "http://%s/twirp/csirt.v1.CaseService/ReportIncident",
+		         a.d.addr);
+		snprintf(data, sizeof(data), "@%s", file);
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+		ck_assert_int_eq(status, 0);
+		ck_assert_msg(strstr(out.data, "\n200") != NULL, "%s",
+		              out.data);
+	}
+	ck_assert_uint_eq(apic_ledger_seq(&a), before + 2);
+	unlink(file);
+	tu_rmrf(dir);
+	free(file);
+	free(dir);
+	buf_free(&body);
+	buf_free(&head);
+	buf_free(&out);
+	apic_stop(&a);
+}
+END_TEST
+
+START_TEST(test_http_daemon_caps_connections)
+{
+	struct apic a;
+	struct hc h1, h2, h3;
+	struct buf out = BUF_INIT;
+	char *conf = start_conf(&a, "max_connections = 2\n");
+	int tries;
+
+	/* Two connections, each proven accepted by a reply. */
+	hc_open(&h1, a.d.addr);
+	ck_assert_uint_eq(hc_metric(&h1, "csirt_http_connections_open"), 1);
+	hc_open(&h2, a.d.addr);
+	ck_assert_uint_eq(hc_metric(&h2, "csirt_http_connections_open"), 2);
+	/* The third is told why and closed, without asking anything. */
+	hc_open(&h3, a.d.addr);
+	ck_assert_int_eq(hc_response(&h3, &out), 429);
+	ck_assert_ptr_nonnull(strstr(
+	    out.data, "{\"code\":\"resource_exhausted\",\"msg\":\"too many "
+	              "connections\",\"meta\":{\"max_connections\":\"2\"}}"));
+	ck_assert_ptr_nonnull(strstr(out.data, "Connection: close\r\n"));
+	ck_assert(hc_closed(&h3));
+	hc_close(&h3);
+	ck_assert_uint_eq(
+	    hc_metric(&h2, "csirt_http_connections_refused_total"), 1);
+	/* A slot frees when one goes (seen through the other)... */
+	hc_close(&h1);
+	for (tries = 0; tries < 1000; tries++)
+		if (hc_metric(&h2, "csirt_http_connections_open") == 1)
+			break;
+	ck_assert_int_lt(tries, 1000);
+	/* ...and a new connection gets it. */
+	hc_open(&h3, a.d.addr);
+	ck_assert_uint_eq(hc_metric(&h3, "csirt_http_connections_open"), 2);
+	hc_close(&h3);
+	hc_close(&h2);
+	buf_free(&out);
+	apic_stop(&a);
+	unlink(conf);
+	free(conf);
+}
+END_TEST
+
+START_TEST(test_http_daemon_cuts_a_steady_dribbler)
+{
+	static const char head[] =
+	    "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: "
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "4567890123456789\r\n\r\n";
+	struct apic a;
+	struct hc h;
+	char *conf = start_conf(&a, "idle_timeout_s = 1\n");
+	size_t sent = 0;
+	bool cut = false;
+
+	/* One byte every 100 ms never idles for the 1 s timeout, but the
+	 * request is still incomplete after it: the server hangs up long
+	 * before the head (about 13 s of bytes) is complete. */
+	hc_open(&h, a.d.addr);
+	while (sent < sizeof(head) - 1) {
+		struct pollfd pfd = {h.fd, POLLIN, 0};
+
+		if (send(h.fd, head + sent, 1, MSG_NOSIGNAL) != 1) {
+			cut = true;
+			break;
+		}
+		sent++;
+		if (poll(&pfd, 1, 100) > 0) {
+			cut = hc_closed(&h);
+			break;
+		}
+	}
+	ck_assert_msg(cut, "the server read the whole head (%zu bytes)", sent);
+	ck_assert_uint_lt(sent, sizeof(head) - 1);
+	hc_close(&h);
+	ck_assert_uint_ge(apic_ledger_seq(&a), 1);
+	apic_stop(&a);
+	unlink(conf);
+	free(conf);
+}
+END_TEST
+
+/* Parks a WatchEvents call on `h` and waits until the server counts it
+ * in flight (asked over `probe`). */
+static void
+park_watch(struct apic *a, struct hc *h, struct hc *probe)
+{
+	struct buf req = BUF_INIT, body = BUF_INIT;
+	int tries;
+
+	buf_printf(&body, "{\"after_seq\":\"%llu\",\"max_wait_ms\":60000}",
+	           (unsigned long long)apic_ledger_seq(a));
+	post_head(&req, "WatchEvents", a->lead, body.len, NULL);
+	buf_put(&req, body.data, body.len);
+	hc_send(h, req.data, req.len);
+	for (tries = 0; tries < 1000; tries++)
+		if (hc_metric(probe, "csirt_http_inflight") == 1)
+			break;
+	ck_assert_int_lt(tries, 1000);
+	buf_free(&req);
+	buf_free(&body);
+}
+
+START_TEST(test_http_daemon_survives_clients_that_leave)
+{
+	struct apic a;
+	struct hc h, probe;
+	struct buf req = BUF_INIT, body = BUF_INIT;
+	struct linger lg = {1, 0};
+	uint64_t before;
+	char *id;
+	int tries;
+
+	apic_start(&a);
+	hc_open(&probe, a.d.addr);
+	/* A write sent in full, then the client hangs up without reading:
+	 * the event is still committed. */
+	before = apic_ledger_seq(&a);
+	report_json(&body, "left", 0);
+	post_head(&req, "ReportIncident", a.rep1, body.len, NULL);
+	buf_put(&req, body.data, body.len);
+	hc_open(&h, a.d.addr);
+	hc_send(&h, req.data, req.len);
+	hc_close(&h);
+	for (tries = 0; tries < 1000; tries++)
+		if (apic_ledger_seq(&a) == before + 1)
+			break;
+	ck_assert_int_lt(tries, 1000);
+	/* A parked call whose client resets the connection: the reply that
+	 * comes later (a new event wakes the watcher) finds it gone. */
+	hc_open(&h, a.d.addr);
+	park_watch(&a, &h, &probe);
+	ck_assert_int_eq(
+	    setsockopt(h.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	hc_close(&h);
+	id = apic_report(&a, a.rep1, "wakes the watcher");
+	ck_assert_ptr_nonnull(id);
+	free(id);
+	for (tries = 0; tries < 1000; tries++)
+		if (hc_metric(&probe, "csirt_http_inflight") == 0)
+			break;
+	ck_assert_int_lt(tries, 1000);
+	ck_assert_uint_eq(apic_ledger_seq(&a), before + 2);
+	ck_assert_int_eq(
+	    tu_sh(NULL, "grep -q 'client=gone' '%s'", a.d.log_path), 0);
+	hc_close(&probe);
+	buf_free(&req);
+	buf_free(&body);
+	apic_stop(&a);
+}
+END_TEST
+
+START_TEST(test_http_daemon_sigterm_drains)
+{
+	struct apic a;
+	struct hc busy, idle;
+	struct buf out = BUF_INIT;
+	int status;
+
+	apic_start(&a);
+	hc_open(&idle, a.d.addr);
+	hc_open(&busy, a.d.addr);
+	park_watch(&a, &busy, &idle);
+	/* SIGTERM: the request in flight is answered (and its connection
+	 * closed after it), the idle keep-alive connection is closed, and
+	 * the daemon exits cleanly. */
+	ck_assert_int_eq(kill(a.d.pid, SIGTERM), 0);
+	ck_assert_int_eq(hc_response(&busy, &out), 200);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"last_seq\""));
+	ck_assert_ptr_nonnull(strstr(out.data, "Connection: close\r\n"));
+	ck_assert(hc_closed(&busy));
+	ck_assert(hc_closed(&idle));
+	status = tu_daemon_stop(&a.d, 0, 10000);
+	ck_assert_msg(status != -1, "csirtd did not exit");
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	hc_close(&busy);
+	hc_close(&idle);
+	buf_free(&out);
+	tu_rmrf(a.dir); /* apic_stop() without its SIGTERM */
+	free(a.data);
+	free(a.dir);
+}
+END_TEST
+
 Suite *
 http_suite(void)
 {
@@ -247,6 +831,18 @@ http_suite(void)
 	tcase_add_test(tc, test_http_limits_the_head);
 	tcase_add_test(tc, test_http_decodes_the_path);
 	tcase_add_test(tc, test_http_twirp_error_shape);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("daemon");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc,
+	               test_http_daemon_refuses_bad_heads_with_twirp_errors);
+	tcase_add_test(tc, test_http_daemon_pipelines_in_order_and_keeps_alive);
+	tcase_add_test(tc, test_http_daemon_speaks_http_1_0);
+	tcase_add_test(tc, test_http_daemon_expect_100_continue);
+	tcase_add_test(tc, test_http_daemon_caps_connections);
+	tcase_add_test(tc, test_http_daemon_cuts_a_steady_dribbler);
+	tcase_add_test(tc, test_http_daemon_survives_clients_that_leave);
+	tcase_add_test(tc, test_http_daemon_sigterm_drains);
 	suite_add_tcase(s, tc);
 	return s;
 }
