@@ -405,6 +405,8 @@ server_set_limits(struct server *srv, const struct config *cfg)
 	srv->max_connections = cfg->max_connections;
 	/* Open connections take the new limits too. */
 	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+		if (c->state == CONN_CLOSING || c->state == CONN_LINGER)
+			continue;
 		conn_set_timeouts(c);
 		bufferevent_setwatermark(c->bev, EV_READ, 0, read_cap(srv));
 	}
@@ -750,7 +752,6 @@ conn_read_head(struct conn *c, struct evbuffer *in)
 	if (c->hreq.content_length == 0)
 		return true;
 	c->state = CONN_BODY;
-	buf_grow(&c->body, (size_t)c->hreq.content_length);
 	/* curl waits for this before sending a body over 1 KiB. */
 	if (c->hreq.expect_continue && evbuffer_get_length(in) == 0)
 		evbuffer_add(bufferevent_get_output(c->bev),
@@ -768,7 +769,13 @@ conn_read_body(struct conn *c, struct evbuffer *in)
 	if (avail > want)
 		avail = want;
 	if (avail > 0) {
-		evbuffer_remove(in, c->body.data + c->body.len, avail);
+		/* Grown as the bytes come, not on the declared length. */
+		buf_grow(&c->body, avail);
+		if (evbuffer_remove(in, c->body.data + c->body.len, avail) !=
+		    (int)avail) {
+			conn_close(c);
+			return false;
+		}
 		c->body.len += avail;
 	}
 	if (c->body.len == (size_t)c->hreq.content_length)
