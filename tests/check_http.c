@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apiclient.h"
@@ -248,6 +249,21 @@ START_TEST(test_http_twirp_error_shape)
 END_TEST
 
 /* ---- against the real daemon ---------------------------------------- */
+
+/* Polls `cond` until it holds; fails the test after a generous minute
+ * (a deadline for a hung daemon, not a measurement). */
+#define WAIT_FOR(cond)                                                         \
+	do {                                                                   \
+		struct timespec wf_t0;                                         \
+		clock_gettime(CLOCK_MONOTONIC, &wf_t0);                        \
+		while (!(cond)) {                                              \
+			struct timespec wf_t;                                  \
+			clock_gettime(CLOCK_MONOTONIC, &wf_t);                 \
+			ck_assert_msg(wf_t.tv_sec - wf_t0.tv_sec < 60,         \
+			              "still not: %s", #cond);                 \
+			(void)poll(NULL, 0, 2);                                \
+		}                                                              \
+	} while (0)
 
 /* A client connection with its unread bytes. */
 struct hc {
@@ -640,7 +656,6 @@ START_TEST(test_http_daemon_caps_connections)
 	struct hc h1, h2, h3;
 	struct buf out = BUF_INIT;
 	char *conf = start_conf(&a, "max_connections = 2\n");
-	int tries;
 
 	/* Two connections, each proven accepted by a reply. */
 	hc_open(&h1, a.d.addr);
@@ -660,13 +675,27 @@ START_TEST(test_http_daemon_caps_connections)
 	    hc_metric(&h2, "csirt_http_connections_refused_total"), 1);
 	/* A slot frees when one goes (seen through the other)... */
 	hc_close(&h1);
-	for (tries = 0; tries < 1000; tries++)
-		if (hc_metric(&h2, "csirt_http_connections_open") == 1)
-			break;
-	ck_assert_int_lt(tries, 1000);
+	WAIT_FOR(hc_metric(&h2, "csirt_http_connections_open") == 1);
 	/* ...and a new connection gets it. */
 	hc_open(&h3, a.d.addr);
 	ck_assert_uint_eq(hc_metric(&h3, "csirt_http_connections_open"), 2);
+	/* SIGHUP raises the cap: a third connection is served. */
+	ck_assert_int_eq(
+	    util_write_file_atomic(conf, "max_connections = 3\n", 20, 0600), 0);
+	ck_assert_int_eq(kill(a.d.pid, SIGHUP), 0);
+	for (;;) {
+		int status;
+
+		hc_open(&h1, a.d.addr);
+		hc_send_str(&h1, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+		status = hc_response(&h1, &out);
+		if (status == 200)
+			break;
+		ck_assert_int_eq(status, 429); /* not reloaded yet */
+		hc_close(&h1);
+	}
+	ck_assert_uint_eq(hc_metric(&h1, "csirt_http_connections_open"), 3);
+	hc_close(&h1);
 	hc_close(&h3);
 	hc_close(&h2);
 	buf_free(&out);
@@ -721,17 +750,13 @@ static void
 park_watch(struct apic *a, struct hc *h, struct hc *probe)
 {
 	struct buf req = BUF_INIT, body = BUF_INIT;
-	int tries;
 
 	buf_printf(&body, "{\"after_seq\":\"%llu\",\"max_wait_ms\":60000}",
 	           (unsigned long long)apic_ledger_seq(a));
 	post_head(&req, "WatchEvents", a->lead, body.len, NULL);
 	buf_put(&req, body.data, body.len);
 	hc_send(h, req.data, req.len);
-	for (tries = 0; tries < 1000; tries++)
-		if (hc_metric(probe, "csirt_http_inflight") == 1)
-			break;
-	ck_assert_int_lt(tries, 1000);
+	WAIT_FOR(hc_metric(probe, "csirt_http_inflight") == 1);
 	buf_free(&req);
 	buf_free(&body);
 }
@@ -744,7 +769,6 @@ START_TEST(test_http_daemon_survives_clients_that_leave)
 	struct linger lg = {1, 0};
 	uint64_t before;
 	char *id;
-	int tries;
 
 	apic_start(&a);
 	hc_open(&probe, a.d.addr);
@@ -757,10 +781,7 @@ START_TEST(test_http_daemon_survives_clients_that_leave)
 	hc_open(&h, a.d.addr);
 	hc_send(&h, req.data, req.len);
 	hc_close(&h);
-	for (tries = 0; tries < 1000; tries++)
-		if (apic_ledger_seq(&a) == before + 1)
-			break;
-	ck_assert_int_lt(tries, 1000);
+	WAIT_FOR(apic_ledger_seq(&a) == before + 1);
 	/* A parked call whose client resets the connection: the reply that
 	 * comes later (a new event wakes the watcher) finds it gone. */
 	hc_open(&h, a.d.addr);
@@ -771,10 +792,7 @@ START_TEST(test_http_daemon_survives_clients_that_leave)
 	id = apic_report(&a, a.rep1, "wakes the watcher");
 	ck_assert_ptr_nonnull(id);
 	free(id);
-	for (tries = 0; tries < 1000; tries++)
-		if (hc_metric(&probe, "csirt_http_inflight") == 0)
-			break;
-	ck_assert_int_lt(tries, 1000);
+	WAIT_FOR(hc_metric(&probe, "csirt_http_inflight") == 0);
 	ck_assert_uint_eq(apic_ledger_seq(&a), before + 2);
 	ck_assert_int_eq(
 	    tu_sh(NULL, "grep -q 'client=gone' '%s'", a.d.log_path), 0);
