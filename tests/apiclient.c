@@ -158,6 +158,21 @@ apic_start_args(struct apic *a, const char *const *extra)
 }
 
 void
+apic_start_conf(struct apic *a, const char *conf_text)
+{
+	const char *extra[] = {"--config", NULL, NULL};
+	char *dir = tu_tmpdir(), *conf = util_path_join(dir, "csirtd.conf");
+
+	ck_assert_int_eq(
+	    util_write_file_atomic(conf, conf_text, strlen(conf_text), 0600),
+	    0);
+	extra[1] = conf;
+	apic_start_args(a, extra);
+	a->conf = conf;
+	free(dir);
+}
+
+void
 apic_stop(struct apic *a)
 {
 	int status = tu_daemon_stop(&a->d, SIGTERM, 10000);
@@ -168,6 +183,14 @@ apic_stop(struct apic *a)
 	tu_rmrf(a->dir);
 	free(a->data);
 	free(a->dir);
+	if (a->conf != NULL) {
+		char *dir = util_strdup(a->conf);
+
+		*strrchr(dir, '/') = '\0';
+		tu_rmrf(dir);
+		free(dir);
+		free(a->conf);
+	}
 }
 
 Csirt__V1__ReportIncidentRequest *

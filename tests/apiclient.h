@@ -11,6 +11,7 @@
 
 struct apic {
 	char *dir, *data;
+	char *conf; /* apic_start_conf()'s file, or NULL */
 	struct tu_daemon d;
 	/* Tokens: admin, rep1 (所属長 of d1), rep2 (所属長 of d2), sm, lead,
 	 * inv, aud. */
@@ -21,6 +22,9 @@ void *apic_msg_new(const ProtobufCMessageDescriptor *d);
 void apic_start(struct apic *a);
 /* With extra csirtd arguments (NULL-terminated), e.g. --config FILE. */
 void apic_start_args(struct apic *a, const char *const *extra);
+/* With `conf_text` as its --config file (a->conf, removed by apic_stop();
+ * rewrite it and send SIGHUP to reload). */
+void apic_start_conf(struct apic *a, const char *conf_text);
 /* The ledger sequence number from /healthz. */
 uint64_t apic_ledger_seq(struct apic *a);
 void apic_stop(struct apic *a);

@@ -112,8 +112,6 @@ END_TEST
 START_TEST(test_hostile_dribbling_client_is_cut_off)
 {
 	struct apic a;
-	char *conf;
-	const char *extra[] = {"--config", NULL, NULL};
 	struct timespec t0, t1;
 	char chunk[256];
 	int fd;
@@ -121,16 +119,7 @@ START_TEST(test_hostile_dribbling_client_is_cut_off)
 
 	/* A 1 s idle timeout; the client sends headers and then one byte of
 	 * a 100-byte body, and never the rest. */
-	{
-		char *dir = tu_tmpdir();
-		conf = util_path_join(dir, "csirtd.conf");
-		ck_assert_int_eq(util_write_file_atomic(
-		                     conf, "idle_timeout_s = 1\n", 19, 0600),
-		                 0);
-		free(dir);
-	}
-	extra[1] = conf;
-	apic_start_args(&a, extra);
+	apic_start_conf(&a, "idle_timeout_s = 1\n");
 	fd = tu_connect(a.d.addr);
 	ck_assert_int_ge(fd, 0);
 	{
@@ -158,8 +147,6 @@ START_TEST(test_hostile_dribbling_client_is_cut_off)
 	close(fd);
 	ck_assert_uint_ge(apic_ledger_seq(&a), 1);
 	apic_stop(&a);
-	unlink(conf);
-	free(conf);
 }
 END_TEST
 

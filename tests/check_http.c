@@ -282,12 +282,7 @@ hc_open(struct hc *h, const char *addr)
 static void
 hc_send(struct hc *h, const char *s, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = send(h->fd, s, n, MSG_NOSIGNAL);
-		ck_assert_int_gt(w, 0);
-		s += w;
-		n -= (size_t)w;
-	}
+	ck_assert_int_eq(tu_send_all(h->fd, s, n), 0);
 }
 
 static void
@@ -360,23 +355,6 @@ hc_close(struct hc *h)
 {
 	close(h->fd);
 	buf_free(&h->in);
-}
-
-/* Starts a daemon with `conf_text` as its --config file; returns the
- * file's path (caller unlinks and frees). */
-static char *
-start_conf(struct apic *a, const char *conf_text)
-{
-	const char *extra[] = {"--config", NULL, NULL};
-	char *dir = tu_tmpdir(), *conf = util_path_join(dir, "csirtd.conf");
-
-	ck_assert_int_eq(
-	    util_write_file_atomic(conf, conf_text, strlen(conf_text), 0600),
-	    0);
-	free(dir);
-	extra[1] = conf;
-	apic_start_args(a, extra);
-	return conf;
 }
 
 /* A value from GET /metrics, over `h` (keep-alive). */
@@ -655,8 +633,8 @@ START_TEST(test_http_daemon_caps_connections)
 	struct apic a;
 	struct hc h1, h2, h3;
 	struct buf out = BUF_INIT;
-	char *conf = start_conf(&a, "max_connections = 2\n");
 
+	apic_start_conf(&a, "max_connections = 2\n");
 	/* Two connections, each proven accepted by a reply. */
 	hc_open(&h1, a.d.addr);
 	ck_assert_uint_eq(hc_metric(&h1, "csirt_http_connections_open"), 1);
@@ -681,7 +659,8 @@ START_TEST(test_http_daemon_caps_connections)
 	ck_assert_uint_eq(hc_metric(&h3, "csirt_http_connections_open"), 2);
 	/* SIGHUP raises the cap: a third connection is served. */
 	ck_assert_int_eq(
-	    util_write_file_atomic(conf, "max_connections = 3\n", 20, 0600), 0);
+	    util_write_file_atomic(a.conf, "max_connections = 3\n", 20, 0600),
+	    0);
 	ck_assert_int_eq(kill(a.d.pid, SIGHUP), 0);
 	for (;;) {
 		int status;
@@ -700,8 +679,6 @@ START_TEST(test_http_daemon_caps_connections)
 	hc_close(&h2);
 	buf_free(&out);
 	apic_stop(&a);
-	unlink(conf);
-	free(conf);
 }
 END_TEST
 
@@ -713,13 +690,14 @@ START_TEST(test_http_daemon_cuts_a_steady_dribbler)
 	    "4567890123456789\r\n\r\n";
 	struct apic a;
 	struct hc h;
-	char *conf = start_conf(&a, "idle_timeout_s = 1\n");
+
 	size_t sent = 0;
 	bool cut = false;
 
 	/* One byte every 100 ms never idles for the 1 s timeout, but the
 	 * request is still incomplete after it: the server hangs up long
 	 * before the head (about 13 s of bytes) is complete. */
+	apic_start_conf(&a, "idle_timeout_s = 1\n");
 	hc_open(&h, a.d.addr);
 	while (sent < sizeof(head) - 1) {
 		struct pollfd pfd = {h.fd, POLLIN, 0};
@@ -739,8 +717,6 @@ START_TEST(test_http_daemon_cuts_a_steady_dribbler)
 	hc_close(&h);
 	ck_assert_uint_ge(apic_ledger_seq(&a), 1);
 	apic_stop(&a);
-	unlink(conf);
-	free(conf);
 }
 END_TEST
 

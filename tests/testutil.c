@@ -247,8 +247,8 @@ tu_connect(const char *addr)
 
 /* MSG_NOSIGNAL: a server that answers early and closes (413) must not
  * kill the test with SIGPIPE. */
-static int
-write_all(int fd, const void *p, size_t n)
+int
+tu_send_all(int fd, const void *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
@@ -281,8 +281,8 @@ tu_http(const char *addr, const char *method, const char *path,
 	           method, path, addr, req_len, headers ? headers : "");
 	/* A failed write is not the end: the server may have answered
 	 * before reading the whole body (e.g. 413); read what it sent. */
-	if (write_all(fd, req.data, req.len) == 0 && req_len > 0)
-		(void)write_all(fd, req_body, req_len);
+	if (tu_send_all(fd, req.data, req.len) == 0 && req_len > 0)
+		(void)tu_send_all(fd, req_body, req_len);
 	for (;;) {
 		ssize_t r = read(fd, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)

@@ -39,6 +39,8 @@ int tu_run(struct buf *out, int *status, const char *const argv[]);
 
 /* A TCP connection to "127.0.0.1:PORT"; the fd, or -1. */
 int tu_connect(const char *addr);
+/* Sends all of p[0..n) (no SIGPIPE); 0, or -1 on an error. */
+int tu_send_all(int fd, const void *p, size_t n);
 
 /* One HTTP/1.1 request with Connection: close.  `headers` is extra header
  * lines, each ending in "\r\n" (may be NULL).  Returns the status code or
