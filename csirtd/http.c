@@ -200,6 +200,7 @@ http_parse_head(struct http_request *out, char *head, size_t len,
 
 	memset(out, 0, offsetof(struct http_request, headers));
 	out->content_length = 0;
+	out->chunked = false;
 	out->keep_alive = false;
 	out->expect_continue = false;
 	while (p < end && (*p == '\r' || *p == '\n'))
@@ -269,16 +270,27 @@ http_parse_head(struct http_request *out, char *head, size_t len,
 			                         err) != 0)
 				return -1;
 		} else if (strcasecmp(line, "Transfer-Encoding") == 0) {
-			set_err(err, "malformed",
-			        "Transfer-Encoding (chunked) is not supported: "
-			        "send Content-Length",
-			        NULL, 0);
-			return -1;
+			/* Only a lone "chunked", once: anything else could be
+			 * framed differently by a proxy in front. */
+			if (out->chunked || strcasecmp(v, "chunked") != 0 ||
+			    out->minor == 0) {
+				set_err(err, "malformed",
+				        "unsupported Transfer-Encoding (only "
+				        "chunked, in HTTP/1.1)",
+				        NULL, 0);
+				return -1;
+			}
+			out->chunked = true;
 		} else if (strcasecmp(line, "Connection") == 0) {
 			conn = v;
 		} else if (strcasecmp(line, "Expect") == 0) {
 			expect = v;
 		}
+	}
+	if (out->chunked && ncl > 0) {
+		set_err(err, "malformed",
+		        "both Transfer-Encoding and Content-Length", NULL, 0);
+		return -1;
 	}
 	if (out->minor == 1 && nhost != 1) {
 		set_err(err, "malformed",
@@ -355,6 +367,109 @@ http_path_decode(char out[HTTP_MAX_PATH], const char *target,
 	}
 	out[n] = '\0';
 	return 0;
+}
+
+enum { CH_SIZE, CH_DATA, CH_DATA_CRLF, CH_TRAILER, CH_DONE };
+
+#define HTTP_CHUNK_LINE_MAX 1024
+
+/* The next line of p[0..len) ending in LF: its length with the LF, 0 when
+ * incomplete, -1 when over `max`. */
+static long
+line_len(const char *p, size_t len, size_t max)
+{
+	const char *nl = memchr(p, '\n', len < max ? len : max);
+
+	if (nl != NULL)
+		return (long)(nl - p) + 1;
+	return len >= max ? -1 : 0;
+}
+
+long
+http_chunked_next(struct http_chunked *st, const char *p, size_t len,
+                  const char **data, size_t *dlen, bool *done,
+                  const struct http_limits *lim, struct http_error *err)
+{
+	long n;
+
+	*data = NULL;
+	*dlen = 0;
+	*done = st->state == CH_DONE;
+	if (len == 0 || *done)
+		return 0;
+	switch (st->state) {
+	case CH_SIZE: {
+		uint64_t size = 0;
+		long i = 0;
+
+		if ((n = line_len(p, len, HTTP_CHUNK_LINE_MAX)) <= 0)
+			goto bad_line_or_more;
+		for (; i < n && hexval(p[i]) >= 0; i++) {
+			if (size > (UINT64_MAX >> 4))
+				goto bad_line;
+			size = size * 16 + (uint64_t)hexval(p[i]);
+		}
+		/* Hex digits, then CRLF (or LF), or an extension (";...",
+		 * skipped) after optional blanks. */
+		if (i == 0)
+			goto bad_line;
+		if (p[i] != '\n' && !(p[i] == '\r' && i + 2 == n)) {
+			while (p[i] == ' ' || p[i] == '\t')
+				i++;
+			if (p[i] != ';')
+				goto bad_line;
+		}
+		if (size > lim->max_body_bytes - st->total) {
+			set_err(err, "malformed", "request body too large",
+			        "max_body_bytes", lim->max_body_bytes);
+			return -1;
+		}
+		st->left = size;
+		st->state = size == 0 ? CH_TRAILER : CH_DATA;
+		return n;
+	}
+	case CH_DATA:
+		*data = p;
+		*dlen = len < st->left ? len : (size_t)st->left;
+		st->left -= *dlen;
+		st->total += *dlen;
+		if (st->left == 0)
+			st->state = CH_DATA_CRLF;
+		return (long)*dlen;
+	case CH_DATA_CRLF:
+		if (p[0] == '\n') {
+			st->state = CH_SIZE;
+			return 1;
+		}
+		if (p[0] != '\r')
+			goto bad_line;
+		if (len < 2)
+			return 0;
+		if (p[1] != '\n')
+			goto bad_line;
+		st->state = CH_SIZE;
+		return 2;
+	default: /* CH_TRAILER: fields until an empty line */
+		if ((n = line_len(p, len, HTTP_CHUNK_LINE_MAX)) <= 0)
+			goto bad_line_or_more;
+		st->trailer += (size_t)n;
+		if (st->trailer > lim->max_header_bytes) {
+			set_err(err, "malformed", "chunked trailer too large",
+			        "max_header_bytes", lim->max_header_bytes);
+			return -1;
+		}
+		if (n == 1 || (n == 2 && p[0] == '\r')) {
+			st->state = CH_DONE;
+			*done = true;
+		}
+		return n;
+	}
+bad_line_or_more:
+	if (n == 0)
+		return 0;
+bad_line:
+	set_err(err, "malformed", "malformed chunked body", NULL, 0);
+	return -1;
 }
 
 int

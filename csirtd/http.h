@@ -34,6 +34,7 @@ struct http_request {
 	size_t nheaders;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	uint64_t content_length; /* 0 without a body */
+	bool chunked;            /* Transfer-Encoding: chunked */
 	bool keep_alive;         /* per the version and Connection */
 	bool expect_continue;    /* Expect: 100-continue */
 };
@@ -57,14 +58,34 @@ long http_head_end(const char *p, size_t len, const struct http_limits *lim,
 
 /* Parses a complete head of `len` bytes (as found by http_head_end()) in
  * place: `head` is modified and the strings in `out` point into it.
- * Returns 0, or -1 with `err` set.  Refuses what RFC 9112 says to refuse:
- * a bad request line or version, whitespace before a colon, obs-fold,
- * control characters, no or several Host fields in HTTP/1.1, a repeated
- * or invalid Content-Length, any Transfer-Encoding (chunked bodies are not
- * supported: Twirp clients send Content-Length), and a declared body over
- * max_body_bytes. */
+ * Returns 0, or -1 with `err` set.  Refuses what RFC 9112 says to refuse,
+ * and what could let two parsers disagree on where a request ends: a bad
+ * request line or version, whitespace before a colon, obs-fold, control
+ * characters, no or several Host fields in HTTP/1.1, a repeated or invalid
+ * Content-Length, Content-Length together with Transfer-Encoding, any
+ * Transfer-Encoding but a lone "chunked" (and any in HTTP/1.0), and a
+ * declared body over max_body_bytes. */
 int http_parse_head(struct http_request *out, char *head, size_t len,
                     const struct http_limits *lim, struct http_error *err);
+
+/* The state of a chunked body being decoded (zero it to start). */
+struct http_chunked {
+	int state;
+	uint64_t left;  /* bytes of the current chunk still to come */
+	uint64_t total; /* body bytes so far */
+	size_t trailer; /* trailer bytes so far */
+};
+
+/* Decodes a chunked body from p[0..len), the bytes received so far.
+ * Returns how many bytes it consumed, with the body bytes among them in
+ * *data (inside p; *dlen of them, possibly 0): call again on the rest
+ * until it returns 0 (more bytes needed) or *done.  -1 with `err` set on
+ * a bad chunk line (over 1 KiB, not hex, missing CRLF), a body over
+ * max_body_bytes, or trailers over max_header_bytes.  Chunk extensions
+ * and trailer fields are skipped. */
+long http_chunked_next(struct http_chunked *st, const char *p, size_t len,
+                       const char **data, size_t *dlen, bool *done,
+                       const struct http_limits *lim, struct http_error *err);
 
 /* A header's value (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);

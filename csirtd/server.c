@@ -148,6 +148,7 @@ struct conn {
 	struct timespec req_first; /* when they did */
 	struct buf head, body;
 	struct http_request hreq;
+	struct http_chunked chunk; /* with hreq.chunked */
 	struct server_req sr;
 	char peer[CRYPTO_TLS_NAME_MAX];
 };
@@ -749,14 +750,52 @@ conn_read_head(struct conn *c, struct evbuffer *in)
 	if (!c->hreq.keep_alive)
 		c->close_after = true;
 	buf_reset(&c->body);
-	if (c->hreq.content_length == 0)
+	if (c->hreq.content_length == 0 && !c->hreq.chunked)
 		return true;
+	memset(&c->chunk, 0, sizeof(c->chunk));
 	c->state = CONN_BODY;
 	/* curl waits for this before sending a body over 1 KiB. */
 	if (c->hreq.expect_continue && evbuffer_get_length(in) == 0)
 		evbuffer_add(bufferevent_get_output(c->bev),
 		             "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	return true;
+}
+
+/* Decodes chunked body bytes out of the input: true once the body is
+ * complete, false when more is needed or the connection failed. */
+static bool
+conn_read_chunked(struct conn *c, struct evbuffer *in)
+{
+	struct http_error err;
+	size_t n;
+
+	while ((n = evbuffer_get_length(in)) > 0) {
+		/* Contiguous and bounded by the read high-water mark. */
+		const char *p = (const char *)evbuffer_pullup(in, -1), *data;
+		size_t dlen;
+		bool done;
+		long used =
+		    p != NULL ? http_chunked_next(&c->chunk, p, n, &data, &dlen,
+		                                  &done, &c->srv->lim, &err)
+		              : 0;
+
+		if (used < 0) {
+			conn_fail(c, &err);
+			return false;
+		}
+		if (dlen > 0)
+			buf_put(&c->body, data, dlen);
+		evbuffer_drain(in, (size_t)used);
+		if (done)
+			return true;
+		if (used == 0)
+			break;
+	}
+	if (c->read_eof)
+		conn_close(c);
+	else
+		(void)conn_overdue(c);
+	return false;
 }
 
 /* Moves body bytes out of the input: true once the body is complete. */
@@ -766,6 +805,8 @@ conn_read_body(struct conn *c, struct evbuffer *in)
 	size_t want = (size_t)c->hreq.content_length - c->body.len;
 	size_t avail = evbuffer_get_length(in);
 
+	if (c->hreq.chunked)
+		return conn_read_chunked(c, in);
 	if (avail > want)
 		avail = want;
 	if (avail > 0) {

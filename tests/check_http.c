@@ -130,9 +130,15 @@ START_TEST(test_http_refuses_smuggling_and_bad_framing)
 	     "invalid Content-Length"},
 	    {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
 	     "Content-Length: 5\r\n\r\n",
-	     "Transfer-Encoding"},
-	    {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
-	     "Transfer-Encoding"},
+	     "both Transfer-Encoding and Content-Length"},
+	    {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, "
+	     "chunked\r\n\r\n",
+	     "unsupported Transfer-Encoding"},
+	    {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	     "Transfer-Encoding: chunked\r\n\r\n",
+	     "unsupported Transfer-Encoding"},
+	    {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+	     "unsupported Transfer-Encoding"},
 	    {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\n",
 	     "malformed header field"},
 	    {"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n",
@@ -197,6 +203,97 @@ START_TEST(test_http_limits_the_head)
 	ck_assert_int_eq(http_head_end(text, n, &lim, &err), (long)n);
 	ck_assert_int_eq(http_parse_head(&req, text, n, &lim, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "too many header fields"));
+}
+END_TEST
+
+/* Decodes `body` fed `step` bytes at a time (as they might arrive);
+ * returns 0 with the decoded bytes in `out`, 1 when incomplete, or -1. */
+static int
+dechunk(struct buf *out, const char *body, size_t step,
+        const struct http_limits *l, struct http_error *err)
+{
+	struct http_chunked st = {0};
+	size_t len = strlen(body), have = 0, off = 0;
+
+	buf_reset(out);
+	while (have <= len) {
+		const char *data;
+		size_t dlen;
+		bool done;
+		long used = http_chunked_next(&st, body + off, have - off,
+		                              &data, &dlen, &done, l, err);
+
+		if (used < 0)
+			return -1;
+		buf_put(out, data != NULL ? data : "", dlen);
+		off += (size_t)used;
+		if (done)
+			return off == len ? 0 : 2;
+		if (used == 0) {
+			if (have == len)
+				break;
+			have = have + step > len ? len : have + step;
+		}
+	}
+	return 1;
+}
+
+START_TEST(test_http_decodes_chunked_bodies)
+{
+	static const char body[] = "5\r\nhello\r\n"
+	                           "7;ext=\"x\"\r\n, world\r\n"
+	                           "A \t;e\r\n0123456789\n"
+	                           "0\r\nX-Trailer: 1\r\n\r\n";
+	struct buf out = BUF_INIT;
+	struct http_error err;
+
+	/* Whole, and one byte at a time. */
+	for (size_t step = 1; step <= sizeof(body); step += sizeof(body) - 1) {
+		ck_assert_int_eq(dechunk(&out, body, step, &lim, &err), 0);
+		ck_assert_str_eq(out.data, "hello, world0123456789");
+	}
+	ck_assert_int_eq(dechunk(&out, "0\r\n\r\n", 1, &lim, &err), 0);
+	ck_assert_uint_eq(out.len, 0);
+	/* Incomplete. */
+	ck_assert_int_eq(dechunk(&out, "5\r\nhel", 1, &lim, &err), 1);
+	ck_assert_int_eq(dechunk(&out, "0\r\n", 1, &lim, &err), 1);
+	/* Malformed. */
+	ck_assert_int_eq(dechunk(&out, "x\r\n", 1, &lim, &err), -1);
+	ck_assert_str_eq(err.msg, "malformed chunked body");
+	ck_assert_int_eq(dechunk(&out, "5\r\nhelloXX", 1, &lim, &err), -1);
+	ck_assert_int_eq(dechunk(&out, "5 x\r\n", 1, &lim, &err), -1);
+	ck_assert_int_eq(dechunk(&out, "5\rx\n", 1, &lim, &err), -1);
+	ck_assert_int_eq(
+	    dechunk(&out, "fffffffffffffffffffff\r\n", 1, &lim, &err), -1);
+	/* Over max_body_bytes (4096) in total, across chunks. */
+	ck_assert_int_eq(dechunk(&out, "800\r\n", 1, &lim, &err), 1);
+	{
+		struct buf big = BUF_INIT;
+
+		for (int i = 0; i < 3; i++) {
+			buf_puts(&big, "800\r\n");
+			for (int j = 0; j < 0x800; j++)
+				buf_putc(&big, 'b');
+			buf_puts(&big, "\r\n");
+		}
+		ck_assert_int_eq(dechunk(&out, big.data, 4096, &lim, &err), -1);
+		ck_assert_str_eq(err.limit, "max_body_bytes");
+		buf_free(&big);
+	}
+	/* Trailers are bounded by max_header_bytes (1024). */
+	{
+		struct buf t = BUF_INIT;
+
+		buf_puts(&t, "0\r\n");
+		for (int i = 0; i < 40; i++)
+			buf_puts(&t,
+			         "X-Trailer: 0123456789012345678901234567\r\n");
+		buf_puts(&t, "\r\n");
+		ck_assert_int_eq(dechunk(&out, t.data, 64, &lim, &err), -1);
+		ck_assert_str_eq(err.limit, "max_header_bytes");
+		buf_free(&t);
+	}
+	buf_free(&out);
 }
 END_TEST
 
@@ -452,13 +549,19 @@ START_TEST(test_http_daemon_refuses_bad_heads_with_twirp_errors)
 	               "malformed", "unsupported HTTP version");
 	expect_refused(&a, "GET healthz HTTP/1.1\r\nHost: x\r\n\r\n", 33, 400,
 	               "malformed", "must be a path");
-	/* Chunked bodies are refused, and so is smuggling. */
+	/* Smuggling shapes are refused. */
 	buf_reset(&raw);
 	post_head(&raw, "ReportIncident", a.rep1, 5,
 	          "Transfer-Encoding: chunked\r\n");
 	buf_puts(&raw, "0\r\n\r\n");
 	expect_refused(&a, raw.data, raw.len, 400, "malformed",
-	               "Transfer-Encoding (chunked) is not supported");
+	               "both Transfer-Encoding and Content-Length");
+	buf_reset(&raw);
+	buf_printf(&raw, "POST /twirp/csirt.v1.CaseService/GetCase HTTP/1.1\r\n"
+	                 "Host: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                 "zz\r\n");
+	expect_refused(&a, raw.data, raw.len, 400, "malformed",
+	               "malformed chunked body");
 	buf_reset(&raw);
 	post_head(&raw, "ReportIncident", a.rep1, 2, "Content-Length: 40\r\n");
 	buf_puts(&raw, "{}");
@@ -623,6 +726,95 @@ START_TEST(test_http_daemon_expect_100_continue)
 	free(dir);
 	buf_free(&body);
 	buf_free(&head);
+	buf_free(&out);
+	apic_stop(&a);
+}
+END_TEST
+
+START_TEST(test_http_daemon_accepts_chunked_bodies)
+{
+	struct apic a;
+	struct hc h;
+	struct buf body = BUF_INIT, req = BUF_INIT, out = BUF_INIT;
+	char *dir, *file, auth[128], url[256], data[300];
+	uint64_t before;
+	size_t half;
+	int status;
+
+	apic_start(&a);
+	before = apic_ledger_seq(&a);
+	/* Two chunks (one with an extension), a trailer, and a pipelined
+	 * request right behind: framed where the chunked body ends. */
+	report_json(&body, "chunked", 100);
+	half = body.len / 2;
+	buf_printf(
+	    &req,
+	    "POST /twirp/csirt.v1.CaseService/ReportIncident HTTP/1.1\r\n"
+	    "Host: x\r\nContent-Type: application/json\r\n"
+	    "Authorization: Bearer %s\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n%zx;part=1\r\n",
+	    a.rep1, half);
+	buf_put(&req, body.data, half);
+	buf_printf(&req, "\r\n%zx\r\n", body.len - half);
+	buf_put(&req, body.data + half, body.len - half);
+	buf_puts(&req, "\r\n0\r\nX-Checksum: none\r\n\r\n"
+	               "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	hc_open(&h, a.d.addr);
+	hc_send(&h, req.data, req.len);
+	ck_assert_int_eq(hc_response(&h, &out), 200);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"title\":\"chunked\""));
+	ck_assert_int_eq(hc_response(&h, &out), 200);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"status\":\"ok\""));
+	hc_close(&h);
+	/* A chunk that would take the body over max_body_bytes is refused
+	 * on its size line. */
+	buf_reset(&req);
+	buf_printf(
+	    &req,
+	    "POST /twirp/csirt.v1.CaseService/ReportIncident HTTP/1.1\r\n"
+	    "Host: x\r\nContent-Type: application/json\r\n"
+	    "Authorization: Bearer %s\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n300000\r\n",
+	    a.rep1);
+	expect_refused(&a, req.data, req.len, 400, "malformed",
+	               "\"meta\":{\"max_body_bytes\":\"2097152\"}");
+	/* curl streaming a body with chunked encoding. */
+	dir = tu_tmpdir();
+	file = util_path_join(dir, "body.json");
+	ck_assert_int_eq(
+	    util_write_file_atomic(file, body.data, body.len, 0600), 0);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a.rep1);
+	snprintf(url, sizeof(url),
+	         "http://%s/twirp/csirt.v1.CaseService/ReportIncident",
+	         a.d.addr);
+	snprintf(data, sizeof(data), "@%s", file);
+	{
+		const char *argv[] = {"curl",
+		                      "-sS",
+		                      "-H",
+		                      "Transfer-Encoding: chunked",
+		                      "-H",
+		                      "Content-Type: application/json",
+		                      "-H",
+		                      auth,
+		                      "--data-binary",
+		                      data,
+		                      "-w",
+		                      "\\n%{http_code}",
+		                      url,
+		                      NULL};
+
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+		ck_assert_int_eq(status, 0);
+		ck_assert_msg(strstr(out.data, "\n200") != NULL, "%s",
+		              out.data);
+	}
+	ck_assert_uint_eq(apic_ledger_seq(&a), before + 2);
+	tu_rmrf(dir);
+	free(file);
+	free(dir);
+	buf_free(&body);
+	buf_free(&req);
 	buf_free(&out);
 	apic_stop(&a);
 }
@@ -823,6 +1015,7 @@ http_suite(void)
 	tcase_add_test(tc, test_http_keep_alive_by_version);
 	tcase_add_test(tc, test_http_refuses_smuggling_and_bad_framing);
 	tcase_add_test(tc, test_http_limits_the_head);
+	tcase_add_test(tc, test_http_decodes_chunked_bodies);
 	tcase_add_test(tc, test_http_decodes_the_path);
 	tcase_add_test(tc, test_http_twirp_error_shape);
 	suite_add_tcase(s, tc);
@@ -833,6 +1026,7 @@ http_suite(void)
 	tcase_add_test(tc, test_http_daemon_pipelines_in_order_and_keeps_alive);
 	tcase_add_test(tc, test_http_daemon_speaks_http_1_0);
 	tcase_add_test(tc, test_http_daemon_expect_100_continue);
+	tcase_add_test(tc, test_http_daemon_accepts_chunked_bodies);
 	tcase_add_test(tc, test_http_daemon_caps_connections);
 	tcase_add_test(tc, test_http_daemon_cuts_a_steady_dribbler);
 	tcase_add_test(tc, test_http_daemon_survives_clients_that_leave);

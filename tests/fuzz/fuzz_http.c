@@ -2,13 +2,14 @@
  * fuzz_http.c - libFuzzer target: the HTTP/1.1 request-head parser
  * (http.c), as server.c drives it: find the end of the head in the bytes
  * received so far, parse it in place, decode the path, then the next
- * pipelined head after the declared body.
+ * pipelined head after the declared (or chunked) body.
  *
  * The first byte picks small limits (so that they are reached), the rest
  * is the byte stream.  Aborts on an inconsistency: a head length outside
  * the input, a parsed head whose strings leave it, a body over the limit,
  * or a decoded path with a NUL inside.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,46 @@ check_in(const char *s, const char *head, size_t len)
 {
 	if (s < head || s + strlen(s) >= head + len)
 		abort();
+}
+
+/* Decodes a chunked body at data[*off..size), fed in growing prefixes
+ * as bytes would arrive; 0 with *off past it when complete. */
+static int
+dechunk(const uint8_t *data, size_t size, size_t *off,
+        const struct http_limits *lim)
+{
+	struct http_chunked st = {0};
+	struct http_error err;
+	size_t have = *off, pos = *off;
+	uint64_t total = 0;
+
+	for (;;) {
+		const char *p;
+		size_t dlen;
+		bool done;
+		long used =
+		    http_chunked_next(&st, (const char *)data + pos, have - pos,
+		                      &p, &dlen, &done, lim, &err);
+
+		if (used < 0)
+			return -1;
+		if ((size_t)used > have - pos || dlen > (size_t)used ||
+		    (dlen > 0 && p != (const char *)data + pos))
+			abort();
+		total += dlen;
+		if (total > lim->max_body_bytes)
+			abort();
+		pos += (size_t)used;
+		if (done) {
+			*off = pos;
+			return 0;
+		}
+		if (used == 0) {
+			if (have == size)
+				return -1;
+			have += (size - have + 1) / 2;
+		}
+	}
 }
 
 int
@@ -72,6 +113,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(head);
 		off += (size_t)end;
+		if (req.chunked) {
+			if (dechunk(data, size, &off, &lim) != 0)
+				break;
+			continue;
+		}
 		if (req.content_length > size - off)
 			break;
 		off += (size_t)req.content_length;
