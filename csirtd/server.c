@@ -526,9 +526,9 @@ gitweb_reply(struct conn *c, const char *actor, int status,
 
 		/* Headers go out only once the file is attached. */
 		if (file == NULL || evbuffer_add_file(file, fd, 0, size) < 0) {
-			if (file == NULL)
-				close(fd);
-			evbuffer_free(file);
+			close(fd); /* not taken on failure */
+			if (file != NULL)
+				evbuffer_free(file);
 			log_error("cannot send a ledger file", "id", id, "path",
 			          path);
 			conn_reply_error(c, "internal",
