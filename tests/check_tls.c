@@ -341,6 +341,28 @@ START_TEST(test_tls_https_healthz_and_no_plain_http)
 	ck_assert_int_eq(
 	    curl_run(&out, &fx, d.addr, "https", "/healthz", "alice"), 0);
 	ck_assert_msg(healthz_ok(&out), "%s", out.data);
+	/* Keep-alive over TLS: curl's second request reuses the
+	 * connection. */
+	{
+		char *ca = fx_path(&fx, "ca.pem");
+		struct buf url = BUF_INIT;
+		int status = -1;
+
+		buf_printf(&url, "https://%s/healthz", d.addr);
+		const char *argv[] = {
+		    "curl",      "-s",        "--noproxy",
+		    "*",         "--cacert",  ca,
+		    "-o",        "/dev/null", "-o",
+		    "/dev/null", "-w",        "[%{http_code} %{num_connects}]",
+		    url.data,    url.data,    NULL};
+		buf_reset(&out);
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+		buf_put(&out, "", 1);
+		ck_assert_msg(strstr(out.data, "[200 1][200 0]") != NULL, "%s",
+		              out.data);
+		free(ca);
+		buf_free(&url);
+	}
 
 	fx_daemon_stop(&d);
 	log = read_log(&d);
