@@ -245,7 +245,7 @@ tu_connect(const char *addr)
 	return fd;
 }
 
-/* MSG_NOSIGNAL: a server that answers early and closes (413) must not
+/* MSG_NOSIGNAL: a server that answers early and closes (an error) must not
  * kill the test with SIGPIPE. */
 int
 tu_send_all(int fd, const void *p, size_t n)
@@ -280,7 +280,7 @@ tu_http(const char *addr, const char *method, const char *path,
 	           "Content-Length: %zu\r\n%s\r\n",
 	           method, path, addr, req_len, headers ? headers : "");
 	/* A failed write is not the end: the server may have answered
-	 * before reading the whole body (e.g. 413); read what it sent. */
+	 * before reading the whole body (e.g. too large); read what it sent. */
 	if (tu_send_all(fd, req.data, req.len) == 0 && req_len > 0)
 		(void)tu_send_all(fd, req_body, req_len);
 	for (;;) {
