@@ -80,6 +80,58 @@ deadline_scan(int64_t *next_ms, struct index *ix,
 	return 0;
 }
 
+struct rq_scan_state {
+	int64_t now_ms, next_ms;
+	deadline_request_cb cb;
+	void *arg;
+};
+
+/* Rows come earliest due first: the first in the future ends the walk. */
+static int
+rq_scan_cb(const char *case_id, const char *request_id, int64_t due_ms,
+           void *arg)
+{
+	struct rq_scan_state *st = arg;
+
+	if (due_ms > st->now_ms) {
+		st->next_ms = due_ms;
+		return SCAN_STOP;
+	}
+	return st->cb(case_id, request_id, due_ms, st->arg);
+}
+
+int
+deadline_scan_requests(int64_t *next_ms, struct index *ix, int64_t now_ms,
+                       deadline_request_cb cb, void *arg)
+{
+	struct rq_scan_state st = {now_ms, DEADLINE_NONE, cb, arg};
+	int rc;
+
+	*next_ms = DEADLINE_NONE;
+	rc = index_requests_due(ix, rq_scan_cb, &st);
+	if (rc != 0 && rc != SCAN_STOP)
+		return rc;
+	*next_ms = st.next_ms;
+	return 0;
+}
+
+Csirt__V1__Event *
+deadline_request_event(const char *case_id, const char *request_id,
+                       int64_t due_ms)
+{
+	Csirt__V1__Event *ev =
+	    deadline_event(case_id, CASE_DEADLINE_REQUEST, due_ms, 0);
+	char reason[160];
+
+	snprintf(reason, sizeof(reason),
+	         "request %s (第13.2) neither fulfilled nor cancelled by its "
+	         "due time",
+	         request_id);
+	codec_set_string(&ev->deadline_missed->reason, reason);
+	codec_set_string(&ev->deadline_missed->request_id, request_id);
+	return ev;
+}
+
 Csirt__V1__Event *
 deadline_event(const char *case_id, const char *deadline, int64_t due_ms,
                int64_t limit_ms)
@@ -154,11 +206,13 @@ sched_complete(void *arg)
 	struct sched_cmd *sc = arg;
 	struct deadline_sched *s = sc->s;
 	const char *id = sc->cmd.ev != NULL ? sc->cmd.ev->case_id : "";
+	const char *kind = sc->cmd.ev != NULL && sc->cmd.ev->deadline_missed
+	                       ? sc->cmd.ev->deadline_missed->deadline
+	                       : "";
 
 	s->pending--;
 	if (sc->cmd.rc == 0)
-		log_warn("deadline missed", "case", id, "deadline",
-		         CASE_DEADLINE_ACK);
+		log_warn("deadline missed", "case", id, "deadline", kind);
 	else if (sc->cmd.rc == CSIRT_ESTATE || sc->cmd.rc == CSIRT_ECONFLICT)
 		log_debug("deadline no longer applies", "case", id, "error",
 		          sc->cmd.err);
@@ -183,15 +237,15 @@ sched_done_cb(struct writer_cmd *cmd, void *arg)
 	sc->s->ops.post(sc->s->ops.arg, sched_complete, sc);
 }
 
+/* Submits `ev` (ownership passes) as a command of the scheduler. */
 static int
-sched_due_cb(const char *case_id, const char *deadline, int64_t due_ms,
-             void *arg)
+sched_submit(struct deadline_sched *s, const char *case_id,
+             Csirt__V1__Event *ev)
 {
-	struct deadline_sched *s = arg;
 	struct sched_cmd *sc = util_xcalloc(1, sizeof(*sc));
 
 	sc->s = s;
-	sc->cmd.ev = deadline_event(case_id, deadline, due_ms, s->lim.ack_ms);
+	sc->cmd.ev = ev;
 	sc->cmd.done = sched_done_cb;
 	sc->cmd.arg = sc;
 	if (writer_submit(s->w, &sc->cmd) != 0) {
@@ -206,10 +260,29 @@ sched_due_cb(const char *case_id, const char *deadline, int64_t due_ms,
 	return 0;
 }
 
+static int
+sched_due_cb(const char *case_id, const char *deadline, int64_t due_ms,
+             void *arg)
+{
+	struct deadline_sched *s = arg;
+
+	return sched_submit(
+	    s, case_id,
+	    deadline_event(case_id, deadline, due_ms, s->lim.ack_ms));
+}
+
+static int
+sched_request_due_cb(const char *case_id, const char *request_id,
+                     int64_t due_ms, void *arg)
+{
+	return sched_submit(
+	    arg, case_id, deadline_request_event(case_id, request_id, due_ms));
+}
+
 void
 deadline_sched_run(struct deadline_sched *s)
 {
-	int64_t now, next = DEADLINE_NONE;
+	int64_t now, next = DEADLINE_NONE, next_rq = DEADLINE_NONE;
 	int rc;
 
 	if (s->stopped || s->pending > 0)
@@ -220,6 +293,11 @@ deadline_sched_run(struct deadline_sched *s)
 		return;
 	}
 	rc = deadline_scan(&next, s->ix, &s->lim, now, sched_due_cb, s);
+	if (rc == 0)
+		rc = deadline_scan_requests(&next_rq, s->ix, now,
+		                            sched_request_due_cb, s);
+	if (next_rq < next)
+		next = next_rq;
 	if (rc == CSIRT_EBUSY) {
 		s->ops.arm(s->ops.arg, s->retry_ms - now);
 		return;

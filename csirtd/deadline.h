@@ -5,12 +5,13 @@
  *
  * Plain C over the index and the writer: no libevent (server.c owns the one
  * timer and calls back), no clock of its own (a struct clock), so tests
- * drive it with a fake time.  Today one deadline: a case left REPORTED
+ * drive it with a fake time.  Two deadlines: a case left REPORTED
  * (unacknowledged) ack_limit after reported_at gets a deadline.missed
  * "acknowledge" event by WRITER_SYSTEM_ACTOR / ROLE_SYSTEM, which marks it
- * overdue.  Everything is recomputed from the index on each scan, so a
- * restart re-arms from what is stored, and nothing is remembered that the
- * ledger does not hold.
+ * overdue; a 第13.2 request still open at its due time gets a
+ * deadline.missed "request" event, which marks it and its case overdue.
+ * Everything is recomputed from the index on each scan, so a restart re-arms
+ * from what is stored, and nothing is remembered that the ledger does not hold.
  */
 #ifndef CSIRT_DEADLINE_H
 #define CSIRT_DEADLINE_H
@@ -43,6 +44,24 @@ typedef int (*deadline_due_cb)(const char *case_id, const char *deadline,
 int deadline_scan(int64_t *next_ms, struct index *ix,
                   const struct deadline_limits *lim, int64_t now_ms,
                   deadline_due_cb cb, void *arg);
+
+/* 第13.2: a due request: ids borrowed for the call; non-zero stops. */
+typedef int (*deadline_request_cb)(const char *case_id, const char *request_id,
+                                   int64_t due_ms, void *arg);
+
+/*
+ * Walks the open, not yet overdue requests of INVESTIGATING cases: calls
+ * `cb` for each due at or before `now_ms`, and sets *next_ms to the
+ * earliest due time after `now_ms` (DEADLINE_NONE when there is none).
+ */
+int deadline_scan_requests(int64_t *next_ms, struct index *ix, int64_t now_ms,
+                           deadline_request_cb cb, void *arg);
+
+/* The deadline.missed "request" event for a request of `case_id` (actor
+ * WRITER_SYSTEM_ACTOR, ROLE_SYSTEM).  Caller frees with codec_free(). */
+Csirt__V1__Event *deadline_request_event(const char *case_id,
+                                         const char *request_id,
+                                         int64_t due_ms);
 
 /* The deadline.missed command's event for `case_id` (actor
  * WRITER_SYSTEM_ACTOR, ROLE_SYSTEM); `limit_ms` goes into the reason.

@@ -535,6 +535,10 @@ enum ix_stmt {
 	IX_DIVISIONS_LIST,
 	IX_CASE_COUNT,
 	IX_CASES_AWAITING_ACK,
+	IX_REQUEST_UPSERT,
+	IX_ITEM_UPSERT,
+	IX_REQUESTS_DUE,
+	IX_REQUESTS_LIST,
 	IX__COUNT
 };
 
@@ -629,6 +633,36 @@ static const char *const ix_sql[IX__COUNT] = {
         "SELECT id, reported_at_ms FROM cases WHERE overdue = 0"
         " AND state = 1 AND reported_at_ms IS NOT NULL"
         " ORDER BY reported_at_ms, id",
+    /* 0005: 第13.2 requests and items, rewritten from the fold. */
+    [IX_REQUEST_UPSERT] =
+        "INSERT INTO requests (case_id, request_id, seq, kind, state,"
+        " division, due_ms, overdue, pb) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+        " ?7, ?8, ?9) ON CONFLICT (case_id, request_id) DO UPDATE SET"
+        " seq = excluded.seq, kind = excluded.kind, state = excluded.state,"
+        " division = excluded.division, due_ms = excluded.due_ms,"
+        " overdue = excluded.overdue, pb = excluded.pb",
+    [IX_ITEM_UPSERT] =
+        "INSERT INTO items (case_id, item_id, kind, state, serial,"
+        " seal_number, request_id, pb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8) ON CONFLICT (case_id, item_id) DO UPDATE SET"
+        " kind = excluded.kind, state = excluded.state,"
+        " serial = excluded.serial, seal_number = excluded.seal_number,"
+        " request_id = excluded.request_id, pb = excluded.pb",
+    /* requests_due: open (OPEN, ACKNOWLEDGED, RESPONDED), not yet
+     * overdue, of INVESTIGATING cases, earliest due first. */
+    [IX_REQUESTS_DUE] =
+        "SELECT r.case_id, r.request_id, r.due_ms FROM requests r"
+        " JOIN cases c ON c.id = r.case_id WHERE r.overdue = 0"
+        " AND r.state IN (1, 2, 3) AND c.state = 4"
+        " ORDER BY r.due_ms, r.case_id, r.seq",
+    /* ?4: a bit (1 << state) per wanted state, 0 for all; overdue means
+     * overdue and still open. */
+    [IX_REQUESTS_LIST] =
+        "SELECT pb FROM requests WHERE (?1 IS NULL OR case_id = ?1)"
+        " AND (?2 IS NULL OR division = ?2)"
+        " AND (?3 = 0 OR (overdue = 1 AND state IN (1, 2, 3)))"
+        " AND (?4 = 0 OR ((1 << state) & ?4) <> 0)"
+        " ORDER BY case_id, seq LIMIT ?5",
 };
 
 struct index {
@@ -1055,6 +1089,55 @@ index_apply_event_row(struct index *ix, const Csirt__V1__Event *ev,
 	return err;
 }
 
+/* 第13.2: rewrites the requests and items rows of the case from its fold
+ * (a case holds at most a few hundred of each). */
+static int
+index_apply_requests(struct index *ix, const Csirt__V1__Case *c)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_REQUEST_UPSERT];
+	const uint8_t *pb;
+	size_t len;
+	int64_t due;
+	bool has_due;
+	int err;
+
+	for (size_t i = 0; i < c->n_requests; i++) {
+		const Csirt__V1__InvestigationRequest *r = c->requests[i];
+		if ((err = index_time_ms(&due, &has_due, r->due,
+		                         "request due")) != 0)
+			return err;
+		pb = pbuf_pack(&ix->rec_pb, &r->base, &len);
+		db_bind_text(d, st, 1, c->id);
+		db_bind_text(d, st, 2, r->id);
+		db_bind_int(d, st, 3, strtoll(r->id + 1, NULL, 10));
+		db_bind_int(d, st, 4, r->kind);
+		db_bind_int(d, st, 5, r->state);
+		db_bind_text(d, st, 6, c->division);
+		db_bind_int(d, st, 7, has_due ? due : 0);
+		db_bind_int(d, st, 8, r->overdue ? 1 : 0);
+		db_bind_blob(d, st, 9, pb, len);
+		if ((err = db_run(d, st, "request")) != 0)
+			return err;
+	}
+	st = d->stmts[IX_ITEM_UPSERT];
+	for (size_t i = 0; i < c->n_items; i++) {
+		const Csirt__V1__PhysicalItem *it = c->items[i];
+		pb = pbuf_pack(&ix->rec_pb, &it->base, &len);
+		db_bind_text(d, st, 1, c->id);
+		db_bind_text(d, st, 2, it->id);
+		db_bind_int(d, st, 3, it->kind);
+		db_bind_int(d, st, 4, it->state);
+		db_bind_text(d, st, 5, it->serial);
+		db_bind_text(d, st, 6, it->seal_number);
+		db_bind_text_or_null(d, st, 7, it->request_id);
+		db_bind_blob(d, st, 8, pb, len);
+		if ((err = db_run(d, st, "item")) != 0)
+			return err;
+	}
+	return 0;
+}
+
 /*
  * Everything index_apply() records, in an order the foreign keys accept:
  * the case row before the event that references it, the event before the
@@ -1108,6 +1191,18 @@ index_apply_all(struct index *ix, const Csirt__V1__Event *ev,
 		break;
 	case CSIRT__V1__EVENT__PAYLOAD_DIVISION_CREATED:
 		err = index_apply_division(ix, ev->division_created->division);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_CREATED:
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_ACKNOWLEDGED:
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_RESPONDED:
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_FULFILLED:
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_CANCELLED:
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_REGISTERED:
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_TRANSFERRED:
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_RETURNED:
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED:
+	case CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED:
+		err = index_apply_requests(ix, case_after);
 		break;
 	default:
 		/* ledger_initialized, the other case events (all in
@@ -1898,6 +1993,67 @@ index_cases_awaiting_ack(struct index *ix,
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 		if ((err = cb(id != NULL ? id : "", sqlite3_column_int64(st, 1),
 		              arg)) != 0)
+			break;
+	}
+	if (rc < 0)
+		err = rc;
+	db_reset(st);
+	return err;
+}
+
+int
+index_requests_due(struct index *ix,
+                   int (*cb)(const char *case_id, const char *request_id,
+                             int64_t due_ms, void *arg),
+                   void *arg)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_REQUESTS_DUE];
+	int rc, err = 0;
+
+	assert(cb != NULL);
+	while ((rc = db_step(d, st, "listing open requests")) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *rid = (const char *)sqlite3_column_text(st, 1);
+		if ((err = cb(id != NULL ? id : "", rid != NULL ? rid : "",
+		              sqlite3_column_int64(st, 2), arg)) != 0)
+			break;
+	}
+	if (rc < 0)
+		err = rc;
+	db_reset(st);
+	return err;
+}
+
+int
+index_requests_list(struct index *ix, const struct index_request_filter *f,
+                    int (*cb)(const struct Csirt__V1__InvestigationRequest *r,
+                              void *arg),
+                    void *arg)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_REQUESTS_LIST];
+	Csirt__V1__InvestigationRequest *r;
+	int rc, err = 0;
+
+	db_bind_text_or_null(d, st, 1, f->case_id);
+	db_bind_text_or_null(d, st, 2, f->division);
+	db_bind_int(d, st, 3, f->overdue ? 1 : 0);
+	db_bind_int(d, st, 4, f->state_mask);
+	db_bind_int(d, st, 5, f->limit);
+	while ((rc = db_step(d, st, "listing requests")) == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 0);
+		r = csirt__v1__investigation_request__unpack(
+		    NULL, (size_t)sqlite3_column_bytes(st, 0), p);
+		if (r == NULL) {
+			err = csirt_error_set(
+			    CSIRT_ETAMPER, "index: a stored request does not "
+			                   "decode");
+			break;
+		}
+		err = cb(r, arg);
+		csirt__v1__investigation_request__free_unpacked(r, NULL);
+		if (err != 0)
 			break;
 	}
 	if (rc < 0)

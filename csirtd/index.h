@@ -33,6 +33,7 @@ struct Csirt__V1__Case;
 struct Csirt__V1__Classification;
 struct Csirt__V1__Division;
 struct Csirt__V1__Event;
+struct Csirt__V1__InvestigationRequest;
 struct Csirt__V1__User;
 
 struct index;
@@ -265,6 +266,30 @@ int index_cases_awaiting_ack(struct index *ix,
                              int (*cb)(const char *case_id, int64_t reported_ms,
                                        void *arg),
                              void *arg);
+/* 第13.2: the open requests of INVESTIGATING cases not yet overdue,
+ * earliest due first (the deadline scheduler); ids borrowed for the call;
+ * a non-zero return from `cb` stops the walk and is returned. */
+int index_requests_due(struct index *ix,
+                       int (*cb)(const char *case_id, const char *request_id,
+                                 int64_t due_ms, void *arg),
+                       void *arg);
+
+/* ListRequests: NULL/0 fields do not filter.  state_mask has a bit
+ * (1 << RequestState) per wanted state; overdue selects open requests
+ * that missed their due time.  Rows come by case, then request number. */
+struct index_request_filter {
+	const char *case_id;
+	const char *division;
+	bool overdue;
+	int64_t state_mask;
+	int64_t limit;
+};
+/* `r` is borrowed for the call; a non-zero return from `cb` stops. */
+int index_requests_list(
+    struct index *ix, const struct index_request_filter *f,
+    int (*cb)(const struct Csirt__V1__InvestigationRequest *r, void *arg),
+    void *arg);
+
 /* ---- statistics (GetStatistics) -------------------------------------- */
 
 /* Report-delay buckets: upper bounds in seconds (inclusive); a delay above

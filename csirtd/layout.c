@@ -214,6 +214,17 @@ static const struct {
     {CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED, "note.added", true},
     {CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED, "note.edited", true},
     {CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED, "deadline.missed", true},
+    /* 第13.2 requests and physical items (request.c) */
+    {CSIRT__V1__EVENT__PAYLOAD_REQUEST_CREATED, "request.created", true},
+    {CSIRT__V1__EVENT__PAYLOAD_REQUEST_ACKNOWLEDGED, "request.acknowledged",
+     true},
+    {CSIRT__V1__EVENT__PAYLOAD_REQUEST_RESPONDED, "request.responded", true},
+    {CSIRT__V1__EVENT__PAYLOAD_REQUEST_FULFILLED, "request.fulfilled", true},
+    {CSIRT__V1__EVENT__PAYLOAD_REQUEST_CANCELLED, "request.cancelled", true},
+    {CSIRT__V1__EVENT__PAYLOAD_ITEM_REGISTERED, "item.registered", true},
+    {CSIRT__V1__EVENT__PAYLOAD_ITEM_TRANSFERRED, "item.transferred", true},
+    {CSIRT__V1__EVENT__PAYLOAD_ITEM_RETURNED, "item.returned", true},
+    {CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED, "item.disposed", true},
 };
 
 int

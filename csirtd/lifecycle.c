@@ -28,7 +28,17 @@
  *     assign(lead)                     ESCALATED and INVESTIGATING only
  *     deadline_miss(system)            DESIGN.md §4 deadlines: written by
  *                                      the daemon; "acknowledge" only
- *                                      while REPORTED and not yet overdue
+ *                                      while REPORTED and not yet overdue;
+ *                                      "request" only while INVESTIGATING
+ *
+ *   第13.2, without a state change (request.c has the requests' and
+ *   items' own tables):
+ *     request_create, _fulfil, _cancel (lead, assigned investigator)
+ *                                      INVESTIGATING only
+ *     request_ack, _respond (reporter of the division)  INVESTIGATING only
+ *     item_register (lead, assigned investigator)       INVESTIGATING only
+ *     item_transfer, _return, _dispose (lead, assigned investigator)
+ *                                      INVESTIGATING and RESOLVED
  *
  * Decisions the diagram leaves open: reopen returns to INVESTIGATING (the
  * investigation is what is resumed; the assignees are kept); assign never
@@ -66,6 +76,7 @@
 #include "error.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "request.h"
 #include "util.h"
 
 #define S(x) CSIRT__V1__CASE_STATE__CASE_STATE_##x
@@ -143,6 +154,20 @@ static const struct lc_row {
     {S(ESCALATED), A(DEADLINE_MISS), S(ESCALATED), R(SYSTEM), 0},
     {S(INVESTIGATING), A(DEADLINE_MISS), S(INVESTIGATING), R(SYSTEM), 0},
     {S(RESOLVED), A(DEADLINE_MISS), S(RESOLVED), R(SYSTEM), 0},
+
+    /* 第13.2 requests and the items submitted under them (request.c) */
+    {S(INVESTIGATING), A(REQUEST_CREATE), S(INVESTIGATING), LEAD | INV, 0},
+    {S(INVESTIGATING), A(REQUEST_ACK), S(INVESTIGATING), R(REPORTER), 0},
+    {S(INVESTIGATING), A(REQUEST_RESPOND), S(INVESTIGATING), R(REPORTER), 0},
+    {S(INVESTIGATING), A(REQUEST_FULFIL), S(INVESTIGATING), LEAD | INV, 0},
+    {S(INVESTIGATING), A(REQUEST_CANCEL), S(INVESTIGATING), LEAD | INV, 0},
+    {S(INVESTIGATING), A(ITEM_REGISTER), S(INVESTIGATING), LEAD | INV, 0},
+    {S(INVESTIGATING), A(ITEM_TRANSFER), S(INVESTIGATING), LEAD | INV, 0},
+    {S(INVESTIGATING), A(ITEM_RETURN), S(INVESTIGATING), LEAD | INV, 0},
+    {S(INVESTIGATING), A(ITEM_DISPOSE), S(INVESTIGATING), LEAD | INV, 0},
+    {S(RESOLVED), A(ITEM_TRANSFER), S(RESOLVED), LEAD | INV, 0},
+    {S(RESOLVED), A(ITEM_RETURN), S(RESOLVED), LEAD | INV, 0},
+    {S(RESOLVED), A(ITEM_DISPOSE), S(RESOLVED), LEAD | INV, 0},
 };
 
 static const struct {
@@ -166,6 +191,24 @@ static const struct {
     [A(REOPEN)] = {"reopen", CSIRT__V1__EVENT__PAYLOAD_CASE_REOPENED},
     [A(DEADLINE_MISS)] = {"deadline_miss",
                           CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED},
+    [A(REQUEST_CREATE)] = {"create a request in",
+                           CSIRT__V1__EVENT__PAYLOAD_REQUEST_CREATED},
+    [A(REQUEST_ACK)] = {"acknowledge a request of",
+                        CSIRT__V1__EVENT__PAYLOAD_REQUEST_ACKNOWLEDGED},
+    [A(REQUEST_RESPOND)] = {"respond to a request of",
+                            CSIRT__V1__EVENT__PAYLOAD_REQUEST_RESPONDED},
+    [A(REQUEST_FULFIL)] = {"fulfil a request of",
+                           CSIRT__V1__EVENT__PAYLOAD_REQUEST_FULFILLED},
+    [A(REQUEST_CANCEL)] = {"cancel a request of",
+                           CSIRT__V1__EVENT__PAYLOAD_REQUEST_CANCELLED},
+    [A(ITEM_REGISTER)] = {"register an item in",
+                          CSIRT__V1__EVENT__PAYLOAD_ITEM_REGISTERED},
+    [A(ITEM_TRANSFER)] = {"transfer an item of",
+                          CSIRT__V1__EVENT__PAYLOAD_ITEM_TRANSFERRED},
+    [A(ITEM_RETURN)] = {"return an item of",
+                        CSIRT__V1__EVENT__PAYLOAD_ITEM_RETURNED},
+    [A(ITEM_DISPOSE)] = {"dispose of an item of",
+                         CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED},
 };
 
 static const char *const lc_state_names[] = {
@@ -312,6 +355,24 @@ lc_payload(const Csirt__V1__Event *ev)
 		return MSG(ev->note_edited);
 	case CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED:
 		return MSG(ev->deadline_missed);
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_CREATED:
+		return MSG(ev->request_created);
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_ACKNOWLEDGED:
+		return MSG(ev->request_acknowledged);
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_RESPONDED:
+		return MSG(ev->request_responded);
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_FULFILLED:
+		return MSG(ev->request_fulfilled);
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_CANCELLED:
+		return MSG(ev->request_cancelled);
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_REGISTERED:
+		return MSG(ev->item_registered);
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_TRANSFERRED:
+		return MSG(ev->item_transferred);
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_RETURNED:
+		return MSG(ev->item_returned);
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED:
+		return MSG(ev->item_disposed);
 	default:
 		return NULL;
 	}
@@ -524,6 +585,10 @@ lc_check_server_fields(const Csirt__V1__Case *rc, const Csirt__V1__Event *ev)
 		field = "overdue_since";
 	else if (rc->report_late)
 		field = "report_late";
+	else if (rc->n_requests != 0)
+		field = "requests";
+	else if (rc->n_items != 0)
+		field = "items";
 	if (field != NULL)
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "case.%s: set by the server; leave it "
@@ -999,8 +1064,21 @@ case_validate(const Csirt__V1__Case *current, const Csirt__V1__Event *ev)
 	case A(UPDATE):
 		return lc_validate_update(current, ev->case_updated);
 	case A(DEADLINE_MISS):
+		if (strcmp(ev->deadline_missed->deadline,
+		           CASE_DEADLINE_REQUEST) == 0)
+			return request_validate(current, ev, action, ev_ms);
 		return lc_validate_deadline(current, ev->deadline_missed,
 		                            ev_ms);
+	case A(REQUEST_CREATE):
+	case A(REQUEST_ACK):
+	case A(REQUEST_RESPOND):
+	case A(REQUEST_FULFIL):
+	case A(REQUEST_CANCEL):
+	case A(ITEM_REGISTER):
+	case A(ITEM_TRANSFER):
+	case A(ITEM_RETURN):
+	case A(ITEM_DISPOSE):
+		return request_validate(current, ev, action, ev_ms);
 	default:
 		return 0;
 	}
@@ -1213,7 +1291,7 @@ case_apply(Csirt__V1__Case *c, const Csirt__V1__Event *ev)
 	enum case_action action = CASE_ACTION__COUNT;
 	char ev_time[UTIL_TIME_LEN];
 	int64_t ev_ms;
-	int rc;
+	int rc, from;
 
 	assert(c != NULL && ev != NULL);
 	if ((rc = lifecycle_event_action(&action, ev)) < 0)
@@ -1254,15 +1332,32 @@ case_apply(Csirt__V1__Case *c, const Csirt__V1__Event *ev)
 		rc = lc_apply_update(c, ev->case_updated);
 		break;
 	case A(DEADLINE_MISS):
+		if (strcmp(ev->deadline_missed->deadline,
+		           CASE_DEADLINE_REQUEST) == 0) {
+			rc = request_apply(c, ev, action, ev_time);
+			break;
+		}
 		if (!c->overdue)
 			lc_set_string(&c->overdue_since, ev_time);
 		c->overdue = true;
+		break;
+	case A(REQUEST_CREATE):
+	case A(REQUEST_ACK):
+	case A(REQUEST_RESPOND):
+	case A(REQUEST_FULFIL):
+	case A(REQUEST_CANCEL):
+	case A(ITEM_REGISTER):
+	case A(ITEM_TRANSFER):
+	case A(ITEM_RETURN):
+	case A(ITEM_DISPOSE):
+		rc = request_apply(c, ev, action, ev_time);
 		break;
 	default:
 		break;
 	}
 	if (rc < 0)
 		return rc;
+	from = (int)c->state;
 	if (row->to != (int)c->state) {
 		/* Leaving REPORTED meets (acknowledge) or moots (escalate,
 		 * dismiss) the acknowledgement deadline. */
@@ -1272,9 +1367,29 @@ case_apply(Csirt__V1__Case *c, const Csirt__V1__Event *ev)
 		}
 		case_set_state(c, row->to, action);
 	}
+	/* 第13.2: a missed request deadline makes the case overdue while it
+	 * is INVESTIGATING and the request open. */
+	if (from == S(INVESTIGATING) || c->state == S(INVESTIGATING))
+		request_case_overdue(c, ev_time);
 	lc_set_string(&c->updated_at, ev_time);
 	c->last_seq = ev->seq;
 	return 0;
+}
+
+int
+lifecycle_text_check(const char *field, const char *s, size_t max,
+                     unsigned flags)
+{
+	return lc_check_text(field, s, max,
+	                     ((flags & CASE_TXT_REQUIRED) ? TXT_REQUIRED : 0) |
+	                         ((flags & CASE_TXT_LINE) ? TXT_LINE : 0));
+}
+
+int
+lifecycle_enum_check(const char *field, const ProtobufCEnumDescriptor *desc,
+                     int value)
+{
+	return lc_check_enum(field, desc, value);
 }
 
 Csirt__V1__Case *

@@ -21,6 +21,7 @@
 
 /* The deadline kinds of DeadlineMissed.deadline. */
 #define CASE_DEADLINE_ACK "acknowledge" /* REPORTED past ack_limit_min */
+#define CASE_DEADLINE_REQUEST "request" /* a 第13.2 request past its due */
 
 /* Limits on event payloads, in bytes unless noted. */
 #define CASE_TITLE_MAX 200        /* title: one line */
@@ -48,6 +49,16 @@ enum case_action {
 	CASE_ACTION_CLOSE,              /* CaseClosed */
 	CASE_ACTION_REOPEN,             /* CaseReopened */
 	CASE_ACTION_DEADLINE_MISS,      /* DeadlineMissed (the daemon only) */
+	/* 第13.2 (request.c) */
+	CASE_ACTION_REQUEST_CREATE,  /* RequestCreated */
+	CASE_ACTION_REQUEST_ACK,     /* RequestAcknowledged */
+	CASE_ACTION_REQUEST_RESPOND, /* RequestResponded */
+	CASE_ACTION_REQUEST_FULFIL,  /* RequestFulfilled */
+	CASE_ACTION_REQUEST_CANCEL,  /* RequestCancelled */
+	CASE_ACTION_ITEM_REGISTER,   /* ItemRegistered */
+	CASE_ACTION_ITEM_TRANSFER,   /* ItemCustody item_transferred */
+	CASE_ACTION_ITEM_RETURN,     /* ItemCustody item_returned */
+	CASE_ACTION_ITEM_DISPOSE,    /* ItemCustody item_disposed */
 	CASE_ACTION__COUNT
 };
 
@@ -130,6 +141,17 @@ int case_validate(const Csirt__V1__Case *current, const Csirt__V1__Event *ev);
  * the state only, or nothing but updated_at and last_seq.
  */
 int case_apply(Csirt__V1__Case *c, const Csirt__V1__Event *ev);
+
+/* Field checks shared with request.c.  flags: CASE_TXT_REQUIRED (not
+ * empty), CASE_TXT_LINE (no control characters); always valid UTF-8 of at
+ * most `max` bytes.  CSIRT_EINVAL naming `field`. */
+#define CASE_TXT_REQUIRED 1u
+#define CASE_TXT_LINE 2u
+int lifecycle_text_check(const char *field, const char *s, size_t max,
+                         unsigned flags);
+/* An enum field holding a defined value other than 0. */
+int lifecycle_enum_check(const char *field, const ProtobufCEnumDescriptor *desc,
+                         int value);
 
 /* An empty case (state 0); aborts on OOM.  Caller frees with case_free(). */
 Csirt__V1__Case *case_new(void);

@@ -104,6 +104,12 @@ void rpc_deny_log(const struct rpc_ctx *ctx, const char *reason);
 int rpc_case_visible(struct rpc_ctx *ctx, const char *id,
                      Csirt__V1__Case **out);
 
+/* rpc_case.c, shared with rpc_request.c: a case event with `case_id`
+ * (caller owns it), and the finish of a write answered with the case after
+ * the event (CaseResponse). */
+Csirt__V1__Event *rpc_event_new(const char *case_id);
+int rpc_finish_case(struct rpc_ctx *ctx, ProtobufCMessage **out);
+
 /* Handlers (rpc_case.c, rpc_stats.c, rpc_directory.c); the table in rpc.c maps
  * paths to them. */
 #define RPC_HANDLER(name)                                                      \
@@ -121,6 +127,13 @@ RPC_HANDLER(rpc_get_note_versions);
 RPC_HANDLER(rpc_get_history);
 RPC_HANDLER(rpc_get_statistics); /* rpc_stats.c */
 RPC_HANDLER(rpc_watch_events);   /* rpc_watch.c */
+/* rpc_request.c: 第13.2 requests and physical items */
+RPC_HANDLER(rpc_create_request);
+RPC_HANDLER(rpc_request_action);
+RPC_HANDLER(rpc_respond_to_request);
+RPC_HANDLER(rpc_list_requests);
+RPC_HANDLER(rpc_register_item);
+RPC_HANDLER(rpc_item_custody);
 RPC_HANDLER(rpc_whoami);
 RPC_HANDLER(rpc_create_division);
 RPC_HANDLER(rpc_list_divisions);

@@ -24,8 +24,8 @@
 /* Messages built here are fully owned (codec.h); `d` picks the type. */
 #define msg_new(d) ((void *)codec_new(d))
 
-static Csirt__V1__Event *
-event_new(const char *case_id)
+Csirt__V1__Event *
+rpc_event_new(const char *case_id)
 {
 	Csirt__V1__Event *ev = msg_new(&csirt__v1__event__descriptor);
 
@@ -34,8 +34,8 @@ event_new(const char *case_id)
 }
 
 /* CaseResponse from the finished command (the case moves into it). */
-static int
-finish_case(struct rpc_ctx *ctx, ProtobufCMessage **out)
+int
+rpc_finish_case(struct rpc_ctx *ctx, ProtobufCMessage **out)
 {
 	Csirt__V1__CaseResponse *r =
 	    msg_new(&csirt__v1__case_response__descriptor);
@@ -77,12 +77,12 @@ RPC_HANDLER(rpc_report_incident)
 		    "case.division is required when filing for a division");
 	}
 	codec_set_string(&c->reporter, u->login);
-	ev = event_new(NULL);
+	ev = rpc_event_new(NULL);
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED;
 	ev->incident_reported =
 	    msg_new(&csirt__v1__incident_reported__descriptor);
 	ev->incident_reported->case_ = c;
-	return rpc_submit(ctx, ev, NULL, finish_case);
+	return rpc_submit(ctx, ev, NULL, rpc_finish_case);
 }
 
 RPC_HANDLER(rpc_get_case)
@@ -211,7 +211,7 @@ RPC_HANDLER(rpc_update_case)
 	(void)out;
 	if ((rc = rpc_case_visible(ctx, r->id, &c)) != 0)
 		return rc;
-	ev = event_new(r->id);
+	ev = rpc_event_new(r->id);
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_CASE_UPDATED;
 	cu = msg_new(&csirt__v1__case_updated__descriptor);
 	ev->case_updated = cu;
@@ -259,7 +259,7 @@ RPC_HANDLER(rpc_update_case)
 		    "nothing to change: give a new title, description, "
 		    "category or equipment");
 	}
-	return rpc_submit(ctx, ev, NULL, finish_case);
+	return rpc_submit(ctx, ev, NULL, rpc_finish_case);
 }
 
 /* Acknowledge, GiveGuidance, Escalate, Dismiss, OpenInvestigation,
@@ -283,7 +283,7 @@ RPC_HANDLER(rpc_case_action)
 		return csirt_error_set(
 		    CSIRT_EINVAL,
 		    "id: \"%.40s\" is not a case id like 2026-000123", r->id);
-	ev = event_new(r->id);
+	ev = rpc_event_new(r->id);
 	ACTION("Acknowledge", CASE_ACKNOWLEDGED, Csirt__V1__CaseAcknowledged,
 	       case_acknowledged, comment)
 	ACTION("GiveGuidance", GUIDANCE_GIVEN, Csirt__V1__GuidanceGiven,
@@ -304,7 +304,7 @@ RPC_HANDLER(rpc_case_action)
 		codec_free(&ev->base);
 		return csirt_error_set(CSIRT_EFAIL, "no action for %s", name);
 	}
-	return rpc_submit(ctx, ev, NULL, finish_case);
+	return rpc_submit(ctx, ev, NULL, rpc_finish_case);
 }
 
 RPC_HANDLER(rpc_assign_investigators)
@@ -333,14 +333,14 @@ RPC_HANDLER(rpc_assign_investigators)
 			    "investigator",
 			    r->assignees[i]);
 	}
-	ev = event_new(r->id);
+	ev = rpc_event_new(r->id);
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_INVESTIGATORS_ASSIGNED;
 	a = msg_new(&csirt__v1__investigators_assigned__descriptor);
 	ev->investigators_assigned = a;
 	a->assignees = util_xcalloc(r->n_assignees, sizeof(char *));
 	for (size_t i = 0; i < r->n_assignees; i++)
 		a->assignees[a->n_assignees++] = util_strdup(r->assignees[i]);
-	return rpc_submit(ctx, ev, NULL, finish_case);
+	return rpc_submit(ctx, ev, NULL, rpc_finish_case);
 }
 
 static int
@@ -379,7 +379,7 @@ RPC_HANDLER(rpc_add_note)
 		return csirt_error_set(
 		    CSIRT_EINVAL,
 		    "classification is required (機密性/完全性/可用性)");
-	ev = event_new(r->case_id);
+	ev = rpc_event_new(r->case_id);
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED;
 	na = msg_new(&csirt__v1__note_added__descriptor);
 	na->classification =
@@ -495,7 +495,7 @@ RPC_HANDLER(rpc_edit_note)
 	if (r->note_id[0] == '\0')
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "note_id is required (\"n1\", ...)");
-	ev = event_new(r->case_id);
+	ev = rpc_event_new(r->case_id);
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED;
 	ne = msg_new(&csirt__v1__note_edited__descriptor);
 	codec_set_string(&ne->note_id, r->note_id);

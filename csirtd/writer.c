@@ -36,6 +36,7 @@
 #include "ledger.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "request.h"
 #include "util.h"
 #include "writer.h"
 
@@ -534,6 +535,8 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 		    (rc = prepare_note_edit(w, cmd, current, &n_path, &note,
 		                            &note_len, &note_author)) != 0)
 			goto done;
+		/* 第13.2: the request and item ids are the server's. */
+		request_prepare(current, ev);
 		if ((rc = case_validate(current, ev)) != 0)
 			goto done;
 		if (note_author != NULL &&
