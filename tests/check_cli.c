@@ -935,6 +935,157 @@ START_TEST(test_cli_watch_follows_live)
 }
 END_TEST
 
+/* 第13.2 through the CLI alone: a summons (出頭要請) acknowledged and
+ * fulfilled; a personal-device request (個人所有機器の提出) answered by the
+ * 所属長 with the device registered, handed on in custody, fulfilled and
+ * the device returned; the chain of custody as a table; requests outside
+ * INVESTIGATING, of another division, or on a returned item refused. */
+START_TEST(test_cli_request_flow_13_2)
+{
+	struct apic a;
+	struct run r;
+	char *id, ref1[32], ref2[32], item[32];
+
+	apic_start(&a);
+	id = report_lost_pc(&a);
+	snprintf(ref1, sizeof(ref1), "%s/r1", id);
+	snprintf(ref2, sizeof(ref2), "%s/r2", id);
+	snprintf(item, sizeof(item), "%s/i1", id);
+	r = CLI(&a, a.sm, "escalate", id, "CSIRTによる調査が必要");
+	CLI_EXPECT(r, 0);
+	run_free(&r);
+	/* Not INVESTIGATING yet: failed_precondition, exit 6. */
+	r = CLI(&a, a.lead, "request", "create", id, "--kind", "material",
+	        "--due", "+7d", "-d", "持出簿の写し");
+	CLI_EXPECT(r, 6);
+	run_free(&r);
+	r = CLI(&a, a.lead, "investigate", id, "-m", "調査を開始する");
+	CLI_EXPECT(r, 0);
+	run_free(&r);
+	r = CLI(&a, a.lead, "assign", id, "inv");
+	CLI_EXPECT(r, 0);
+	run_free(&r);
+
+	/* The summons: created by the investigator, acknowledged by the
+	 * 所属長 of the division, fulfilled when the staff member came. */
+	r = CLI(&a, a.inv, "--lang", "ja", "request", "create", id, "--kind",
+	        "summons", "--due", "+7d", "--who", "山田太郎 巡査部長", "--at",
+	        "2030-01-20T10:00:00+09:00", "--place", "本部庁舎 5階 CSIRT室",
+	        "--purpose", "紛失時の状況の説明");
+	CLI_EXPECT(r, 0);
+	HAS(r.out, ref1);
+	HAS(r.out, "依頼中");
+	run_free(&r);
+	r = CLI(&a, a.rep2, "request", "ack", ref1);
+	CLI_EXPECT(r, 5);
+	run_free(&r);
+	r = CLI(&a, a.rep1, "request", "ack", ref1, "-m", "出頭させます");
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "Acknowledged");
+	run_free(&r);
+	r = CLI(&a, a.rep1, "request", "ack", ref1);
+	CLI_EXPECT(r, 6);
+	run_free(&r);
+	r = CLI(&a, a.inv, "request", "fulfil", ref1, "-m",
+	        "出頭し説明を受けた");
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "Fulfilled");
+	run_free(&r);
+	r = CLI(&a, a.aud, "--lang", "ja", "request", "show", ref1);
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "出頭要請");
+	HAS(r.out, "山田太郎 巡査部長");
+	HAS(r.out, "本部庁舎 5階 CSIRT室");
+	HAS(r.out, "完了");
+	run_free(&r);
+
+	/* The device: requested, answered with the device registered. */
+	r = CLI(&a, a.inv, "request", "create", id, "--kind", "device", "--due",
+	        "+3d", "-d", "私有スマートフォンの提出");
+	CLI_EXPECT(r, 0);
+	HAS(r.out, ref2);
+	run_free(&r);
+	r = CLI(&a, a.rep1, "request", "ack", ref2);
+	CLI_EXPECT(r, 0);
+	run_free(&r);
+	r = CLI(&a, a.rep1, "request", "respond", ref2, "-m",
+	        "本人の私有スマートフォンを封印して提出します", "--device",
+	        "mobile_phone:356938035643809:personal:山田太郎:S-0001");
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "Responded");
+	HAS(r.out, item);
+	run_free(&r);
+	/* Custody: the 所属長 handed it over; the CSIRT passes it on. */
+	r = CLI(&a, a.inv, "custody", "transfer", item, "--to", "解析班 佐藤",
+	        "--place", "CSIRT解析室", "--purpose", "フォレンジック解析");
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "Held");
+	run_free(&r);
+	r = CLI(&a, a.inv, "custody", "transfer", item, "--from", "rep1",
+	        "--to", "x");
+	CLI_EXPECT(r, 6); /* no longer held by rep1: a conflict */
+	run_free(&r);
+	r = CLI(&a, a.inv, "request", "fulfil", ref2);
+	CLI_EXPECT(r, 0);
+	run_free(&r);
+	r = CLI(&a, a.inv, "custody", "return", item, "--to", "山田太郎",
+	        "--place", "警務課");
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "Returned");
+	run_free(&r);
+	r = CLI(&a, a.inv, "custody", "transfer", item, "--to", "x");
+	CLI_EXPECT(r, 6);
+	run_free(&r);
+
+	/* The chain as a table, and as JSON. */
+	r = CLI(&a, a.aud, "--lang", "ja", "custody", item);
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "封印番号");
+	HAS(r.out, "S-0001");
+	HAS(r.out, "356938035643809");
+	HAS(r.out, "返却済");
+	{
+		const char *reg = strstr(r.out, "登録");
+		const char *tr = reg ? strstr(reg, "引継") : NULL;
+		const char *ret = tr ? strstr(tr, "返却") : NULL;
+		ck_assert_msg(reg && tr && ret, "chain out of order:\n%s",
+		              r.out);
+		HAS(tr, "解析班 佐藤");
+		HAS(tr, "フォレンジック解析");
+	}
+	run_free(&r);
+	r = CLI(&a, a.aud, "--json", "custody", item);
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "\"ITEM_STATE_RETURNED\"");
+	HAS(r.out, "\"request_id\": \"r2\"");
+	HAS(r.out, "\"transferred\"");
+	run_free(&r);
+	r = CLI(&a, a.aud, "request", "list", id);
+	CLI_EXPECT(r, 0);
+	HAS(r.out, ref1);
+	HAS(r.out, ref2);
+	run_free(&r);
+	r = CLI(&a, a.rep2, "--json", "request", "list");
+	CLI_EXPECT(r, 0);
+	ck_assert_ptr_null(strstr(r.out, id));
+	run_free(&r);
+
+	/* Every step is in the ledger, by its actor. */
+	r = CLI(&a, a.aud, "history", id);
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "request.created");
+	HAS(r.out, "request.acknowledged");
+	HAS(r.out, "request.responded");
+	HAS(r.out, "item.transferred");
+	HAS(r.out, "item.returned");
+	HAS(r.out, "request.fulfilled");
+	run_free(&r);
+
+	free(id);
+	apic_stop(&a);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -954,6 +1105,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_cli_stats_csv);
 	tcase_add_test(tc, test_cli_csv_quoting);
 	tcase_add_test(tc, test_cli_watch_follows_live);
+	tcase_add_test(tc, test_cli_request_flow_13_2);
 	suite_add_tcase(s, tc);
 	return s;
 }

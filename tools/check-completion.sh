@@ -101,7 +101,7 @@ done
 echo "ok   commands: $(words "$cmds")"
 
 expect_exactly 'csirt re<TAB>' "$(printf '%s\n' $cmds | grep '^re')" "$(comp re)"
-expect_exactly 'csirt re<TAB> (fixed)' 'report reopen resolve' "$(comp re)"
+expect_exactly 'csirt re<TAB> (fixed)' 'report reopen request resolve' "$(comp re)"
 
 # Subcommands as the usage lines of `csirt note --help` and
 # `csirt admin --help` name them.
@@ -144,7 +144,7 @@ expect_all 'csirt note edit ID NOTE -<TAB>' '-m --message -F --file --reason' \
 expect_exactly 'csirt --lang <TAB>' 'ja en' "$(comp --lang '')"
 expect_exactly 'csirt list --lang <TAB>' 'ja en' "$(comp list --lang '')"
 expect_exactly 'csirt --lang=<TAB>' 'ja en' "$(comp --lang = '')"
-expect_exactly 'csirt --lang ja re<TAB>' 'report reopen resolve' "$(comp --lang ja re)"
+expect_exactly 'csirt --lang ja re<TAB>' 'report reopen request resolve' "$(comp --lang ja re)"
 expect_exactly 'csirt --url <TAB>' '' "$(comp --url '')"
 expect_exactly 'csirt admin user create x --role <TAB>' \
 	'reporter security_manager csirt_lead investigator auditor admin' \

@@ -157,6 +157,45 @@ const struct cli_cmd cli_cmd_table[] = {
      "      --csv             CSV (RFC 4180): one section per table, its\n"
      "                        header row first, sections separated by an\n"
      "                        empty line\n"},
+    {"request", cmd_request,
+     "investigation requests to the reporting division (第13.2)",
+     "usage: csirt request create ID --kind summons|material|device\n"
+     "                            --due TIME [-d TEXT]\n"
+     "                            [--who W --at TIME --place P --purpose X]\n"
+     "       csirt request list [ID] [--state S]... [--overdue]\n"
+     "                          [--division CODE]\n"
+     "       csirt request show ID/rN\n"
+     "       csirt request ack ID/rN [-m COMMENT]\n"
+     "       csirt request respond ID/rN -m TEXT | -F FILE\n"
+     "                             [--device SPEC]...\n"
+     "       csirt request fulfil ID/rN [-m COMMENT]\n"
+     "       csirt request cancel ID/rN -m REASON\n\n"
+     "Kinds: summons (出頭要請: who, --at date-time, place, purpose),\n"
+     "material (資料提出), device (個人所有機器の提出).  Only while the case\n"
+     "is INVESTIGATING.  --due is RFC 3339 or +N with d, h or m (+7d); at\n"
+     "most 366 days ahead.  A request past its due time and neither\n"
+     "fulfilled nor cancelled is marked overdue by the daemon.\n"
+     "States: open -> acknowledged -> responded -> fulfilled; cancel from\n"
+     "any open state.  SPEC: KIND:SERIAL:OWNERSHIP:OWNER_NAME:SEAL, e.g.\n"
+     "mobile_phone:356938035643809:personal:山田太郎:S-0001 (registers\n"
+     "the device; device requests only).\n"
+     "Allowed to: CSIRTの長 and the case's investigators create, fulfil and\n"
+     "cancel; the 所属長 of the case's division acknowledges and responds.\n"},
+    {"custody", cmd_custody,
+     "physical items submitted under 第13.2 and their chain of custody",
+     "usage: csirt custody ID/iN\n"
+     "       csirt custody register ID --device SPEC [--description TEXT]\n"
+     "                              [--holder NAME]\n"
+     "       csirt custody transfer ID/iN --to NAME [--from NAME]\n"
+     "                              [--at TIME] [--place P] [--purpose X]\n"
+     "       csirt custody return ID/iN --to OWNER [--at TIME] [--place P]\n"
+     "       csirt custody dispose ID/iN --method TEXT [--at TIME]\n"
+     "                             [--place P]\n\n"
+     "ID/iN alone shows the item and its chain of custody as a table\n"
+     "(--json: the item).  SPEC as for `csirt request respond`.  --from,\n"
+     "when given, must be the current holder.  Allowed to: CSIRTの長 and\n"
+     "the case's investigators; a 所属長 registers devices only by\n"
+     "responding to a device request.\n"},
     {"admin", cmd_admin, "users, divisions and tokens (administrators)",
      "usage: csirt admin division create CODE NAME\n"
      "       csirt admin division list\n"

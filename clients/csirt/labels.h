@@ -36,7 +36,16 @@ int labels_lang_parse(enum lang *out, const char *s);
  * "classification.confidentiality", "classification.integrity",
  * "classification.availability", "classification.handling_restrictions",
  * "equipment.kind", "equipment.management_number", "equipment.owner",
- * "equipment.description", "emergency.instruction"; and the prompts of an
+ * "equipment.description", "emergency.instruction"; for 第13.2
+ * "request.id", "request.kind", "request.state", "request.due",
+ * "request.what", "request.created_by", "request.acknowledged_by",
+ * "request.response", "request.closed_by", "request.closing_text",
+ * "summons.who", "summons.at", "summons.place", "summons.purpose",
+ * "item.id", "item.registered", "item.serial", "item.owner_name",
+ * "item.seal_number", "item.state", "item.holder", "custody.action",
+ * "custody.from", "custody.to", "custody.at", "custody.place",
+ * "custody.purpose", "custody.registered", "custody.transferred",
+ * "custody.returned", "custody.disposed"; and the prompts of an
  * interactive report (第13.1), in the order they are asked:
  * "prompt.category", "prompt.title", "prompt.description",
  * "prompt.recognized_at", "prompt.equipment", "prompt.equipment_kind",
