@@ -58,6 +58,20 @@ static const struct row {
      * answered, with none of d1's events); the administrator is denied
      * rather than given the directory events alone. */
     {"CaseService/WatchEvents", {P, P, P, P, P, P, D}},
+    /* 第13.2: r1 (a device request) and i1 exist on the investigated
+     * case.  The CSIRT (lead, assigned investigator) asks and keeps the
+     * items; the 所属長 of the division answers (another division's: not
+     * found); auditors read; the SM and the administrator do neither. */
+    {"CaseService/CreateRequest", {D, D, D, P, P, D, D}},
+    {"CaseService/AcknowledgeRequest", {P, H, D, D, D, D, D}},
+    {"CaseService/RespondToRequest", {P, H, D, D, D, D, D}},
+    {"CaseService/ListRequests", {P, H, P, P, P, P, D}},
+    {"CaseService/FulfilRequest", {D, D, D, P, P, D, D}},
+    {"CaseService/CancelRequest", {D, D, D, P, P, D, D}},
+    {"CaseService/RegisterItem", {D, D, D, P, P, D, D}},
+    {"CaseService/TransferItem", {D, D, D, P, P, D, D}},
+    {"CaseService/ReturnItem", {D, D, D, P, P, D, D}},
+    {"CaseService/DisposeItem", {D, D, D, P, P, D, D}},
     {"DirectoryService/WhoAmI", {P, P, P, P, P, P, P}},
     {"DirectoryService/CreateDivision", {D, D, D, D, D, D, P}},
     {"DirectoryService/ListDivisions", {P, P, P, P, P, P, P}},
@@ -170,6 +184,65 @@ build(const char *method, const char *x, const char *r, int col)
 		q->max_wait_ms = 100;
 		return &q->base;
 	}
+	if (strcmp(m, "CreateRequest") == 0) {
+		Csirt__V1__CreateRequestRequest *q = apic_msg_new(
+		    &csirt__v1__create_request_request__descriptor);
+		char t[UTIL_TIME_LEN];
+		util_time_format_ms(t, sizeof(t),
+		                    util_time_now_ms() + 86400000);
+		codec_set_string(&q->case_id, x);
+		q->kind = CSIRT__V1__REQUEST_KIND__REQUEST_KIND_DEVICE;
+		codec_set_string(&q->description, "私有スマートフォンの提出");
+		codec_set_string(&q->due, t);
+		return &q->base;
+	}
+	if (strcmp(m, "AcknowledgeRequest") == 0 ||
+	    strcmp(m, "FulfilRequest") == 0 ||
+	    strcmp(m, "CancelRequest") == 0) {
+		Csirt__V1__RequestActionRequest *q = apic_msg_new(
+		    &csirt__v1__request_action_request__descriptor);
+		codec_set_string(&q->case_id, x);
+		codec_set_string(&q->request_id, "r1");
+		codec_set_string(&q->text, "matrix");
+		return &q->base;
+	}
+	if (strcmp(m, "RespondToRequest") == 0) {
+		Csirt__V1__RespondToRequestRequest *q = apic_msg_new(
+		    &csirt__v1__respond_to_request_request__descriptor);
+		codec_set_string(&q->case_id, x);
+		codec_set_string(&q->request_id, "r1");
+		codec_set_string(&q->text, "提出します");
+		return &q->base;
+	}
+	if (strcmp(m, "ListRequests") == 0) {
+		Csirt__V1__ListRequestsRequest *q =
+		    apic_msg_new(&csirt__v1__list_requests_request__descriptor);
+		codec_set_string(&q->case_id, x);
+		return &q->base;
+	}
+	if (strcmp(m, "RegisterItem") == 0) {
+		Csirt__V1__RegisterItemRequest *q =
+		    apic_msg_new(&csirt__v1__register_item_request__descriptor);
+		q->item = apic_msg_new(&csirt__v1__physical_item__descriptor);
+		codec_set_string(&q->case_id, x);
+		q->item->kind =
+		    CSIRT__V1__EQUIPMENT_KIND__EQUIPMENT_KIND_MOBILE_PHONE;
+		q->item->owner = CSIRT__V1__OWNERSHIP__OWNERSHIP_OFFICIAL;
+		codec_set_string(&q->item->serial, "IMEI-0001");
+		codec_set_string(&q->item->seal_number, "S-1");
+		return &q->base;
+	}
+	if (strcmp(m, "TransferItem") == 0 || strcmp(m, "ReturnItem") == 0 ||
+	    strcmp(m, "DisposeItem") == 0) {
+		Csirt__V1__ItemCustodyRequest *q =
+		    apic_msg_new(&csirt__v1__item_custody_request__descriptor);
+		codec_set_string(&q->case_id, x);
+		codec_set_string(&q->item_id, "i1");
+		if (strcmp(m, "DisposeItem") != 0)
+			codec_set_string(&q->to, "matrix");
+		codec_set_string(&q->purpose, "matrix");
+		return &q->base;
+	}
 	if (strcmp(m, "GetHistory") == 0) {
 		Csirt__V1__GetHistoryRequest *q =
 		    apic_msg_new(&csirt__v1__get_history_request__descriptor);
@@ -265,6 +338,18 @@ START_TEST(test_authz_matrix)
 		                           NULL, NULL, NULL),
 		                 200);
 		codec_free(q);
+	}
+	/* 第13.2: request r1 and item i1 for the rows that name them. */
+	{
+		static const char *const setup[] = {"CaseService/CreateRequest",
+		                                    "CaseService/RegisterItem"};
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(setup); i++) {
+			ProtobufCMessage *q = build(setup[i], x, r, LEAD);
+			ck_assert_int_eq(apic_call(&a, a.lead, setup[i], q,
+			                           NULL, NULL, NULL),
+			                 200);
+			codec_free(q);
+		}
 	}
 
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(matrix); i++) {
