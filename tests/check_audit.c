@@ -139,6 +139,8 @@ build_ledger(struct fx_env *e, int ncases)
 		              NULL, NULL, NULL),
 		    0);
 	}
+	/* 第13.2 requests and items: the fold check covers them too. */
+	fx_request_history(e->w, NULL);
 	for (int i = 0; i < ncases; i++) {
 		char id[12], title[64];
 		snprintf(title, sizeof(title), "事案 %d: USBメモリの紛失", i);

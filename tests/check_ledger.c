@@ -382,6 +382,7 @@ START_TEST(test_ledger_rebuild_equals_live)
 	fx_history_batched(e.w, 500, 11);
 	ck_assert_uint_ge(writer_last_seq(e.w), 10000);
 	deadline_history(e.w);
+	fx_request_history(e.w, NULL); /* 第13.2 requests and items */
 	fx_env_close(&e);
 	ixp = util_path_join(e.data, "index.sqlite");
 	live = dump_index(ixp);
@@ -393,6 +394,8 @@ START_TEST(test_ledger_rebuild_equals_live)
 	              "rebuilt index differs from the live one");
 	ck_assert_ptr_nonnull(strstr(live, "（CSIRT長確認済み）\\n"));
 	ck_assert_ptr_nonnull(strstr(live, "\"deadline.missed\""));
+	ck_assert_ptr_nonnull(strstr(live, "\"item.disposed\""));
+	ck_assert_ptr_nonnull(strstr(live, "\ntable requests ("));
 	free(live);
 	free(rebuilt);
 	free(ixp);

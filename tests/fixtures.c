@@ -427,3 +427,191 @@ fx_env_free(struct fx_env *e)
 	free(e->data);
 	free(e->dir);
 }
+
+/* ---- 第13.2 ------------------------------------------------------------ */
+
+Csirt__V1__Event *
+fx_request(const char *case_id, const char *actor, Csirt__V1__Role role,
+           Csirt__V1__RequestKind kind, int64_t due_ms)
+{
+	Csirt__V1__Event *ev = event_new(actor, role);
+	Csirt__V1__InvestigationRequest *r =
+	    (void *)codec_new(&csirt__v1__investigation_request__descriptor);
+	char due[UTIL_TIME_LEN];
+
+	util_time_format_ms(due, sizeof(due), due_ms);
+	r->kind = kind;
+	codec_set_string(&r->due, due);
+	if (kind == CSIRT__V1__REQUEST_KIND__REQUEST_KIND_SUMMONS) {
+		r->summons = (void *)codec_new(&csirt__v1__summons__descriptor);
+		codec_set_string(&r->summons->who, "山田太郎 巡査部長");
+		codec_set_string(&r->summons->at, due);
+		codec_set_string(&r->summons->place, "本部庁舎 5階 CSIRT室");
+		codec_set_string(&r->summons->purpose, "紛失時の状況の説明");
+	} else {
+		codec_set_string(&r->description, "私有スマートフォンの提出");
+	}
+	codec_set_string(&ev->case_id, case_id);
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_REQUEST_CREATED;
+	ev->request_created =
+	    (void *)codec_new(&csirt__v1__request_created__descriptor);
+	ev->request_created->request = r;
+	return ev;
+}
+
+Csirt__V1__Event *
+fx_request_step(const char *case_id, Csirt__V1__Event__PayloadCase payload,
+                const char *request_id, const char *actor, Csirt__V1__Role role,
+                const char *text)
+{
+	Csirt__V1__Event *ev = event_new(actor, role);
+
+	codec_set_string(&ev->case_id, case_id);
+	ev->payload_case = payload;
+	switch (payload) {
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_ACKNOWLEDGED:
+		ev->request_acknowledged = (void *)codec_new(
+		    &csirt__v1__request_acknowledged__descriptor);
+		codec_set_string(&ev->request_acknowledged->request_id,
+		                 request_id);
+		codec_set_string(&ev->request_acknowledged->comment, text);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_RESPONDED:
+		ev->request_responded = (void *)codec_new(
+		    &csirt__v1__request_responded__descriptor);
+		codec_set_string(&ev->request_responded->request_id,
+		                 request_id);
+		codec_set_string(&ev->request_responded->text, text);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_FULFILLED:
+		ev->request_fulfilled = (void *)codec_new(
+		    &csirt__v1__request_fulfilled__descriptor);
+		codec_set_string(&ev->request_fulfilled->request_id,
+		                 request_id);
+		codec_set_string(&ev->request_fulfilled->comment, text);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_CANCELLED:
+		ev->request_cancelled = (void *)codec_new(
+		    &csirt__v1__request_cancelled__descriptor);
+		codec_set_string(&ev->request_cancelled->request_id,
+		                 request_id);
+		codec_set_string(&ev->request_cancelled->reason, text);
+		break;
+	default:
+		ck_abort_msg("fx_request_step: unsupported payload %d",
+		             (int)payload);
+	}
+	return ev;
+}
+
+Csirt__V1__PhysicalItem *
+fx_item(const char *serial, const char *seal)
+{
+	Csirt__V1__PhysicalItem *it =
+	    (void *)codec_new(&csirt__v1__physical_item__descriptor);
+
+	it->kind = CSIRT__V1__EQUIPMENT_KIND__EQUIPMENT_KIND_MOBILE_PHONE;
+	it->owner = CSIRT__V1__OWNERSHIP__OWNERSHIP_PERSONAL;
+	codec_set_string(&it->serial, serial);
+	codec_set_string(&it->owner_name, "山田太郎");
+	codec_set_string(&it->seal_number, seal);
+	codec_set_string(&it->description, "私有スマートフォン（黒）");
+	return it;
+}
+
+Csirt__V1__Event *
+fx_custody(const char *case_id, Csirt__V1__Event__PayloadCase payload,
+           const char *item_id, const char *actor, const char *to,
+           const char *purpose)
+{
+	Csirt__V1__Event *ev =
+	    event_new(actor, CSIRT__V1__ROLE__ROLE_INVESTIGATOR);
+	Csirt__V1__ItemCustody *p =
+	    (void *)codec_new(&csirt__v1__item_custody__descriptor);
+
+	codec_set_string(&p->item_id, item_id);
+	codec_set_string(&p->to, to);
+	codec_set_string(&p->place, "CSIRT解析室");
+	codec_set_string(&p->purpose, purpose);
+	codec_set_string(&ev->case_id, case_id);
+	ev->payload_case = payload;
+	if (payload == CSIRT__V1__EVENT__PAYLOAD_ITEM_TRANSFERRED)
+		ev->item_transferred = p;
+	else if (payload == CSIRT__V1__EVENT__PAYLOAD_ITEM_RETURNED)
+		ev->item_returned = p;
+	else if (payload == CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED)
+		ev->item_disposed = p;
+	else
+		ck_abort_msg("fx_custody: unsupported payload %d",
+		             (int)payload);
+	return ev;
+}
+
+#define FX_OK(ev) ck_assert_int_eq(fx_submit(w, (ev), NULL, NULL, NULL), 0)
+
+void
+fx_request_history(struct writer *w, char *case_id_out)
+{
+	const Csirt__V1__Role inv = CSIRT__V1__ROLE__ROLE_INVESTIGATOR,
+	                      rep = CSIRT__V1__ROLE__ROLE_REPORTER;
+	int64_t due = util_time_now_ms() + 7 * 86400000LL;
+	Csirt__V1__Event *ev;
+	char id[12];
+
+	ck_assert_int_eq(
+	    fx_submit(
+	        w,
+	        fx_report("rep1", "d1",
+	                  CSIRT__V1__CATEGORY__CATEGORY_PERSONAL_DEVICE_MISUSE,
+	                  "私有スマートフォンの無断接続"),
+	        NULL, id, NULL),
+	    0);
+	FX_OK(fx_case_event(id, CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED, "sm",
+	                    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "CSIRTへ"));
+	FX_OK(fx_case_event(id, CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
+	                    "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, "調査"));
+	FX_OK(fx_assign(id, "lead", "inv"));
+	/* r1: the summons. */
+	FX_OK(fx_request(id, "inv", inv,
+	                 CSIRT__V1__REQUEST_KIND__REQUEST_KIND_SUMMONS, due));
+	FX_OK(fx_request_step(id,
+	                      CSIRT__V1__EVENT__PAYLOAD_REQUEST_ACKNOWLEDGED,
+	                      "r1", "rep1", rep, "出頭させます"));
+	FX_OK(fx_request_step(id, CSIRT__V1__EVENT__PAYLOAD_REQUEST_FULFILLED,
+	                      "r1", "inv", inv, "出頭し説明を受けた"));
+	/* r2: the device, registered with the response as i1. */
+	FX_OK(fx_request(id, "inv", inv,
+	                 CSIRT__V1__REQUEST_KIND__REQUEST_KIND_DEVICE, due));
+	FX_OK(fx_request_step(id,
+	                      CSIRT__V1__EVENT__PAYLOAD_REQUEST_ACKNOWLEDGED,
+	                      "r2", "rep1", rep, ""));
+	ev = fx_request_step(id, CSIRT__V1__EVENT__PAYLOAD_REQUEST_RESPONDED,
+	                     "r2", "rep1", rep, "封印して提出します");
+	ev->request_responded->items =
+	    util_xcalloc(1, sizeof(*ev->request_responded->items));
+	ev->request_responded->items[0] = fx_item("356938035643809", "S-0001");
+	ev->request_responded->n_items = 1;
+	FX_OK(ev);
+	FX_OK(fx_custody(id, CSIRT__V1__EVENT__PAYLOAD_ITEM_TRANSFERRED, "i1",
+	                 "inv", "解析班 佐藤", "フォレンジック解析"));
+	FX_OK(fx_request_step(id, CSIRT__V1__EVENT__PAYLOAD_REQUEST_FULFILLED,
+	                      "r2", "inv", inv, ""));
+	FX_OK(fx_custody(id, CSIRT__V1__EVENT__PAYLOAD_ITEM_RETURNED, "i1",
+	                 "inv", "山田太郎", "解析終了"));
+	/* r3: material, cancelled; i2 registered by the CSIRT, disposed. */
+	FX_OK(fx_request(id, "inv", inv,
+	                 CSIRT__V1__REQUEST_KIND__REQUEST_KIND_MATERIAL, due));
+	FX_OK(fx_request_step(id, CSIRT__V1__EVENT__PAYLOAD_REQUEST_CANCELLED,
+	                      "r3", "inv", inv, "不要となった"));
+	ev = event_new("inv", inv);
+	codec_set_string(&ev->case_id, id);
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_ITEM_REGISTERED;
+	ev->item_registered =
+	    (void *)codec_new(&csirt__v1__item_registered__descriptor);
+	ev->item_registered->item = fx_item("SN-USB-77", "S-0002");
+	FX_OK(ev);
+	FX_OK(fx_custody(id, CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED, "i2",
+	                 "inv", "", "物理破壊（復元できない方法）"));
+	if (case_id_out != NULL)
+		memcpy(case_id_out, id, 12);
+}

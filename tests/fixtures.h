@@ -34,6 +34,31 @@ Csirt__V1__Event *fx_note_edit(const char *case_id, const char *note_id,
                                const char *actor, Csirt__V1__Role role,
                                const char *reason);
 
+/* 第13.2: a request of `kind` due at `due_ms` by `actor` (a summons comes
+ * with who, at, place and purpose in Japanese). */
+Csirt__V1__Event *fx_request(const char *case_id, const char *actor,
+                             Csirt__V1__Role role, Csirt__V1__RequestKind kind,
+                             int64_t due_ms);
+/* Acknowledge, respond (text only), fulfil or cancel request `request_id`
+ * (payload REQUEST_ACKNOWLEDGED ... REQUEST_CANCELLED). */
+Csirt__V1__Event *fx_request_step(const char *case_id,
+                                  Csirt__V1__Event__PayloadCase payload,
+                                  const char *request_id, const char *actor,
+                                  Csirt__V1__Role role, const char *text);
+/* A personal mobile phone (私有) for a response or a registration. */
+Csirt__V1__PhysicalItem *fx_item(const char *serial, const char *seal);
+/* Transfer (payload ITEM_TRANSFERRED), return or dispose item `item_id`. */
+Csirt__V1__Event *fx_custody(const char *case_id,
+                             Csirt__V1__Event__PayloadCase payload,
+                             const char *item_id, const char *actor,
+                             const char *to, const char *purpose);
+/* The whole 第13.2 flow on a new case of d1 (investigated by "inv"): a
+ * summons acknowledged and fulfilled, a device request answered with a
+ * device registered, transferred, fulfilled, the device returned, a
+ * material request cancelled and an item registered by the CSIRT and
+ * disposed of.  `case_id_out` (may be NULL, 12 bytes) gets the case. */
+void fx_request_history(struct writer *w, char *case_id_out);
+
 /* Submits and runs the writer in this thread; returns cmd.rc.  The command
  * is released; `case_id_out` (may be NULL, 12 bytes) gets the case id. */
 int fx_submit(struct writer *w, Csirt__V1__Event *ev, const char *note_text,
