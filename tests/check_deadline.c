@@ -452,6 +452,195 @@ START_TEST(test_deadline_auto_escalate_and_report_late)
 }
 END_TEST
 
+static int
+count_requests_cb(const Csirt__V1__InvestigationRequest *r, void *arg)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Open requests past their due time (ListRequests{overdue: true}). */
+static int
+list_overdue_requests(struct env *e)
+{
+	struct index_request_filter f;
+	int n = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.overdue = true;
+	f.limit = 100;
+	ck_assert_int_eq(
+	    index_requests_list(e->dd->ix, &f, count_requests_cb, &n), 0);
+	return n;
+}
+
+/* 第13.2: a request neither fulfilled nor cancelled by its due time gets
+ * one deadline.missed "request" from the daemon and makes its case
+ * overdue; the scheduler re-arms for the next request from the index
+ * after a restart; fulfilling or cancelling every overdue request clears
+ * the case; a late timer for a closed request is refused. */
+START_TEST(test_deadline_request_overdue_and_rearm_after_restart)
+{
+	const Csirt__V1__Role inv = CSIRT__V1__ROLE__ROLE_INVESTIGATOR,
+	                      rep = CSIRT__V1__ROLE__ROLE_REPORTER;
+	struct deadline_limits lim = {30 * MIN};
+	struct deadline_sched_ops ops;
+	struct deadline_sched *s = NULL;
+	struct fake_loop loop;
+	Csirt__V1__Case *c;
+	Csirt__V1__Event *ev;
+	struct env e;
+	char a[16];
+	uint64_t seq;
+	int64_t t0;
+
+	env_init(&e);
+	t0 = e.fc.now;
+	report(&e, CSIRT__V1__CATEGORY__CATEGORY_PERSONAL_DEVICE_MISUSE, a);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_case_event(
+	                  a, CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED, "sm",
+	                  CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "CSIRTへ"),
+	              NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(
+	        e.w,
+	        fx_case_event(a, CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,
+	                      "lead", CSIRT__V1__ROLE__ROLE_CSIRT_LEAD, "調査"),
+	        NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(e.w, fx_assign(a, "lead", "inv"), NULL, NULL, NULL), 0);
+	/* Due times are validated against the (fake) event time. */
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_request(a, "inv", inv,
+	                         CSIRT__V1__REQUEST_KIND__REQUEST_KIND_DEVICE,
+	                         t0 - MIN),
+	              NULL, NULL, NULL),
+	    CSIRT_EINVAL);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_request(a, "inv", inv,
+	                         CSIRT__V1__REQUEST_KIND__REQUEST_KIND_DEVICE,
+	                         t0 + 400 * 1440 * MIN),
+	              NULL, NULL, NULL),
+	    CSIRT_EINVAL);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_request(a, "inv", inv,
+	                         CSIRT__V1__REQUEST_KIND__REQUEST_KIND_SUMMONS,
+	                         t0 + 60 * MIN),
+	              NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_request(a, "inv", inv,
+	                         CSIRT__V1__REQUEST_KIND__REQUEST_KIND_DEVICE,
+	                         t0 + 120 * MIN),
+	              NULL, NULL, NULL),
+	    0);
+
+	memset(&loop, 0, sizeof(loop));
+	ops.arm = fake_arm_cb;
+	ops.post = fake_post_cb;
+	ops.arg = &loop;
+	deadline_sched_new(&s, e.dd->ix, e.w, &e.clk, &lim, &ops);
+	writer_set_commit_hook(e.w, deadline_sched_kick, s);
+	e.fc.now = t0 + 30 * MIN;
+	deadline_sched_run(s);
+	ck_assert_uint_eq(deadline_sched_pending(s), 0);
+	ck_assert_int_eq(loop.armed, 30 * MIN); /* r1 at t0 + 60 */
+
+	/* r1 falls due: one command, then armed for r2. */
+	e.fc.now = t0 + 61 * MIN;
+	deadline_sched_run(s);
+	ck_assert_uint_eq(deadline_sched_pending(s), 1);
+	deadline_sched_run(s);
+	ck_assert_uint_eq(deadline_sched_pending(s), 1);
+	ck_assert_int_eq(writer_run_once(e.w), 0);
+	fake_drain(&loop);
+	ck_assert_uint_eq(deadline_sched_pending(s), 0);
+	ck_assert(is_overdue(&e, a));
+	ck_assert_int_eq(list_overdue(&e), 1);
+	ck_assert_int_eq(list_overdue_requests(&e), 1);
+	ck_assert_int_eq(loop.armed, 59 * MIN);
+	c = get_case(&e, a);
+	ck_assert(c->requests[0]->overdue);
+	ck_assert(!c->requests[1]->overdue);
+	ck_assert_str_eq(c->requests[0]->summons->who, "山田太郎 巡査部長");
+	csirt__v1__case__free_unpacked(c, NULL);
+	deadline_sched_stop(s);
+	deadline_sched_free(s);
+
+	/* Restart: re-armed for r2 from the index alone. */
+	env_close(&e);
+	env_open(&e);
+	memset(&loop, 0, sizeof(loop));
+	deadline_sched_new(&s, e.dd->ix, e.w, &e.clk, &lim, &ops);
+	writer_set_commit_hook(e.w, deadline_sched_kick, s);
+	e.fc.now = t0 + 100 * MIN;
+	deadline_sched_run(s);
+	ck_assert_uint_eq(deadline_sched_pending(s), 0);
+	ck_assert_int_eq(loop.armed, 20 * MIN);
+	e.fc.now = t0 + 121 * MIN;
+	deadline_sched_run(s);
+	ck_assert_uint_eq(deadline_sched_pending(s), 1);
+	ck_assert_int_eq(writer_run_once(e.w), 0);
+	fake_drain(&loop);
+	ck_assert_int_eq(list_overdue_requests(&e), 2);
+	ck_assert_int_eq(loop.armed, -1);
+
+	/* r1 fulfilled: r2 still keeps the case overdue; r2 cancelled:
+	 * nothing is. */
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_request_step(
+	                  a, CSIRT__V1__EVENT__PAYLOAD_REQUEST_ACKNOWLEDGED,
+	                  "r1", "rep1", rep, "遅れて受領"),
+	              NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(
+	        e.w,
+	        fx_request_step(a, CSIRT__V1__EVENT__PAYLOAD_REQUEST_FULFILLED,
+	                        "r1", "inv", inv, "出頭した"),
+	        NULL, NULL, NULL),
+	    0);
+	fake_drain(&loop);
+	ck_assert(is_overdue(&e, a));
+	ck_assert_int_eq(list_overdue_requests(&e), 1);
+	ck_assert_int_eq(
+	    fx_submit(
+	        e.w,
+	        fx_request_step(a, CSIRT__V1__EVENT__PAYLOAD_REQUEST_CANCELLED,
+	                        "r2", "inv", inv, "不要"),
+	        NULL, NULL, NULL),
+	    0);
+	fake_drain(&loop);
+	ck_assert(!is_overdue(&e, a));
+	ck_assert_int_eq(list_overdue(&e), 0);
+	ck_assert_int_eq(list_overdue_requests(&e), 0);
+
+	/* A late timer for the fulfilled r1, and anyone but the daemon: no
+	 * event reaches the ledger. */
+	seq = writer_last_seq(e.w);
+	ev = deadline_request_event(a, "r1", t0 + 60 * MIN);
+	ck_assert_int_eq(fx_submit(e.w, ev, NULL, NULL, NULL), CSIRT_ESTATE);
+	ev = deadline_request_event(a, "r1", t0 + 60 * MIN);
+	codec_set_string(&ev->actor, "inv");
+	ev->role = inv;
+	ck_assert_int_eq(fx_submit(e.w, ev, NULL, NULL, NULL), CSIRT_EDENIED);
+	ck_assert_uint_eq(writer_last_seq(e.w), seq);
+	deadline_sched_stop(s);
+	deadline_sched_free(s);
+	env_free(&e);
+}
+END_TEST
+
 Suite *
 deadline_suite(void)
 {
@@ -464,6 +653,8 @@ deadline_suite(void)
 	    tc, test_deadline_sched_marks_overdue_and_rearms_after_restart);
 	tcase_add_test(tc, test_deadline_late_timer_after_ack);
 	tcase_add_test(tc, test_deadline_auto_escalate_and_report_late);
+	tcase_add_test(tc,
+	               test_deadline_request_overdue_and_rearm_after_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }
