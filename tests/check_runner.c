@@ -35,6 +35,7 @@ static const struct {
     {"fault", fault_suite},
     {"web", web_suite},
     {"http", http_suite},
+    {"request", request_suite},
 };
 
 int

@@ -26,5 +26,6 @@ Suite *gitweb_suite(void);
 Suite *fault_suite(void);
 Suite *web_suite(void);
 Suite *http_suite(void);
+Suite *request_suite(void); /* check_request.c: 第13.2 */
 
 #endif
