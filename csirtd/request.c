@@ -20,7 +20,8 @@
  *   while it is INVESTIGATING and has such a request.  "CSIRT" is the lead
  *   or an investigator assigned to the case (lc_check_actor()); "所属長" is
  *   a reporter of the case's division (rpc_case_visible() at the edge: a
- *   request of another division's case does not exist for them).
+ *   request of another division's case does not exist for them; the
+ *   writer checks the actor's division again, request_division_check()).
  *
  * Fulfil from ACKNOWLEDGED covers a summons: the staff member appeared and
  * there is nothing to write back.  A response of a device request may

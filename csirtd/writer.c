@@ -452,6 +452,36 @@ note_edit_check(const Csirt__V1__Event *ev, const char *author)
 	                       ev->note_edited->note_id, author);
 }
 
+/*
+ * 第13.2: a 所属長 answers requests of their own division's cases only.
+ * The event carries no division of its actor, so the writer looks the
+ * actor up (the RPC layer already answers not_found for another
+ * division's case; this holds for any other way in).
+ */
+static int
+request_division_check(struct writer *w, const Csirt__V1__Event *ev,
+                       const Csirt__V1__Case *current)
+{
+	Csirt__V1__User *u = NULL;
+	int rc;
+
+	if (ev->role != CSIRT__V1__ROLE__ROLE_REPORTER || current == NULL ||
+	    (ev->payload_case !=
+	         CSIRT__V1__EVENT__PAYLOAD_REQUEST_ACKNOWLEDGED &&
+	     ev->payload_case != CSIRT__V1__EVENT__PAYLOAD_REQUEST_RESPONDED))
+		return 0;
+	rc = index_user_get(&u, w->ix, ev->actor);
+	if (rc == 0 && strcmp(u->division, current->division) != 0)
+		rc = csirt_error_set(CSIRT_EDENIED,
+		                     "%s is not the 所属長 of division %s",
+		                     ev->actor, current->division);
+	else if (rc == CSIRT_ENOTFOUND)
+		rc = csirt_error_set(CSIRT_EDENIED, "%s is not a user",
+		                     ev->actor);
+	codec_free(u != NULL ? &u->base : NULL);
+	return rc;
+}
+
 /* Is `rc` the command's fault (reply with it) or the batch's (abort)? */
 static bool
 is_command_error(int rc)
@@ -537,7 +567,8 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 			goto done;
 		/* 第13.2: the request and item ids are the server's. */
 		request_prepare(current, ev);
-		if ((rc = case_validate(current, ev)) != 0)
+		if ((rc = case_validate(current, ev)) != 0 ||
+		    (rc = request_division_check(w, ev, current)) != 0)
 			goto done;
 		if (note_author != NULL &&
 		    (rc = note_edit_check(ev, note_author)) != 0)

@@ -250,6 +250,9 @@ START_TEST(test_request_validation_and_steps)
 	        CSIRT_ENOTFOUND);
 	refused(&e, step(&e, P(REQUEST_ACKNOWLEDGED), "r1", "inv", INV),
 	        CSIRT_EDENIED);
+	/* The 所属長 of another division, whatever the way in. */
+	refused(&e, step(&e, P(REQUEST_ACKNOWLEDGED), "r1", "rep2", REP),
+	        CSIRT_EDENIED);
 	ev = step(&e, P(REQUEST_CANCELLED), "r1", "inv", INV);
 	codec_set_string(&ev->request_cancelled->reason, "");
 	refused(&e, ev, CSIRT_EINVAL); /* a cancellation needs a reason */
