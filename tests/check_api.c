@@ -1049,6 +1049,109 @@ START_TEST(test_api_watch_events_answered_on_shutdown)
 }
 END_TEST
 
+/* 第13.2 over JSON: Twirp codes for a past due time (invalid_argument), a
+ * role that may not (permission_denied), an illegal step
+ * (failed_precondition), another division (not_found); none of them
+ * reaches the ledger; a summons in Japanese comes back unchanged. */
+START_TEST(test_api_requests_json_and_twirp_codes)
+{
+	static const char js[] = "application/json";
+	static const char create[] =
+	    "/twirp/csirt.v1.CaseService/CreateRequest";
+	struct apic a;
+	struct buf out = BUF_INIT, body = BUF_INIT;
+	char past[UTIL_TIME_LEN], due[UTIL_TIME_LEN];
+	uint64_t seq;
+	char *id;
+
+	apic_start(&a);
+	id = apic_report(&a, a.rep1, "私有端末の無断接続");
+	ck_assert_ptr_nonnull(id);
+	ck_assert_int_eq(apic_action(&a, a.sm, "CaseService/Escalate", id, "x"),
+	                 200);
+	ck_assert_int_eq(
+	    apic_action(&a, a.lead, "CaseService/OpenInvestigation", id, "x"),
+	    200);
+	util_time_format_ms(past, sizeof(past), util_time_now_ms() - 60000);
+	util_time_format_ms(due, sizeof(due), util_time_now_ms() + 86400000);
+	seq = apic_ledger_seq(&a);
+
+	buf_printf(&body,
+	           "{\"case_id\":\"%s\",\"kind\":\"REQUEST_KIND_DEVICE\","
+	           "\"description\":\"私有スマートフォン\",\"due\":\"%s\"}",
+	           id, past);
+	ck_assert_int_eq(
+	    raw(&a, "POST", create, js, a.lead, body.data, body.len, &out),
+	    400);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"invalid_argument\""));
+	ck_assert_ptr_nonnull(strstr(out.data, "request.due"));
+	ck_assert_int_eq(
+	    raw(&a, "POST", create, js, a.sm, body.data, body.len, &out), 403);
+	ck_assert_uint_eq(apic_ledger_seq(&a), seq);
+
+	buf_reset(&body);
+	buf_printf(
+	    &body,
+	    "{\"caseId\":\"%s\",\"kind\":\"REQUEST_KIND_SUMMONS\","
+	    "\"due\":\"%s\",\"summons\":{\"who\":\"山田太郎 巡査部長\","
+	    "\"at\":\"%s\",\"place\":\"本部庁舎\",\"purpose\":\"説明\"}}",
+	    id, due, due);
+	ck_assert_int_eq(
+	    raw(&a, "POST", create, js, a.lead, body.data, body.len, &out),
+	    200);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"REQUEST_STATE_OPEN\""));
+	ck_assert_ptr_nonnull(
+	    strstr(out.data, "\"who\":\"山田太郎 巡査部長\""));
+	ck_assert_ptr_nonnull(strstr(out.data, "\"id\":\"r1\""));
+	seq = apic_ledger_seq(&a);
+
+	buf_reset(&body);
+	buf_printf(&body, "{\"case_id\":\"%s\",\"request_id\":\"r1\"}", id);
+	ck_assert_int_eq(raw(&a, "POST",
+	                     "/twirp/csirt.v1.CaseService/FulfilRequest", js,
+	                     a.lead, body.data, body.len, &out),
+	                 412);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"failed_precondition\""));
+	ck_assert_int_eq(raw(&a, "POST",
+	                     "/twirp/csirt.v1.CaseService/AcknowledgeRequest",
+	                     js, a.rep2, body.data, body.len, &out),
+	                 404);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"not_found\""));
+	ck_assert_int_eq(raw(&a, "POST",
+	                     "/twirp/csirt.v1.CaseService/AcknowledgeRequest",
+	                     js, a.lead, body.data, body.len, &out),
+	                 403);
+	ck_assert_uint_eq(apic_ledger_seq(&a), seq);
+	ck_assert_int_eq(raw(&a, "POST",
+	                     "/twirp/csirt.v1.CaseService/AcknowledgeRequest",
+	                     js, a.rep1, body.data, body.len, &out),
+	                 200);
+	ck_assert_ptr_nonnull(
+	    strstr(out.data, "\"REQUEST_STATE_ACKNOWLEDGED\""));
+
+	/* ListRequests: the auditor sees it, the other division nothing. */
+	ck_assert_int_eq(raw(&a, "POST",
+	                     "/twirp/csirt.v1.CaseService/ListRequests", js,
+	                     a.aud, "{\"overdue\":false}",
+	                     strlen("{\"overdue\":false}"), &out),
+	                 200);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"r1\""));
+	ck_assert_int_eq(raw(&a, "POST",
+	                     "/twirp/csirt.v1.CaseService/ListRequests", js,
+	                     a.rep2, "{}", 2, &out),
+	                 200);
+	ck_assert_ptr_null(strstr(out.data, "\"r1\""));
+	ck_assert_int_eq(raw(&a, "POST",
+	                     "/twirp/csirt.v1.CaseService/ListRequests", js,
+	                     a.admin, "{}", 2, &out),
+	                 403);
+	free(id);
+	buf_free(&body);
+	buf_free(&out);
+	apic_stop(&a);
+}
+END_TEST
+
 Suite *
 api_suite(void)
 {
@@ -1065,6 +1168,7 @@ api_suite(void)
 	tcase_add_test(tc, test_api_statistics_scoped_by_role);
 	tcase_add_test(tc, test_api_watch_events_delivers_each_once_in_order);
 	tcase_add_test(tc, test_api_watch_events_answered_on_shutdown);
+	tcase_add_test(tc, test_api_requests_json_and_twirp_codes);
 	suite_add_tcase(s, tc);
 	return s;
 }
