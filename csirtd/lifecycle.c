@@ -1187,6 +1187,17 @@ lc_apply_report(Csirt__V1__Case *c, const Csirt__V1__Event *ev,
 	c->assignees = NULL;
 	c->n_assignees = 0;
 	c->note_count = 0;
+	/* 第13.2 requests and items come only from their own events. */
+	for (size_t i = 0; i < c->n_requests; i++)
+		codec_free(&c->requests[i]->base);
+	free(c->requests);
+	c->requests = NULL;
+	c->n_requests = 0;
+	for (size_t i = 0; i < c->n_items; i++)
+		codec_free(&c->items[i]->base);
+	free(c->items);
+	c->items = NULL;
+	c->n_items = 0;
 	c->report_delay_seconds = lc_floor_div(ev_ms - rec_ms, 1000);
 	/* The limit travels in the event: replay under another
 	 * configuration gives the same flag. */

@@ -11,6 +11,7 @@
  * only; another division's case is not_found), and the client sends only
  * the fields a client may set.  Reads come from the index.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,9 +38,11 @@ case_check(struct rpc_ctx *ctx, const char *case_id)
 	return rc;
 }
 
-/* The client's fields of an item (the server sets the rest). */
+/* The client's fields of an item (the server sets the rest).  A device
+ * submitted with a response is held first by the responding 所属長, so
+ * `holder` is taken only from a registration by the CSIRT. */
 static Csirt__V1__PhysicalItem *
-item_copy(const Csirt__V1__PhysicalItem *src)
+item_copy(const Csirt__V1__PhysicalItem *src, bool holder)
 {
 	Csirt__V1__PhysicalItem *it =
 	    msg_new(&csirt__v1__physical_item__descriptor);
@@ -50,7 +53,8 @@ item_copy(const Csirt__V1__PhysicalItem *src)
 	codec_set_string(&it->owner_name, src->owner_name);
 	codec_set_string(&it->seal_number, src->seal_number);
 	codec_set_string(&it->description, src->description);
-	codec_set_string(&it->holder, src->holder);
+	if (holder)
+		codec_set_string(&it->holder, src->holder);
 	return it;
 }
 
@@ -149,7 +153,7 @@ RPC_HANDLER(rpc_respond_to_request)
 	if (r->n_items > 0) {
 		p->items = util_xcalloc(r->n_items, sizeof(*p->items));
 		for (size_t i = 0; i < r->n_items; i++)
-			p->items[p->n_items++] = item_copy(r->items[i]);
+			p->items[p->n_items++] = item_copy(r->items[i], false);
 	}
 	ev = rpc_event_new(r->case_id);
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_REQUEST_RESPONDED;
@@ -240,7 +244,7 @@ RPC_HANDLER(rpc_register_item)
 	ev = rpc_event_new(r->case_id);
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_ITEM_REGISTERED;
 	ev->item_registered = msg_new(&csirt__v1__item_registered__descriptor);
-	ev->item_registered->item = item_copy(r->item);
+	ev->item_registered->item = item_copy(r->item, true);
 	return rpc_submit(ctx, ev, NULL, rpc_finish_case);
 }
 
