@@ -133,10 +133,13 @@ int case_validate(const Csirt__V1__Case *current, const Csirt__V1__Event *ev);
  * note_count; UPDATE applies each FieldChange, whose `after` holds the new
  * value as plain text: "title" and "description" the UTF-8 string itself
  * (no JSON quoting), "category" the enum name ("CATEGORY_LOST_EQUIPMENT");
- * "equipment" is not updatable (CSIRT_EINVAL).  DEADLINE_MISS sets
- * overdue (and overdue_since = ev->time unless already overdue); any
- * change of state out of REPORTED clears both, since the only deadline
- * today, "acknowledge", is met or moot once the case leaves REPORTED.
+ * "equipment" is not updatable (CSIRT_EINVAL).  DEADLINE_MISS
+ * "acknowledge" sets overdue (and overdue_since = ev->time unless already
+ * overdue); any change of state out of REPORTED clears both, since that
+ * deadline is met or moot once the case leaves REPORTED.  The 第13.2
+ * events and DEADLINE_MISS "request" are folded by request.c
+ * (request_apply()); while the case is INVESTIGATING, overdue then says
+ * whether an open request has missed its due time.
  * The other actions change
  * the state only, or nothing but updated_at and last_seq.
  */
