@@ -1079,6 +1079,13 @@ START_TEST(test_cli_request_flow_13_2)
 	HAS(r.out, "item.transferred");
 	HAS(r.out, "item.returned");
 	HAS(r.out, "request.fulfilled");
+	HAS(r.out, "[i1]"); /* the response registered it */
+	run_free(&r);
+	/* `show` lists the requests and items of the case. */
+	r = CLI(&a, a.aud, "--lang", "ja", "show", id);
+	CLI_EXPECT(r, 0);
+	HAS(r.out, "r2 個人所有機器の提出 完了");
+	HAS(r.out, "i1 携帯電話機 356938035643809 返却済 (山田太郎)");
 	run_free(&r);
 
 	free(id);

@@ -168,6 +168,41 @@ cli_print_case(const struct cli *cli, const Csirt__V1__Case *c)
 		                   ? c->emergency->instruction
 		                   : "yes");
 	cli_record_add(r, label(l, "case.description"), c->description);
+	/* 第13.2: one line per request and item (details: `csirt request
+	 * show`, `csirt custody`). */
+	for (size_t i = 0; i < c->n_requests; i++) {
+		const Csirt__V1__InvestigationRequest *q = c->requests[i];
+		char *line = NULL;
+		struct buf lb = BUF_INIT;
+
+		buf_printf(
+		    &lb, "%s %s %s (%s %s)%s", q->id,
+		    cli_enum_label(cli, &csirt__v1__request_kind__descriptor,
+		                   (int)q->kind),
+		    cli_enum_label(cli, &csirt__v1__request_state__descriptor,
+		                   (int)q->state),
+		    label(l, "request.due"), q->due, q->overdue ? " !" : "");
+		line = buf_detach(&lb);
+		cli_record_add(r, label(l, "request.id"), line);
+		free(line);
+	}
+	for (size_t i = 0; i < c->n_items; i++) {
+		const Csirt__V1__PhysicalItem *it = c->items[i];
+		char *line = NULL;
+		struct buf lb = BUF_INIT;
+
+		buf_printf(
+		    &lb, "%s %s %s %s (%s)", it->id,
+		    cli_enum_label(cli, &csirt__v1__equipment_kind__descriptor,
+		                   (int)it->kind),
+		    it->serial,
+		    cli_enum_label(cli, &csirt__v1__item_state__descriptor,
+		                   (int)it->state),
+		    it->holder);
+		line = buf_detach(&lb);
+		cli_record_add(r, label(l, "item.id"), line);
+		free(line);
+	}
 	cli_record_print(r, stdout);
 	cli_record_free(r);
 	buf_free(&eq);
@@ -278,6 +313,52 @@ cli_event_detail(const struct cli *cli, const Csirt__V1__Event *e)
 		buf_printf(&b, "%s (due %s): %s", e->deadline_missed->deadline,
 		           e->deadline_missed->due, e->deadline_missed->reason);
 		break;
+	/* 第13.2: the request or item and the text recorded with it. */
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_CREATED:
+		if (e->request_created->request != NULL)
+			buf_printf(&b, "%s %s", e->request_created->request->id,
+			           cli_enum_label(
+			               cli,
+			               &csirt__v1__request_kind__descriptor,
+			               (int)e->request_created->request->kind));
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_ACKNOWLEDGED:
+		buf_printf(&b, "%s %s", e->request_acknowledged->request_id,
+		           e->request_acknowledged->comment);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_RESPONDED:
+		buf_printf(&b, "%s %s", e->request_responded->request_id,
+		           e->request_responded->text);
+		for (size_t i = 0; i < e->request_responded->n_items; i++)
+			buf_printf(&b, " [%s]",
+			           e->request_responded->items[i]->id);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_FULFILLED:
+		buf_printf(&b, "%s %s", e->request_fulfilled->request_id,
+		           e->request_fulfilled->comment);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_CANCELLED:
+		buf_printf(&b, "%s %s", e->request_cancelled->request_id,
+		           e->request_cancelled->reason);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_REGISTERED:
+		if (e->item_registered->item != NULL)
+			buf_printf(&b, "%s %s %s", e->item_registered->item->id,
+			           e->item_registered->item->serial,
+			           e->item_registered->item->seal_number);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_TRANSFERRED:
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_RETURNED:
+	case CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED: {
+		const Csirt__V1__ItemCustody *ic =
+		    e->item_transferred != NULL ? e->item_transferred
+		    : e->item_returned != NULL  ? e->item_returned
+		                                : e->item_disposed;
+		if (ic != NULL)
+			buf_printf(&b, "%s -> %s %s", ic->item_id, ic->to,
+			           ic->purpose);
+		break;
+	}
 	default:
 		break;
 	}
