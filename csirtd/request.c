@@ -148,6 +148,21 @@ request_item_find(const Csirt__V1__Case *c, const char *id)
 	return NULL;
 }
 
+Csirt__V1__PhysicalItem *
+request_item_copy(const Csirt__V1__PhysicalItem *src)
+{
+	Csirt__V1__PhysicalItem *it =
+	    (void *)codec_new(&csirt__v1__physical_item__descriptor);
+
+	it->kind = src->kind;
+	codec_set_string(&it->serial, src->serial);
+	it->owner = src->owner;
+	codec_set_string(&it->owner_name, src->owner_name);
+	codec_set_string(&it->seal_number, src->seal_number);
+	codec_set_string(&it->description, src->description);
+	return it;
+}
+
 /* ---- the writer's ids ------------------------------------------------ */
 
 void
@@ -588,17 +603,10 @@ static Csirt__V1__PhysicalItem *
 rq_item_add(Csirt__V1__Case *c, const Csirt__V1__PhysicalItem *src,
             const Csirt__V1__Event *ev, const char *ev_time)
 {
-	Csirt__V1__PhysicalItem *it =
-	    (void *)codec_new(&csirt__v1__physical_item__descriptor);
+	Csirt__V1__PhysicalItem *it = request_item_copy(src);
 
 	codec_set_string(&it->id, src->id);
 	codec_set_string(&it->case_id, c->id);
-	it->kind = src->kind;
-	codec_set_string(&it->serial, src->serial);
-	it->owner = src->owner;
-	codec_set_string(&it->owner_name, src->owner_name);
-	codec_set_string(&it->seal_number, src->seal_number);
-	codec_set_string(&it->description, src->description);
 	codec_set_string(&it->holder,
 	                 src->holder[0] != '\0' ? src->holder : ev->actor);
 	codec_set_string(&it->request_id, src->request_id);

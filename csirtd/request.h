@@ -69,4 +69,9 @@ Csirt__V1__InvestigationRequest *request_find(const Csirt__V1__Case *c,
 Csirt__V1__PhysicalItem *request_item_find(const Csirt__V1__Case *c,
                                            const char *id);
 
+/* A new item with the fields a client describes it by (kind, serial,
+ * owner, owner_name, seal_number, description); the rest empty.  Caller
+ * frees with codec_free(). */
+Csirt__V1__PhysicalItem *request_item_copy(const Csirt__V1__PhysicalItem *src);
+
 #endif

@@ -19,6 +19,7 @@
 #include "error.h"
 #include "index.h"
 #include "lifecycle.h"
+#include "request.h"
 #include "rpc.h"
 #include "util.h"
 
@@ -38,21 +39,30 @@ case_check(struct rpc_ctx *ctx, const char *case_id)
 	return rc;
 }
 
+/* The case, then the id of the request or item the call names. */
+static int
+target_check(struct rpc_ctx *ctx, const char *case_id, const char *id,
+             const char *field, const char *example)
+{
+	int rc;
+
+	if ((rc = case_check(ctx, case_id)) != 0)
+		return rc;
+	if (id[0] == '\0')
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "%s is required (\"%s\", ...)", field,
+		                       example);
+	return 0;
+}
+
 /* The client's fields of an item (the server sets the rest).  A device
  * submitted with a response is held first by the responding 所属長, so
  * `holder` is taken only from a registration by the CSIRT. */
 static Csirt__V1__PhysicalItem *
 item_copy(const Csirt__V1__PhysicalItem *src, bool holder)
 {
-	Csirt__V1__PhysicalItem *it =
-	    msg_new(&csirt__v1__physical_item__descriptor);
+	Csirt__V1__PhysicalItem *it = request_item_copy(src);
 
-	it->kind = src->kind;
-	codec_set_string(&it->serial, src->serial);
-	it->owner = src->owner;
-	codec_set_string(&it->owner_name, src->owner_name);
-	codec_set_string(&it->seal_number, src->seal_number);
-	codec_set_string(&it->description, src->description);
 	if (holder)
 		codec_set_string(&it->holder, src->holder);
 	return it;
@@ -91,11 +101,9 @@ RPC_HANDLER(rpc_request_action)
 	int rc;
 
 	(void)out;
-	if ((rc = case_check(ctx, r->case_id)) != 0)
+	if ((rc = target_check(ctx, r->case_id, r->request_id, "request_id",
+	                       "r1")) != 0)
 		return rc;
-	if (r->request_id[0] == '\0')
-		return csirt_error_set(CSIRT_EINVAL,
-		                       "request_id is required (\"r1\", ...)");
 	ev = rpc_event_new(r->case_id);
 	if (strcmp(name, "AcknowledgeRequest") == 0) {
 		Csirt__V1__RequestAcknowledged *p =
@@ -134,11 +142,9 @@ RPC_HANDLER(rpc_respond_to_request)
 	int rc;
 
 	(void)out;
-	if ((rc = case_check(ctx, r->case_id)) != 0)
+	if ((rc = target_check(ctx, r->case_id, r->request_id, "request_id",
+	                       "r1")) != 0)
 		return rc;
-	if (r->request_id[0] == '\0')
-		return csirt_error_set(CSIRT_EINVAL,
-		                       "request_id is required (\"r1\", ...)");
 	/* The bound is checked again by the writer against the case. */
 	if (r->n_items > 50)
 		return csirt_error_set(CSIRT_EINVAL,
@@ -258,11 +264,9 @@ RPC_HANDLER(rpc_item_custody)
 	int rc;
 
 	(void)out;
-	if ((rc = case_check(ctx, r->case_id)) != 0)
+	if ((rc = target_check(ctx, r->case_id, r->item_id, "item_id", "i1")) !=
+	    0)
 		return rc;
-	if (r->item_id[0] == '\0')
-		return csirt_error_set(CSIRT_EINVAL,
-		                       "item_id is required (\"i1\", ...)");
 	p = msg_new(&csirt__v1__item_custody__descriptor);
 	codec_set_string(&p->item_id, r->item_id);
 	codec_set_string(&p->from, r->from);

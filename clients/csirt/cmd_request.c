@@ -140,6 +140,40 @@ get_case(struct cli *cli, const char *case_id, int *rc)
 	return resp;
 }
 
+/* The request (item: the item) that CASE/ID `ref` names: CLI_OK with
+ * *resp (caller frees) and *out (inside it) set, else the exit code with a
+ * message printed. */
+static int
+ref_lookup(struct cli *cli, const char *cmd, const char *ref, int item,
+           Csirt__V1__GetCaseResponse **resp, const ProtobufCMessage **out)
+{
+	char case_id[32], id[32];
+	int rc;
+
+	*resp = NULL;
+	*out = NULL;
+	if ((rc = ref_parse(cmd, ref, case_id, id)) != CLI_OK)
+		return rc;
+	if ((*resp = get_case(cli, case_id, &rc)) == NULL)
+		return rc;
+	if (item) {
+		const Csirt__V1__PhysicalItem *it =
+		    case_item((*resp)->case_, id);
+		*out = it != NULL ? &it->base : NULL;
+	} else {
+		const Csirt__V1__InvestigationRequest *r =
+		    case_request((*resp)->case_, id);
+		*out = r != NULL ? &r->base : NULL;
+	}
+	if (*out == NULL) {
+		cli_err("%s: %s not found", cmd, ref);
+		codec_free(&(*resp)->base);
+		*resp = NULL;
+		return CLI_ENOTFOUND;
+	}
+	return CLI_OK;
+}
+
 /* Calls a write; prints the request or item `id` (NULL: the newest
  * request) after it, or the whole response with --json. */
 static int
@@ -190,7 +224,7 @@ write_call(struct cli *cli, const char *method, ProtobufCMessage *req,
 }
 
 static int
-req_create(struct cli *cli, int argc, char **argv)
+req_create(struct cli *cli, int argc, char **argv, const char *method)
 {
 	enum { O_KIND = 1, O_DUE, O_WHO, O_AT, O_PLACE, O_PURPOSE };
 	static const struct option opts[] = {
@@ -208,6 +242,8 @@ req_create(struct cli *cli, int argc, char **argv)
 	Csirt__V1__CreateRequestRequest *req;
 	char due_s[UTIL_TIME_LEN];
 	int ch, k;
+
+	(void)method;
 
 	while ((ch = cli_getopt(cli, argc, argv, "d:h", opts)) != -1) {
 		switch (ch) {
@@ -303,7 +339,7 @@ req_action(struct cli *cli, int argc, char **argv, const char *method)
 }
 
 static int
-req_respond(struct cli *cli, int argc, char **argv)
+req_respond(struct cli *cli, int argc, char **argv, const char *method)
 {
 	static const struct option opts[] = {
 	    {"message", required_argument, NULL, 'm'},
@@ -315,6 +351,8 @@ req_respond(struct cli *cli, int argc, char **argv)
 	const char *msg = NULL, *file = NULL;
 	char case_id[32], id[32], *text = NULL;
 	int ch, rc = CLI_EUSAGE;
+
+	(void)method;
 
 	req = NEW(Csirt__V1__RespondToRequestRequest,
 	          csirt__v1__respond_to_request_request__descriptor);
@@ -403,7 +441,7 @@ print_requests(const struct cli *cli, Csirt__V1__InvestigationRequest *const *v,
 }
 
 static int
-req_list(struct cli *cli, int argc, char **argv)
+req_list(struct cli *cli, int argc, char **argv, const char *method)
 {
 	enum { O_OVERDUE = 1, O_DIVISION };
 	static const struct option opts[] = {
@@ -417,6 +455,8 @@ req_list(struct cli *cli, int argc, char **argv)
 	        csirt__v1__list_requests_request__descriptor);
 	Csirt__V1__ListRequestsResponse *resp = NULL;
 	int ch, rc = CLI_EUSAGE, s;
+
+	(void)method;
 
 	while ((ch = cli_getopt(cli, argc, argv, "s:h", opts)) != -1) {
 		switch (ch) {
@@ -471,36 +511,31 @@ done:
 }
 
 static int
-req_show(struct cli *cli, int argc, char **argv)
+req_show(struct cli *cli, int argc, char **argv, const char *method)
 {
 	Csirt__V1__GetCaseResponse *resp;
 	const Csirt__V1__InvestigationRequest *r;
+	const ProtobufCMessage *m;
 	struct cli_record *rec;
-	char case_id[32], id[32], ref[80];
 	int ch, rc;
 
+	(void)method;
 	while ((ch = cli_getopt(cli, argc, argv, "h", NULL)) != -1)
 		return ch == CLI_OPT_HELP ? cli_usage("request", NULL)
 		                          : CLI_EUSAGE;
 	if (argc - optind != 1)
 		return cli_usage("request", "show: expected CASE/rN");
-	if ((rc = ref_parse("request", argv[optind], case_id, id)) != CLI_OK)
+	if ((rc = ref_lookup(cli, "request", argv[optind], 0, &resp, &m)) !=
+	    CLI_OK)
 		return rc;
-	if ((resp = get_case(cli, case_id, &rc)) == NULL)
-		return rc;
-	if ((r = case_request(resp->case_, id)) == NULL) {
-		cli_err("request: %s/%s not found", case_id, id);
-		codec_free(&resp->base);
-		return CLI_ENOTFOUND;
-	}
 	if (cli->json) {
-		rc = cli_print_json(&r->base);
+		rc = cli_print_json(m);
 		codec_free(&resp->base);
 		return rc;
 	}
-	snprintf(ref, sizeof(ref), "%s/%s", case_id, r->id);
+	r = (const void *)m;
 	rec = cli_record_new();
-	cli_record_add(rec, label(cli->lang, "request.id"), ref);
+	cli_record_add(rec, label(cli->lang, "request.id"), argv[optind]);
 	cli_record_add(rec, label(cli->lang, "request.kind"),
 	               cli_enum_label(cli, &csirt__v1__request_kind__descriptor,
 	                              (int)r->kind));
@@ -541,43 +576,62 @@ req_show(struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
-int
-cmd_request(struct cli *cli, int argc, char **argv)
+/* A subcommand of `request` or `custody`; `method` is the RPC of the
+ * write subcommands that share a function. */
+struct sub {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv, const char *method);
+	const char *method;
+};
+
+/* Runs the subcommand argv[optind] of `cmd` from `subs`; without a match,
+ * `other` (may be NULL) gets the remaining words, else it is a usage
+ * error naming `expected`. */
+static int
+sub_dispatch(struct cli *cli, int argc, char **argv, const char *cmd,
+             const struct sub *subs, size_t n, const char *expected,
+             int (*other)(struct cli *cli, int argc, char **argv))
 {
 	int ch;
 
 	while ((ch = cli_getopt(cli, argc, argv, "+h", NULL)) != -1)
-		return ch == CLI_OPT_HELP ? cli_usage("request", NULL)
-		                          : CLI_EUSAGE;
+		return ch == CLI_OPT_HELP ? cli_usage(cmd, NULL) : CLI_EUSAGE;
 	if (optind >= argc)
-		return cli_usage("request", "expected create, list, show, ack, "
-		                            "respond, fulfil or cancel");
+		return cli_usage(cmd, expected);
 	argc -= optind;
 	argv += optind;
 	optind = 0;
-	if (strcmp(argv[0], "create") == 0)
-		return req_create(cli, argc, argv);
-	if (strcmp(argv[0], "list") == 0)
-		return req_list(cli, argc, argv);
-	if (strcmp(argv[0], "show") == 0)
-		return req_show(cli, argc, argv);
-	if (strcmp(argv[0], "ack") == 0)
-		return req_action(cli, argc, argv,
-		                  "CaseService/AcknowledgeRequest");
-	if (strcmp(argv[0], "respond") == 0)
-		return req_respond(cli, argc, argv);
-	if (strcmp(argv[0], "fulfil") == 0)
-		return req_action(cli, argc, argv, "CaseService/FulfilRequest");
-	if (strcmp(argv[0], "cancel") == 0)
-		return req_action(cli, argc, argv, "CaseService/CancelRequest");
-	return cli_usage("request", "expected create, list, show, ack, "
-	                            "respond, fulfil or cancel");
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(argv[0], subs[i].name) == 0)
+			return subs[i].run(cli, argc, argv, subs[i].method);
+	return other != NULL ? other(cli, argc, argv)
+	                     : cli_usage(cmd, expected);
+}
+
+int
+cmd_request(struct cli *cli, int argc, char **argv)
+{
+	static const struct sub subs[] = {
+	    {"create", req_create, NULL},
+	    {"list", req_list, NULL},
+	    {"show", req_show, NULL},
+	    {"ack", req_action, "CaseService/AcknowledgeRequest"},
+	    {"respond", req_respond, NULL},
+	    {"fulfil", req_action, "CaseService/FulfilRequest"},
+	    {"cancel", req_action, "CaseService/CancelRequest"},
+	};
+
+	return sub_dispatch(cli, argc, argv, "request", subs,
+	                    UTIL_ARRAY_LEN(subs),
+	                    "expected create, list, show, ack, respond, "
+	                    "fulfil or cancel",
+	                    NULL);
 }
 
 /* ---- csirt custody -------------------------------------------------- */
 
 static int
-custody_register(struct cli *cli, int argc, char **argv)
+custody_register(struct cli *cli, int argc, char **argv, const char *method)
 {
 	enum { O_DESC = 1, O_HOLDER };
 	static const struct option opts[] = {
@@ -590,6 +644,8 @@ custody_register(struct cli *cli, int argc, char **argv)
 	Csirt__V1__PhysicalItem *it = NULL;
 	const char *desc = NULL, *holder = NULL;
 	int ch;
+
+	(void)method;
 
 	while ((ch = cli_getopt(cli, argc, argv, "D:h", opts)) != -1) {
 		switch (ch) {
@@ -694,28 +750,22 @@ custody_show(struct cli *cli, const char *ref)
 	    "custody.at", "custody.place",  "custody.purpose", "event.actor"};
 	Csirt__V1__GetCaseResponse *resp;
 	const Csirt__V1__PhysicalItem *it;
+	const ProtobufCMessage *m;
 	struct cli_record *rec;
 	struct table *t;
-	char case_id[32], id[32], seq[24], full[80];
+	char seq[24];
 	int rc;
 
-	if ((rc = ref_parse("custody", ref, case_id, id)) != CLI_OK)
+	if ((rc = ref_lookup(cli, "custody", ref, 1, &resp, &m)) != CLI_OK)
 		return rc;
-	if ((resp = get_case(cli, case_id, &rc)) == NULL)
-		return rc;
-	if ((it = case_item(resp->case_, id)) == NULL) {
-		cli_err("custody: item %s/%s not found", case_id, id);
-		codec_free(&resp->base);
-		return CLI_ENOTFOUND;
-	}
 	if (cli->json) {
-		rc = cli_print_json(&it->base);
+		rc = cli_print_json(m);
 		codec_free(&resp->base);
 		return rc;
 	}
-	snprintf(full, sizeof(full), "%s/%s", case_id, it->id);
+	it = (const void *)m;
 	rec = cli_record_new();
-	cli_record_add(rec, label(cli->lang, "item.id"), full);
+	cli_record_add(rec, label(cli->lang, "item.id"), ref);
 	cli_record_add(rec, label(cli->lang, "equipment.kind"),
 	               cli_enum_label(cli,
 	                              &csirt__v1__equipment_kind__descriptor,
@@ -757,30 +807,28 @@ custody_show(struct cli *cli, const char *ref)
 	return CLI_OK;
 }
 
-int
-cmd_custody(struct cli *cli, int argc, char **argv)
+/* `csirt custody CASE/iN`: the one word that is not a subcommand. */
+static int
+custody_show_args(struct cli *cli, int argc, char **argv)
 {
-	int ch;
-
-	while ((ch = cli_getopt(cli, argc, argv, "+h", NULL)) != -1)
-		return ch == CLI_OPT_HELP ? cli_usage("custody", NULL)
-		                          : CLI_EUSAGE;
-	if (optind >= argc)
-		return cli_usage("custody", "expected CASE/iN or register, "
-		                            "transfer, return, dispose");
-	argc -= optind;
-	argv += optind;
-	optind = 0;
-	if (strcmp(argv[0], "register") == 0)
-		return custody_register(cli, argc, argv);
-	if (strcmp(argv[0], "transfer") == 0)
-		return custody_step(cli, argc, argv,
-		                    "CaseService/TransferItem");
-	if (strcmp(argv[0], "return") == 0)
-		return custody_step(cli, argc, argv, "CaseService/ReturnItem");
-	if (strcmp(argv[0], "dispose") == 0)
-		return custody_step(cli, argc, argv, "CaseService/DisposeItem");
 	if (argc != 1)
 		return cli_usage("custody", "expected CASE/iN");
 	return custody_show(cli, argv[0]);
+}
+
+int
+cmd_custody(struct cli *cli, int argc, char **argv)
+{
+	static const struct sub subs[] = {
+	    {"register", custody_register, NULL},
+	    {"transfer", custody_step, "CaseService/TransferItem"},
+	    {"return", custody_step, "CaseService/ReturnItem"},
+	    {"dispose", custody_step, "CaseService/DisposeItem"},
+	};
+
+	return sub_dispatch(cli, argc, argv, "custody", subs,
+	                    UTIL_ARRAY_LEN(subs),
+	                    "expected CASE/iN or register, transfer, return, "
+	                    "dispose",
+	                    custody_show_args);
 }
