@@ -954,6 +954,23 @@ START_TEST(test_cli_request_flow_13_2)
 	r = CLI(&a, a.sm, "escalate", id, "CSIRTによる調査が必要");
 	CLI_EXPECT(r, 0);
 	run_free(&r);
+	/* Usage errors never reach the server: exit 2. */
+	r = CLI(&a, a.lead, "request", "create", id, "--kind", "nope", "--due",
+	        "+7d");
+	CLI_EXPECT(r, 2);
+	run_free(&r);
+	r = CLI(&a, a.lead, "request", "create", id, "--kind", "device",
+	        "--due", "+7");
+	CLI_EXPECT(r, 2);
+	HAS(r.err, "--due");
+	run_free(&r);
+	r = CLI(&a, a.rep1, "request", "respond", id, "-m", "x");
+	CLI_EXPECT(r, 2); /* not CASE/rN */
+	run_free(&r);
+	r = CLI(&a, a.lead, "custody", "register", id, "--device",
+	        "mobile_phone:IMEI");
+	CLI_EXPECT(r, 2);
+	run_free(&r);
 	/* Not INVESTIGATING yet: failed_precondition, exit 6. */
 	r = CLI(&a, a.lead, "request", "create", id, "--kind", "material",
 	        "--due", "+7d", "-d", "持出簿の写し");

@@ -49,7 +49,8 @@ due_parse(char out[UTIL_TIME_LEN], const char *s)
 		return 0;
 	}
 	n = strtol(s + 1, &end, 10);
-	if (end == s + 1 || n <= 0 || n > 100000 || end[1] != '\0')
+	if (end == s + 1 || n <= 0 || n > 100000 || end[0] == '\0' ||
+	    end[1] != '\0')
 		return -1;
 	unit = end[0] == 'd'   ? 86400000
 	       : end[0] == 'h' ? 3600000
