@@ -175,7 +175,8 @@ request_prepare(const Csirt__V1__Case *cur, Csirt__V1__Event *ev)
 		return;
 	switch (ev->payload_case) {
 	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_CREATED:
-		if (ev->request_created->request == NULL)
+		if (ev->request_created == NULL ||
+		    ev->request_created->request == NULL)
 			return;
 		snprintf(id, sizeof(id), "r%zu", cur->n_requests + 1);
 		codec_set_string(&ev->request_created->request->id, id);
@@ -183,13 +184,16 @@ request_prepare(const Csirt__V1__Case *cur, Csirt__V1__Event *ev)
 		                 cur->id);
 		break;
 	case CSIRT__V1__EVENT__PAYLOAD_ITEM_REGISTERED:
-		if (ev->item_registered->item == NULL)
+		if (ev->item_registered == NULL ||
+		    ev->item_registered->item == NULL)
 			return;
 		snprintf(id, sizeof(id), "i%zu", cur->n_items + 1);
 		codec_set_string(&ev->item_registered->item->id, id);
 		codec_set_string(&ev->item_registered->item->case_id, cur->id);
 		break;
 	case CSIRT__V1__EVENT__PAYLOAD_REQUEST_RESPONDED:
+		if (ev->request_responded == NULL)
+			return;
 		next = cur->n_items + 1;
 		for (size_t i = 0; i < ev->request_responded->n_items; i++) {
 			Csirt__V1__PhysicalItem *it =
