@@ -662,6 +662,7 @@ static const char *const ix_sql[IX__COUNT] = {
         " AND (?2 IS NULL OR division = ?2)"
         " AND (?3 = 0 OR (overdue = 1 AND state IN (1, 2, 3)))"
         " AND (?4 = 0 OR ((1 << state) & ?4) <> 0)"
+        " AND (?6 IS NULL OR (case_id, seq) > (?6, ?7))"
         " ORDER BY case_id, seq LIMIT ?5",
 };
 
@@ -2105,6 +2106,8 @@ index_requests_list(struct index *ix, const struct index_request_filter *f,
 	db_bind_int(d, st, 3, f->overdue ? 1 : 0);
 	db_bind_int(d, st, 4, f->state_mask);
 	db_bind_int(d, st, 5, f->limit);
+	db_bind_text_or_null(d, st, 6, f->after_case_id);
+	db_bind_int(d, st, 7, f->after_seq);
 	while ((rc = db_step(d, st, "listing requests")) == SQLITE_ROW) {
 		const void *p = sqlite3_column_blob(st, 0);
 		r = csirt__v1__investigation_request__unpack(

@@ -283,6 +283,10 @@ struct index_request_filter {
 	bool overdue;
 	int64_t state_mask;
 	int64_t limit;
+	/* Paging: only rows after (after_case_id, request number after_seq);
+	 * NULL: from the first. */
+	const char *after_case_id;
+	int64_t after_seq;
 };
 /* `r` is borrowed for the call; a non-zero return from `cb` stops. */
 int index_requests_list(

@@ -12,12 +12,14 @@
  * the fields a client may set.  Reads come from the index.
  */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
 #include "error.h"
 #include "index.h"
+#include "layout.h"
 #include "lifecycle.h"
 #include "request.h"
 #include "rpc.h"
@@ -192,6 +194,7 @@ RPC_HANDLER(rpc_list_requests)
 	const Csirt__V1__ListRequestsRequest *r = (const void *)in;
 	struct index_request_filter f;
 	struct list_state st = {NULL, 0};
+	char after[LAYOUT_CASE_ID_LEN];
 	int rc;
 
 	memset(&f, 0, sizeof(f));
@@ -210,6 +213,25 @@ RPC_HANDLER(rpc_list_requests)
 	}
 	f.overdue = r->overdue != 0;
 	f.division = r->division;
+	if (r->page_token[0] != '\0') {
+		/* "CASE/rN", as next_page_token gave it. */
+		const char *slash = strchr(r->page_token, '/');
+		char *end = NULL;
+		if (slash == NULL || slash - r->page_token != 11 ||
+		    slash[1] != 'r' ||
+		    (f.after_seq = strtoll(slash + 2, &end, 10)) <= 0 ||
+		    *end != '\0')
+			return csirt_error_set(
+			    CSIRT_EINVAL,
+			    "page_token: not a token from a previous response");
+		memcpy(after, r->page_token, 11);
+		after[11] = '\0';
+		if (layout_case_id_parse(after, NULL, NULL) != 0)
+			return csirt_error_set(
+			    CSIRT_EINVAL,
+			    "page_token: not a token from a previous response");
+		f.after_case_id = after;
+	}
 	if (r->case_id[0] != '\0') {
 		if ((rc = case_check(ctx, r->case_id)) != 0)
 			return rc;
@@ -229,6 +251,14 @@ RPC_HANDLER(rpc_list_requests)
 	    0) {
 		codec_free(&st.resp->base);
 		return rc;
+	}
+	/* A full page may have a next one. */
+	if (st.resp->n_requests == (size_t)f.limit) {
+		const Csirt__V1__InvestigationRequest *q =
+		    st.resp->requests[st.resp->n_requests - 1];
+		char tok[LAYOUT_CASE_ID_LEN + 32];
+		snprintf(tok, sizeof(tok), "%s/%s", q->case_id, q->id);
+		codec_set_string(&st.resp->next_page_token, tok);
 	}
 	*out = &st.resp->base;
 	return 0;

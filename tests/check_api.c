@@ -1145,6 +1145,31 @@ START_TEST(test_api_requests_json_and_twirp_codes)
 	                     "/twirp/csirt.v1.CaseService/ListRequests", js,
 	                     a.admin, "{}", 2, &out),
 	                 403);
+	/* Paging: a full page names where the next one starts. */
+	{
+		static const char list[] =
+		    "/twirp/csirt.v1.CaseService/ListRequests";
+		char tok[64];
+		buf_reset(&body);
+		buf_printf(&body, "{\"page_size\":1}");
+		ck_assert_int_eq(
+		    raw(&a, "POST", list, js, a.aud, body.data, body.len, &out),
+		    200);
+		snprintf(tok, sizeof(tok), "\"next_page_token\":\"%s/r1\"", id);
+		ck_assert_ptr_nonnull(strstr(out.data, tok));
+		buf_reset(&body);
+		buf_printf(&body, "{\"page_size\":1,\"page_token\":\"%s/r1\"}",
+		           id);
+		ck_assert_int_eq(
+		    raw(&a, "POST", list, js, a.aud, body.data, body.len, &out),
+		    200);
+		ck_assert_ptr_null(strstr(out.data, "\"r1\""));
+		ck_assert_ptr_null(strstr(out.data, "next_page_token"));
+		ck_assert_int_eq(raw(&a, "POST", list, js, a.aud,
+		                     "{\"page_token\":\"x/r1\"}",
+		                     strlen("{\"page_token\":\"x/r1\"}"), &out),
+		                 400);
+	}
 	free(id);
 	buf_free(&body);
 	buf_free(&out);

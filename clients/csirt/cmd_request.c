@@ -449,6 +449,7 @@ req_list(struct cli *cli, int argc, char **argv, const char *method)
 	    {"state", required_argument, NULL, 's'},
 	    {"overdue", no_argument, NULL, O_OVERDUE},
 	    {"division", required_argument, NULL, O_DIVISION},
+	    {"limit", required_argument, NULL, 'n'},
 	    {NULL, 0, NULL, 0},
 	};
 	Csirt__V1__ListRequestsRequest *req =
@@ -459,8 +460,19 @@ req_list(struct cli *cli, int argc, char **argv, const char *method)
 
 	(void)method;
 
-	while ((ch = cli_getopt(cli, argc, argv, "s:h", opts)) != -1) {
+	while ((ch = cli_getopt(cli, argc, argv, "s:n:h", opts)) != -1) {
 		switch (ch) {
+		case 'n': {
+			char *end = NULL;
+			long n = strtol(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || n < 1 || n > 500) {
+				rc = cli_usage("request",
+				               "--limit: a page of 1 to 500");
+				goto done;
+			}
+			req->page_size = (uint32_t)n;
+			break;
+		}
 		case 's':
 			s = cli_enum_parse(
 			    &csirt__v1__request_state__descriptor,
@@ -501,6 +513,26 @@ req_list(struct cli *cli, int argc, char **argv, const char *method)
 	                  &csirt__v1__list_requests_response__descriptor,
 	                  (ProtobufCMessage **)&resp)) != CLI_OK)
 		goto done;
+	/* Every page, gathered into the first. */
+	while (resp->next_page_token[0] != '\0') {
+		Csirt__V1__ListRequestsResponse *more = NULL;
+
+		codec_set_string(&req->page_token, resp->next_page_token);
+		if ((rc =
+		         cli_rpc(cli, "CaseService/ListRequests", &req->base,
+		                 &csirt__v1__list_requests_response__descriptor,
+		                 (ProtobufCMessage **)&more)) != CLI_OK)
+			goto done;
+		resp->requests = util_xrealloc(
+		    resp->requests, (resp->n_requests + more->n_requests) *
+		                            sizeof(*resp->requests) +
+		                        1);
+		for (size_t i = 0; i < more->n_requests; i++)
+			resp->requests[resp->n_requests++] = more->requests[i];
+		more->n_requests = 0;
+		codec_set_string(&resp->next_page_token, more->next_page_token);
+		codec_free(&more->base);
+	}
 	if (cli->json)
 		rc = cli_print_json(&resp->base);
 	else
