@@ -1699,3 +1699,436 @@ crypto_tls_client_free(struct crypto_tls_client *c)
 	SSL_CTX_free(c->ctx);
 	free(c);
 }
+
+/* ---- Encryption at rest: the KEK and item keys.
+ *
+ * Invariant: key bytes live only in sodium_malloc'd pages (guarded, locked
+ * best effort) and in scratch buffers that are wiped before return. */
+
+#define CRYPTO_KEK_MAGIC "csirtd-kek-v1 "
+#define CRYPTO_KEK_MAGIC_LEN 14
+#define CRYPTO_KEK_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define CRYPTO_WRAP_VERSION 1
+
+struct crypto_kek {
+	unsigned char *k; /* CRYPTO_KEK_LEN bytes, sodium_malloc'd */
+};
+
+struct crypto_item_key {
+	unsigned char *k; /* CRYPTO_ITEM_KEY_LEN bytes, sodium_malloc'd */
+};
+
+static unsigned char *
+crypto_secret_alloc(size_t len)
+{
+	unsigned char *p = sodium_malloc(len);
+
+	if (p == NULL)
+		csirt_error_set(CSIRT_EFAIL,
+		                "allocating guarded key memory: %s",
+		                strerror(errno));
+	return p;
+}
+
+static int
+crypto_kek_alloc(struct crypto_kek **out)
+{
+	struct crypto_kek *kek = util_xcalloc(1, sizeof(*kek));
+
+	*out = NULL;
+	if ((kek->k = crypto_secret_alloc(CRYPTO_KEK_LEN)) == NULL) {
+		free(kek);
+		return CSIRT_EFAIL;
+	}
+	*out = kek;
+	return 0;
+}
+
+int
+crypto_kek_generate(struct crypto_kek **out)
+{
+	int rc;
+
+	if ((rc = crypto_kek_alloc(out)) < 0)
+		return rc;
+	crypto_aead_xchacha20poly1305_ietf_keygen((*out)->k);
+	return 0;
+}
+
+int
+crypto_kek_save(const struct crypto_kek *kek, const char *path)
+{
+	char text[CRYPTO_KEK_MAGIC_LEN + 2 * CRYPTO_KEK_LEN + 2];
+	int rc;
+
+	memcpy(text, CRYPTO_KEK_MAGIC, CRYPTO_KEK_MAGIC_LEN);
+	sodium_bin2hex(text + CRYPTO_KEK_MAGIC_LEN, 2 * CRYPTO_KEK_LEN + 1,
+	               kek->k, CRYPTO_KEK_LEN);
+	text[sizeof(text) - 2] = '\n';
+	text[sizeof(text) - 1] = '\0';
+	rc = util_write_file_atomic(path, text, sizeof(text) - 1, 0600);
+	sodium_memzero(text, sizeof(text));
+	return rc;
+}
+
+int
+crypto_kek_load(struct crypto_kek **out, const char *path)
+{
+	unsigned char *text = NULL;
+	struct crypto_kek *kek = NULL;
+	size_t len = 0, bin_len = 0;
+	const char *end = NULL;
+	int rc;
+
+	*out = NULL;
+	text = util_xmalloc(CRYPTO_KEYFILE_MAX + 1);
+	if ((rc = crypto_keyfile_read(text, &len, path)) < 0)
+		goto done;
+	if (len != CRYPTO_KEK_MAGIC_LEN + 2 * CRYPTO_KEK_LEN + 1 ||
+	    memcmp(text, CRYPTO_KEK_MAGIC, CRYPTO_KEK_MAGIC_LEN) != 0 ||
+	    text[len - 1] != '\n') {
+		rc = csirt_error_set(
+		    CSIRT_EINVAL, "%s: not a csirtd key-encryption key", path);
+		goto done;
+	}
+	if ((rc = crypto_kek_alloc(&kek)) < 0)
+		goto done;
+	if (sodium_hex2bin(kek->k, CRYPTO_KEK_LEN,
+	                   (const char *)text + CRYPTO_KEK_MAGIC_LEN,
+	                   2 * CRYPTO_KEK_LEN, NULL, &bin_len, &end) != 0 ||
+	    bin_len != CRYPTO_KEK_LEN || end != (const char *)text + len - 1) {
+		rc = csirt_error_set(
+		    CSIRT_EINVAL, "%s: not a csirtd key-encryption key", path);
+		goto done;
+	}
+	*out = kek;
+	kek = NULL;
+	rc = 0;
+done:
+	crypto_kek_free(kek);
+	sodium_memzero(text, CRYPTO_KEYFILE_MAX + 1);
+	free(text);
+	return rc;
+}
+
+void
+crypto_kek_free(struct crypto_kek *kek)
+{
+	if (kek == NULL)
+		return;
+	sodium_free(kek->k); /* zeroes before unmapping */
+	free(kek);
+}
+
+static int
+crypto_item_key_alloc(struct crypto_item_key **out)
+{
+	struct crypto_item_key *key = util_xcalloc(1, sizeof(*key));
+
+	*out = NULL;
+	if ((key->k = crypto_secret_alloc(CRYPTO_ITEM_KEY_LEN)) == NULL) {
+		free(key);
+		return CSIRT_EFAIL;
+	}
+	*out = key;
+	return 0;
+}
+
+int
+crypto_item_key_new(struct crypto_item_key **out)
+{
+	int rc;
+
+	if ((rc = crypto_item_key_alloc(out)) < 0)
+		return rc;
+	randombytes_buf((*out)->k, CRYPTO_ITEM_KEY_LEN);
+	return 0;
+}
+
+void
+crypto_item_key_free(struct crypto_item_key *key)
+{
+	if (key == NULL)
+		return;
+	sodium_free(key->k);
+	free(key);
+}
+
+void
+crypto_item_key_wrap(unsigned char out[CRYPTO_WRAPPED_KEY_LEN],
+                     const struct crypto_kek *kek,
+                     const struct crypto_item_key *key, const char *item_id)
+{
+	unsigned char *nonce = out + 1;
+	unsigned long long clen = 0;
+
+	out[0] = CRYPTO_WRAP_VERSION;
+	randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+	    nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, key->k,
+	    CRYPTO_ITEM_KEY_LEN, (const unsigned char *)item_id,
+	    strlen(item_id), NULL, nonce, kek->k);
+	assert(clen ==
+	       CRYPTO_ITEM_KEY_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+}
+
+int
+crypto_item_key_unwrap(struct crypto_item_key **out,
+                       const struct crypto_kek *kek, const char *item_id,
+                       const unsigned char *wrapped, size_t len)
+{
+	const unsigned char *nonce = wrapped + 1;
+	struct crypto_item_key *key = NULL;
+	unsigned long long mlen = 0;
+	int rc;
+
+	*out = NULL;
+	if (len != CRYPTO_WRAPPED_KEY_LEN || wrapped[0] != CRYPTO_WRAP_VERSION)
+		return csirt_error_set(
+		    CSIRT_EINVAL, "wrapped key of %s: unknown format", item_id);
+	if ((rc = crypto_item_key_alloc(&key)) < 0)
+		return rc;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+	        key->k, &mlen, NULL,
+	        nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+	        CRYPTO_WRAPPED_KEY_LEN - 1 -
+	            crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+	        (const unsigned char *)item_id, strlen(item_id), nonce,
+	        kek->k) != 0 ||
+	    mlen != CRYPTO_ITEM_KEY_LEN) {
+		crypto_item_key_free(key);
+		return csirt_error_set(
+		    CSIRT_ETAMPER,
+		    "wrapped key of %s does not open with this "
+		    "key-encryption key (altered, another "
+		    "item's, or another KEK's)",
+		    item_id);
+	}
+	*out = key;
+	return 0;
+}
+
+/* ---- Content encryption (secretstream).
+ *
+ * Invariant: `buf` holds less than one whole frame between calls (plaintext
+ * for an encryptor; for a decryptor, first the header, then ciphertext of
+ * less than one full frame), so memory is bounded by one frame. */
+
+#define CRYPTO_SS_HEADER crypto_secretstream_xchacha20poly1305_HEADERBYTES
+#define CRYPTO_SS_ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
+#define CRYPTO_SS_FULL (CRYPTO_STREAM_FRAME + CRYPTO_SS_ABYTES)
+
+struct crypto_stream {
+	crypto_secretstream_xchacha20poly1305_state st;
+	unsigned char key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
+	bool decrypt;
+	bool started;  /* decryptor: header read */
+	bool finished; /* FINAL sealed or opened */
+	uint64_t plain_len;
+	size_t used;
+	unsigned char buf[CRYPTO_SS_FULL];
+	unsigned char frame[CRYPTO_SS_FULL];
+};
+
+_Static_assert(CRYPTO_STREAM_HEADER_LEN == CRYPTO_SS_HEADER, "header size");
+_Static_assert(CRYPTO_STREAM_ABYTES == CRYPTO_SS_ABYTES, "frame overhead");
+_Static_assert(CRYPTO_ITEM_KEY_LEN ==
+                   crypto_secretstream_xchacha20poly1305_KEYBYTES,
+               "item keys are secretstream keys");
+
+uint64_t
+crypto_stream_cipher_len(uint64_t plain_len)
+{
+	return CRYPTO_SS_HEADER +
+	       plain_len / CRYPTO_STREAM_FRAME * CRYPTO_SS_FULL +
+	       plain_len % CRYPTO_STREAM_FRAME + CRYPTO_SS_ABYTES;
+}
+
+static int
+crypto_stream_alloc(struct crypto_stream **out, bool decrypt)
+{
+	struct crypto_stream *s = sodium_malloc(sizeof(*s));
+
+	*out = NULL;
+	if (s == NULL)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "allocating guarded stream memory: %s",
+		                       strerror(errno));
+	memset(s, 0, sizeof(*s));
+	s->decrypt = decrypt;
+	*out = s;
+	return 0;
+}
+
+void
+crypto_stream_free(struct crypto_stream *s)
+{
+	sodium_free(s); /* zeroes, NULL-safe */
+}
+
+uint64_t
+crypto_stream_plain_len(const struct crypto_stream *s)
+{
+	return s->plain_len;
+}
+
+int
+crypto_stream_enc_new(struct crypto_stream **out,
+                      const struct crypto_item_key *key, struct buf *header_out)
+{
+	unsigned char header[CRYPTO_SS_HEADER];
+	int rc;
+
+	if ((rc = crypto_stream_alloc(out, false)) < 0)
+		return rc;
+	crypto_secretstream_xchacha20poly1305_init_push(&(*out)->st, header,
+	                                                key->k);
+	buf_put(header_out, header, sizeof(header));
+	return 0;
+}
+
+static void
+crypto_stream_seal(struct crypto_stream *s, size_t len, unsigned char tag,
+                   struct buf *out)
+{
+	unsigned long long clen = 0;
+
+	crypto_secretstream_xchacha20poly1305_push(&s->st, s->frame, &clen,
+	                                           s->buf, len, NULL, 0, tag);
+	buf_put(out, s->frame, (size_t)clen);
+	sodium_memzero(s->buf, len);
+}
+
+void
+crypto_stream_enc_update(struct crypto_stream *s, const void *data, size_t len,
+                         struct buf *out)
+{
+	const unsigned char *p = data;
+
+	assert(!s->decrypt && !s->finished);
+	s->plain_len += len;
+	while (len > 0) {
+		size_t n = CRYPTO_STREAM_FRAME - s->used;
+
+		if (n > len)
+			n = len;
+		memcpy(s->buf + s->used, p, n);
+		s->used += n;
+		p += n;
+		len -= n;
+		if (s->used == CRYPTO_STREAM_FRAME) {
+			crypto_stream_seal(
+			    s, CRYPTO_STREAM_FRAME,
+			    crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
+			    out);
+			s->used = 0;
+		}
+	}
+}
+
+void
+crypto_stream_enc_final(struct crypto_stream *s, struct buf *out)
+{
+	assert(!s->decrypt && !s->finished);
+	crypto_stream_seal(
+	    s, s->used, crypto_secretstream_xchacha20poly1305_TAG_FINAL, out);
+	s->used = 0;
+	s->finished = true;
+}
+
+int
+crypto_stream_dec_new(struct crypto_stream **out,
+                      const struct crypto_item_key *key)
+{
+	int rc;
+
+	if ((rc = crypto_stream_alloc(out, true)) < 0)
+		return rc;
+	memcpy((*out)->key, key->k, sizeof((*out)->key));
+	return 0;
+}
+
+/* Opens the `s->used` buffered bytes as one frame; `last` says whether it
+ * must be the FINAL frame (and, when false, must not be). */
+static int
+crypto_stream_open(struct crypto_stream *s, bool last, struct buf *plain)
+{
+	unsigned long long mlen = 0;
+	unsigned char tag = 0;
+
+	if (s->used < CRYPTO_SS_ABYTES ||
+	    crypto_secretstream_xchacha20poly1305_pull(
+	        &s->st, s->frame, &mlen, &tag, s->buf, s->used, NULL, 0) != 0)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "encrypted content: frame at plaintext "
+		                       "offset %llu does not authenticate "
+		                       "(altered, truncated or wrong key)",
+		                       (unsigned long long)s->plain_len);
+	if (last != (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL))
+		return csirt_error_set(
+		    CSIRT_ETAMPER,
+		    last ? "encrypted content is truncated: no final frame"
+		         : "encrypted content continues after its final frame");
+	buf_put(plain, s->frame, (size_t)mlen);
+	sodium_memzero(s->frame, (size_t)mlen);
+	s->plain_len += mlen;
+	s->used = 0;
+	s->finished = last;
+	return 0;
+}
+
+int
+crypto_stream_dec_update(struct crypto_stream *s, const void *data, size_t len,
+                         struct buf *plain)
+{
+	const unsigned char *p = data;
+	int rc;
+
+	assert(s->decrypt);
+	if (s->finished && len > 0)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "encrypted content continues after its "
+		                       "final frame");
+	while (len > 0) {
+		size_t want = s->started ? CRYPTO_SS_FULL : CRYPTO_SS_HEADER;
+		size_t n = want - s->used;
+
+		if (n > len)
+			n = len;
+		memcpy(s->buf + s->used, p, n);
+		s->used += n;
+		p += n;
+		len -= n;
+		if (s->used < want)
+			break;
+		if (!s->started) {
+			if (crypto_secretstream_xchacha20poly1305_init_pull(
+			        &s->st, s->buf, s->key) != 0)
+				return csirt_error_set(
+				    CSIRT_ETAMPER,
+				    "encrypted content: bad stream header");
+			sodium_memzero(s->key, sizeof(s->key));
+			s->started = true;
+			s->used = 0;
+			continue;
+		}
+		/* A full-size frame is never the last one: the final frame
+		 * is always shorter (see the format above). */
+		if ((rc = crypto_stream_open(s, false, plain)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+crypto_stream_dec_final(struct crypto_stream *s, struct buf *plain)
+{
+	assert(s->decrypt);
+	if (s->finished)
+		return 0;
+	if (!s->started)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "encrypted content is truncated: no "
+		                       "stream header");
+	return crypto_stream_open(s, true, plain);
+}

@@ -157,4 +157,99 @@ long crypto_tls_client_read(struct crypto_tls_client *c, void *buf,
  * no-op. */
 void crypto_tls_client_free(struct crypto_tls_client *c);
 
+/* ---- Encryption at rest (DESIGN.md §2; issue 6).
+ *
+ * The key-encryption key (KEK) lives in $DATA/keys/kek (mode 0600) and only
+ * ever wraps item keys.  Each encrypted item (an evidence version, a
+ * 機密性高・中 note) gets its own random item key from the CSPRNG, never
+ * derived from a long-lived key; it is wrapped with XChaCha20-Poly1305
+ * (IETF AEAD) under the KEK with the item id as associated data, so a
+ * wrapped key copied to another item's row does not unwrap.  Key material
+ * lives in sodium_malloc'd pages and is zeroed when freed. */
+
+#define CRYPTO_ITEM_KEY_LEN 32
+/* version byte || 24-byte nonce || 32-byte key ciphertext || 16-byte tag */
+#define CRYPTO_WRAPPED_KEY_LEN (1 + 24 + CRYPTO_ITEM_KEY_LEN + 16)
+
+struct crypto_kek;
+struct crypto_item_key;
+
+int crypto_kek_generate(struct crypto_kek **out);
+/* Writes the KEK ("csirtd-kek-v1 <64 hex>\n"), mode 0600, durably. */
+int crypto_kek_save(const struct crypto_kek *kek, const char *path);
+/* CSIRT_ENOTFOUND when the file is absent, CSIRT_EDENIED when group or
+ * others can access it, CSIRT_EINVAL when it is not a KEK.  Caller frees
+ * with crypto_kek_free(). */
+int crypto_kek_load(struct crypto_kek **out, const char *path);
+/* Zeroes and frees; NULL is a no-op. */
+void crypto_kek_free(struct crypto_kek *kek);
+
+/* A fresh random item key.  Caller frees with crypto_item_key_free(). */
+int crypto_item_key_new(struct crypto_item_key **out);
+/* Zeroes (sodium_memzero via sodium_free) and frees; NULL is a no-op. */
+void crypto_item_key_free(struct crypto_item_key *key);
+
+/* Wraps `key` under `kek` for item `item_id` (the associated data). */
+void crypto_item_key_wrap(unsigned char out[CRYPTO_WRAPPED_KEY_LEN],
+                          const struct crypto_kek *kek,
+                          const struct crypto_item_key *key,
+                          const char *item_id);
+/* Unwraps; CSIRT_ETAMPER when the wrapped key was altered, belongs to
+ * another item or another KEK; CSIRT_EINVAL for a bad length or version.
+ * Caller frees with crypto_item_key_free(). */
+int crypto_item_key_unwrap(struct crypto_item_key **out,
+                           const struct crypto_kek *kek, const char *item_id,
+                           const unsigned char *wrapped, size_t len);
+
+/* ---- Content encryption: libsodium secretstream XChaCha20-Poly1305.
+ *
+ * Format: the 24-byte stream header, then the plaintext cut into frames of
+ * exactly CRYPTO_STREAM_FRAME bytes, each sealed with tag MESSAGE, then one
+ * last frame of 0 to CRYPTO_STREAM_FRAME - 1 bytes sealed with tag FINAL.
+ * Every frame adds CRYPTO_STREAM_ABYTES.  A reader authenticates every
+ * frame and insists on the FINAL tag at the end and nowhere else, so a
+ * truncated, reordered, spliced or altered stream is rejected
+ * (CSIRT_ETAMPER).  Memory use is one frame whatever the content's size.
+ */
+#define CRYPTO_STREAM_FRAME 65536
+#define CRYPTO_STREAM_HEADER_LEN 24
+#define CRYPTO_STREAM_ABYTES 17
+
+/* The ciphertext length of `plain_len` bytes of content. */
+uint64_t crypto_stream_cipher_len(uint64_t plain_len);
+
+struct crypto_stream;
+
+/* An encryptor under `key` (borrowed only for the call); appends the
+ * header to `out`.  Caller frees with crypto_stream_free(). */
+int crypto_stream_enc_new(struct crypto_stream **out,
+                          const struct crypto_item_key *key,
+                          struct buf *header_out);
+/* Appends to `out` the ciphertext of every frame `data` completes. */
+void crypto_stream_enc_update(struct crypto_stream *s, const void *data,
+                              size_t len, struct buf *out);
+/* Seals the buffered rest as the FINAL frame into `out`; the encryptor
+ * takes nothing more. */
+void crypto_stream_enc_final(struct crypto_stream *s, struct buf *out);
+
+/* A decryptor under `key` (borrowed only for the call).  Feed it the
+ * ciphertext from its first byte (the header included) in pieces of any
+ * size.  Caller frees with crypto_stream_free(). */
+int crypto_stream_dec_new(struct crypto_stream **out,
+                          const struct crypto_item_key *key);
+/* Appends to `plain` the content of every frame `data` completes.
+ * CSIRT_ETAMPER when a frame does not authenticate or data follows the
+ * FINAL frame. */
+int crypto_stream_dec_update(struct crypto_stream *s, const void *data,
+                             size_t len, struct buf *plain);
+/* At the end of the ciphertext: opens the last frame, which must carry the
+ * FINAL tag (CSIRT_ETAMPER "truncated" otherwise). */
+int crypto_stream_dec_final(struct crypto_stream *s, struct buf *plain);
+
+/* Plaintext bytes taken in (encryptor) or given out (decryptor). */
+uint64_t crypto_stream_plain_len(const struct crypto_stream *s);
+
+/* Zeroes the state and frees; NULL is a no-op. */
+void crypto_stream_free(struct crypto_stream *s);
+
 #endif

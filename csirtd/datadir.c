@@ -51,6 +51,46 @@ lock_dir(const char *path, int *fd_out)
 	return rc;
 }
 
+/* Creates keys/kek, the key-encryption key that wraps every item key
+ * (issue 6).  Hands it to *out when `out` is not NULL. */
+static int
+write_kek(const char *path, struct crypto_kek **out)
+{
+	char *p = dpath(path, "keys/kek");
+	struct crypto_kek *kek = NULL;
+	int rc;
+
+	if ((rc = crypto_kek_generate(&kek)) != 0 ||
+	    (rc = crypto_kek_save(kek, p)) != 0)
+		goto done;
+	if (out != NULL) {
+		*out = kek;
+		kek = NULL;
+	}
+done:
+	crypto_kek_free(kek);
+	free(p);
+	return rc;
+}
+
+/* Loads keys/kek; a data directory initialised before encryption at rest
+ * has none, so one is created (nothing was encrypted without it). */
+static int
+load_kek(const char *path, struct crypto_kek **out)
+{
+	char *p = dpath(path, "keys/kek");
+	int rc;
+
+	rc = crypto_kek_load(out, p);
+	if (rc == CSIRT_ENOTFOUND) {
+		rc = write_kek(path, out);
+		if (rc == 0)
+			log_info("created the key-encryption key", "path", p);
+	}
+	free(p);
+	return rc;
+}
+
 static int
 write_keys(const char *path, struct crypto_signer **out)
 {
@@ -70,6 +110,8 @@ write_keys(const char *path, struct crypto_signer **out)
 	/* The line auditors give to gpg.ssh.allowedSignersFile. */
 	buf_printf(&line, "csirtd namespaces=\"git\" %s\n", pub);
 	rc = util_write_file_atomic(allowed, line.data, line.len, 0644);
+	if (rc == 0)
+		rc = write_kek(path, NULL);
 done:
 	free(pub);
 	buf_free(&line);
@@ -90,7 +132,7 @@ int
 datadir_init(const char *path, const char *admin_login,
              char token_out[CRYPTO_TOKEN_LEN])
 {
-	struct datadir dd = {NULL, -1, NULL, NULL, NULL, NULL};
+	struct datadir dd = {NULL, -1, NULL, NULL, NULL, NULL, NULL};
 	struct writer *w = NULL;
 	struct writer_cmd cmd;
 	Csirt__V1__Event *ev = NULL;
@@ -202,6 +244,7 @@ datadir_open(struct datadir **out, const char *path)
 	}
 	if ((rc = lock_dir(path, &dd->lock_fd)) != 0 ||
 	    (rc = crypto_signer_load(&dd->signer, keyp)) != 0 ||
+	    (rc = load_kek(path, &dd->kek)) != 0 ||
 	    (rc = ledger_open(&dd->lg, repo, dd->signer)) != 0 ||
 	    (rc = index_open(&dd->ix, ixp)) != 0 ||
 	    (rc = keystore_open(&dd->ks, ksp)) != 0)
@@ -236,6 +279,7 @@ datadir_close(struct datadir *dd)
 	index_close(dd->ix);
 	ledger_close(dd->lg);
 	crypto_signer_free(dd->signer);
+	crypto_kek_free(dd->kek);
 	if (dd->lock_fd >= 0)
 		close(dd->lock_fd);
 	free(dd->path);

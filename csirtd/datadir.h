@@ -7,6 +7,7 @@
  *   $DATA/index.sqlite       query index, rebuilt from the ledger at will
  *   $DATA/keystore.sqlite    token hashes, wrapped keys (never in git)
  *   $DATA/keys/ledger_ed25519{,.pub}, keys/allowed_signers
+ *   $DATA/keys/kek           key-encryption key of the item keys (0600)
  */
 #ifndef CSIRT_DATADIR_H
 #define CSIRT_DATADIR_H
@@ -26,6 +27,7 @@ struct datadir {
 	struct ledger *lg;
 	struct index *ix;
 	struct keystore *ks;
+	struct crypto_kek *kek; /* wraps item keys (keys/kek) */
 };
 
 /* Creates $DATA with its keys, an empty ledger whose first signed commit

@@ -2627,6 +2627,9 @@ enum ks_stmt {
 	KS_TOKEN_EXISTS,
 	KS_TOKENS_ALL,
 	KS_TOKENS_OF,
+	KS_KEY_PUT,
+	KS_KEY_GET,
+	KS_KEY_DELETE,
 	KS__COUNT
 };
 
@@ -2644,6 +2647,10 @@ static const char *const ks_sql[KS__COUNT] = {
     [KS_TOKENS_OF] = "SELECT token_id, login, created_ms,"
                      " coalesce(revoked_ms, 0) FROM tokens"
                      " WHERE login = ?1 ORDER BY created_ms, token_id",
+    [KS_KEY_PUT] = "INSERT INTO item_keys (item_id, kind, wrapped,"
+                   " created_ms) VALUES (?1, ?2, ?3, ?4)",
+    [KS_KEY_GET] = "SELECT wrapped FROM item_keys WHERE item_id = ?1",
+    [KS_KEY_DELETE] = "DELETE FROM item_keys WHERE item_id = ?1",
 };
 
 struct keystore {
@@ -2801,4 +2808,80 @@ keystore_tokens_list(struct keystore *ks, const char *login,
 		return rc;
 	db_reset(st);
 	return err;
+}
+
+int
+keystore_key_put(struct keystore *ks, const char *item_id, const char *kind,
+                 const void *wrapped, size_t len, int64_t created_ms)
+{
+	struct db *d = &ks->db;
+	sqlite3_stmt *st = d->stmts[KS_KEY_PUT];
+
+	db_bind_text(d, st, 1, item_id);
+	db_bind_text(d, st, 2, kind);
+	db_bind_blob(d, st, 3, wrapped, len);
+	db_bind_int(d, st, 4, created_ms);
+	return db_run(d, st, "storing a wrapped key");
+}
+
+int
+keystore_key_get(struct keystore *ks, const char *item_id, unsigned char *out,
+                 size_t size, size_t *len)
+{
+	struct db *d = &ks->db;
+	sqlite3_stmt *st = d->stmts[KS_KEY_GET];
+	const void *p;
+	size_t n;
+	int rc;
+
+	*len = 0;
+	db_bind_text(d, st, 1, item_id);
+	if ((rc = db_step(d, st, "reading a wrapped key")) < 0)
+		return rc;
+	if (rc == SQLITE_DONE) {
+		db_reset(st);
+		return csirt_error_set(CSIRT_ENOTFOUND,
+		                       "keystore: no key for %s (never stored, "
+		                       "or destroyed by disposal)",
+		                       item_id);
+	}
+	p = sqlite3_column_blob(st, 0);
+	n = (size_t)sqlite3_column_bytes(st, 0);
+	if (p == NULL || n > size) {
+		db_reset(st);
+		return csirt_error_set(
+		    CSIRT_EFAIL, "keystore: wrapped key of %s has %zu bytes",
+		    item_id, n);
+	}
+	memcpy(out, p, n);
+	*len = n;
+	db_reset(st);
+	return 0;
+}
+
+int
+keystore_key_destroy(struct keystore *ks, const char *item_id)
+{
+	struct db *d = &ks->db;
+	sqlite3_stmt *st = d->stmts[KS_KEY_DELETE];
+	int64_t busy = 0;
+	int err;
+
+	db_bind_text(d, st, 1, item_id);
+	if ((err = db_run(d, st, "destroying a wrapped key")) != 0)
+		return err;
+	if (sqlite3_changes(d->conn) != 1)
+		return csirt_error_set(CSIRT_ENOTFOUND,
+		                       "keystore: no key for %s", item_id);
+	/* The first column is 1 when a reader blocked the checkpoint: the
+	 * WAL then still holds frames of the page the key lived on. */
+	if ((err = db_pragma_int(d, "PRAGMA wal_checkpoint(TRUNCATE)",
+	                         &busy)) != 0)
+		return err;
+	if (busy != 0)
+		return csirt_error_set(CSIRT_EBUSY,
+		                       "keystore: checkpoint after destroying "
+		                       "the key of %s was blocked by a reader",
+		                       item_id);
+	return 0;
 }

@@ -11,6 +11,7 @@
 #ifndef CSIRT_KEYSTORE_H
 #define CSIRT_KEYSTORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct keystore;
@@ -57,8 +58,29 @@ int keystore_tokens_list(struct keystore *ks, const char *login,
                                    void *arg),
                          void *arg);
 
-/* ---- Wrapped item keys (evidence, 機密性高・中 notes): a later issue adds
- * keystore_key_put / keystore_key_get / keystore_key_destroy here, backed by
- * migration schema/keystore/0002_item_keys.sql. */
+/* ---- Wrapped item keys (evidence versions, 機密性高・中 notes), migration
+ * schema/keystore/0002_item_keys.sql.  `wrapped` is what
+ * crypto_item_key_wrap() produced (1-256 bytes); the keystore never sees
+ * an unwrapped key. */
+
+/* CSIRT_ECONFLICT when item_id already has a key (items are write-once);
+ * CSIRT_EINVAL for an empty id, an unknown kind ("evidence", "note") or a
+ * bad length. */
+int keystore_key_put(struct keystore *ks, const char *item_id, const char *kind,
+                     const void *wrapped, size_t len, int64_t created_ms);
+
+/* Copies the wrapped key into `out` (`size` bytes) and its length into
+ * *len.  CSIRT_ENOTFOUND when there is none (never stored, or destroyed). */
+int keystore_key_get(struct keystore *ks, const char *item_id,
+                     unsigned char *out, size_t size, size_t *len);
+
+/*
+ * Crypto-shredding: deletes the row of item_id under secure_delete (the
+ * freed cell is overwritten with zeros) and checkpoints the WAL with
+ * TRUNCATE so the -wal file keeps no copy either.  CSIRT_ENOTFOUND when
+ * there is no key; CSIRT_EBUSY when a reader kept the checkpoint from
+ * completing (the row is gone from the database either way; call again).
+ */
+int keystore_key_destroy(struct keystore *ks, const char *item_id);
 
 #endif

@@ -911,6 +911,233 @@ START_TEST(test_crypto_token_format)
 }
 END_TEST
 
+/* ---- encryption at rest (issue 6) */
+
+/* Encrypts `len` bytes of `plain` under `key`, fed in pieces of `step`. */
+static void
+stream_seal(struct buf *out, const struct crypto_item_key *key,
+            const unsigned char *plain, size_t len, size_t step)
+{
+	struct crypto_stream *s = NULL;
+
+	ck_assert_int_eq(crypto_stream_enc_new(&s, key, out), 0);
+	for (size_t at = 0; at < len; at += step)
+		crypto_stream_enc_update(
+		    s, plain + at, len - at < step ? len - at : step, out);
+	crypto_stream_enc_final(s, out);
+	ck_assert_uint_eq(crypto_stream_plain_len(s), len);
+	crypto_stream_free(s);
+}
+
+/* Decrypts `len` bytes of ciphertext fed in pieces of `step`; returns the
+ * first error (0 when the whole stream opened). */
+static int
+stream_open(struct buf *plain, const struct crypto_item_key *key,
+            const void *cipher, size_t len, size_t step)
+{
+	const unsigned char *c = cipher;
+	struct crypto_stream *s = NULL;
+	int rc = 0;
+
+	ck_assert_int_eq(crypto_stream_dec_new(&s, key), 0);
+	for (size_t at = 0; rc == 0 && at < len; at += step)
+		rc = crypto_stream_dec_update(
+		    s, c + at, len - at < step ? len - at : step, plain);
+	if (rc == 0)
+		rc = crypto_stream_dec_final(s, plain);
+	crypto_stream_free(s);
+	return rc;
+}
+
+START_TEST(test_crypto_stream_roundtrip_sizes)
+{
+	static const size_t sizes[] = {0,
+	                               1,
+	                               CRYPTO_STREAM_FRAME - 1,
+	                               CRYPTO_STREAM_FRAME,
+	                               CRYPTO_STREAM_FRAME + 1,
+	                               3 * CRYPTO_STREAM_FRAME + 12345};
+	static const size_t steps[] = {1 << 20, 4096, 777};
+	size_t max = 3 * CRYPTO_STREAM_FRAME + 12345;
+	unsigned char *plain = util_xmalloc(max);
+	struct crypto_item_key *key = NULL;
+	uint32_t st = 42;
+
+	ck_assert_int_eq(crypto_init(), 0);
+	ck_assert_int_eq(crypto_item_key_new(&key), 0);
+	for (size_t i = 0; i < max; i++)
+		plain[i] = (unsigned char)prng_next(&st);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(sizes); i++) {
+		for (size_t j = 0; j < UTIL_ARRAY_LEN(steps); j++) {
+			struct buf c = BUF_INIT, p = BUF_INIT;
+
+			stream_seal(&c, key, plain, sizes[i], steps[j]);
+			ck_assert_uint_eq(c.len,
+			                  crypto_stream_cipher_len(sizes[i]));
+			/* Encrypted: the plaintext is not in there. */
+			if (sizes[i] >= 64)
+				ck_assert(
+				    !tu_memfind(c.data, c.len, plain, 64));
+			ck_assert_int_eq(stream_open(&p, key, c.data, c.len,
+			                             steps[(j + 1) % 3]),
+			                 0);
+			ck_assert_uint_eq(p.len, sizes[i]);
+			ck_assert(sizes[i] == 0 ||
+			          memcmp(p.data, plain, sizes[i]) == 0);
+			buf_free(&c);
+			buf_free(&p);
+		}
+	}
+	crypto_item_key_free(key);
+	free(plain);
+}
+END_TEST
+
+START_TEST(test_crypto_stream_rejects_tampering)
+{
+	size_t len = 2 * CRYPTO_STREAM_FRAME + 100;
+	unsigned char *plain = util_xcalloc(1, len);
+	struct crypto_item_key *key = NULL, *other = NULL;
+	struct buf c = BUF_INIT, p = BUF_INIT, x = BUF_INIT;
+	size_t full = CRYPTO_STREAM_FRAME + CRYPTO_STREAM_ABYTES;
+
+	ck_assert_int_eq(crypto_init(), 0);
+	ck_assert_int_eq(crypto_item_key_new(&key), 0);
+	ck_assert_int_eq(crypto_item_key_new(&other), 0);
+	stream_seal(&c, key, plain, len, 5000);
+
+	/* One flipped bit anywhere: header, a middle frame, the last. */
+	for (size_t at = 0; at < c.len; at += c.len / 7) {
+		buf_reset(&x);
+		buf_put(&x, c.data, c.len);
+		x.data[at] ^= 0x01;
+		buf_reset(&p);
+		ck_assert_int_eq(stream_open(&p, key, x.data, x.len, 4096),
+		                 CSIRT_ETAMPER);
+	}
+	/* Truncated at a frame boundary (the classic truncation attack):
+	 * every frame authenticates but the FINAL tag is missing. */
+	buf_reset(&p);
+	ck_assert_int_eq(stream_open(&p, key, c.data,
+	                             CRYPTO_STREAM_HEADER_LEN + 2 * full, 4096),
+	                 CSIRT_ETAMPER);
+	ck_assert(strstr(csirt_error_msg(), "truncated") != NULL);
+	/* Truncated mid-frame, and nothing but the header. */
+	buf_reset(&p);
+	ck_assert_int_eq(stream_open(&p, key, c.data, c.len - 1, 4096),
+	                 CSIRT_ETAMPER);
+	buf_reset(&p);
+	ck_assert_int_eq(
+	    stream_open(&p, key, c.data, CRYPTO_STREAM_HEADER_LEN, 4096),
+	    CSIRT_ETAMPER);
+	/* Data after the final frame. */
+	buf_reset(&x);
+	buf_put(&x, c.data, c.len);
+	buf_put(&x, "x", 1);
+	buf_reset(&p);
+	ck_assert_int_eq(stream_open(&p, key, x.data, x.len, 4096),
+	                 CSIRT_ETAMPER);
+	/* Another item's key. */
+	buf_reset(&p);
+	ck_assert_int_eq(stream_open(&p, other, c.data, c.len, 4096),
+	                 CSIRT_ETAMPER);
+	/* Frames swapped. */
+	buf_reset(&x);
+	buf_put(&x, c.data, CRYPTO_STREAM_HEADER_LEN);
+	buf_put(&x, c.data + CRYPTO_STREAM_HEADER_LEN + full, full);
+	buf_put(&x, c.data + CRYPTO_STREAM_HEADER_LEN, full);
+	buf_put(&x, c.data + CRYPTO_STREAM_HEADER_LEN + 2 * full,
+	        c.len - CRYPTO_STREAM_HEADER_LEN - 2 * full);
+	buf_reset(&p);
+	ck_assert_int_eq(stream_open(&p, key, x.data, x.len, 4096),
+	                 CSIRT_ETAMPER);
+	buf_free(&c);
+	buf_free(&p);
+	buf_free(&x);
+	crypto_item_key_free(key);
+	crypto_item_key_free(other);
+	free(plain);
+}
+END_TEST
+
+START_TEST(test_crypto_item_key_wrap)
+{
+	char *dir = tu_tmpdir();
+	char *path = util_path_join(dir, "kek");
+	struct crypto_kek *kek = NULL, *loaded = NULL, *other = NULL;
+	struct crypto_item_key *key = NULL, *back = NULL;
+	unsigned char w1[CRYPTO_WRAPPED_KEY_LEN], w2[CRYPTO_WRAPPED_KEY_LEN];
+	struct buf c = BUF_INIT, p = BUF_INIT;
+	static const char secret[] = "CANARY-wrap-roundtrip";
+	struct stat st;
+
+	ck_assert_int_eq(crypto_init(), 0);
+	ck_assert_int_eq(crypto_kek_generate(&kek), 0);
+	ck_assert_int_eq(crypto_kek_generate(&other), 0);
+	ck_assert_int_eq(crypto_kek_save(kek, path), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(crypto_kek_load(&loaded, path), 0);
+
+	ck_assert_int_eq(crypto_item_key_new(&key), 0);
+	stream_seal(&c, key, (const unsigned char *)secret, strlen(secret), 7);
+	crypto_item_key_wrap(w1, kek, key, "e1.v1");
+	crypto_item_key_wrap(w2, kek, key, "e1.v1");
+	/* A fresh nonce each time. */
+	ck_assert(memcmp(w1, w2, sizeof(w1)) != 0);
+
+	/* The reloaded KEK opens it, and the key decrypts the content. */
+	ck_assert_int_eq(
+	    crypto_item_key_unwrap(&back, loaded, "e1.v1", w1, sizeof(w1)), 0);
+	ck_assert_int_eq(stream_open(&p, back, c.data, c.len, 3), 0);
+	ck_assert_uint_eq(p.len, strlen(secret));
+	ck_assert(memcmp(p.data, secret, p.len) == 0);
+	crypto_item_key_free(back);
+	back = NULL;
+
+	/* Another item's id, another KEK, a flipped bit, a bad length or
+	 * version: refused. */
+	ck_assert_int_eq(
+	    crypto_item_key_unwrap(&back, kek, "e2.v1", w1, sizeof(w1)),
+	    CSIRT_ETAMPER);
+	ck_assert_int_eq(
+	    crypto_item_key_unwrap(&back, other, "e1.v1", w1, sizeof(w1)),
+	    CSIRT_ETAMPER);
+	w2[30] ^= 0x80;
+	ck_assert_int_eq(
+	    crypto_item_key_unwrap(&back, kek, "e1.v1", w2, sizeof(w2)),
+	    CSIRT_ETAMPER);
+	ck_assert_int_eq(
+	    crypto_item_key_unwrap(&back, kek, "e1.v1", w1, sizeof(w1) - 1),
+	    CSIRT_EINVAL);
+	w1[0] = 9;
+	ck_assert_int_eq(
+	    crypto_item_key_unwrap(&back, kek, "e1.v1", w1, sizeof(w1)),
+	    CSIRT_EINVAL);
+	ck_assert_ptr_null(back);
+
+	/* The KEK file: group-readable, garbage and absent are refused. */
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	crypto_kek_free(loaded);
+	ck_assert_int_eq(crypto_kek_load(&loaded, path), CSIRT_EDENIED);
+	ck_assert_int_eq(
+	    util_write_file_atomic(path, "csirtd-kek-v1 zz\n", 17, 0600), 0);
+	ck_assert_int_eq(crypto_kek_load(&loaded, path), CSIRT_EINVAL);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(crypto_kek_load(&loaded, path), CSIRT_ENOTFOUND);
+	ck_assert_ptr_null(loaded);
+
+	buf_free(&c);
+	buf_free(&p);
+	crypto_item_key_free(key);
+	crypto_kek_free(kek);
+	crypto_kek_free(other);
+	tu_rmrf(dir);
+	free(path);
+	free(dir);
+}
+END_TEST
+
 Suite *
 crypto_suite(void)
 {
@@ -928,6 +1155,9 @@ crypto_suite(void)
 	tcase_add_test(tc, test_crypto_signer_save_load_roundtrip);
 	tcase_add_test(tc, test_crypto_signer_load_rejects_bad_files);
 	tcase_add_test(tc, test_crypto_token_format);
+	tcase_add_test(tc, test_crypto_stream_roundtrip_sizes);
+	tcase_add_test(tc, test_crypto_stream_rejects_tampering);
+	tcase_add_test(tc, test_crypto_item_key_wrap);
 	suite_add_tcase(s, tc);
 	return s;
 }

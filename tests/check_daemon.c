@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,6 +90,59 @@ START_TEST(test_daemon_init_and_open_errors)
 	ck_assert_ptr_nonnull(strstr(out.data, "from 1 ledger events"));
 	buf_free(&out);
 	tu_rmrf(dir);
+	free(data);
+	free(dir);
+}
+END_TEST
+
+/* Issue 6: `csirtd init` creates the key-encryption key (mode 0600, in no
+ * store but keys/); a directory initialised without one gets it at
+ * start-up, with a log line, and the same key is kept afterwards. */
+START_TEST(test_daemon_kek_created_at_init_and_start)
+{
+	char *dir = tu_tmpdir();
+	char *data = util_path_join(dir, "var");
+	char *kek = util_path_join(data, "keys/kek");
+	char *first = NULL, *again = NULL, *log = NULL;
+	struct tu_daemon d;
+	struct stat st;
+	int status;
+
+	ck_assert_int_eq(run_csirtd(NULL, "--data", data, "init"), 0);
+	ck_assert_int_eq(stat(kek, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(util_read_file(&first, NULL, kek, 4096), 0);
+	ck_assert(strncmp(first, "csirtd-kek-v1 ", 14) == 0);
+
+	/* An older directory: no KEK yet. */
+	ck_assert_int_eq(unlink(kek), 0);
+	ck_assert_int_eq(tu_daemon_start(&d, data, NULL), 0);
+	status = tu_daemon_stop(&d, SIGTERM, 5000);
+	ck_assert(status != -1 && WIFEXITED(status));
+	ck_assert_int_eq(util_read_file(&log, NULL, d.log_path, 1 << 20), 0);
+	ck_assert_msg(strstr(log, "created the key-encryption key") != NULL,
+	              "%s", log);
+	ck_assert_int_eq(stat(kek, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(util_read_file(&again, NULL, kek, 4096), 0);
+	ck_assert_str_ne(first, again);
+	free(first);
+	free(log);
+
+	/* Kept, not replaced, on the next start. */
+	ck_assert_int_eq(tu_daemon_start(&d, data, NULL), 0);
+	status = tu_daemon_stop(&d, SIGTERM, 5000);
+	ck_assert(status != -1 && WIFEXITED(status));
+	ck_assert_int_eq(util_read_file(&first, NULL, kek, 4096), 0);
+	ck_assert_str_eq(first, again);
+	/* A KEK others can read is refused, as the signing key is. */
+	ck_assert_int_eq(chmod(kek, 0644), 0);
+	ck_assert_int_eq(tu_daemon_start(&d, data, NULL), -1);
+
+	free(first);
+	free(again);
+	tu_rmrf(dir);
+	free(kek);
 	free(data);
 	free(dir);
 }
@@ -188,6 +242,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_daemon_healthz_and_clean_sigterm);
 	tcase_add_test(tc, test_daemon_cli_help_version_check);
 	tcase_add_test(tc, test_daemon_init_and_open_errors);
+	tcase_add_test(tc, test_daemon_kek_created_at_init_and_start);
 	tcase_add_test(tc, test_daemon_metrics_and_sighup_reload);
 	suite_add_tcase(s, tc);
 	return s;

@@ -2200,6 +2200,85 @@ START_TEST(test_keystore_tokens)
 }
 END_TEST
 
+/* Whether the keystore's files (main and -wal) hold `b` anywhere. */
+static int
+keystore_files_hold(const char *path, const unsigned char *b, size_t n)
+{
+	struct buf wal = BUF_INIT;
+	int found;
+
+	buf_printf(&wal, "%s-wal", path);
+	found =
+	    tu_file_contains(path, b, n) || tu_file_contains(wal.data, b, n);
+	buf_free(&wal);
+	return found;
+}
+
+START_TEST(test_keystore_item_keys_destroyed_for_good)
+{
+	char *dir = tu_tmpdir();
+	char *path = util_path_join(dir, "keystore.sqlite");
+	struct keystore *ks = NULL;
+	unsigned char k1[73], k2[73], got[256];
+	struct buf wal = BUF_INIT;
+	struct stat st;
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(k1); i++) {
+		k1[i] = (unsigned char)(0xA5 ^ (i * 7));
+		k2[i] = (unsigned char)(0x3C ^ (i * 13));
+	}
+	ck_assert_msg(keystore_open(&ks, path) == 0, "%s", csirt_error_msg());
+	ck_assert_msg(keystore_check(ks) == 0, "%s", csirt_error_msg());
+	ck_assert_int_eq(
+	    keystore_key_put(ks, "e1.v1", "evidence", k1, sizeof(k1), 1000), 0);
+	ck_assert_int_eq(keystore_key_put(ks, "2026-000001/n1", "note", k2,
+	                                  sizeof(k2), 2000),
+	                 0);
+	/* Write-once; known kinds; a key of sane length. */
+	ck_assert_int_eq(
+	    keystore_key_put(ks, "e1.v1", "evidence", k2, sizeof(k2), 3000),
+	    CSIRT_ECONFLICT);
+	ck_assert_int_eq(
+	    keystore_key_put(ks, "e2.v1", "token", k2, sizeof(k2), 3000),
+	    CSIRT_EINVAL);
+	ck_assert_int_eq(keystore_key_put(ks, "", "note", k2, sizeof(k2), 1),
+	                 CSIRT_EINVAL);
+	ck_assert_int_eq(keystore_key_put(ks, "e3.v1", "note", k2, 0, 1),
+	                 CSIRT_EINVAL);
+
+	ck_assert_int_eq(keystore_key_get(ks, "e1.v1", got, sizeof(got), &len),
+	                 0);
+	ck_assert_uint_eq(len, sizeof(k1));
+	ck_assert(memcmp(got, k1, sizeof(k1)) == 0);
+	ck_assert(keystore_files_hold(path, k1, sizeof(k1)));
+
+	/* Disposal: the row, its bytes in the file and the WAL are gone. */
+	ck_assert_msg(keystore_key_destroy(ks, "e1.v1") == 0, "%s",
+	              csirt_error_msg());
+	ck_assert_int_eq(keystore_key_get(ks, "e1.v1", got, sizeof(got), &len),
+	                 CSIRT_ENOTFOUND);
+	ck_assert_int_eq(keystore_key_destroy(ks, "e1.v1"), CSIRT_ENOTFOUND);
+	buf_printf(&wal, "%s-wal", path);
+	ck_assert_int_eq(stat(wal.data, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	ck_assert(!keystore_files_hold(path, k1, sizeof(k1)));
+	/* The other item's key is untouched. */
+	ck_assert(keystore_files_hold(path, k2, sizeof(k2)));
+	ck_assert_int_eq(
+	    keystore_key_get(ks, "2026-000001/n1", got, sizeof(got), &len), 0);
+	ck_assert(memcmp(got, k2, sizeof(k2)) == 0);
+
+	/* And after closing, still nowhere. */
+	keystore_close(ks);
+	ck_assert(!keystore_files_hold(path, k1, sizeof(k1)));
+	buf_free(&wal);
+	tu_rmrf(dir);
+	free(path);
+	free(dir);
+}
+END_TEST
+
 Suite *
 index_suite(void)
 {
@@ -2225,6 +2304,7 @@ index_suite(void)
 	tcase_add_test(tc, test_index_lists_on_readonly_connection);
 	tcase_add_test(tc, test_index_stats_hand_computed);
 	tcase_add_test(ks, test_keystore_tokens);
+	tcase_add_test(ks, test_keystore_item_keys_destroyed_for_good);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, ks);
 	return s;

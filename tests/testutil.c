@@ -344,3 +344,31 @@ tu_sh(struct buf *out, const char *fmt, ...)
 	buf_free(&cmd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
+
+int
+tu_memfind(const void *hay, size_t n, const void *needle, size_t m)
+{
+	const unsigned char *h = hay;
+
+	if (m == 0 || m > n)
+		return 0;
+	for (size_t i = 0; i + m <= n; i++)
+		if (h[i] == *(const unsigned char *)needle &&
+		    memcmp(h + i, needle, m) == 0)
+			return 1;
+	return 0;
+}
+
+int
+tu_file_contains(const char *path, const void *needle, size_t m)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int found;
+
+	if (util_read_file(&data, &len, path, (size_t)1 << 31) != 0)
+		return 0;
+	found = tu_memfind(data, len, needle, m);
+	free(data);
+	return found;
+}

@@ -55,6 +55,12 @@ int tu_http(const char *addr, const char *method, const char *path,
 int tu_sh(struct buf *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Whether `needle` (m > 0 bytes) occurs in the n bytes at `hay`. */
+int tu_memfind(const void *hay, size_t n, const void *needle, size_t m);
+/* Whether `needle` occurs in the file at `path` (0 when it cannot be
+ * read: callers assert the file exists where that matters). */
+int tu_file_contains(const char *path, const void *needle, size_t m);
+
 /* Runs `openssl ARGS...` inside `dir` (file names relative to it); its
  * chatter goes to dir/openssl.log.  Fails the test if openssl fails. */
 void tu_openssl(const char *dir, const char *const *args);
