@@ -80,6 +80,15 @@ static const struct setting settings[] = {
     {"tls_client_ca", SET_STRING, SET_EMPTY_OK, OFF(tls_client_ca), 0, 0, "",
      "PEM CA bundle; set: every client must present a certificate it "
      "signed (mTLS)"},
+    {"evidence_max_bytes", SET_UINT, 0, OFF(evidence_max_bytes), 1,
+     UINT64_C(1) << 40, "4294967296",
+     "largest evidence file accepted (bytes of plaintext)"},
+    {"evidence_upload_ttl_s", SET_UINT, 0, OFF(evidence_upload_ttl_s), 60,
+     30 * 86400, "86400",
+     "seconds an unfinished evidence upload may idle before its staging "
+     "file is removed"},
+    {"evidence_uploads_max", SET_UINT, 0, OFF(evidence_uploads_max), 1, 10000,
+     "64", "evidence uploads in progress at once (all users)"},
 };
 
 static const struct setting *

@@ -33,6 +33,10 @@ struct config {
 	char *tls_cert;      /* PEM, leaf first then intermediates */
 	char *tls_key;       /* PEM private key of tls_cert, unencrypted */
 	char *tls_client_ca; /* PEM CA bundle; set: client certs required */
+	/* Evidence (issue 6). */
+	uint64_t evidence_max_bytes;    /* largest evidence file */
+	uint64_t evidence_upload_ttl_s; /* idle staging uploads expire */
+	uint64_t evidence_uploads_max;  /* staging uploads at once */
 };
 
 /* Fills `cfg` with the defaults; release with config_free(). */

@@ -286,6 +286,11 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	env.w = w;
 	env.ix = ix_read;
 	env.ks = dd->ks;
+	env.data_dir = cfg->data_dir;
+	env.kek = dd->kek;
+	env.evidence_max_bytes = cfg->evidence_max_bytes;
+	env.evidence_upload_ttl_s = cfg->evidence_upload_ttl_s;
+	env.evidence_uploads_max = cfg->evidence_uploads_max;
 	rpc_new(&rpc, &env);
 	ops.arg = w;
 	ops.ledger_seq = ledger_seq_cb;

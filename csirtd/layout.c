@@ -64,6 +64,41 @@ layout_case_dir(struct buf *out, const char *case_id)
 	           counter / 10000 % 100, counter / 100 % 100, case_id);
 }
 
+int
+layout_evidence_id_parse(const char *id, char case_id[LAYOUT_CASE_ID_LEN])
+{
+	char c[LAYOUT_CASE_ID_LEN];
+
+	if (id == NULL || strlen(id) != LAYOUT_EVIDENCE_ID_LEN - 1 ||
+	    strncmp(id + LAYOUT_CASE_ID_LEN - 1, "-ev", 3) != 0 ||
+	    strspn(id + LAYOUT_CASE_ID_LEN + 2, "0123456789abcdef") != 8)
+		goto bad;
+	memcpy(c, id, LAYOUT_CASE_ID_LEN - 1);
+	c[LAYOUT_CASE_ID_LEN - 1] = '\0';
+	if (layout_case_id_parse(c, NULL, NULL) != 0)
+		goto bad;
+	if (case_id != NULL)
+		memcpy(case_id, c, LAYOUT_CASE_ID_LEN);
+	return 0;
+bad:
+	return csirt_error_set(CSIRT_EINVAL,
+	                       "\"%.40s\" is not an evidence id like "
+	                       "2026-000123-ev3f9a2c1d",
+	                       id != NULL ? id : "");
+}
+
+void
+layout_evidence_dir(struct buf *out, const char *evidence_id, uint32_t version)
+{
+	char case_id[LAYOUT_CASE_ID_LEN] = "";
+
+	/* Callers pass validated ids. */
+	if (layout_evidence_id_parse(evidence_id, case_id) != 0)
+		case_id[0] = '\0';
+	layout_case_dir(out, case_id);
+	buf_printf(out, "/evidence/%s/v%" PRIu32, evidence_id, version);
+}
+
 void
 layout_case_json(struct buf *out, const char *case_id)
 {
@@ -225,6 +260,8 @@ static const struct {
     {CSIRT__V1__EVENT__PAYLOAD_ITEM_TRANSFERRED, "item.transferred", true},
     {CSIRT__V1__EVENT__PAYLOAD_ITEM_RETURNED, "item.returned", true},
     {CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED, "item.disposed", true},
+    {CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_ADDED, "evidence.added", true},
+    {CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED, "evidence.disposed", true},
 };
 
 int

@@ -4,6 +4,8 @@
  *
  *   cases/<yyyy>/<nn>/<nn>/<case-id>/case.json
  *   cases/<yyyy>/<nn>/<nn>/<case-id>/events/<seq>.json
+ *   cases/<yyyy>/<nn>/<nn>/<case-id>/evidence/<evidence-id>/v<N>/
+ *       manifest.json, content.enc     (issue 6)
  *   directory/events/<seq>.json
  *   directory/users/<login>.json
  *   directory/divisions/<code>.json
@@ -37,6 +39,16 @@ void layout_case_json(struct buf *out, const char *case_id);
 void layout_event_path(struct buf *out, const char *case_id, uint64_t seq);
 void layout_user_path(struct buf *out, const char *login);
 void layout_division_path(struct buf *out, const char *code);
+
+/* Evidence ids: the case id, "-ev" and 8 lowercase hex digits
+ * ("2026-000123-ev3f9a2c1d"), so that the case follows from the id. */
+#define LAYOUT_EVIDENCE_ID_LEN 23 /* with terminator */
+/* Validates an evidence id; copies its case id to `case_id` when not
+ * NULL.  CSIRT_EINVAL with a message otherwise. */
+int layout_evidence_id_parse(const char *id, char case_id[LAYOUT_CASE_ID_LEN]);
+/* "<case dir>/evidence/<evidence-id>/v<version>" (no trailing slash). */
+void layout_evidence_dir(struct buf *out, const char *evidence_id,
+                         uint32_t version);
 
 /* Logins and division codes: 1-64 of [a-z0-9._-], starting with a letter
  * or digit (safe in paths, git identities and logs). */

@@ -2239,6 +2239,21 @@ diff_entry(struct ledger *lg, const git_tree_entry *e, enum ledger_change ch,
 	}
 	if (ch != LEDGER_DELETED && (mode == GIT_FILEMODE_BLOB ||
 	                             mode == GIT_FILEMODE_BLOB_EXECUTABLE)) {
+		size_t hlen = 0;
+		git_object_t htype = GIT_OBJECT_INVALID;
+
+		/* Evidence content can be gigabytes: its header says so
+		 * without inflating it. */
+		if (git_odb_read_header(&hlen, &htype, lg->odb,
+		                        git_tree_entry_id(e)) < 0 ||
+		    htype != GIT_OBJECT_BLOB) {
+			rc = git_fail(CSIRT_ETAMPER, "reading blob header");
+			goto done;
+		}
+		if (hlen > LEDGER_DIFF_BLOB_MAX) {
+			rc = cb(path.data, ch, (unsigned)mode, NULL, hlen, arg);
+			goto done;
+		}
 		if (git_blob_lookup(&blob, lg->repo, git_tree_entry_id(e)) <
 		    0) {
 			rc = git_fail(CSIRT_ETAMPER, "reading blob");
@@ -2352,4 +2367,464 @@ done:
 	git_commit_free(pc);
 	git_commit_free(cc);
 	return rc;
+}
+
+/* ---- large blobs ----------------------------------------------------- */
+
+#define LEDGER_IO_CHUNK 65536
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Appends `n` bytes to the pack: file, pack checksum and entry CRC. */
+static int
+blob_pack_out(int fd, struct crypto_sha1_ctx *pack_sha, uint32_t *crc,
+              const void *p, size_t n)
+{
+	crypto_sha1_update(pack_sha, p, n);
+	*crc = (uint32_t)crc32(*crc, p, (uInt)n);
+	return write_all(fd, p, n);
+}
+
+int
+ledger_blob_put_file(struct ledger *lg, const char *path, const char *file,
+                     char oid_out[LEDGER_OID_HEX], uint64_t *size_out)
+{
+	static unsigned seq;
+	unsigned char hdr[32], sum[CRYPTO_SHA1_LEN], oid_raw[CRYPTO_SHA1_LEN];
+	unsigned char *in = NULL, *zout = NULL;
+	struct crypto_sha1_ctx *pack_sha = NULL, *obj_sha = NULL;
+	struct buf tmp = BUF_INIT, dst = BUF_INIT;
+	struct pentry e;
+	struct stat st;
+	z_stream zs;
+	bool zinit = false;
+	uint64_t size, left, v;
+	uint32_t crc = 0;
+	int in_fd = -1, out = -1, rc = -1, zr;
+	size_t h = 0;
+	char prefix[40];
+
+	memset(&zs, 0, sizeof(zs));
+	memset(&e, 0, sizeof(e));
+	if (!lg->in_batch)
+		return csirt_error_set(CSIRT_EFAIL, "blob outside a batch");
+	in_fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (in_fd < 0 || fstat(in_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "blob source %s: %s",
+		                     file, strerror(errno ? errno : EINVAL));
+		goto done;
+	}
+	size = (uint64_t)st.st_size;
+	buf_printf(&tmp, "%s/objects/pack/tmp_blob_%d_%u.pack", lg->path,
+	           (int)getpid(), seq++);
+	out = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+	if (out < 0) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "create %s: %s",
+		                     tmp.data, strerror(errno));
+		goto done;
+	}
+	if (deflateInit(&zs, Z_NO_COMPRESSION) != Z_OK) {
+		rc = csirt_error_set(CSIRT_EFAIL, "zlib: init failed");
+		goto done;
+	}
+	zinit = true;
+	in = util_xmalloc(LEDGER_IO_CHUNK);
+	zout = util_xmalloc(2 * LEDGER_IO_CHUNK);
+	pack_sha = crypto_sha1_new();
+	obj_sha = crypto_sha1_new();
+	snprintf(prefix, sizeof(prefix), "blob %" PRIu64, size);
+	crypto_sha1_update(obj_sha, prefix, strlen(prefix) + 1);
+
+	/* Pack header for one object, then the object's type and size. */
+	memcpy(hdr, "PACK\0\0\0\2\0\0\0\1", 12);
+	crypto_sha1_update(pack_sha, hdr, 12);
+	if (write_all(out, hdr, 12) < 0)
+		goto io;
+	v = size;
+	hdr[h] = (unsigned char)((GIT_OBJECT_BLOB << 4) | (v & 0x0f));
+	v >>= 4;
+	while (v != 0) {
+		hdr[h++] |= 0x80;
+		hdr[h] = (unsigned char)(v & 0x7f);
+		v >>= 7;
+	}
+	h++;
+	if (blob_pack_out(out, pack_sha, &crc, hdr, h) < 0)
+		goto io;
+	left = size;
+	do {
+		size_t want =
+		    left < LEDGER_IO_CHUNK ? (size_t)left : LEDGER_IO_CHUNK;
+		ssize_t r = 0;
+		if (want > 0) {
+			r = read(in_fd, in, want);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				rc = csirt_error_set(
+				    CSIRT_EUNAVAILABLE, "reading %s: %s", file,
+				    r == 0 ? "file shrank" : strerror(errno));
+				goto done;
+			}
+		}
+		left -= (uint64_t)r;
+		crypto_sha1_update(obj_sha, in, (size_t)r);
+		zs.next_in = in;
+		zs.avail_in = (uInt)r;
+		do {
+			zs.next_out = zout;
+			zs.avail_out = 2 * LEDGER_IO_CHUNK;
+			zr = deflate(&zs, left == 0 ? Z_FINISH : Z_NO_FLUSH);
+			if (zr == Z_STREAM_ERROR) {
+				rc = csirt_error_set(CSIRT_EFAIL,
+				                     "zlib: cannot deflate");
+				goto done;
+			}
+			if (blob_pack_out(out, pack_sha, &crc, zout,
+			                  2 * LEDGER_IO_CHUNK - zs.avail_out) <
+			    0)
+				goto io;
+		} while (zs.avail_out == 0 ||
+		         (left == 0 && zr != Z_STREAM_END));
+	} while (left > 0);
+	crypto_sha1_final(pack_sha, sum);
+	pack_sha = NULL;
+	crypto_sha1_final(obj_sha, oid_raw);
+	obj_sha = NULL;
+	if (write_all(out, sum, sizeof(sum)) < 0 || fsync(out) < 0)
+		goto io;
+	close(out);
+	out = -1;
+
+	memcpy(e.oid.id, oid_raw, GIT_OID_RAWSZ);
+	e.crc = crc;
+	e.off = 12;
+	{
+		struct packrec rec;
+		pack_name(rec.name, sum);
+		buf_printf(&dst, "%s/objects/pack/%s.pack", lg->path, rec.name);
+		if (rename(tmp.data, dst.data) < 0)
+			goto io;
+		buf_reset(&dst);
+		buf_printf(&dst, "%s/objects/pack/%s.idx", lg->path, rec.name);
+		/* write_idx fsyncs the directory, covering the rename. */
+		if ((rc = write_idx(dst.data, &e, 1, sum)) != 0)
+			goto done;
+		/* A pack like any other from now on: merged by level. */
+		lg->levels[0][lg->nlevel[0]++] = rec;
+	}
+	if ((rc = tree_put(lg, path, &e.oid)) != 0)
+		goto done;
+	git_oid_tostr(oid_out, LEDGER_OID_HEX, &e.oid);
+	if (size_out != NULL)
+		*size_out = size;
+	merges_step(lg, true);
+	merges_backpressure(lg);
+	rc = 0;
+	goto done;
+io:
+	rc = csirt_error_set(CSIRT_EUNAVAILABLE, "writing blob pack: %s",
+	                     strerror(errno ? errno : EIO));
+done:
+	if (pack_sha != NULL)
+		crypto_sha1_final(pack_sha, sum);
+	if (obj_sha != NULL)
+		crypto_sha1_final(obj_sha, sum);
+	if (zinit)
+		deflateEnd(&zs);
+	if (out >= 0) {
+		close(out);
+		unlink(tmp.data);
+	}
+	if (in_fd >= 0)
+		close(in_fd);
+	free(in);
+	free(zout);
+	buf_free(&tmp);
+	buf_free(&dst);
+	return rc;
+}
+
+struct ledger_blob_reader {
+	int fd;        /* the .pack holding the object */
+	uint64_t pos;  /* next compressed byte in the pack */
+	uint64_t size; /* content bytes */
+	uint64_t done; /* content bytes handed out */
+	bool ended;    /* zlib stream end seen */
+	z_stream zs;
+	bool zinit;
+	struct crypto_sha1_ctx *sha;
+	unsigned char want[CRYPTO_SHA1_LEN];
+	unsigned char in[LEDGER_IO_CHUNK];
+};
+
+static int
+pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	unsigned char *c = p;
+
+	while (n > 0) {
+		ssize_t r = pread(fd, c, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* Looks `oid` up in one v2 index file; 1 with *off set when present. */
+static int
+idx_find(const char *idx_path, const unsigned char oid[CRYPTO_SHA1_LEN],
+         uint64_t *off)
+{
+	unsigned char head[8 + 1024], cur[CRYPTO_SHA1_LEN], b4[4], b8[8];
+	uint32_t lo, hi, n;
+	int fd = open(idx_path, O_RDONLY | O_CLOEXEC), found = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread_all(fd, head, sizeof(head), 0) < 0 ||
+	    memcmp(head, "\377tOc\0\0\0\2", 8) != 0)
+		goto done;
+	n = get_be32(head + 8 + 255 * 4);
+	lo = oid[0] == 0 ? 0 : get_be32(head + 8 + (oid[0] - 1) * 4);
+	hi = get_be32(head + 8 + oid[0] * 4);
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c;
+		if (pread_all(fd, cur, sizeof(cur),
+		              8 + 1024 + (uint64_t)mid * 20) < 0)
+			goto done;
+		c = memcmp(cur, oid, sizeof(cur));
+		if (c == 0) {
+			uint64_t at =
+			    8 + 1024 + (uint64_t)n * 24 + (uint64_t)mid * 4;
+			if (pread_all(fd, b4, 4, at) < 0)
+				goto done;
+			*off = get_be32(b4);
+			if (*off & 0x80000000u) {
+				at = 8 + 1024 + (uint64_t)n * 28 +
+				     (*off & 0x7fffffffu) * 8;
+				if (pread_all(fd, b8, 8, at) < 0)
+					goto done;
+				*off = (uint64_t)get_be32(b8) << 32 |
+				       get_be32(b8 + 4);
+			}
+			found = 1;
+			break;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+done:
+	close(fd);
+	return found;
+}
+
+/* Finds the pack holding `oid` and opens it: the fd and the offset.  A
+ * pack merge may remove the pack between the two opens: then look again. */
+static int
+blob_locate(const char *repo, const unsigned char oid[CRYPTO_SHA1_LEN],
+            int *fd_out, uint64_t *off_out)
+{
+	char *dir = util_path_join(repo, "objects/pack");
+	int rc = CSIRT_ENOTFOUND;
+
+	*fd_out = -1;
+	for (int attempt = 0; attempt < 3 && *fd_out < 0; attempt++) {
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		if (d == NULL) {
+			rc = csirt_error_set(CSIRT_EUNAVAILABLE, "open %s: %s",
+			                     dir, strerror(errno));
+			break;
+		}
+		while ((de = readdir(d)) != NULL && *fd_out < 0) {
+			size_t l = strlen(de->d_name);
+			struct buf p = BUF_INIT;
+			uint64_t off = 0;
+
+			if (l < 5 || strcmp(de->d_name + l - 4, ".idx") != 0)
+				continue;
+			buf_printf(&p, "%s/%s", dir, de->d_name);
+			if (idx_find(p.data, oid, &off)) {
+				strcpy(p.data + p.len - 4, ".pack");
+				*fd_out = open(p.data, O_RDONLY | O_CLOEXEC);
+				*off_out = off;
+			}
+			buf_free(&p);
+		}
+		closedir(d);
+	}
+	free(dir);
+	if (*fd_out >= 0)
+		return 0;
+	return rc == CSIRT_ENOTFOUND
+	           ? csirt_error_set(CSIRT_ENOTFOUND,
+	                             "blob not found in the ledger's packs")
+	           : rc;
+}
+
+int
+ledger_blob_open(struct ledger_blob_reader **out, const char *repo,
+                 const char *oid_hex, uint64_t *size_out)
+{
+	struct ledger_blob_reader *r = NULL;
+	unsigned char oid[CRYPTO_SHA1_LEN], hdr[16];
+	char prefix[40];
+	uint64_t off = 0, size;
+	unsigned shift = 4;
+	size_t h = 0;
+	int fd = -1, rc;
+
+	*out = NULL;
+	if (strlen(oid_hex) != 40 || strspn(oid_hex, "0123456789abcdef") != 40)
+		return csirt_error_set(CSIRT_EINVAL, "bad blob id");
+	for (size_t i = 0; i < CRYPTO_SHA1_LEN; i++) {
+		unsigned v = 0;
+		sscanf(oid_hex + 2 * i, "%2x", &v);
+		oid[i] = (unsigned char)v;
+	}
+	if ((rc = blob_locate(repo, oid, &fd, &off)) != 0)
+		return rc;
+	if (pread_all(fd, hdr, sizeof(hdr), off) < 0) {
+		/* A header shorter than 16 bytes still ends the pack. */
+		ssize_t got = pread(fd, hdr, sizeof(hdr), (off_t)off);
+		if (got < 2) {
+			close(fd);
+			return csirt_error_set(CSIRT_ETAMPER,
+			                       "blob %.12s: truncated pack",
+			                       oid_hex);
+		}
+	}
+	if (((hdr[0] >> 4) & 7) != GIT_OBJECT_BLOB) {
+		close(fd);
+		return csirt_error_set(
+		    CSIRT_ETAMPER,
+		    "object %.12s is not a whole blob in its "
+		    "pack",
+		    oid_hex);
+	}
+	size = hdr[0] & 0x0f;
+	while (hdr[h] & 0x80) {
+		if (++h >= sizeof(hdr) || shift > 57) {
+			close(fd);
+			return csirt_error_set(CSIRT_ETAMPER,
+			                       "blob %.12s: bad size", oid_hex);
+		}
+		size |= (uint64_t)(hdr[h] & 0x7f) << shift;
+		shift += 7;
+	}
+	h++;
+	r = util_xcalloc(1, sizeof(*r));
+	r->fd = fd;
+	r->pos = off + h;
+	r->size = size;
+	memcpy(r->want, oid, sizeof(oid));
+	if (inflateInit(&r->zs) != Z_OK) {
+		ledger_blob_close(r);
+		return csirt_error_set(CSIRT_EFAIL, "zlib: init failed");
+	}
+	r->zinit = true;
+	r->sha = crypto_sha1_new();
+	snprintf(prefix, sizeof(prefix), "blob %" PRIu64, size);
+	crypto_sha1_update(r->sha, prefix, strlen(prefix) + 1);
+	if (size_out != NULL)
+		*size_out = size;
+	*out = r;
+	return 0;
+}
+
+int
+ledger_blob_read(struct ledger_blob_reader *r, void *buf, size_t cap,
+                 size_t *got)
+{
+	unsigned char sum[CRYPTO_SHA1_LEN];
+
+	*got = 0;
+	while (*got < cap && !r->ended) {
+		int zr;
+
+		if (r->zs.avail_in == 0) {
+			ssize_t n =
+			    pread(r->fd, r->in, sizeof(r->in), (off_t)r->pos);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return csirt_error_set(CSIRT_ETAMPER,
+				                       "blob: pack ends inside "
+				                       "the object");
+			r->pos += (uint64_t)n;
+			r->zs.next_in = r->in;
+			r->zs.avail_in = (uInt)n;
+		}
+		r->zs.next_out = (Bytef *)buf + *got;
+		r->zs.avail_out = (uInt)(cap - *got);
+		zr = inflate(&r->zs, Z_NO_FLUSH);
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+			return csirt_error_set(CSIRT_ETAMPER,
+			                       "blob: corrupt deflate stream");
+		crypto_sha1_update(r->sha, (unsigned char *)buf + *got,
+		                   (cap - *got) - r->zs.avail_out);
+		*got = cap - r->zs.avail_out;
+		if (zr == Z_STREAM_END)
+			r->ended = true;
+	}
+	r->done += *got;
+	if (r->done > r->size)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "blob: longer than its header says");
+	if (r->ended && *got == 0) {
+		if (r->done != r->size)
+			return csirt_error_set(CSIRT_ETAMPER,
+			                       "blob: shorter than its header "
+			                       "says");
+		if (r->sha != NULL) {
+			crypto_sha1_final(r->sha, sum);
+			r->sha = NULL;
+			if (memcmp(sum, r->want, sizeof(sum)) != 0)
+				return csirt_error_set(
+				    CSIRT_ETAMPER,
+				    "blob: content does not hash to its id");
+		}
+	}
+	return 0;
+}
+
+void
+ledger_blob_close(struct ledger_blob_reader *r)
+{
+	unsigned char junk[CRYPTO_SHA1_LEN];
+
+	if (r == NULL)
+		return;
+	if (r->zinit)
+		inflateEnd(&r->zs);
+	if (r->sha != NULL)
+		crypto_sha1_final(r->sha, junk);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
 }

@@ -59,6 +59,38 @@ int ledger_batch_finish(struct ledger *lg);
 /* Forgets the batch's commits and objects. */
 void ledger_batch_abort(struct ledger *lg);
 
+/* ---- large blobs (evidence content, issue 6): never held in memory. */
+
+/*
+ * Streams the regular file `file` into the ledger as one blob, written as
+ * a pack of its own (stored deflate: the content is ciphertext) computing
+ * git's SHA-1 of "blob <size>\0" + content on the way, fsyncs pack and
+ * index, and puts the blob at `path` in the current batch's tree, so the
+ * next ledger_commit() of the batch includes it.  Memory use is constant.
+ * Inside a batch only; on a later abort the pack stays unreferenced.
+ */
+int ledger_blob_put_file(struct ledger *lg, const char *path, const char *file,
+                         char oid_out[LEDGER_OID_HEX], uint64_t *size_out);
+
+/*
+ * A streaming reader of one blob straight from the packs of the repository
+ * at `repo` (the ledger.git directory): finds the object through the pack
+ * indexes, inflates it incrementally, and at the end checks that the
+ * content hashes to `oid_hex` (CSIRT_ETAMPER otherwise).  Uses no libgit2,
+ * so any thread may use its own reader while the writer works.  libgit2
+ * 1.5 has no streaming reads of packed objects.  Caller frees with
+ * ledger_blob_close().  CSIRT_ENOTFOUND when no pack holds the object.
+ */
+struct ledger_blob_reader;
+int ledger_blob_open(struct ledger_blob_reader **out, const char *repo,
+                     const char *oid_hex, uint64_t *size_out);
+/* Reads up to `cap` content bytes into `buf`; *got is 0 at the end (after
+ * the SHA-1 check passed). */
+int ledger_blob_read(struct ledger_blob_reader *r, void *buf, size_t cap,
+                     size_t *got);
+/* NULL is a no-op. */
+void ledger_blob_close(struct ledger_blob_reader *r);
+
 /* Reads a file at a commit.  Caller frees *out (NUL-terminated). */
 int ledger_read_file(char **out, size_t *len, struct ledger *lg,
                      const char *commit, const char *path);
@@ -102,7 +134,10 @@ enum ledger_change {
 /* One file changed by a commit: its path, the change, the git file mode
  * (the old one for a deletion) and the new content (NULL for a deletion
  * or an entry that is not a regular blob); `data` is borrowed for the
- * call.  A non-zero return stops the diff and is returned. */
+ * call.  A blob larger than LEDGER_DIFF_BLOB_MAX is not loaded: `data` is
+ * NULL and `len` its size (evidence content; read it with
+ * ledger_blob_open()).  A non-zero return stops the diff and is returned. */
+#define LEDGER_DIFF_BLOB_MAX (1u << 20)
 typedef int (*ledger_change_cb)(const char *path, enum ledger_change change,
                                 unsigned mode, const char *data, size_t len,
                                 void *arg);

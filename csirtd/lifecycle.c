@@ -26,6 +26,10 @@
  *                         note's first version, from the index)
  *     update(SM, lead; the filing reporter too while REPORTED)
  *     assign(lead)                     ESCALATED and INVESTIGATING only
+ *     evidence_add(SM, lead; investigators from ESCALATED on; a new
+ *                  version of an item likewise; issue 6)
+ *     evidence_dispose(lead, reason)   廃棄, in every state, CLOSED and
+ *                                      DISMISSED included
  *     deadline_miss(system)            DESIGN.md §4 deadlines: written by
  *                                      the daemon; "acknowledge" only
  *                                      while REPORTED and not yet overdue;
@@ -72,8 +76,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classify.h"
 #include "codec.h"
 #include "error.h"
+#include "layout.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "request.h"
@@ -168,6 +174,20 @@ static const struct lc_row {
     {S(RESOLVED), A(ITEM_TRANSFER), S(RESOLVED), LEAD | INV, 0},
     {S(RESOLVED), A(ITEM_RETURN), S(RESOLVED), LEAD | INV, 0},
     {S(RESOLVED), A(ITEM_DISPOSE), S(RESOLVED), LEAD | INV, 0},
+    /* evidence (issue 6): added like notes; disposed (廃棄) by the lead
+     * at any time, a closed case's evidence included */
+    {S(REPORTED), A(EVIDENCE_ADD), S(REPORTED), SM | LEAD, 0},
+    {S(ACKNOWLEDGED), A(EVIDENCE_ADD), S(ACKNOWLEDGED), SM | LEAD, 0},
+    {S(ESCALATED), A(EVIDENCE_ADD), S(ESCALATED), SM | LEAD | INV, 0},
+    {S(INVESTIGATING), A(EVIDENCE_ADD), S(INVESTIGATING), SM | LEAD | INV, 0},
+    {S(RESOLVED), A(EVIDENCE_ADD), S(RESOLVED), SM | LEAD | INV, 0},
+    {S(REPORTED), A(EVIDENCE_DISPOSE), S(REPORTED), LEAD, NEED_TEXT},
+    {S(ACKNOWLEDGED), A(EVIDENCE_DISPOSE), S(ACKNOWLEDGED), LEAD, NEED_TEXT},
+    {S(ESCALATED), A(EVIDENCE_DISPOSE), S(ESCALATED), LEAD, NEED_TEXT},
+    {S(INVESTIGATING), A(EVIDENCE_DISPOSE), S(INVESTIGATING), LEAD, NEED_TEXT},
+    {S(RESOLVED), A(EVIDENCE_DISPOSE), S(RESOLVED), LEAD, NEED_TEXT},
+    {S(CLOSED), A(EVIDENCE_DISPOSE), S(CLOSED), LEAD, NEED_TEXT},
+    {S(DISMISSED), A(EVIDENCE_DISPOSE), S(DISMISSED), LEAD, NEED_TEXT},
 };
 
 static const struct {
@@ -209,6 +229,10 @@ static const struct {
                         CSIRT__V1__EVENT__PAYLOAD_ITEM_RETURNED},
     [A(ITEM_DISPOSE)] = {"dispose of an item of",
                          CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED},
+    [A(EVIDENCE_ADD)] = {"add_evidence_to",
+                         CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_ADDED},
+    [A(EVIDENCE_DISPOSE)] = {"dispose_evidence_of",
+                             CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED},
 };
 
 static const char *const lc_state_names[] = {
@@ -373,6 +397,12 @@ lc_payload(const Csirt__V1__Event *ev)
 		return MSG(ev->item_returned);
 	case CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED:
 		return MSG(ev->item_disposed);
+	case CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_ADDED:
+		return ev->evidence_added != NULL
+		           ? MSG(ev->evidence_added->manifest)
+		           : NULL;
+	case CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED:
+		return MSG(ev->evidence_disposed);
 	default:
 		return NULL;
 	}
@@ -418,6 +448,12 @@ lc_payload_text(const Csirt__V1__Event *ev, const char **field)
 	case CSIRT__V1__EVENT__PAYLOAD_DEADLINE_MISSED:
 		*field = "reason";
 		return ev->deadline_missed->reason;
+	case CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_ADDED:
+		*field = "reason";
+		return ev->evidence_added->manifest->reason;
+	case CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED:
+		*field = "reason";
+		return ev->evidence_disposed->reason;
 	default:
 		*field = NULL;
 		return NULL;
@@ -714,6 +750,90 @@ lc_validate_note_add(const Csirt__V1__Case *cur, const Csirt__V1__NoteAdded *na)
 	                        TXT_REQUIRED | TXT_LINE)) < 0)
 		return rc;
 	return lc_check_sha256("text_sha256", na->text_sha256);
+}
+
+/* An evidence version (issue 6).  The writer fills content_path, key_id,
+ * uploader and uploaded_at before, content_blob and content_size after
+ * this check; the history of the
+ * item (that `version` follows the newest, that it was not disposed) is
+ * checked by writer.c, which sees the item's earlier events. */
+static int
+lc_validate_evidence_add(const Csirt__V1__Case *cur, const Csirt__V1__Event *ev)
+{
+	const Csirt__V1__EvidenceManifest *m = ev->evidence_added->manifest;
+	char case_id[LAYOUT_CASE_ID_LEN], want[64];
+	struct buf dir = BUF_INIT;
+	int rc;
+
+	if ((rc = layout_evidence_id_parse(m->evidence_id, case_id)) < 0)
+		return csirt_error_wrap(rc, "evidence_id");
+	if (strcmp(case_id, cur->id) != 0 || strcmp(m->case_id, cur->id) != 0)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "evidence %s does not belong to case %s",
+		                       m->evidence_id, cur->id);
+	if (m->version == 0 || m->version > 100000)
+		return csirt_error_set(CSIRT_EINVAL, "version: %" PRIu32,
+		                       m->version);
+	if (m->version == 1 ? m->supersedes != 0
+	                    : m->supersedes != m->version - 1)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "supersedes: version %" PRIu32
+		                       " supersedes %" PRIu32 ", not %" PRIu32,
+		                       m->version, m->version - 1,
+		                       m->supersedes);
+	if (m->version > 1 && m->reason[0] == '\0')
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "reason: required for a new version "
+		                       "(why it replaces version %" PRIu32 ")",
+		                       m->version - 1);
+	if ((rc = lc_check_text("name", m->name, 255,
+	                        TXT_REQUIRED | TXT_LINE)) < 0 ||
+	    (rc = lc_check_text("media_type", m->media_type, 127,
+	                        TXT_REQUIRED | TXT_LINE)) < 0 ||
+	    (rc = lc_check_sha256("sha256", m->sha256)) < 0 ||
+	    (rc = lc_check_classification("classification",
+	                                  m->classification)) < 0 ||
+	    (rc = classify_check_inherits("classification", m->classification,
+	                                  cur->classification)) < 0)
+		return rc;
+	if (strcmp(m->uploader, ev->actor) != 0)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "uploader: \"%.64s\" is not the actor",
+		                       m->uploader);
+	layout_evidence_dir(&dir, m->evidence_id, m->version);
+	buf_puts(&dir, "/content.enc");
+	rc = strcmp(m->content_path, dir.data) == 0
+	         ? 0
+	         : csirt_error_set(CSIRT_EINVAL, "content_path: expected %s",
+	                           dir.data);
+	buf_free(&dir);
+	if (rc < 0)
+		return rc;
+	snprintf(want, sizeof(want), "%s.v%" PRIu32, m->evidence_id,
+	         m->version);
+	if (strcmp(m->key_id, want) != 0)
+		return csirt_error_set(CSIRT_EINVAL, "key_id: expected %s",
+		                       want);
+	/* content_blob and content_size: the writer fills them once this
+	 * accepted the event, from the blob it wrote. */
+	return 0;
+}
+
+static int
+lc_validate_evidence_dispose(const Csirt__V1__Case *cur,
+                             const Csirt__V1__EvidenceDisposed *ed)
+{
+	char case_id[LAYOUT_CASE_ID_LEN];
+	int rc;
+
+	if ((rc = layout_evidence_id_parse(ed->evidence_id, case_id)) < 0)
+		return csirt_error_wrap(rc, "evidence_id");
+	if (strcmp(case_id, cur->id) != 0)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "evidence %s does not belong to case %s",
+		                       ed->evidence_id, cur->id);
+	return lc_check_names("key_ids", ed->key_ids, ed->n_key_ids, 100000,
+	                      CASE_LINE_MAX, false);
 }
 
 static int
@@ -1079,6 +1199,11 @@ case_validate(const Csirt__V1__Case *current, const Csirt__V1__Event *ev)
 	case A(ITEM_RETURN):
 	case A(ITEM_DISPOSE):
 		return request_validate(current, ev, action, ev_ms);
+	case A(EVIDENCE_ADD):
+		return lc_validate_evidence_add(current, ev);
+	case A(EVIDENCE_DISPOSE):
+		return lc_validate_evidence_dispose(current,
+		                                    ev->evidence_disposed);
 	default:
 		return 0;
 	}

@@ -59,6 +59,8 @@ enum case_action {
 	CASE_ACTION_ITEM_TRANSFER,   /* ItemCustody item_transferred */
 	CASE_ACTION_ITEM_RETURN,     /* ItemCustody item_returned */
 	CASE_ACTION_ITEM_DISPOSE,    /* ItemCustody item_disposed */
+	CASE_ACTION_EVIDENCE_ADD,       /* EvidenceAdded (issue 6) */
+	CASE_ACTION_EVIDENCE_DISPOSE,   /* EvidenceDisposed (廃棄) */
 	CASE_ACTION__COUNT
 };
 

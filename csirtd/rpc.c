@@ -46,7 +46,11 @@
 #define LIMIT_NOTE (128 * 1024)
 #define LIMIT_SMALL (16 * 1024)
 
+/* An evidence chunk: 1 MiB of data, base64 in JSON (4/3), and framing. */
+#define LIMIT_CHUNK (1400 * 1024 + 16 * 1024)
+
 #define CASE(m) "/twirp/csirt.v1.CaseService/" m
+#define EVID(m) "/twirp/csirt.v1.EvidenceService/" m
 #define DIR(m) "/twirp/csirt.v1.DirectoryService/" m
 #define IN(t) &csirt__v1__##t##__descriptor
 
@@ -133,6 +137,27 @@ static const struct rpc_method methods[] = {
      LIMIT_SMALL},
     {DIR("RevokeToken"), IN(revoke_token_request), rpc_revoke_token, ADMIN,
      LIMIT_SMALL},
+
+    /* Evidence (issue 6): uploaded by those who may add notes; content
+     * read per rpc_content_readable(); disposed (廃棄) by the lead. */
+    {EVID("BeginEvidenceUpload"), IN(begin_evidence_upload_request),
+     rpc_evidence_begin, CSIRT, LIMIT_SMALL},
+    {EVID("AppendEvidence"), IN(append_evidence_request), rpc_evidence_append,
+     CSIRT, LIMIT_CHUNK},
+    {EVID("GetEvidenceUpload"), IN(get_evidence_upload_request),
+     rpc_evidence_status, CSIRT, LIMIT_SMALL},
+    {EVID("CancelEvidenceUpload"), IN(cancel_evidence_upload_request),
+     rpc_evidence_cancel, CSIRT, LIMIT_SMALL},
+    {EVID("CommitEvidenceUpload"), IN(commit_evidence_upload_request),
+     rpc_evidence_commit, CSIRT, LIMIT_SMALL},
+    {EVID("ListEvidence"), IN(list_evidence_request), rpc_evidence_list,
+     CASE_READERS, LIMIT_SMALL},
+    {EVID("GetEvidenceHistory"), IN(get_evidence_history_request),
+     rpc_evidence_history, CASE_READERS, LIMIT_SMALL},
+    {EVID("DownloadEvidence"), IN(download_evidence_request),
+     rpc_evidence_download, CASE_READERS, LIMIT_SMALL},
+    {EVID("DisposeEvidence"), IN(dispose_evidence_request),
+     rpc_evidence_dispose, LEAD, LIMIT_NOTE},
 };
 
 /* Metrics, touched on the loop thread only. */
@@ -162,7 +187,8 @@ struct rpc {
 	uint64_t hist[NBUCKETS + 1];
 	double seconds;
 	uint64_t answered;
-	struct rpc_watch *watch; /* parked WatchEvents calls */
+	struct rpc_watch *watch;       /* parked WatchEvents calls */
+	struct rpc_evidence *evidence; /* uploads and download cursors */
 };
 
 static double
@@ -309,7 +335,12 @@ finish_call(struct rpc_ctx *ctx, int rc, ProtobufCMessage *out)
 	 * method table, a handler, or the writer's lifecycle checks). */
 	if (rc == CSIRT_EDENIED)
 		rpc_deny_log(ctx, csirt_error_msg());
-	if (rc != 0) {
+	if (rc == CSIRT_ETAMPER && ctx->content_tamper) {
+		/* Content that fails its integrity checks: say so. */
+		log_error("content failed verification", "id",
+		          server_req_id(ctx->req), "error", csirt_error_msg());
+		reply_error(ctx->req, "data_loss", csirt_error_msg());
+	} else if (rc != 0) {
 		/* Internal errors keep their detail in the log only. */
 		if (rc == CSIRT_EFAIL || rc == CSIRT_ETAMPER) {
 			log_error("rpc failed", "id", server_req_id(ctx->req),
@@ -348,6 +379,12 @@ struct rpc_watch *
 rpc_watch_of(const struct rpc_ctx *ctx)
 {
 	return ctx->rpc->watch;
+}
+
+struct rpc_evidence *
+rpc_evidence_of(const struct rpc_ctx *ctx)
+{
+	return ctx->rpc->evidence;
 }
 
 void
@@ -422,6 +459,8 @@ complete_loop_cb(void *arg)
 	ProtobufCMessage *out = NULL;
 	int rc = ctx->cmd.rc;
 
+	if (ctx->after_write != NULL)
+		ctx->after_write(ctx, rc);
 	if (rc != 0)
 		csirt_error_set(rc, "%s", ctx->cmd.err);
 	else
@@ -600,6 +639,7 @@ rpc_new(struct rpc **out, const struct rpc_env *env)
 
 	r->env = *env;
 	r->watch = rpc_watch_new(r);
+	r->evidence = rpc_evidence_new(&r->env);
 	*out = r;
 	return 0;
 }
@@ -616,5 +656,6 @@ rpc_free(struct rpc *r)
 	if (r == NULL)
 		return;
 	rpc_watch_free(r->watch);
+	rpc_evidence_free(r->evidence);
 	free(r);
 }

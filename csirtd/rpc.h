@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "crypto.h"
 #include "csirt/v1/service.pb-c.h"
 #include "server.h"
 #include "writer.h"
@@ -22,6 +23,13 @@ struct rpc_env {
 	struct writer *w;
 	struct index *ix; /* read-only connection, loop thread */
 	struct keystore *ks;
+	/* Evidence (issue 6): the data directory (staging/, ledger.git),
+	 * the key-encryption key (borrowed) and the limits from config. */
+	const char *data_dir;
+	const struct crypto_kek *kek;
+	uint64_t evidence_max_bytes;
+	uint64_t evidence_upload_ttl_s;
+	uint64_t evidence_uploads_max;
 };
 
 #define ROLE_BIT(r) (1u << (CSIRT__V1__ROLE__ROLE_##r))
@@ -61,6 +69,13 @@ struct rpc_ctx {
 	rpc_finish finish;
 	void *scratch;  /* a handler's own state, freed with free() */
 	double started; /* monotonic seconds, for the latency histogram */
+	/* Called on the loop thread when the writer finished the command,
+	 * whatever the outcome (rc), before `finish`: undo or complete what
+	 * the handler prepared outside the ledger (evidence keys). */
+	void (*after_write)(struct rpc_ctx *ctx, int rc);
+	/* CSIRT_ETAMPER from this call is the content's, not the daemon's:
+	 * answer data_loss with the message instead of internal. */
+	bool content_tamper;
 };
 
 int rpc_new(struct rpc **out, const struct rpc_env *env);
@@ -155,6 +170,35 @@ void rpc_watch_free(struct rpc_watch *wl);
 void rpc_watch_kick(struct rpc_watch *wl, struct server *srv);
 /* Loop thread: answers every parked call (empty), and later ones at once. */
 void rpc_watch_stop(struct rpc_watch *wl);
+
+/* rpc_evidence.c: EvidenceService (issue 6) and its loop-side state
+ * (staging uploads, download cursors) of one struct rpc. */
+RPC_HANDLER(rpc_evidence_begin);
+RPC_HANDLER(rpc_evidence_append);
+RPC_HANDLER(rpc_evidence_status);
+RPC_HANDLER(rpc_evidence_cancel);
+RPC_HANDLER(rpc_evidence_commit);
+RPC_HANDLER(rpc_evidence_list);
+RPC_HANDLER(rpc_evidence_history);
+RPC_HANDLER(rpc_evidence_download);
+RPC_HANDLER(rpc_evidence_dispose);
+struct rpc_evidence;
+struct rpc_evidence *rpc_evidence_of(const struct rpc_ctx *ctx);
+/* Removes staging files left by an earlier run (their keys died with
+ * it).  Caller frees with rpc_evidence_free(). */
+struct rpc_evidence *rpc_evidence_new(const struct rpc_env *env);
+void rpc_evidence_free(struct rpc_evidence *ev);
+/* Loop thread, about once a minute: drops expired uploads. */
+void rpc_evidence_sweep(struct rpc_evidence *ev);
+
+/*
+ * The content-access rule (README "Classification and content access"):
+ * classify_may_read() for the caller's role and the content's 機密性, an
+ * investigator only on a case they are assigned to (a reporter's division
+ * is already checked by rpc_case_visible()).  0 or CSIRT_EDENIED.
+ */
+int rpc_content_readable(struct rpc_ctx *ctx, const Csirt__V1__Case *c,
+                         const Csirt__V1__Classification *cl);
 
 /* The method of the current request ("Escalate"), for shared handlers. */
 const char *rpc_method_name(const struct rpc_ctx *ctx);

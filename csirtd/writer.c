@@ -31,6 +31,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "error.h"
+#include "evidence.h"
 #include "index.h"
 #include "layout.h"
 #include "ledger.h"
@@ -482,6 +483,110 @@ request_division_check(struct writer *w, const Csirt__V1__Event *ev,
 	return rc;
 }
 
+/*
+ * Fills the writer-assigned fields of an evidence.added manifest (all but
+ * the blob, which is written once the event is accepted) and checks the
+ * item's history: a first version needs a fresh id, a new version must
+ * follow the newest, and a disposed item takes nothing more.  The history
+ * comes from the index on the writer's connection, so two uploads of a
+ * version racing in one batch are told apart (the second gets
+ * CSIRT_ECONFLICT).
+ */
+static int
+prepare_evidence(struct writer *w, const struct writer_cmd *cmd,
+                 const Csirt__V1__Case *current, struct buf *dir)
+{
+	Csirt__V1__EvidenceManifest *m =
+	    cmd->ev->evidence_added ? cmd->ev->evidence_added->manifest : NULL;
+	const Csirt__V1__EvidenceItem *it;
+	struct evidence_list l;
+	char key_id[64];
+	struct buf p = BUF_INIT;
+	uint32_t newest;
+	int rc;
+
+	if (m == NULL || cmd->content_file == NULL)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "evidence payload or content missing");
+	if (current == NULL)
+		return csirt_error_set(CSIRT_ENOTFOUND, "case not found");
+	if ((rc = layout_evidence_id_parse(m->evidence_id, NULL)) != 0)
+		return rc;
+	if ((rc = evidence_list_case(&l, w->ix, current->id)) != 0)
+		return rc;
+	it = evidence_list_find(&l, m->evidence_id);
+	newest = it != NULL ? (uint32_t)it->n_versions : 0;
+	if (it != NULL && it->disposed)
+		rc =
+		    csirt_error_set(CSIRT_ESTATE,
+		                    "evidence %s was disposed (廃棄) and takes "
+		                    "no new version",
+		                    m->evidence_id);
+	else if (m->version != newest + 1)
+		rc = csirt_error_set(
+		    newest == 0 && m->version > 1 ? CSIRT_ENOTFOUND
+		                                  : CSIRT_ECONFLICT,
+		    newest == 0 && m->version > 1
+		        ? "evidence %s does not exist"
+		        : "evidence %s: version %u was added meanwhile; "
+		          "upload again as a new version",
+		    m->evidence_id, newest == 0 ? 0 : newest);
+	evidence_list_free(&l);
+	if (rc != 0)
+		return rc;
+	layout_evidence_dir(dir, m->evidence_id, m->version);
+	buf_printf(&p, "%s/content.enc", dir->data);
+	codec_set_string(&m->content_path, p.data);
+	buf_free(&p);
+	snprintf(key_id, sizeof(key_id), "%s.v%u", m->evidence_id, m->version);
+	codec_set_string(&m->key_id, key_id);
+	codec_set_string(&m->case_id, current->id);
+	codec_set_string(&m->uploader, cmd->ev->actor);
+	codec_set_string(&m->uploaded_at, cmd->ev->time);
+	codec_set_string(&m->encryption, EVIDENCE_ENCRYPTION);
+	m->supersedes = m->version > 1 ? m->version - 1 : 0;
+	return 0;
+}
+
+/* Fills key_ids of an evidence.disposed payload: every version's key. */
+static int
+prepare_disposal(struct writer *w, const struct writer_cmd *cmd,
+                 const Csirt__V1__Case *current)
+{
+	Csirt__V1__EvidenceDisposed *ed = cmd->ev->evidence_disposed;
+	const Csirt__V1__EvidenceItem *it;
+	struct evidence_list l;
+	int rc = 0;
+
+	if (ed == NULL)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "disposal payload missing");
+	if (current == NULL)
+		return csirt_error_set(CSIRT_ENOTFOUND, "case not found");
+	if ((rc = evidence_list_case(&l, w->ix, current->id)) != 0)
+		return rc;
+	it = evidence_list_find(&l, ed->evidence_id);
+	if (it == NULL || it->n_versions == 0)
+		rc = csirt_error_set(CSIRT_ENOTFOUND, "evidence %s not found",
+		                     ed->evidence_id);
+	else if (it->disposed)
+		rc = csirt_error_set(CSIRT_ESTATE,
+		                     "evidence %s was already disposed on %s",
+		                     ed->evidence_id, it->disposed_at);
+	if (rc == 0) {
+		for (size_t i = 0; i < ed->n_key_ids; i++)
+			free(ed->key_ids[i]);
+		free(ed->key_ids);
+		ed->key_ids =
+		    util_xcalloc(it->n_versions, sizeof(*ed->key_ids));
+		ed->n_key_ids = it->n_versions;
+		for (size_t i = 0; i < it->n_versions; i++)
+			ed->key_ids[i] = util_strdup(it->versions[i]->key_id);
+	}
+	evidence_list_free(&l);
+	return rc;
+}
+
 /* Is `rc` the command's fault (reply with it) or the batch's (abort)? */
 static bool
 is_command_error(int rc)
@@ -500,8 +605,9 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	Csirt__V1__Case *current = NULL;
 	struct buf ev_path = BUF_INIT, ev_json = BUF_INIT, f_path = BUF_INIT,
 	           f_json = BUF_INIT, msg = BUF_INIT, summary = BUF_INIT;
-	struct buf n_path = BUF_INIT;
-	struct ledger_file files[3];
+	struct buf n_path = BUF_INIT, e_dir = BUF_INIT, e_path = BUF_INIT,
+	           e_json = BUF_INIT;
+	struct ledger_file files[4];
 	size_t nfiles = 2;
 	const char *note = NULL;
 	char *note_author = NULL;
@@ -565,6 +671,14 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 		    (rc = prepare_note_edit(w, cmd, current, &n_path, &note,
 		                            &note_len, &note_author)) != 0)
 			goto done;
+		if (ev->payload_case ==
+		        CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_ADDED &&
+		    (rc = prepare_evidence(w, cmd, current, &e_dir)) != 0)
+			goto done;
+		if (ev->payload_case ==
+		        CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED &&
+		    (rc = prepare_disposal(w, cmd, current)) != 0)
+			goto done;
 		/* 第13.2: the request and item ids are the server's. */
 		request_prepare(current, ev);
 		if ((rc = case_validate(current, ev)) != 0 ||
@@ -594,6 +708,23 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 
 	/* From here on nothing is the command's fault: any failure is an
 	 * I/O or internal error that aborts the batch. */
+	if (e_dir.len > 0) {
+		/* The content streams from the staging file into a pack of
+		 * its own; the event and manifest name its blob. */
+		Csirt__V1__EvidenceManifest *m = ev->evidence_added->manifest;
+		char blob[LEDGER_OID_HEX];
+		uint64_t csize = 0;
+
+		if ((rc = ledger_blob_put_file(w->lg, m->content_path,
+		                               cmd->content_file, blob,
+		                               &csize)) != 0)
+			goto done;
+		codec_set_string(&m->content_blob, blob);
+		m->content_size = csize;
+		buf_printf(&e_path, "%s/manifest.json", e_dir.data);
+		if ((rc = codec_to_json(&e_json, &m->base, CODEC_PRETTY)) != 0)
+			goto done;
+	}
 	layout_event_path(&ev_path, ev->case_id, seq);
 	if ((rc = codec_to_json(&ev_json, &ev->base, CODEC_PRETTY)) != 0) {
 		rc = csirt_error_wrap(CSIRT_EFAIL, "encoding event");
@@ -624,6 +755,9 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	if (note != NULL)
 		files[nfiles++] =
 		    (struct ledger_file){n_path.data, note, note_len};
+	if (e_json.len > 0)
+		files[nfiles++] =
+		    (struct ledger_file){e_path.data, e_json.data, e_json.len};
 	struct ledger_commit_info info = {ev->actor, now_ms, msg.data};
 	if ((rc = ledger_commit(w->lg, &info, files, nfiles, cmd->commit)) !=
 	        0 ||
@@ -643,6 +777,9 @@ done:
 	buf_free(&ev_path);
 	buf_free(&ev_json);
 	buf_free(&n_path);
+	buf_free(&e_dir);
+	buf_free(&e_path);
+	buf_free(&e_json);
 	buf_free(&f_path);
 	buf_free(&f_json);
 	buf_free(&msg);

@@ -38,6 +38,13 @@ struct writer_cmd {
 	 * writer looks the note up and assigns version, path and digest;
 	 * only the note's author or the CSIRT lead may edit it. */
 	const char *note_text;
+	/* evidence.added: the staging file holding the version's ciphertext
+	 * (borrowed; valid until `done`).  The writer streams it into the
+	 * ledger as content.enc and fills the manifest's content_path,
+	 * content_blob, content_size, key_id, uploader and uploaded_at; it
+	 * checks the version follows the item's newest and the item was not
+	 * disposed.  evidence.disposed: the writer fills key_ids. */
+	const char *content_file;
 	writer_done_cb done; /* called on the writer thread */
 	void *arg;
 

@@ -36,6 +36,7 @@ static const struct {
     {"web", web_suite},
     {"http", http_suite},
     {"request", request_suite},
+    {"evidence", evidence_suite},
 };
 
 int

@@ -27,5 +27,6 @@ Suite *fault_suite(void);
 Suite *web_suite(void);
 Suite *http_suite(void);
 Suite *request_suite(void); /* check_request.c: 第13.2 */
+Suite *evidence_suite(void); /* issue 6 */
 
 #endif
