@@ -972,6 +972,113 @@ START_TEST(test_evidence_reader_rejects_tampering)
 }
 END_TEST
 
+/* The CLI: an upload interrupted after two chunks (begun through the API
+ * as the CLI would, and remembered where the CLI keeps it) resumes; get
+ * writes the file only once verified; list and history name the item;
+ * a refused get leaves no file behind. */
+START_TEST(test_evidence_cli_add_resume_get)
+{
+	uint64_t size = 3 * MiB + 77;
+	unsigned char *chunk = util_xmalloc(MiB);
+	char sha[CRYPTO_SHA256_HEX_LEN], id[LAYOUT_EVIDENCE_ID_LEN] = "";
+	Csirt__V1__EvidenceUpload *up = NULL;
+	struct buf out = BUF_INIT, env = BUF_INIT, err = BUF_INIT;
+	struct apic a;
+	char *case_id, *file, *p;
+	FILE *fp;
+
+	apic_start(&a);
+	case_id =
+	    case_ready(&a, CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_MEDIUM);
+	file = util_path_join(a.dir, "disk image.dd");
+	fp = fopen(file, "wb");
+	ck_assert_ptr_nonnull(fp);
+	for (uint64_t at = 0; at < size; at += MiB) {
+		size_t n = size - at < MiB ? (size_t)(size - at) : MiB;
+		content_fill(chunk, n, 11, at);
+		ck_assert_uint_eq(fwrite(chunk, 1, n, fp), n);
+	}
+	ck_assert_int_eq(fclose(fp), 0);
+	content_sha256(sha, size, 11);
+
+	/* Two chunks went up before the connection died. */
+	ck_assert_int_eq(begin(&a, a.inv, case_id, "disk image.dd", size, sha,
+	                       NULL, "", "", &up, &err),
+	                 200);
+	for (uint64_t at = 0; at < 2 * MiB; at += MiB) {
+		content_fill(chunk, MiB, 11, at);
+		ck_assert_int_eq(
+		    append(&a, a.inv, up->upload_id, at, chunk, MiB, NULL),
+		    200);
+	}
+	buf_printf(&env,
+	           "CSIRT_URL=http://%s CSIRT_CONFIG='%s/cli/config' "
+	           "CSIRT_TOKEN=%s",
+	           a.d.addr, a.dir, a.inv);
+	ck_assert_int_eq(tu_sh(NULL,
+	                       "mkdir -p '%s/cli/uploads' && printf %%s %s > "
+	                       "'%s/cli/uploads/%s-%.16s'",
+	                       a.dir, up->upload_id, a.dir, case_id, sha),
+	                 0);
+	ck_assert_int_eq(tu_sh(&out, "%s '%s' evidence add %s '%s' </dev/null",
+	                       env.data, CSIRT_BIN, case_id, file),
+	                 0);
+	ck_assert_msg(strstr(out.data, "resuming upload") != NULL &&
+	                  strstr(out.data, "2097152") != NULL,
+	              "%s", out.data);
+	/* Not a terminal: plain progress lines. */
+	ck_assert_msg(strstr(out.data, "upload: ") != NULL, "%s", out.data);
+	p = strstr(out.data, case_id);
+	ck_assert_ptr_nonnull(p);
+	snprintf(id, sizeof(id), "%.22s", strstr(out.data, "-ev") - 11);
+	ck_assert_int_eq(layout_evidence_id_parse(id, NULL), 0);
+	/* The remembered upload is forgotten once committed. */
+	ck_assert_int_eq(
+	    tu_sh(NULL, "test -z \"$(ls -A '%s/cli/uploads')\"", a.dir), 0);
+
+	ck_assert_int_eq(tu_sh(&out,
+	                       "%s '%s' evidence get %s -o '%s/got.dd' && cmp "
+	                       "'%s' '%s/got.dd'",
+	                       env.data, CSIRT_BIN, id, a.dir, file, a.dir),
+	                 0);
+	ck_assert_int_eq(tu_sh(&out, "%s '%s' --lang ja evidence list %s",
+	                       env.data, CSIRT_BIN, case_id),
+	                 0);
+	ck_assert_msg(strstr(out.data, id) != NULL &&
+	                  strstr(out.data, "証拠番号") != NULL,
+	              "%s", out.data);
+	ck_assert_int_eq(
+	    tu_sh(&out, "%s '%s' evidence history %s", env.data, CSIRT_BIN, id),
+	    0);
+	ck_assert_msg(strstr(out.data, "inv") != NULL &&
+	                  strstr(out.data, sha) != NULL,
+	              "%s", out.data);
+
+	/* Disposed: get fails with the state's exit code, no file. */
+	ck_assert_int_eq(
+	    tu_sh(&out,
+	          "CSIRT_URL=http://%s CSIRT_CONFIG='%s/cli/config' "
+	          "CSIRT_TOKEN=%s '%s' evidence dispose %s "
+	          "--reason 廃棄",
+	          a.d.addr, a.dir, a.lead, CSIRT_BIN, id),
+	    0);
+	ck_assert_int_eq(tu_sh(&out, "%s '%s' evidence get %s -o '%s/gone.dd'",
+	                       env.data, CSIRT_BIN, id, a.dir),
+	                 6);
+	ck_assert_msg(strstr(out.data, "disposed") != NULL, "%s", out.data);
+	ck_assert_int_eq(tu_sh(NULL, "ls '%s' | grep -q gone", a.dir), 1);
+
+	codec_free(&up->base);
+	buf_free(&out);
+	buf_free(&env);
+	buf_free(&err);
+	free(chunk);
+	free(file);
+	free(case_id);
+	apic_stop(&a);
+}
+END_TEST
+
 Suite *
 evidence_suite(void)
 {
@@ -985,6 +1092,7 @@ evidence_suite(void)
 	tcase_add_test(tc, test_evidence_content_access_per_role_and_level);
 	tcase_add_test(tc, test_evidence_canary_never_in_plaintext);
 	tcase_add_test(tc, test_evidence_disposal_shreds_the_key);
+	tcase_add_test(tc, test_evidence_cli_add_resume_get);
 	tcase_add_test(tc, test_evidence_large_roundtrip_and_versions);
 	suite_add_tcase(s, tc);
 	return s;

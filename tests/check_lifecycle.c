@@ -478,6 +478,31 @@ static const struct legal {
     {ST(RESOLVED), AC(ITEM_RETURN), RO(INVESTIGATOR), ST(RESOLVED)},
     {ST(RESOLVED), AC(ITEM_DISPOSE), RO(CSIRT_LEAD), ST(RESOLVED)},
     {ST(RESOLVED), AC(ITEM_DISPOSE), RO(INVESTIGATOR), ST(RESOLVED)},
+    /* evidence (issue 6): added like notes; disposed (廃棄) by the lead in
+     * every state, the terminal ones included */
+    {ST(REPORTED), AC(EVIDENCE_ADD), RO(SECURITY_MANAGER), ST(REPORTED)},
+    {ST(REPORTED), AC(EVIDENCE_ADD), RO(CSIRT_LEAD), ST(REPORTED)},
+    {ST(ACKNOWLEDGED), AC(EVIDENCE_ADD), RO(SECURITY_MANAGER),
+     ST(ACKNOWLEDGED)},
+    {ST(ACKNOWLEDGED), AC(EVIDENCE_ADD), RO(CSIRT_LEAD), ST(ACKNOWLEDGED)},
+    {ST(ESCALATED), AC(EVIDENCE_ADD), RO(SECURITY_MANAGER), ST(ESCALATED)},
+    {ST(ESCALATED), AC(EVIDENCE_ADD), RO(CSIRT_LEAD), ST(ESCALATED)},
+    {ST(ESCALATED), AC(EVIDENCE_ADD), RO(INVESTIGATOR), ST(ESCALATED)},
+    {ST(INVESTIGATING), AC(EVIDENCE_ADD), RO(SECURITY_MANAGER),
+     ST(INVESTIGATING)},
+    {ST(INVESTIGATING), AC(EVIDENCE_ADD), RO(CSIRT_LEAD), ST(INVESTIGATING)},
+    {ST(INVESTIGATING), AC(EVIDENCE_ADD), RO(INVESTIGATOR), ST(INVESTIGATING)},
+    {ST(RESOLVED), AC(EVIDENCE_ADD), RO(SECURITY_MANAGER), ST(RESOLVED)},
+    {ST(RESOLVED), AC(EVIDENCE_ADD), RO(CSIRT_LEAD), ST(RESOLVED)},
+    {ST(RESOLVED), AC(EVIDENCE_ADD), RO(INVESTIGATOR), ST(RESOLVED)},
+    {ST(REPORTED), AC(EVIDENCE_DISPOSE), RO(CSIRT_LEAD), ST(REPORTED)},
+    {ST(ACKNOWLEDGED), AC(EVIDENCE_DISPOSE), RO(CSIRT_LEAD), ST(ACKNOWLEDGED)},
+    {ST(ESCALATED), AC(EVIDENCE_DISPOSE), RO(CSIRT_LEAD), ST(ESCALATED)},
+    {ST(INVESTIGATING), AC(EVIDENCE_DISPOSE), RO(CSIRT_LEAD),
+     ST(INVESTIGATING)},
+    {ST(RESOLVED), AC(EVIDENCE_DISPOSE), RO(CSIRT_LEAD), ST(RESOLVED)},
+    {ST(CLOSED), AC(EVIDENCE_DISPOSE), RO(CSIRT_LEAD), ST(CLOSED)},
+    {ST(DISMISSED), AC(EVIDENCE_DISPOSE), RO(CSIRT_LEAD), ST(DISMISSED)},
 };
 
 /* The code a refusal must carry, from the list alone: EDENIED if the
@@ -1218,10 +1243,14 @@ START_TEST(test_lifecycle_dismissed_is_terminal)
 	ck_assert_int_eq(case_apply(c, ev), 0);
 	ck_assert_int_eq(c->state, ST(DISMISSED));
 	ev_free(ev);
+	/* Terminal for everything but the disposal (廃棄) of its evidence,
+	 * which must stay possible whatever became of the case. */
 	for (int a = 0; a < CASE_ACTION__COUNT; a++)
 		for (int role = 0; role <= RO(SYSTEM); role++)
-			ck_assert_int_ne(
-			    lifecycle_check(NULL, ST(DISMISSED), a, role), 0);
+			ck_assert_int_eq(
+			    lifecycle_check(NULL, ST(DISMISSED), a, role) == 0,
+			    a == AC(EVIDENCE_DISPOSE) &&
+			        role == RO(CSIRT_LEAD));
 	ev = ev_text(26, AC(GUIDE), RO(SECURITY_MANAGER), "sm.sato", T, "x");
 	ck_assert_int_eq(case_validate(c, ev), CSIRT_ESTATE);
 	ck_assert_str_eq(csirt_error_msg(),

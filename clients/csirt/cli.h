@@ -91,6 +91,7 @@ int cmd_stats(struct cli *, int, char **);
 int cmd_watch(struct cli *, int, char **);
 int cmd_request(struct cli *, int, char **); /* cmd_request.c */
 int cmd_custody(struct cli *, int, char **);
+int cmd_evidence(struct cli *, int, char **); /* cmd_evidence.c */
 
 /* Prints the command's --help text to stdout (returns CLI_OK), or a one-line
  * hint to stderr (returns CLI_EUSAGE) when `err` is set: a usage error. */

@@ -152,6 +152,9 @@ static const struct {
      "upgrade csirtd or use a matching client"},
     {"internal", CLI_ENETWORK, "the server failed",
      "tell the csirtd operator (its log names the request)"},
+    {"data_loss", CLI_EFAIL, "the stored content failed verification",
+     "it was altered or damaged in storage; tell the csirtd operator "
+     "and the auditors"},
 };
 
 /* Reports a non-200 reply; returns the exit code. */

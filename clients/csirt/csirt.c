@@ -119,6 +119,25 @@ const struct cli_cmd cli_cmd_table[] = {
      "       csirt note versions ID NOTE\n\n"
      "Without -m or -F, add and edit open $VISUAL or $EDITOR (vi); edit\n"
      "starts from the note's latest text.  An empty text cancels.\n"},
+    {"evidence", cmd_evidence, "add, get, list and dispose of evidence",
+     "usage: csirt evidence add ID FILE [--name NAME] [--media-type TYPE]\n"
+     "                          [--confidentiality low|medium|high]\n"
+     "                          [--supersedes EVIDENCE --reason TEXT]\n"
+     "       csirt evidence get EVIDENCE -o FILE [--version N]\n"
+     "       csirt evidence list ID\n"
+     "       csirt evidence history EVIDENCE\n"
+     "       csirt evidence dispose EVIDENCE --reason TEXT\n\n"
+     "add uploads FILE to case ID in 1 MiB chunks, encrypted by the\n"
+     "server as it arrives, with a progress bar on a terminal; run the\n"
+     "same command again after an interruption to resume.  The evidence\n"
+     "inherits the case's classification (第4.4) unless a stricter one\n"
+     "is given.  --supersedes uploads a new version of EVIDENCE; the\n"
+     "earlier ones stay.  get writes FILE only once the content matched\n"
+     "its manifest's SHA-256 (the newest version unless --version).\n"
+     "dispose (廃棄, 別表第3) destroys every version's key: the content\n"
+     "can never be decrypted again.  Allowed to: upload: 情報セキュリティ\n"
+     "管理者, CSIRTの長, assigned investigators; read: see README;\n"
+     "dispose: CSIRTの長.\n"},
     {"resolve", cmd_action, "resolve an investigation",
      ACTION_HELP("resolve", "Resolves the case (INVESTIGATING -> RESOLVED).",
                  "summary", "CSIRTの長")},

@@ -133,6 +133,15 @@ static const struct label_entry fields[] = {
     {"token.id", "トークンID", "Token ID"},
     {"token.created_at", "発行日時", "Issued at"},
     {"token.revoked_at", "失効日時", "Revoked at"},
+    /* csirt evidence (issue 6). */
+    {"evidence.id", "証拠番号", "Evidence"},
+    {"evidence.name", "ファイル名", "File name"},
+    {"evidence.size", "サイズ(バイト)", "Size (bytes)"},
+    {"evidence.uploader", "登録者", "Uploaded by"},
+    {"evidence.uploaded_at", "登録日時", "Uploaded at"},
+    {"evidence.sha256", "SHA-256", "SHA-256"},
+    {"evidence.reason", "理由", "Reason"},
+    {"evidence.disposed", "廃棄", "Disposed"},
     /* csirt stats (GetStatistics). */
     {"stats.total", "事案数", "Cases"},
     {"stats.count", "件数", "Count"},

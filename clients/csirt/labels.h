@@ -26,7 +26,10 @@ int labels_lang_parse(enum lang *out, const char *s);
  * "event.commit", "note.id", "note.version", "note.author", "note.text",
  * "user.login", "user.display_name", "user.role", "user.division",
  * "user.disabled", "division.code", "division.name", "token.id",
- * "token.created_at", "token.revoked_at"; for `csirt stats`
+ * "token.created_at", "token.revoked_at"; for `csirt evidence`
+ * "evidence.id", "evidence.name", "evidence.size", "evidence.uploader",
+ * "evidence.uploaded_at", "evidence.sha256", "evidence.reason",
+ * "evidence.disposed"; for `csirt stats`
  * "stats.total", "stats.count", "stats.month", "stats.interval",
  * "stats.counted", "stats.excluded", "stats.median", "stats.p90",
  * "stats.to_acknowledge", "stats.to_escalate", "stats.to_close",
