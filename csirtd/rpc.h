@@ -200,6 +200,18 @@ void rpc_evidence_sweep(struct rpc_evidence *ev);
 int rpc_content_readable(struct rpc_ctx *ctx, const Csirt__V1__Case *c,
                          const Csirt__V1__Classification *cl);
 
+/* rpc_content.c: 機密性高・中 note text (issue 6).  rpc_note_seal()
+ * encrypts `text` under a new key stored in the keystore and sets the
+ * command's note_cipher fields and after_write (which removes the key if
+ * the writer refuses the event); when rpc_submit() then fails, call
+ * rpc_note_unseal_submit_failed().  rpc_note_open() decrypts one version
+ * from its blob and key and checks it against `sha256_hex`; caller frees
+ * *out. */
+int rpc_note_seal(struct rpc_ctx *ctx, const char *text);
+void rpc_note_unseal_submit_failed(struct rpc_ctx *ctx);
+int rpc_note_open(char **out, struct rpc_ctx *ctx, const char *blob,
+                  const char *key_id, const char *sha256_hex);
+
 /* The method of the current request ("Escalate"), for shared handlers. */
 const char *rpc_method_name(const struct rpc_ctx *ctx);
 

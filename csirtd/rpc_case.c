@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "crypto.h"
 #include "error.h"
 #include "index.h"
 #include "layout.h"
@@ -373,12 +374,18 @@ RPC_HANDLER(rpc_add_note)
 	const Csirt__V1__AddNoteRequest *r = (const void *)in;
 	Csirt__V1__NoteAdded *na;
 	Csirt__V1__Event *ev;
+	int rc;
 
 	(void)out;
 	if (r->classification == NULL)
 		return csirt_error_set(
 		    CSIRT_EINVAL,
 		    "classification is required (機密性/完全性/可用性)");
+	/* 機密性高・中: sealed here, under its own key (issue 6). */
+	if (r->classification->confidentiality !=
+	        CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW &&
+	    r->text[0] != '\0' && (rc = rpc_note_seal(ctx, r->text)) != 0)
+		return rc;
 	ev = rpc_event_new(r->case_id);
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED;
 	na = msg_new(&csirt__v1__note_added__descriptor);
@@ -386,12 +393,17 @@ RPC_HANDLER(rpc_add_note)
 	    (Csirt__V1__Classification *)codec_clone(&r->classification->base);
 	ev->note_added = na;
 	/* The text stays in ctx->in until the reply. */
-	return rpc_submit(ctx, ev, r->text, finish_note);
+	rc = rpc_submit(ctx, ev, r->text, finish_note);
+	if (rc != RPC_PENDING)
+		rpc_note_unseal_submit_failed(ctx);
+	return rc;
 }
 
-/* A Note message for one version read from the index.  Caller frees. */
+/* A Note message for one version read from the index, with `text` (the
+ * index's for 機密性低, the decrypted one otherwise).  Caller frees. */
 static Csirt__V1__Note *
-note_from_version(const struct index_note_version *v)
+note_from_version_text(const struct index_note_version *v, const char *text,
+                       size_t text_len)
 {
 	Csirt__V1__Note *n = msg_new(&csirt__v1__note__descriptor);
 	char t[UTIL_TIME_LEN];
@@ -400,9 +412,9 @@ note_from_version(const struct index_note_version *v)
 	codec_set_string(&n->case_id, v->case_id);
 	codec_set_string(&n->author, v->author);
 	n->version = v->version;
-	n->text = util_xmalloc(v->text_len + 1);
-	memcpy(n->text, v->text, v->text_len);
-	n->text[v->text_len] = '\0';
+	n->text = util_xmalloc(text_len + 1);
+	memcpy(n->text, text, text_len);
+	n->text[text_len] = '\0';
 	n->classification =
 	    (Csirt__V1__Classification *)codec_clone(&v->classification->base);
 	util_time_format_ms(t, sizeof(t), v->created_ms);
@@ -410,6 +422,12 @@ note_from_version(const struct index_note_version *v)
 	util_time_format_ms(t, sizeof(t), v->time_ms);
 	codec_set_string(&n->updated_at, t);
 	return n;
+}
+
+static Csirt__V1__Note *
+note_from_version(const struct index_note_version *v)
+{
+	return note_from_version_text(v, v->text, v->text_len);
 }
 
 /* A version whose text the index does not hold cannot be answered without
@@ -437,6 +455,7 @@ note_text_missing(const struct index_note_version *v)
 struct edit_state {
 	uint32_t version;
 	Csirt__V1__Note *note;
+	const char *sealed_text; /* the edit's text when it was sealed */
 };
 
 static int
@@ -446,6 +465,12 @@ edit_cb(const struct index_note_version *v, void *arg)
 
 	if (v->version != st->version)
 		return 0;
+	if (v->text == NULL && st->sealed_text != NULL) {
+		/* Sealed (機密性高・中): the text is the one just sent. */
+		st->note = note_from_version_text(v, st->sealed_text,
+		                                  strlen(st->sealed_text));
+		return 0;
+	}
 	if (v->text == NULL)
 		return note_text_missing(v);
 	st->note = note_from_version(v);
@@ -456,7 +481,9 @@ static int
 finish_note_edit(struct rpc_ctx *ctx, ProtobufCMessage **out)
 {
 	const Csirt__V1__Event *ev = ctx->cmd.ev;
-	struct edit_state st = {ev->note_edited->version, NULL};
+	const Csirt__V1__EditNoteRequest *r = (const void *)ctx->in;
+	struct edit_state st = {ev->note_edited->version, NULL,
+	                        ctx->cmd.note_cipher != NULL ? r->text : NULL};
 	Csirt__V1__NoteResponse *resp;
 	int rc;
 
@@ -480,11 +507,24 @@ finish_note_edit(struct rpc_ctx *ctx, ProtobufCMessage **out)
 
 /* Who may edit is decided by the writer (author or lead, on top of the
  * lifecycle's roles), against the note as it is when the edit commits. */
+static int
+note_secret_cb(const struct index_note_version *v, void *arg)
+{
+	bool *secret = arg;
+
+	if (v->version == 1)
+		*secret = v->classification->confidentiality !=
+		          CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
+	return 0;
+}
+
 RPC_HANDLER(rpc_edit_note)
 {
 	const Csirt__V1__EditNoteRequest *r = (const void *)in;
 	Csirt__V1__NoteEdited *ne;
 	Csirt__V1__Event *ev;
+	bool secret = false;
+	int rc;
 
 	(void)out;
 	if (layout_case_id_parse(r->case_id, NULL, NULL) != 0)
@@ -495,6 +535,16 @@ RPC_HANDLER(rpc_edit_note)
 	if (r->note_id[0] == '\0')
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "note_id is required (\"n1\", ...)");
+	/* An edit inherits the note's classification (第4.4): sealed when
+	 * version 1 was 機密性高・中.  A note the index does not know is the
+	 * writer's to refuse. */
+	rc = index_note_versions(rpc_env(ctx)->ix, r->case_id, r->note_id,
+	                         note_secret_cb, &secret);
+	if (rc != 0 && rc != CSIRT_ENOTFOUND)
+		return rc;
+	if (secret && r->text[0] != '\0' &&
+	    (rc = rpc_note_seal(ctx, r->text)) != 0)
+		return rc;
 	ev = rpc_event_new(r->case_id);
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED;
 	ne = msg_new(&csirt__v1__note_edited__descriptor);
@@ -502,28 +552,92 @@ RPC_HANDLER(rpc_edit_note)
 	codec_set_string(&ne->reason, r->reason);
 	ev->note_edited = ne;
 	/* The text stays in ctx->in until the reply. */
-	return rpc_submit(ctx, ev, r->text, finish_note_edit);
+	rc = rpc_submit(ctx, ev, r->text, finish_note_edit);
+	if (rc != RPC_PENDING)
+		rpc_note_unseal_submit_failed(ctx);
+	return rc;
 }
+
+/* Where each sealed version of one note lives: from its events. */
+struct sealed_ref {
+	uint32_t version;
+	char *blob, *key_id;
+};
 
 struct versions_state {
 	Csirt__V1__GetNoteVersionsResponse *resp;
 	size_t cap;
+	struct rpc_ctx *ctx;
+	const Csirt__V1__Case *c;
+	const char *note_id;
+	struct sealed_ref *refs;
+	size_t nrefs;
 };
+
+static int
+sealed_refs_cb(const Csirt__V1__Event *ev, const char *commit, void *arg)
+{
+	struct versions_state *st = arg;
+	const char *note_id = NULL, *blob = NULL, *key_id = NULL;
+	uint32_t version = 0;
+
+	(void)commit;
+	if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED) {
+		note_id = ev->note_added->note_id;
+		version = ev->note_added->version;
+		blob = ev->note_added->content_blob;
+		key_id = ev->note_added->key_id;
+	} else if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED) {
+		note_id = ev->note_edited->note_id;
+		version = ev->note_edited->version;
+		blob = ev->note_edited->content_blob;
+		key_id = ev->note_edited->key_id;
+	}
+	if (note_id == NULL || strcmp(note_id, st->note_id) != 0 ||
+	    blob[0] == '\0')
+		return 0;
+	st->refs = util_xrealloc(st->refs, (st->nrefs + 1) * sizeof(*st->refs));
+	st->refs[st->nrefs].version = version;
+	st->refs[st->nrefs].blob = util_strdup(blob);
+	st->refs[st->nrefs].key_id = util_strdup(key_id);
+	st->nrefs++;
+	return 0;
+}
 
 static int
 versions_cb(const struct index_note_version *v, void *arg)
 {
 	struct versions_state *st = arg;
 	Csirt__V1__GetNoteVersionsResponse *r = st->resp;
+	const struct sealed_ref *ref = NULL;
+	char *text = NULL;
+	int rc;
 
-	if (v->text == NULL)
-		return note_text_missing(v);
+	if (v->text == NULL) {
+		for (size_t i = 0; i < st->nrefs; i++)
+			if (st->refs[i].version == v->version)
+				ref = &st->refs[i];
+		if (ref == NULL)
+			return note_text_missing(v);
+		/* 機密性高・中: the content-access table decides. */
+		if ((rc = rpc_content_readable(st->ctx, st->c,
+		                               v->classification)) != 0 ||
+		    (rc = rpc_note_open(&text, st->ctx, ref->blob, ref->key_id,
+		                        v->text_sha256)) != 0)
+			return rc;
+	}
 	if (r->n_versions == st->cap) {
 		st->cap = st->cap ? st->cap * 2 : 8;
 		r->versions =
 		    util_xrealloc(r->versions, st->cap * sizeof(*r->versions));
 	}
-	r->versions[r->n_versions++] = note_from_version(v);
+	r->versions[r->n_versions++] =
+	    text != NULL ? note_from_version_text(v, text, strlen(text))
+	                 : note_from_version(v);
+	if (text != NULL) {
+		crypto_wipe(text, strlen(text));
+		free(text);
+	}
 	return 0;
 }
 
@@ -532,16 +646,28 @@ versions_cb(const struct index_note_version *v, void *arg)
 RPC_HANDLER(rpc_get_note_versions)
 {
 	const Csirt__V1__GetNoteVersionsRequest *r = (const void *)in;
-	struct versions_state st = {NULL, 0};
+	struct versions_state st;
 	Csirt__V1__Case *c = NULL;
 	int rc;
 
 	if ((rc = rpc_case_visible(ctx, r->case_id, &c)) != 0)
 		return rc;
-	case_free(c);
+	memset(&st, 0, sizeof(st));
+	st.ctx = ctx;
+	st.c = c;
+	st.note_id = r->note_id;
 	st.resp = msg_new(&csirt__v1__get_note_versions_response__descriptor);
-	if ((rc = index_note_versions(rpc_env(ctx)->ix, r->case_id, r->note_id,
-	                              versions_cb, &st)) != 0) {
+	if ((rc = index_events_for_case(rpc_env(ctx)->ix, r->case_id,
+	                                sealed_refs_cb, &st)) == 0)
+		rc = index_note_versions(rpc_env(ctx)->ix, r->case_id,
+		                         r->note_id, versions_cb, &st);
+	for (size_t i = 0; i < st.nrefs; i++) {
+		free(st.refs[i].blob);
+		free(st.refs[i].key_id);
+	}
+	free(st.refs);
+	case_free(c);
+	if (rc != 0) {
 		codec_free(&st.resp->base);
 		return rc;
 	}

@@ -841,8 +841,13 @@ RPC_HANDLER(rpc_evidence_download)
 	           ? EVIDENCE_CHUNK_MAX
 	           : r->length;
 	ctx->content_tamper = true;
-	if ((rc = cursor_take(&cur, ctx, m, r->offset)) != 0 ||
-	    (rc = evidence_reader_read(cur->r, &data, want, &eof)) != 0)
+	if ((rc = cursor_take(&cur, ctx, m, r->offset)) != 0)
+		goto done;
+	if (cur == NULL) {
+		rc = csirt_error_set(CSIRT_EFAIL, "no download cursor");
+		goto done;
+	}
+	if ((rc = evidence_reader_read(cur->r, &data, want, &eof)) != 0)
 		goto done;
 	resp = msg_new(&csirt__v1__download_evidence_response__descriptor);
 	resp->offset = r->offset;

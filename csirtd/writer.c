@@ -276,6 +276,41 @@ note_is_low(const Csirt__V1__Classification *cl)
 	           CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
 }
 
+/*
+ * A note's file: the text itself for 機密性低, the sealed text for 機密性高・中
+ * (issue 6), whose git blob id is computed here for the payload so that
+ * readers find it without walking trees.  The RPC layer seals; the writer
+ * refuses a secret note that arrives unsealed and a sealed 機密性低 one.
+ */
+static int
+note_sealed_check(const struct writer_cmd *cmd, bool low, char **blob_out)
+{
+	struct crypto_sha1_ctx *sha;
+	unsigned char d[CRYPTO_SHA1_LEN];
+	char hdr[40], hex[2 * CRYPTO_SHA1_LEN + 1];
+
+	*blob_out = NULL;
+	if (low)
+		return cmd->note_cipher == NULL
+		           ? 0
+		           : csirt_error_set(CSIRT_EINVAL,
+		                             "a 機密性低 note is stored as "
+		                             "plain text, not sealed");
+	if (cmd->note_cipher == NULL || cmd->note_key_id == NULL ||
+	    cmd->note_cipher_len == 0)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "a 機密性高・中 note must arrive sealed "
+		                       "with its own key");
+	snprintf(hdr, sizeof(hdr), "blob %zu", cmd->note_cipher_len);
+	sha = crypto_sha1_new();
+	crypto_sha1_update(sha, hdr, strlen(hdr) + 1);
+	crypto_sha1_update(sha, cmd->note_cipher, cmd->note_cipher_len);
+	crypto_sha1_final(sha, d);
+	util_hex(hex, d, sizeof(d));
+	*blob_out = util_strdup(hex);
+	return 0;
+}
+
 /* Fills the writer-assigned fields of a note.added payload and renders its
  * file.  Called after the case is loaded and before validation. */
 static int
@@ -283,29 +318,31 @@ prepare_note(const struct writer_cmd *cmd, const Csirt__V1__Case *current,
              struct buf *path, const char **text, size_t *len)
 {
 	Csirt__V1__NoteAdded *na = cmd->ev->note_added;
-	char sha[CRYPTO_SHA256_HEX_LEN], id[16];
+	char sha[CRYPTO_SHA256_HEX_LEN], id[16], *blob = NULL;
 	int rc;
 
 	if (na == NULL)
 		return csirt_error_set(CSIRT_EINVAL, "note payload missing");
 	if ((rc = note_text_check(cmd, text, len)) != 0)
 		return rc;
-	if (!note_is_low(na->classification))
-		return csirt_error_set(
-		    CSIRT_EINVAL,
-		    "機密性高・中 notes must be stored encrypted, which this "
-		    "version does not support yet; classify the note 機密性低 "
-		    "or keep it out of the system");
-	if (current == NULL)
+	if ((rc = note_sealed_check(cmd, note_is_low(na->classification),
+	                            &blob)) != 0)
+		return rc;
+	if (current == NULL) {
+		free(blob);
 		return csirt_error_set(CSIRT_ENOTFOUND, "case not found");
+	}
 	snprintf(id, sizeof(id), "n%u", current->note_count + 1);
 	layout_case_dir(path, current->id);
-	buf_printf(path, "/notes/%s.md", id);
+	buf_printf(path, "/notes/%s.md%s", id, blob != NULL ? ".enc" : "");
 	crypto_sha256_hex(sha, *text, *len);
 	codec_set_string(&na->note_id, id);
 	codec_set_string(&na->path, path->data);
 	codec_set_string(&na->text_sha256, sha);
+	codec_set_string(&na->content_blob, blob);
+	codec_set_string(&na->key_id, blob != NULL ? cmd->note_key_id : NULL);
 	na->version = 1;
+	free(blob);
 	return 0;
 }
 
@@ -381,7 +418,7 @@ prepare_note_edit(struct writer *w, const struct writer_cmd *cmd,
 {
 	Csirt__V1__NoteEdited *ne = cmd->ev->note_edited;
 	struct note_info ni = {0};
-	char sha[CRYPTO_SHA256_HEX_LEN];
+	char sha[CRYPTO_SHA256_HEX_LEN], *blob = NULL;
 	int rc;
 
 	if (ne == NULL)
@@ -401,14 +438,10 @@ prepare_note_edit(struct writer *w, const struct writer_cmd *cmd,
 		                     ne->note_id);
 	if (rc != 0)
 		goto done;
-	if (!ni.low) {
-		rc = csirt_error_set(
-		    CSIRT_EINVAL,
-		    "note %s is classified 機密性高・中, and this version "
-		    "cannot store encrypted notes yet: it cannot be edited",
-		    ne->note_id);
+	/* An edit inherits the note's classification (第4.4): sealed
+	 * exactly when version 1 was. */
+	if ((rc = note_sealed_check(cmd, ni.low, &blob)) != 0)
 		goto done;
-	}
 	crypto_sha256_hex(sha, *text, *len);
 	if (strcmp(sha, ni.last_sha256) == 0) {
 		rc = csirt_error_set(CSIRT_EINVAL,
@@ -420,11 +453,14 @@ prepare_note_edit(struct writer *w, const struct writer_cmd *cmd,
 	buf_puts(path, ni.path);
 	codec_set_string(&ne->path, ni.path);
 	codec_set_string(&ne->text_sha256, sha);
+	codec_set_string(&ne->content_blob, blob);
+	codec_set_string(&ne->key_id, blob != NULL ? cmd->note_key_id : NULL);
 	ne->version = ni.last_version + 1;
 	*author = ni.author;
 	ni.author = NULL;
 	rc = 0;
 done:
+	free(blob);
 	note_info_free(&ni);
 	return rc;
 }
@@ -752,7 +788,10 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	files[0] =
 	    (struct ledger_file){ev_path.data, ev_json.data, ev_json.len};
 	files[1] = (struct ledger_file){f_path.data, f_json.data, f_json.len};
-	if (note != NULL)
+	if (note != NULL && cmd->note_cipher != NULL)
+		files[nfiles++] = (struct ledger_file){
+		    n_path.data, cmd->note_cipher, cmd->note_cipher_len};
+	else if (note != NULL)
 		files[nfiles++] =
 		    (struct ledger_file){n_path.data, note, note_len};
 	if (e_json.len > 0)
@@ -761,7 +800,8 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	struct ledger_commit_info info = {ev->actor, now_ms, msg.data};
 	if ((rc = ledger_commit(w->lg, &info, files, nfiles, cmd->commit)) !=
 	        0 ||
-	    (rc = index_apply(w->ix, ev, cmd->commit, current, note)) != 0) {
+	    (rc = index_apply(w->ix, ev, cmd->commit, current,
+	                      cmd->note_cipher != NULL ? NULL : note)) != 0) {
 		if (is_command_error(rc))
 			rc = csirt_error_wrap(CSIRT_EFAIL, "index");
 		goto done;

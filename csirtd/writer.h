@@ -45,6 +45,14 @@ struct writer_cmd {
 	 * checks the version follows the item's newest and the item was not
 	 * disposed.  evidence.disposed: the writer fills key_ids. */
 	const char *content_file;
+	/* A 機密性高・中 note (add or edit): its text sealed by the RPC layer
+	 * under a new key stored as note_key_id (borrowed; valid until
+	 * `done`).  The writer stores the ciphertext as notes/<id>.md.enc
+	 * and keeps note_text only to check and hash it; for a 機密性低 note
+	 * these must be NULL. */
+	const void *note_cipher;
+	size_t note_cipher_len;
+	const char *note_key_id;
 	writer_done_cb done; /* called on the writer thread */
 	void *arg;
 

@@ -972,6 +972,123 @@ START_TEST(test_evidence_reader_rejects_tampering)
 }
 END_TEST
 
+#define NOTE_CANARY "CANARY-note-4b1d-被疑者の氏名"
+
+static int
+add_note(struct apic *a, const char *token, const char *case_id,
+         Csirt__V1__Confidentiality level, const char *text)
+{
+	Csirt__V1__AddNoteRequest *r =
+	    apic_msg_new(&csirt__v1__add_note_request__descriptor);
+	int st;
+
+	codec_set_string(&r->case_id, case_id);
+	codec_set_string(&r->text, text);
+	r->classification = classification(level);
+	st = apic_call(a, token, "CaseService/AddNote", &r->base, NULL, NULL,
+	               NULL);
+	codec_free(&r->base);
+	return st;
+}
+
+static int
+note_versions(struct apic *a, const char *token, const char *case_id,
+              const char *note_id, Csirt__V1__GetNoteVersionsResponse **out)
+{
+	Csirt__V1__GetNoteVersionsRequest *r =
+	    apic_msg_new(&csirt__v1__get_note_versions_request__descriptor);
+	int st;
+
+	codec_set_string(&r->case_id, case_id);
+	codec_set_string(&r->note_id, note_id);
+	st = apic_call(a, token, "CaseService/GetNoteVersions", &r->base,
+	               &csirt__v1__get_note_versions_response__descriptor,
+	               (ProtobufCMessage **)out, NULL);
+	codec_free(&r->base);
+	return st;
+}
+
+/* 機密性高・中 notes are accepted, sealed in the ledger as .md.enc, read
+ * back by those the table allows, edited (still sealed), and their text
+ * is nowhere in plaintext; 機密性低 notes stay plain text for auditors. */
+START_TEST(test_evidence_secret_notes_encrypted)
+{
+	Csirt__V1__GetNoteVersionsResponse *v = NULL;
+	Csirt__V1__EditNoteRequest *er;
+	struct buf out = BUF_INIT;
+	struct apic a;
+	char *case_id;
+
+	apic_start(&a);
+	case_id =
+	    case_ready(&a, CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_MEDIUM);
+	ck_assert_int_eq(
+	    add_note(&a, a.inv, case_id,
+	             CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_HIGH,
+	             "聴取結果: " NOTE_CANARY),
+	    200);
+	ck_assert_int_eq(note_versions(&a, a.sm, case_id, "n1", &v), 200);
+	ck_assert_uint_eq(v->n_versions, 1);
+	ck_assert_str_eq(v->versions[0]->text, "聴取結果: " NOTE_CANARY);
+	codec_free(&v->base);
+	/* The table: not the auditor at 機密性高, not the 所属長, not an
+	 * investigator of another case. */
+	ck_assert_int_eq(note_versions(&a, a.aud, case_id, "n1", &v), 403);
+	ck_assert_int_eq(note_versions(&a, a.rep1, case_id, "n1", &v), 403);
+
+	er = apic_msg_new(&csirt__v1__edit_note_request__descriptor);
+	codec_set_string(&er->case_id, case_id);
+	codec_set_string(&er->note_id, "n1");
+	codec_set_string(&er->text, "訂正: " NOTE_CANARY " (2)");
+	codec_set_string(&er->reason, "誤記訂正");
+	ck_assert_int_eq(apic_call(&a, a.inv, "CaseService/EditNote", &er->base,
+	                           NULL, NULL, NULL),
+	                 200);
+	codec_free(&er->base);
+	ck_assert_int_eq(note_versions(&a, a.lead, case_id, "n1", &v), 200);
+	ck_assert_uint_eq(v->n_versions, 2);
+	ck_assert_str_eq(v->versions[0]->text, "聴取結果: " NOTE_CANARY);
+	ck_assert_str_eq(v->versions[1]->text, "訂正: " NOTE_CANARY " (2)");
+	codec_free(&v->base);
+
+	/* A 機密性中 note: the auditor may read it. */
+	ck_assert_int_eq(
+	    add_note(&a, a.sm, case_id,
+	             CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_MEDIUM,
+	             "中の内容 " NOTE_CANARY),
+	    200);
+	ck_assert_int_eq(note_versions(&a, a.aud, case_id, "n2", &v), 200);
+	ck_assert_str_eq(v->versions[0]->text, "中の内容 " NOTE_CANARY);
+	codec_free(&v->base);
+
+	/* Sealed in the ledger, plain nowhere. */
+	ck_assert_int_eq(
+	    tu_sh(&out,
+	          "cd '%s/ledger.git' && git ls-tree -r --name-only "
+	          "ledger | grep notes/",
+	          a.data),
+	    0);
+	ck_assert_msg(strstr(out.data, "notes/n1.md.enc") != NULL &&
+	                  strstr(out.data, "notes/n2.md.enc") != NULL,
+	              "%s", out.data);
+	assert_nowhere(&a, NOTE_CANARY);
+	assert_nowhere(&a, "聴取結果");
+	ledger_verifies(&a);
+	/* The index replays to the same state without the text. */
+	ck_assert_int_eq(tu_daemon_stop(&a.d, SIGTERM, 10000) != -1, 1);
+	ck_assert_int_eq(
+	    tu_sh(&out, "'%s' --data '%s' rebuild", CSIRTD_BIN, a.data), 0);
+	ck_assert_int_eq(tu_daemon_start(&a.d, a.data, NULL), 0);
+	ck_assert_int_eq(note_versions(&a, a.sm, case_id, "n1", &v), 200);
+	ck_assert_uint_eq(v->n_versions, 2);
+	codec_free(&v->base);
+	assert_nowhere(&a, NOTE_CANARY);
+	buf_free(&out);
+	free(case_id);
+	apic_stop(&a);
+}
+END_TEST
+
 /* The CLI: an upload interrupted after two chunks (begun through the API
  * as the CLI would, and remembered where the CLI keeps it) resumes; get
  * writes the file only once verified; list and history name the item;
@@ -1093,6 +1210,7 @@ evidence_suite(void)
 	tcase_add_test(tc, test_evidence_canary_never_in_plaintext);
 	tcase_add_test(tc, test_evidence_disposal_shreds_the_key);
 	tcase_add_test(tc, test_evidence_cli_add_resume_get);
+	tcase_add_test(tc, test_evidence_secret_notes_encrypted);
 	tcase_add_test(tc, test_evidence_large_roundtrip_and_versions);
 	suite_add_tcase(s, tc);
 	return s;

@@ -170,8 +170,9 @@ note_add_edit(struct cli *cli, int argc, char **argv, int edit)
 		codec_set_string(&r->text, text);
 		r->classification = NEW(Csirt__V1__Classification,
 		                        csirt__v1__classification__descriptor);
-		/* 機密性低 unless asked: the daemon stores only those in
-		 * plain text and refuses the others until it encrypts. */
+		/* 機密性低 unless asked: stored as plain text, readable by
+		 * auditors in git; 機密性高・中 notes are sealed by the
+		 * daemon with their own keys. */
 		r->classification->confidentiality =
 		    v > 0 ? (Csirt__V1__Confidentiality)v
 		          : CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
