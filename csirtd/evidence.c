@@ -61,6 +61,24 @@ evidence_fold_cb(const Csirt__V1__Event *ev, const char *commit_id, void *arg)
 		    it->versions, (it->n_versions + 1) * sizeof(*it->versions));
 		it->versions[it->n_versions++] =
 		    (Csirt__V1__EvidenceManifest *)codec_clone(&m->base);
+		/* A new version carries the item's classification now. */
+		codec_free(it->classification ? &it->classification->base
+		                              : NULL);
+		it->classification =
+		    m->classification != NULL
+		        ? (Csirt__V1__Classification *)codec_clone(
+		              &m->classification->base)
+		        : NULL;
+	} else if (ev->payload_case ==
+	               CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_RECLASSIFIED &&
+	           ev->evidence_reclassified != NULL &&
+	           ev->evidence_reclassified->after != NULL) {
+		it = evidence_item_get(
+		    l, ev->evidence_reclassified->evidence_id, ev->case_id);
+		codec_free(it->classification ? &it->classification->base
+		                              : NULL);
+		it->classification = (Csirt__V1__Classification *)codec_clone(
+		    &ev->evidence_reclassified->after->base);
 	} else if (ev->payload_case ==
 	               CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED &&
 	           ev->evidence_disposed != NULL) {

@@ -262,6 +262,8 @@ static const struct {
     {CSIRT__V1__EVENT__PAYLOAD_ITEM_DISPOSED, "item.disposed", true},
     {CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_ADDED, "evidence.added", true},
     {CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED, "evidence.disposed", true},
+    {CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_RECLASSIFIED, "evidence.reclassified",
+     true},
 };
 
 int

@@ -30,6 +30,7 @@
  *                  version of an item likewise; issue 6)
  *     evidence_dispose(lead, reason)   廃棄, in every state, CLOSED and
  *                                      DISMISSED included
+ *     evidence_reclassify(SM, reason)  第4.5 review, in every state
  *     deadline_miss(system)            DESIGN.md §4 deadlines: written by
  *                                      the daemon; "acknowledge" only
  *                                      while REPORTED and not yet overdue;
@@ -188,6 +189,14 @@ static const struct lc_row {
     {S(RESOLVED), A(EVIDENCE_DISPOSE), S(RESOLVED), LEAD, NEED_TEXT},
     {S(CLOSED), A(EVIDENCE_DISPOSE), S(CLOSED), LEAD, NEED_TEXT},
     {S(DISMISSED), A(EVIDENCE_DISPOSE), S(DISMISSED), LEAD, NEED_TEXT},
+    /* 第4.5: the 情報セキュリティ管理者 reviews a classification */
+    {S(REPORTED), A(EVIDENCE_REVIEW), S(REPORTED), SM, NEED_TEXT},
+    {S(ACKNOWLEDGED), A(EVIDENCE_REVIEW), S(ACKNOWLEDGED), SM, NEED_TEXT},
+    {S(ESCALATED), A(EVIDENCE_REVIEW), S(ESCALATED), SM, NEED_TEXT},
+    {S(INVESTIGATING), A(EVIDENCE_REVIEW), S(INVESTIGATING), SM, NEED_TEXT},
+    {S(RESOLVED), A(EVIDENCE_REVIEW), S(RESOLVED), SM, NEED_TEXT},
+    {S(CLOSED), A(EVIDENCE_REVIEW), S(CLOSED), SM, NEED_TEXT},
+    {S(DISMISSED), A(EVIDENCE_REVIEW), S(DISMISSED), SM, NEED_TEXT},
 };
 
 static const struct {
@@ -233,6 +242,8 @@ static const struct {
                          CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_ADDED},
     [A(EVIDENCE_DISPOSE)] = {"dispose_evidence_of",
                              CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED},
+    [A(EVIDENCE_REVIEW)] = {"reclassify_evidence_of",
+                            CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_RECLASSIFIED},
 };
 
 static const char *const lc_state_names[] = {
@@ -403,6 +414,8 @@ lc_payload(const Csirt__V1__Event *ev)
 		           : NULL;
 	case CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED:
 		return MSG(ev->evidence_disposed);
+	case CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_RECLASSIFIED:
+		return MSG(ev->evidence_reclassified);
 	default:
 		return NULL;
 	}
@@ -454,6 +467,9 @@ lc_payload_text(const Csirt__V1__Event *ev, const char **field)
 	case CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED:
 		*field = "reason";
 		return ev->evidence_disposed->reason;
+	case CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_RECLASSIFIED:
+		*field = "reason";
+		return ev->evidence_reclassified->reason;
 	default:
 		*field = NULL;
 		return NULL;
@@ -792,7 +808,12 @@ lc_validate_evidence_add(const Csirt__V1__Case *cur, const Csirt__V1__Event *ev)
 	                        TXT_REQUIRED | TXT_LINE)) < 0 ||
 	    (rc = lc_check_sha256("sha256", m->sha256)) < 0 ||
 	    (rc = lc_check_classification("classification",
-	                                  m->classification)) < 0 ||
+	                                  m->classification)) < 0)
+		return rc;
+	/* 第4.4 for a new item; a later version is held to the item's
+	 * classification (which a 第4.5 review may have set below the
+	 * case's) by writer.c, which sees the item. */
+	if (m->version == 1 &&
 	    (rc = classify_check_inherits("classification", m->classification,
 	                                  cur->classification)) < 0)
 		return rc;
@@ -834,6 +855,23 @@ lc_validate_evidence_dispose(const Csirt__V1__Case *cur,
 		                       ed->evidence_id, cur->id);
 	return lc_check_names("key_ids", ed->key_ids, ed->n_key_ids, 100000,
 	                      CASE_LINE_MAX, false);
+}
+
+static int
+lc_validate_evidence_reclassify(const Csirt__V1__Case *cur,
+                                const Csirt__V1__EvidenceReclassified *er)
+{
+	char case_id[LAYOUT_CASE_ID_LEN];
+	int rc;
+
+	if ((rc = layout_evidence_id_parse(er->evidence_id, case_id)) < 0)
+		return csirt_error_wrap(rc, "evidence_id");
+	if (strcmp(case_id, cur->id) != 0)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "evidence %s does not belong to case %s",
+		                       er->evidence_id, cur->id);
+	/* Below the case's is allowed here, and only here (第4.5). */
+	return lc_check_classification("after", er->after);
 }
 
 static int
@@ -1204,6 +1242,9 @@ case_validate(const Csirt__V1__Case *current, const Csirt__V1__Event *ev)
 	case A(EVIDENCE_DISPOSE):
 		return lc_validate_evidence_dispose(current,
 		                                    ev->evidence_disposed);
+	case A(EVIDENCE_REVIEW):
+		return lc_validate_evidence_reclassify(
+		    current, ev->evidence_reclassified);
 	default:
 		return 0;
 	}

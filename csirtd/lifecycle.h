@@ -61,6 +61,7 @@ enum case_action {
 	CASE_ACTION_ITEM_DISPOSE,    /* ItemCustody item_disposed */
 	CASE_ACTION_EVIDENCE_ADD,       /* EvidenceAdded (issue 6) */
 	CASE_ACTION_EVIDENCE_DISPOSE,   /* EvidenceDisposed (廃棄) */
+	CASE_ACTION_EVIDENCE_REVIEW,    /* EvidenceReclassified (第4.5) */
 	CASE_ACTION__COUNT
 };
 

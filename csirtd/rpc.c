@@ -158,6 +158,8 @@ static const struct rpc_method methods[] = {
      rpc_evidence_download, CASE_READERS, LIMIT_SMALL},
     {EVID("DisposeEvidence"), IN(dispose_evidence_request),
      rpc_evidence_dispose, LEAD, LIMIT_NOTE},
+    {EVID("ReclassifyEvidence"), IN(reclassify_evidence_request),
+     rpc_evidence_reclassify, SM, LIMIT_NOTE},
 };
 
 /* Metrics, touched on the loop thread only. */

@@ -182,6 +182,7 @@ RPC_HANDLER(rpc_evidence_list);
 RPC_HANDLER(rpc_evidence_history);
 RPC_HANDLER(rpc_evidence_download);
 RPC_HANDLER(rpc_evidence_dispose);
+RPC_HANDLER(rpc_evidence_reclassify);
 struct rpc_evidence;
 struct rpc_evidence *rpc_evidence_of(const struct rpc_ctx *ctx);
 /* Removes staging files left by an earlier run (their keys died with

@@ -372,25 +372,41 @@ finish_note(struct rpc_ctx *ctx, ProtobufCMessage **out)
 RPC_HANDLER(rpc_add_note)
 {
 	const Csirt__V1__AddNoteRequest *r = (const void *)in;
+	Csirt__V1__Classification *cl;
 	Csirt__V1__NoteAdded *na;
 	Csirt__V1__Event *ev;
 	int rc;
 
 	(void)out;
-	if (r->classification == NULL)
-		return csirt_error_set(
-		    CSIRT_EINVAL,
-		    "classification is required (機密性/完全性/可用性)");
+	/* 第4.4: without a classification the note inherits its case's. */
+	if (r->classification != NULL) {
+		cl = (Csirt__V1__Classification *)codec_clone(
+		    &r->classification->base);
+	} else {
+		Csirt__V1__Case *c = NULL;
+		if ((rc = rpc_case_visible(ctx, r->case_id, &c)) != 0)
+			return rc;
+		if (c->classification == NULL) {
+			case_free(c);
+			return csirt_error_set(CSIRT_EINVAL,
+			                       "classification is required "
+			                       "(機密性/完全性/可用性)");
+		}
+		cl = (Csirt__V1__Classification *)codec_clone(
+		    &c->classification->base);
+		case_free(c);
+	}
 	/* 機密性高・中: sealed here, under its own key (issue 6). */
-	if (r->classification->confidentiality !=
+	if (cl->confidentiality !=
 	        CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW &&
-	    r->text[0] != '\0' && (rc = rpc_note_seal(ctx, r->text)) != 0)
+	    r->text[0] != '\0' && (rc = rpc_note_seal(ctx, r->text)) != 0) {
+		codec_free(&cl->base);
 		return rc;
+	}
 	ev = rpc_event_new(r->case_id);
 	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED;
 	na = msg_new(&csirt__v1__note_added__descriptor);
-	na->classification =
-	    (Csirt__V1__Classification *)codec_clone(&r->classification->base);
+	na->classification = cl;
 	ev->note_added = na;
 	/* The text stays in ctx->in until the reply. */
 	rc = rpc_submit(ctx, ev, r->text, finish_note);

@@ -468,19 +468,20 @@ RPC_HANDLER(rpc_evidence_begin)
 		goto done;
 	}
 	/* 第4.4: the case's classification unless a stricter one is given;
-	 * a later version keeps at least the previous one's. */
-	m->classification = (Csirt__V1__Classification *)codec_clone(
-	    r->classification != NULL ? &r->classification->base
-	    : prev != NULL
-	        ? &prev->versions[prev->n_versions - 1]->classification->base
-	        : &c->classification->base);
-	if ((rc = classify_check_inherits("classification", m->classification,
-	                                  c->classification)) != 0 ||
-	    (prev != NULL &&
-	     (rc = classify_check_inherits(
-	          "classification", m->classification,
-	          prev->versions[prev->n_versions - 1]->classification)) != 0))
-		goto done;
+	 * a new version keeps at least the item's, which a 第4.5 review may
+	 * have set below the case's. */
+	{
+		const Csirt__V1__Classification *floor =
+		    prev != NULL && prev->classification != NULL
+		        ? prev->classification
+		        : c->classification;
+		m->classification = (Csirt__V1__Classification *)codec_clone(
+		    r->classification != NULL ? &r->classification->base
+		                              : &floor->base);
+		if ((rc = classify_check_inherits(
+		         "classification", m->classification, floor)) != 0)
+			goto done;
+	}
 
 	u = util_xcalloc(1, sizeof(*u));
 	crypto_random(rnd, sizeof(rnd));
@@ -819,7 +820,12 @@ RPC_HANDLER(rpc_evidence_download)
 		goto done;
 	}
 	m = it->versions[r->version == 0 ? it->n_versions - 1 : r->version - 1];
-	if ((rc = rpc_content_readable(ctx, c, m->classification)) != 0)
+	/* The item's classification now (a 第4.5 review may have changed
+	 * it since this version was added). */
+	if ((rc = rpc_content_readable(ctx, c,
+	                               it->classification != NULL
+	                                   ? it->classification
+	                                   : m->classification)) != 0)
 		goto done;
 	if (it->disposed) {
 		rc = csirt_error_set(CSIRT_ESTATE,
@@ -932,5 +938,38 @@ RPC_HANDLER(rpc_evidence_dispose)
 	case_free(c);
 	evidence_list_free(&l);
 	ctx->after_write = dispose_after_write;
+	return rpc_submit(ctx, ev, NULL, finish_evidence);
+}
+
+/* ---- reclassification (第4.5) ----------------------------------------- */
+
+RPC_HANDLER(rpc_evidence_reclassify)
+{
+	const Csirt__V1__ReclassifyEvidenceRequest *r = (const void *)in;
+	const Csirt__V1__EvidenceItem *it;
+	struct evidence_list l;
+	Csirt__V1__Event *ev;
+	Csirt__V1__Case *c;
+	int rc;
+
+	(void)out;
+	if (r->classification == NULL)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "classification: the new 機密性/完全性/"
+		                       "可用性 is required");
+	if ((rc = evidence_lookup(ctx, r->evidence_id, &c, &l, &it)) != 0)
+		return rc;
+	ev = msg_new(&csirt__v1__event__descriptor);
+	codec_set_string(&ev->case_id, c->id);
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_RECLASSIFIED;
+	ev->evidence_reclassified =
+	    msg_new(&csirt__v1__evidence_reclassified__descriptor);
+	codec_set_string(&ev->evidence_reclassified->evidence_id,
+	                 it->evidence_id);
+	ev->evidence_reclassified->after =
+	    (Csirt__V1__Classification *)codec_clone(&r->classification->base);
+	codec_set_string(&ev->evidence_reclassified->reason, r->reason);
+	case_free(c);
+	evidence_list_free(&l);
 	return rpc_submit(ctx, ev, NULL, finish_evidence);
 }

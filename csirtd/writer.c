@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "classify.h"
 #include "clock.h"
 #include "codec.h"
 #include "crypto.h"
@@ -558,6 +559,10 @@ prepare_evidence(struct writer *w, const struct writer_cmd *cmd,
 		                    "evidence %s was disposed (廃棄) and takes "
 		                    "no new version",
 		                    m->evidence_id);
+	else if (it != NULL && m->version == newest + 1 &&
+	         it->classification != NULL)
+		rc = classify_check_inherits(
+		    "classification", m->classification, it->classification);
 	else if (m->version != newest + 1)
 		rc = csirt_error_set(
 		    newest == 0 && m->version > 1 ? CSIRT_ENOTFOUND
@@ -582,6 +587,41 @@ prepare_evidence(struct writer *w, const struct writer_cmd *cmd,
 	codec_set_string(&m->encryption, EVIDENCE_ENCRYPTION);
 	m->supersedes = m->version > 1 ? m->version - 1 : 0;
 	return 0;
+}
+
+/* Fills `before` of an evidence.reclassified payload: the item's
+ * classification now.  A disposed item is not reviewed any more. */
+static int
+prepare_reclassify(struct writer *w, const struct writer_cmd *cmd,
+                   const Csirt__V1__Case *current)
+{
+	Csirt__V1__EvidenceReclassified *er = cmd->ev->evidence_reclassified;
+	const Csirt__V1__EvidenceItem *it;
+	struct evidence_list l;
+	int rc = 0;
+
+	if (er == NULL)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "reclassification payload missing");
+	if (current == NULL)
+		return csirt_error_set(CSIRT_ENOTFOUND, "case not found");
+	if ((rc = evidence_list_case(&l, w->ix, current->id)) != 0)
+		return rc;
+	it = evidence_list_find(&l, er->evidence_id);
+	if (it == NULL || it->n_versions == 0)
+		rc = csirt_error_set(CSIRT_ENOTFOUND, "evidence %s not found",
+		                     er->evidence_id);
+	else if (it->disposed)
+		rc = csirt_error_set(CSIRT_ESTATE,
+		                     "evidence %s was disposed on %s",
+		                     er->evidence_id, it->disposed_at);
+	if (rc == 0 && it->classification != NULL) {
+		codec_free(er->before ? &er->before->base : NULL);
+		er->before = (Csirt__V1__Classification *)codec_clone(
+		    &it->classification->base);
+	}
+	evidence_list_free(&l);
+	return rc;
 }
 
 /* Fills key_ids of an evidence.disposed payload: every version's key. */
@@ -714,6 +754,10 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 		if (ev->payload_case ==
 		        CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_DISPOSED &&
 		    (rc = prepare_disposal(w, cmd, current)) != 0)
+			goto done;
+		if (ev->payload_case ==
+		        CSIRT__V1__EVENT__PAYLOAD_EVIDENCE_RECLASSIFIED &&
+		    (rc = prepare_reclassify(w, cmd, current)) != 0)
 			goto done;
 		/* 第13.2: the request and item ids are the server's. */
 		request_prepare(current, ev);

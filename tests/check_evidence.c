@@ -1089,6 +1089,102 @@ START_TEST(test_evidence_secret_notes_encrypted)
 }
 END_TEST
 
+/* 第4.4/4.5: an item inherits its case's classification and never goes
+ * below it, unless the 情報セキュリティ管理者 reclassifies it with a reason;
+ * content access follows the item's classification now.  A note without
+ * a classification inherits the case's (and is sealed accordingly). */
+START_TEST(test_evidence_reclassification_and_inheritance)
+{
+	char id[LAYOUT_EVIDENCE_ID_LEN], id2[LAYOUT_EVIDENCE_ID_LEN];
+	Csirt__V1__ReclassifyEvidenceRequest *rr;
+	Csirt__V1__GetEvidenceHistoryRequest *hr;
+	Csirt__V1__GetEvidenceHistoryResponse *h = NULL;
+	Csirt__V1__AddNoteRequest *nr;
+	Csirt__V1__GetNoteVersionsResponse *v = NULL;
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	struct apic a;
+	char *case_id;
+
+	apic_start(&a);
+	case_id =
+	    case_ready(&a, CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_HIGH);
+	ck_assert_int_eq(
+	    upload_seeded(&a, a.lead, case_id, 5000, 21, NULL, "", "", id),
+	    200);
+	ck_assert_int_eq(download(&a, a.aud, id, 0, NULL, NULL, 21, &err), 403);
+
+	rr = apic_msg_new(&csirt__v1__reclassify_evidence_request__descriptor);
+	codec_set_string(&rr->evidence_id, id);
+	rr->classification =
+	    classification(CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_MEDIUM);
+	/* Only the 情報セキュリティ管理者, and only with a reason. */
+	ck_assert_int_eq(apic_call(&a, a.lead,
+	                           "EvidenceService/ReclassifyEvidence",
+	                           &rr->base, NULL, NULL, NULL),
+	                 403);
+	ck_assert_int_eq(apic_call(&a, a.sm,
+	                           "EvidenceService/ReclassifyEvidence",
+	                           &rr->base, NULL, NULL, NULL),
+	                 400);
+	codec_set_string(&rr->reason, "第4.5見直し: 個人情報を含まない抽出物");
+	ck_assert_int_eq(apic_call(&a, a.sm,
+	                           "EvidenceService/ReclassifyEvidence",
+	                           &rr->base, NULL, NULL, &err),
+	                 200);
+	codec_free(&rr->base);
+	/* Below its case now: the auditor may read it. */
+	ck_assert_int_eq(download(&a, a.aud, id, 0, NULL, NULL, 21, &err), 200);
+	hr = apic_msg_new(&csirt__v1__get_evidence_history_request__descriptor);
+	codec_set_string(&hr->evidence_id, id);
+	ck_assert_int_eq(
+	    apic_call(&a, a.sm, "EvidenceService/GetEvidenceHistory", &hr->base,
+	              &csirt__v1__get_evidence_history_response__descriptor,
+	              (ProtobufCMessage **)&h, NULL),
+	    200);
+	ck_assert_int_eq(h->item->classification->confidentiality,
+	                 CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_MEDIUM);
+	ck_assert_int_eq(h->item->versions[0]->classification->confidentiality,
+	                 CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_HIGH);
+	codec_free(&h->base);
+	codec_free(&hr->base);
+	/* A new version inherits the item's level; lower is refused. */
+	ck_assert_int_eq(upload_seeded(&a, a.lead, case_id, 10, 22, NULL, id,
+	                               "追加抽出", id2),
+	                 200);
+	ck_assert_int_eq(
+	    upload_seeded(
+	        &a, a.lead, case_id, 10, 23,
+	        classification(CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW),
+	        id, "低へ", id2),
+	    400);
+	/* A new item of the case inherits 機密性高 again. */
+	ck_assert_int_eq(
+	    upload_seeded(&a, a.lead, case_id, 10, 24, NULL, "", "", id2), 200);
+	ck_assert_int_eq(download(&a, a.aud, id2, 0, NULL, NULL, 24, &err),
+	                 403);
+
+	/* A note without a classification inherits the case's: sealed. */
+	nr = apic_msg_new(&csirt__v1__add_note_request__descriptor);
+	codec_set_string(&nr->case_id, case_id);
+	codec_set_string(&nr->text, "継承されるメモ " NOTE_CANARY);
+	ck_assert_int_eq(apic_call(&a, a.inv, "CaseService/AddNote", &nr->base,
+	                           NULL, NULL, NULL),
+	                 200);
+	codec_free(&nr->base);
+	ck_assert_int_eq(note_versions(&a, a.aud, case_id, "n1", &v), 403);
+	ck_assert_int_eq(note_versions(&a, a.inv, case_id, "n1", &v), 200);
+	ck_assert_int_eq(v->versions[0]->classification->confidentiality,
+	                 CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_HIGH);
+	codec_free(&v->base);
+	assert_nowhere(&a, NOTE_CANARY);
+	ledger_verifies(&a);
+	buf_free(&err);
+	buf_free(&out);
+	free(case_id);
+	apic_stop(&a);
+}
+END_TEST
+
 /* The CLI: an upload interrupted after two chunks (begun through the API
  * as the CLI would, and remembered where the CLI keeps it) resumes; get
  * writes the file only once verified; list and history name the item;
@@ -1211,6 +1307,7 @@ evidence_suite(void)
 	tcase_add_test(tc, test_evidence_disposal_shreds_the_key);
 	tcase_add_test(tc, test_evidence_cli_add_resume_get);
 	tcase_add_test(tc, test_evidence_secret_notes_encrypted);
+	tcase_add_test(tc, test_evidence_reclassification_and_inheritance);
 	tcase_add_test(tc, test_evidence_large_roundtrip_and_versions);
 	suite_add_tcase(s, tc);
 	return s;

@@ -503,6 +503,15 @@ static const struct legal {
     {ST(RESOLVED), AC(EVIDENCE_DISPOSE), RO(CSIRT_LEAD), ST(RESOLVED)},
     {ST(CLOSED), AC(EVIDENCE_DISPOSE), RO(CSIRT_LEAD), ST(CLOSED)},
     {ST(DISMISSED), AC(EVIDENCE_DISPOSE), RO(CSIRT_LEAD), ST(DISMISSED)},
+    {ST(REPORTED), AC(EVIDENCE_REVIEW), RO(SECURITY_MANAGER), ST(REPORTED)},
+    {ST(ACKNOWLEDGED), AC(EVIDENCE_REVIEW), RO(SECURITY_MANAGER),
+     ST(ACKNOWLEDGED)},
+    {ST(ESCALATED), AC(EVIDENCE_REVIEW), RO(SECURITY_MANAGER), ST(ESCALATED)},
+    {ST(INVESTIGATING), AC(EVIDENCE_REVIEW), RO(SECURITY_MANAGER),
+     ST(INVESTIGATING)},
+    {ST(RESOLVED), AC(EVIDENCE_REVIEW), RO(SECURITY_MANAGER), ST(RESOLVED)},
+    {ST(CLOSED), AC(EVIDENCE_REVIEW), RO(SECURITY_MANAGER), ST(CLOSED)},
+    {ST(DISMISSED), AC(EVIDENCE_REVIEW), RO(SECURITY_MANAGER), ST(DISMISSED)},
 };
 
 /* The code a refusal must carry, from the list alone: EDENIED if the
@@ -1243,14 +1252,17 @@ START_TEST(test_lifecycle_dismissed_is_terminal)
 	ck_assert_int_eq(case_apply(c, ev), 0);
 	ck_assert_int_eq(c->state, ST(DISMISSED));
 	ev_free(ev);
-	/* Terminal for everything but the disposal (廃棄) of its evidence,
-	 * which must stay possible whatever became of the case. */
+	/* Terminal for everything but the disposal (廃棄) of its evidence
+	 * and the review of its classification (第4.5), which must stay
+	 * possible whatever became of the case. */
 	for (int a = 0; a < CASE_ACTION__COUNT; a++)
 		for (int role = 0; role <= RO(SYSTEM); role++)
 			ck_assert_int_eq(
 			    lifecycle_check(NULL, ST(DISMISSED), a, role) == 0,
-			    a == AC(EVIDENCE_DISPOSE) &&
-			        role == RO(CSIRT_LEAD));
+			    (a == AC(EVIDENCE_DISPOSE) &&
+			     role == RO(CSIRT_LEAD)) ||
+			        (a == AC(EVIDENCE_REVIEW) &&
+			         role == RO(SECURITY_MANAGER)));
 	ev = ev_text(26, AC(GUIDE), RO(SECURITY_MANAGER), "sm.sato", T, "x");
 	ck_assert_int_eq(case_validate(c, ev), CSIRT_ESTATE);
 	ck_assert_str_eq(csirt_error_msg(),

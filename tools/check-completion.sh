@@ -121,7 +121,7 @@ for c in $cmds; do
 	case $c in
 	help | version) continue ;;
 	note) got="$(comp note add -) $(comp note edit -) $(comp note versions -)" ;;
-	evidence) got="$(comp evidence add -) $(comp evidence get -) $(comp evidence dispose -)" ;;
+	evidence) got="$(comp evidence add -) $(comp evidence get -) $(comp evidence dispose -) $(comp evidence reclassify -)" ;;
 	admin) got="$(comp admin division -) $(comp admin user -) $(comp admin token -)" ;;
 	*) got=$(comp "$c" -) ;;
 	esac

@@ -655,6 +655,83 @@ evidence_dispose(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+static int
+evidence_reclassify(struct cli *cli, int argc, char **argv)
+{
+	enum { O_CONF = 1, O_INT, O_AVAIL };
+	static const struct option opts[] = {
+	    {"confidentiality", required_argument, NULL, O_CONF},
+	    {"integrity", required_argument, NULL, O_INT},
+	    {"availability", required_argument, NULL, O_AVAIL},
+	    {"reason", required_argument, NULL, 'm'},
+	    {NULL, 0, NULL, 0},
+	};
+	Csirt__V1__ReclassifyEvidenceRequest *req;
+	Csirt__V1__EvidenceResponse *resp = NULL;
+	const char *reason = NULL, *conf = NULL, *integ = "low", *avail = "low";
+	int ch, rc, c, i, a;
+
+	while ((ch = cli_getopt(cli, argc, argv, "m:h", opts)) != -1) {
+		switch (ch) {
+		case 'm':
+			reason = optarg;
+			break;
+		case O_CONF:
+			conf = optarg;
+			break;
+		case O_INT:
+			integ = optarg;
+			break;
+		case O_AVAIL:
+			avail = optarg;
+			break;
+		case CLI_OPT_HELP:
+			return cli_usage("evidence", NULL);
+		default:
+			return CLI_EUSAGE;
+		}
+	}
+	if (argc - optind != 1 || reason == NULL || conf == NULL)
+		return cli_usage("evidence", "expected an evidence id, "
+		                             "--confidentiality and --reason");
+	c = cli_enum_parse(&csirt__v1__confidentiality__descriptor,
+	                   "CONFIDENTIALITY_", conf);
+	i = cli_enum_parse(&csirt__v1__integrity__descriptor, "INTEGRITY_",
+	                   integ);
+	a = cli_enum_parse(&csirt__v1__availability__descriptor,
+	                   "AVAILABILITY_", avail);
+	if (c <= 0 || i <= 0 || a <= 0) {
+		cli_err("evidence reclassify: levels are low, medium or high "
+		        "(機密性) and low or high (完全性, 可用性)");
+		return CLI_EUSAGE;
+	}
+	req = NEW(Csirt__V1__ReclassifyEvidenceRequest,
+	          csirt__v1__reclassify_evidence_request__descriptor);
+	codec_set_string(&req->evidence_id, argv[optind]);
+	codec_set_string(&req->reason, reason);
+	req->classification = NEW(Csirt__V1__Classification,
+	                          csirt__v1__classification__descriptor);
+	req->classification->confidentiality = (Csirt__V1__Confidentiality)c;
+	req->classification->integrity = (Csirt__V1__Integrity)i;
+	req->classification->availability = (Csirt__V1__Availability)a;
+	rc = cli_rpc(cli, "EvidenceService/ReclassifyEvidence", &req->base,
+	             &csirt__v1__evidence_response__descriptor,
+	             (ProtobufCMessage **)&resp);
+	codec_free(&req->base);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json)
+		rc = cli_print_json(&resp->base);
+	else
+		printf("%s  %s  (%s %llu)\n", argv[optind],
+		       cli_enum_label(
+		           cli, &csirt__v1__confidentiality__descriptor, c),
+		       label(cli->lang, "event.seq"),
+		       (unsigned long long)resp->seq);
+	codec_free(&resp->base);
+	return rc;
+}
+
 int
 cmd_evidence(struct cli *cli, int argc, char **argv)
 {
@@ -664,7 +741,7 @@ cmd_evidence(struct cli *cli, int argc, char **argv)
 	} subs[] = {
 	    {"add", evidence_add},         {"get", evidence_get},
 	    {"list", evidence_list},       {"history", evidence_history},
-	    {"dispose", evidence_dispose},
+	    {"dispose", evidence_dispose}, {"reclassify", evidence_reclassify},
 	};
 	int ch;
 
@@ -672,14 +749,16 @@ cmd_evidence(struct cli *cli, int argc, char **argv)
 		return ch == CLI_OPT_HELP ? cli_usage("evidence", NULL)
 		                          : CLI_EUSAGE;
 	if (optind >= argc)
-		return cli_usage("evidence",
-		                 "expected add, get, list, history or dispose");
+		return cli_usage(
+		    "evidence",
+		    "expected add, get, list, history, dispose or reclassify");
 	argc -= optind;
 	argv += optind;
 	optind = 0;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(subs); i++)
 		if (strcmp(argv[0], subs[i].name) == 0)
 			return subs[i].fn(cli, argc, argv);
-	return cli_usage("evidence",
-	                 "expected add, get, list, history or dispose");
+	return cli_usage(
+	    "evidence",
+	    "expected add, get, list, history, dispose or reclassify");
 }

@@ -126,7 +126,10 @@ const struct cli_cmd cli_cmd_table[] = {
      "       csirt evidence get EVIDENCE -o FILE [--version N]\n"
      "       csirt evidence list ID\n"
      "       csirt evidence history EVIDENCE\n"
-     "       csirt evidence dispose EVIDENCE --reason TEXT\n\n"
+     "       csirt evidence dispose EVIDENCE --reason TEXT\n"
+     "       csirt evidence reclassify EVIDENCE --confidentiality L\n"
+     "                          [--integrity L] [--availability L] --reason "
+     "TEXT\n\n"
      "add uploads FILE to case ID in 1 MiB chunks, encrypted by the\n"
      "server as it arrives, with a progress bar on a terminal; run the\n"
      "same command again after an interruption to resume.  The evidence\n"
@@ -135,9 +138,11 @@ const struct cli_cmd cli_cmd_table[] = {
      "earlier ones stay.  get writes FILE only once the content matched\n"
      "its manifest's SHA-256 (the newest version unless --version).\n"
      "dispose (廃棄, 別表第3) destroys every version's key: the content\n"
-     "can never be decrypted again.  Allowed to: upload: 情報セキュリティ\n"
-     "管理者, CSIRTの長, assigned investigators; read: see README;\n"
-     "dispose: CSIRTの長.\n"},
+     "can never be decrypted again.  reclassify (第4.5 review) sets the\n"
+     "item's classification, below its case's if need be, with a reason.\n"
+     "Allowed to: upload: 情報セキュリティ管理者, CSIRTの長, assigned\n"
+     "investigators; read: see README; dispose: CSIRTの長; reclassify:\n"
+     "情報セキュリティ管理者.\n"},
     {"resolve", cmd_action, "resolve an investigation",
      ACTION_HELP("resolve", "Resolves the case (INVESTIGATING -> RESOLVED).",
                  "summary", "CSIRTの長")},
