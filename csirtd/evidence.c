@@ -140,6 +140,7 @@ struct evidence_stage {
 	struct crypto_sha256_ctx *sha;
 	unsigned char digest[CRYPTO_SHA256_LEN];
 	bool finished;
+	bool broken;    /* a write failed: the file no longer matches */
 	struct buf out; /* ciphertext on its way to the file */
 };
 
@@ -153,10 +154,16 @@ stage_write(struct evidence_stage *st)
 		ssize_t w = write(st->fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			return csirt_error_set(
-			    CSIRT_EUNAVAILABLE, "writing staging file %s: %s",
-			    st->path, strerror(w < 0 ? errno : EIO));
+		if (w <= 0) {
+			/* The encryptor moved on: this upload cannot be
+			 * resumed consistently any more. */
+			st->broken = true;
+			return csirt_error_set(CSIRT_EUNAVAILABLE,
+			                       "writing staging file %s: %s; "
+			                       "begin the upload again",
+			                       st->path,
+			                       strerror(w < 0 ? errno : EIO));
+		}
 		p += w;
 		n -= (size_t)w;
 	}
@@ -197,6 +204,10 @@ int
 evidence_stage_append(struct evidence_stage *st, uint64_t offset,
                       const void *data, size_t len)
 {
+	if (st->broken)
+		return csirt_error_set(CSIRT_EUNAVAILABLE,
+		                       "this upload failed to store a chunk; "
+		                       "cancel it and begin again");
 	if (st->finished)
 		return csirt_error_set(CSIRT_ESTATE,
 		                       "the upload is complete; commit it");
@@ -230,6 +241,10 @@ evidence_stage_finish(struct evidence_stage *st, const char *sha256_hex)
 	char hex[CRYPTO_SHA256_HEX_LEN];
 	int rc;
 
+	if (st->broken)
+		return csirt_error_set(CSIRT_EUNAVAILABLE,
+		                       "this upload failed to store a chunk; "
+		                       "cancel it and begin again");
 	if (!st->finished) {
 		if (st->received != st->size)
 			return csirt_error_set(
@@ -240,12 +255,10 @@ evidence_stage_finish(struct evidence_stage *st, const char *sha256_hex)
 			    (unsigned long long)st->size,
 			    (unsigned long long)st->received);
 		crypto_stream_enc_final(st->enc, &st->out);
+		/* No fsync: the writer makes the ledger's copy durable, and
+		 * a staging file is worthless after a crash anyway. */
 		if ((rc = stage_write(st)) != 0)
 			return rc;
-		if (fsync(st->fd) < 0)
-			return csirt_error_set(CSIRT_EUNAVAILABLE,
-			                       "fsync %s: %s", st->path,
-			                       strerror(errno));
 		crypto_sha256_final(st->sha, st->digest);
 		st->sha = NULL;
 		crypto_stream_free(st->enc);

@@ -55,9 +55,10 @@ int evidence_stage_new(struct evidence_stage **out, const char *path,
 int evidence_stage_append(struct evidence_stage *st, uint64_t offset,
                           const void *data, size_t len);
 uint64_t evidence_stage_received(const struct evidence_stage *st);
-/* When all bytes arrived: seals the final frame, fsyncs the file and
- * compares the SHA-256 with `sha256_hex` (CSIRT_EINVAL on a mismatch, the
- * upload is then useless).  Idempotent once it succeeded. */
+/* When all bytes arrived: seals the final frame into the file (no fsync:
+ * the writer makes the ledger's copy durable) and compares the SHA-256 with
+ * `sha256_hex` (CSIRT_EINVAL on a mismatch, the upload is then useless).
+ * Idempotent once it succeeded. */
 int evidence_stage_finish(struct evidence_stage *st, const char *sha256_hex);
 /* The item key (borrowed; valid until free). */
 const struct crypto_item_key *

@@ -2885,3 +2885,38 @@ keystore_key_destroy(struct keystore *ks, const char *item_id)
 		                       item_id);
 	return 0;
 }
+
+int
+index_events_of_type(struct index *ix, const char *type,
+                     int (*cb)(const Csirt__V1__Event *ev,
+                               const char *commit_id, void *arg),
+                     void *arg)
+{
+	static const char sql[] = "SELECT pb, commit_id FROM events"
+	                          " WHERE type = ?1 ORDER BY time_ms, seq";
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = NULL;
+	ProtobufCMessage *m = NULL;
+	int rc, err = 0;
+
+	if (sqlite3_prepare_v2(d->conn, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(d, sqlite3_extended_errcode(d->conn),
+		               "events of a type");
+	db_bind_text(d, st, 1, type);
+	while ((rc = db_step(d, st, "events of a type")) == SQLITE_ROW) {
+		const unsigned char *commit = sqlite3_column_text(st, 1);
+
+		if ((err = index_row_unpack(&m, st, 0,
+		                            &csirt__v1__event__descriptor,
+		                            "event of type", type)) != 0)
+			break;
+		err = cb((const Csirt__V1__Event *)m,
+		         commit != NULL ? (const char *)commit : "", arg);
+		protobuf_c_message_free_unpacked(m, NULL);
+		m = NULL;
+		if (err != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : err;
+}

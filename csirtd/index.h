@@ -133,6 +133,16 @@ int index_events_for_case(struct index *ix, const char *case_id,
                           void *arg);
 
 /*
+ * Calls `cb` for every event of type `type` ("evidence.disposed", ...) in
+ * seq order, through the events_type index; like index_events_for_case()
+ * otherwise.  For start-up sweeps over rare events.
+ */
+int index_events_of_type(struct index *ix, const char *type,
+                         int (*cb)(const struct Csirt__V1__Event *ev,
+                                   const char *commit_id, void *arg),
+                         void *arg);
+
+/*
  * Calls `cb` for at most `limit` events with seq > after_seq, in seq order
  * (the long-poll of WatchEvents).  `division` is the division of the
  * event's case ("" for a directory event).  Everything passed is borrowed

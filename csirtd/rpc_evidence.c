@@ -37,6 +37,7 @@
 #include "crypto.h"
 #include "error.h"
 #include "evidence.h"
+#include "index.h"
 #include "keystore.h"
 #include "layout.h"
 #include "lifecycle.h"
@@ -101,6 +102,31 @@ cursor_free(struct cursor *c)
 	free(c);
 }
 
+/* A disposal whose keys outlived it (the daemon stopped between the
+ * durable event and the destruction): destroy them now. */
+static int
+disposal_sweep_cb(const Csirt__V1__Event *e, const char *commit, void *arg)
+{
+	struct keystore *ks = arg;
+
+	(void)commit;
+	if (e->evidence_disposed == NULL)
+		return 0;
+	for (size_t i = 0; i < e->evidence_disposed->n_key_ids; i++) {
+		int rc =
+		    keystore_key_destroy(ks, e->evidence_disposed->key_ids[i]);
+		if (rc == 0)
+			log_warn("destroyed an evidence key left after its "
+			         "disposal",
+			         "key", e->evidence_disposed->key_ids[i]);
+		else if (rc != CSIRT_ENOTFOUND)
+			log_error("evidence key NOT destroyed after disposal",
+			          "key", e->evidence_disposed->key_ids[i],
+			          "error", csirt_error_msg());
+	}
+	return 0;
+}
+
 struct rpc_evidence *
 rpc_evidence_new(const struct rpc_env *env)
 {
@@ -118,6 +144,11 @@ rpc_evidence_new(const struct rpc_env *env)
 		          csirt_error_msg());
 		return ev;
 	}
+	if (env->ix != NULL && env->ks != NULL &&
+	    index_events_of_type(env->ix, "evidence.disposed",
+	                         disposal_sweep_cb, env->ks) != 0)
+		log_error("cannot sweep the keys of disposed evidence", "error",
+		          csirt_error_msg());
 	/* What an earlier run staged cannot be finished: its keys were in
 	 * that process's memory.  The files hold only ciphertext. */
 	if ((d = opendir(ev->staging)) != NULL) {

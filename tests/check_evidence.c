@@ -805,6 +805,24 @@ START_TEST(test_evidence_disposal_shreds_the_key)
 	ck_assert(!tu_file_contains(wal.data, w2, n2));
 	ck_assert(stat(wal.data, &stt) != 0 || stt.st_size == 0 ||
 	          !tu_file_contains(wal.data, w1, 16));
+	/* A daemon that stopped between the durable disposal and the
+	 * destruction leaves a key: the next start destroys it. */
+	ck_assert_int_eq(keystore_open(&ks, ksp), 0);
+	snprintf(kid, sizeof(kid), "%s.v1", id);
+	ck_assert_int_eq(keystore_key_put(ks, kid, "evidence", w1, n1, 1), 0);
+	keystore_close(ks);
+	ck_assert_int_eq(tu_daemon_start(&a.d, a.data, NULL), 0);
+	{
+		char *log = NULL;
+		ck_assert_int_eq(
+		    util_read_file(&log, NULL, a.d.log_path, 1 << 24), 0);
+		ck_assert_msg(strstr(log, "left after its disposal") != NULL,
+		              "%s", log);
+		free(log);
+	}
+	ck_assert_int_eq(tu_daemon_stop(&a.d, SIGTERM, 10000) != -1, 1);
+	ck_assert(!tu_file_contains(ksp, w1, n1));
+	ck_assert(!tu_file_contains(wal.data, w1, n1));
 	ck_assert_int_eq(tu_daemon_start(&a.d, a.data, NULL), 0);
 	/* Still refused after a restart, and the history still verifies. */
 	buf_reset(&err);
