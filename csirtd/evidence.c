@@ -147,25 +147,14 @@ struct evidence_stage {
 static int
 stage_write(struct evidence_stage *st)
 {
-	const char *p = st->out.data;
-	size_t n = st->out.len;
-
-	while (n > 0) {
-		ssize_t w = write(st->fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			/* The encryptor moved on: this upload cannot be
-			 * resumed consistently any more. */
-			st->broken = true;
-			return csirt_error_set(CSIRT_EUNAVAILABLE,
-			                       "writing staging file %s: %s; "
-			                       "begin the upload again",
-			                       st->path,
-			                       strerror(w < 0 ? errno : EIO));
-		}
-		p += w;
-		n -= (size_t)w;
+	if (util_write_all(st->fd, st->out.data, st->out.len) < 0) {
+		/* The encryptor moved on: this upload cannot be resumed
+		 * consistently any more. */
+		st->broken = true;
+		return csirt_error_set(CSIRT_EUNAVAILABLE,
+		                       "writing staging file %s: %s; begin the "
+		                       "upload again",
+		                       st->path, strerror(errno));
 	}
 	buf_reset(&st->out);
 	return 0;

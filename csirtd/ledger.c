@@ -2373,23 +2373,6 @@ done:
 
 #define LEDGER_IO_CHUNK 65536
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Appends `n` bytes to the pack: file, pack checksum and entry CRC. */
 static int
 blob_pack_out(int fd, struct crypto_sha1_ctx *pack_sha, uint32_t *crc,
@@ -2397,7 +2380,7 @@ blob_pack_out(int fd, struct crypto_sha1_ctx *pack_sha, uint32_t *crc,
 {
 	crypto_sha1_update(pack_sha, p, n);
 	*crc = (uint32_t)crc32(*crc, p, (uInt)n);
-	return write_all(fd, p, n);
+	return util_write_all(fd, p, n);
 }
 
 int
@@ -2453,7 +2436,7 @@ ledger_blob_put_file(struct ledger *lg, const char *path, const char *file,
 	/* Pack header for one object, then the object's type and size. */
 	memcpy(hdr, "PACK\0\0\0\2\0\0\0\1", 12);
 	crypto_sha1_update(pack_sha, hdr, 12);
-	if (write_all(out, hdr, 12) < 0)
+	if (util_write_all(out, hdr, 12) < 0)
 		goto io;
 	v = size;
 	hdr[h] = (unsigned char)((GIT_OBJECT_BLOB << 4) | (v & 0x0f));
@@ -2506,7 +2489,7 @@ ledger_blob_put_file(struct ledger *lg, const char *path, const char *file,
 	pack_sha = NULL;
 	crypto_sha1_final(obj_sha, oid_raw);
 	obj_sha = NULL;
-	if (write_all(out, sum, sizeof(sum)) < 0 || fsync(out) < 0)
+	if (util_write_all(out, sum, sizeof(sum)) < 0 || fsync(out) < 0)
 		goto io;
 	close(out);
 	out = -1;

@@ -32,6 +32,9 @@ int util_write_file_atomic(const char *path, const void *data, size_t len,
  * NUL-terminated). */
 int util_read_file(char **out, size_t *len, const char *path, size_t max);
 bool util_path_exists(const char *path);
+/* Writes all `len` bytes to `fd` (retrying short writes and EINTR);
+ * 0, or -1 with errno set (EIO for a zero-byte write). */
+int util_write_all(int fd, const void *data, size_t len);
 /* Joins into a newly allocated string; caller frees. */
 char *util_path_join(const char *a, const char *b);
 

@@ -330,23 +330,6 @@ done:
 /* ---- get --------------------------------------------------------------- */
 
 static int
-write_all(int fd, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 evidence_get(struct cli *cli, int argc, char **argv)
 {
 	enum { O_VERSION = 1 };
@@ -417,7 +400,7 @@ evidence_get(struct cli *cli, int argc, char **argv)
 			snprintf(want, sizeof(want), "%s",
 			         resp->manifest->sha256);
 		pg.total = resp->size;
-		if (write_all(fd, resp->data.data, resp->data.len) < 0) {
+		if (util_write_all(fd, resp->data.data, resp->data.len) < 0) {
 			cli_err("evidence get: writing %s: %s", tmp.data,
 			        strerror(errno));
 			codec_free(&resp->base);
