@@ -1285,6 +1285,21 @@ START_TEST(test_evidence_cli_add_resume_get)
 	                  strstr(out.data, sha) != NULL,
 	              "%s", out.data);
 
+	/* On a terminal: a progress bar (script(1) provides the tty; the
+	 * test is skipped where it is missing). */
+	if (tu_sh(NULL, "command -v script >/dev/null") == 0) {
+		ck_assert_int_eq(
+		    tu_sh(&out,
+		          "script -qec \"env %s '%s' evidence add %s '%s' "
+		          "--name tty.dd\" /dev/null",
+		          env.data, CSIRT_BIN, case_id, file),
+		    0);
+		ck_assert_msg(strstr(out.data, "upload [") != NULL &&
+		                  strstr(out.data, "100%") != NULL &&
+		                  strstr(out.data, "upload: ") == NULL,
+		              "%s", out.data);
+	}
+
 	/* Disposed: get fails with the state's exit code, no file. */
 	ck_assert_int_eq(
 	    tu_sh(&out,
