@@ -41,6 +41,7 @@ static const ProtobufCMessageDescriptor *const fuzz_known[] = {
 static const ProtobufCServiceDescriptor *const fuzz_services[] = {
     &csirt__v1__case_service__descriptor,
     &csirt__v1__directory_service__descriptor,
+    &csirt__v1__evidence_service__descriptor, /* issue 6 */
 };
 
 static const ProtobufCMessageDescriptor *fuzz_table[FUZZ_REQUESTS_MAX];
