@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "util.h"
 #include "error.h"
 
 #define R(x) (1u << CSIRT__V1__ROLE__ROLE_##x)
@@ -65,6 +66,37 @@ classify_level_name(const ProtobufCEnumDescriptor *d, int v)
 	    protobuf_c_enum_descriptor_get_value(d, v);
 
 	return ev != NULL ? ev->name : "UNSPECIFIED";
+}
+
+void
+classify_fill(Csirt__V1__Classification *item,
+              const Csirt__V1__Classification *base)
+{
+	if (base == NULL)
+		return;
+	if (item->confidentiality ==
+	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_UNSPECIFIED)
+		item->confidentiality = base->confidentiality;
+	if (item->integrity == CSIRT__V1__INTEGRITY__INTEGRITY_UNSPECIFIED)
+		item->integrity = base->integrity;
+	if (item->availability ==
+	    CSIRT__V1__AVAILABILITY__AVAILABILITY_UNSPECIFIED)
+		item->availability = base->availability;
+	for (size_t i = 0; i < base->n_handling_restrictions; i++) {
+		bool kept = false;
+		for (size_t j = 0; j < item->n_handling_restrictions; j++)
+			kept =
+			    kept || strcmp(item->handling_restrictions[j],
+			                   base->handling_restrictions[i]) == 0;
+		if (kept)
+			continue;
+		item->handling_restrictions =
+		    util_xrealloc(item->handling_restrictions,
+		                  (item->n_handling_restrictions + 1) *
+		                      sizeof(*item->handling_restrictions));
+		item->handling_restrictions[item->n_handling_restrictions++] =
+		    util_strdup(base->handling_restrictions[i]);
+	}
 }
 
 int

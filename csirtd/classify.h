@@ -21,6 +21,15 @@ int classify_check_inherits(const char *field,
                             const Csirt__V1__Classification *item,
                             const Csirt__V1__Classification *base);
 
+/*
+ * 第4.4 for a client that names only what it raises: every level `item`
+ * leaves unspecified is taken from `base`, and each of base's 取扱制限
+ * that item lacks is added.  `base` NULL is a no-op.  Aborts when out of
+ * memory.
+ */
+void classify_fill(Csirt__V1__Classification *item,
+                   const Csirt__V1__Classification *base);
+
 /* 要機密情報: 機密性高 or 中 (content encrypted at rest). */
 bool classify_is_secret(const Csirt__V1__Classification *cl);
 

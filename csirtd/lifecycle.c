@@ -760,8 +760,11 @@ lc_validate_note_add(const Csirt__V1__Case *cur, const Csirt__V1__NoteAdded *na)
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "version: %" PRIu32 ", a new note is 1",
 		                       na->version);
+	/* 第4.4: a note is derived from its case and never below it. */
 	if ((rc = lc_check_classification("classification",
 	                                  na->classification)) < 0 ||
+	    (rc = classify_check_inherits("classification", na->classification,
+	                                  cur->classification)) < 0 ||
 	    (rc = lc_check_text("path", na->path, CASE_PATH_MAX,
 	                        TXT_REQUIRED | TXT_LINE)) < 0)
 		return rc;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classify.h"
 #include "codec.h"
 #include "crypto.h"
 #include "error.h"
@@ -378,22 +379,23 @@ RPC_HANDLER(rpc_add_note)
 	int rc;
 
 	(void)out;
-	/* 第4.4: without a classification the note inherits its case's. */
-	if (r->classification != NULL) {
-		cl = (Csirt__V1__Classification *)codec_clone(
-		    &r->classification->base);
-	} else {
+	/* 第4.4: a note inherits its case's classification; the client
+	 * names only what it raises (the writer refuses anything below the
+	 * case's, judged against the case as it is then). */
+	{
 		Csirt__V1__Case *c = NULL;
 		if ((rc = rpc_case_visible(ctx, r->case_id, &c)) != 0)
 			return rc;
-		if (c->classification == NULL) {
+		if (r->classification == NULL && c->classification == NULL) {
 			case_free(c);
 			return csirt_error_set(CSIRT_EINVAL,
 			                       "classification is required "
 			                       "(機密性/完全性/可用性)");
 		}
 		cl = (Csirt__V1__Classification *)codec_clone(
-		    &c->classification->base);
+		    r->classification != NULL ? &r->classification->base
+		                              : &c->classification->base);
+		classify_fill(cl, c->classification);
 		case_free(c);
 	}
 	/* 機密性高・中: sealed here, under its own key (issue 6). */

@@ -44,14 +44,17 @@ action(struct apic *a, const char *token, const char *method, const char *id,
 	return resp;
 }
 
+/* A report classified 機密性 `conf` (0: apic_report_request's 中). */
 static char *
-report(struct apic *a, const char *token, const char *title, int expect,
-       struct buf *err)
+report_conf(struct apic *a, const char *token, const char *title,
+            Csirt__V1__Confidentiality conf, int expect, struct buf *err)
 {
 	Csirt__V1__ReportIncidentRequest *r = apic_report_request(title);
 	Csirt__V1__CaseResponse *resp = NULL;
 	char *id = NULL;
 
+	if (conf != 0)
+		r->case_->classification->confidentiality = conf;
 	ck_assert_int_eq(apic_call(a, token, "CaseService/ReportIncident",
 	                           &r->base,
 	                           &csirt__v1__case_response__descriptor,
@@ -67,6 +70,13 @@ report(struct apic *a, const char *token, const char *title, int expect,
 	}
 	codec_free(&r->base);
 	return id;
+}
+
+static char *
+report(struct apic *a, const char *token, const char *title, int expect,
+       struct buf *err)
+{
+	return report_conf(a, token, title, 0, expect, err);
 }
 
 START_TEST(test_api_lifecycle_protobuf)
@@ -107,13 +117,24 @@ START_TEST(test_api_lifecycle_protobuf)
 	                 200);
 	codec_set_string(&note->case_id, id);
 	codec_set_string(&note->text, "本人から聴取。電車内に置き忘れた。");
+	/* 第4.4: a note is never below its case: 機密性低 on this 機密性中
+	 * case is refused; without a classification it inherits the
+	 * case's (and is stored encrypted). */
 	note->classification =
 	    apic_msg_new(&csirt__v1__classification__descriptor);
 	note->classification->confidentiality =
 	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
-	note->classification->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
-	note->classification->availability =
-	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
+	{
+		struct buf e = BUF_INIT;
+		ck_assert_int_eq(apic_call(&a, a.inv, "CaseService/AddNote",
+		                           &note->base, NULL, NULL, &e),
+		                 400);
+		ck_assert_msg(strstr(e.data, "is below the case's") != NULL,
+		              "%s", e.data);
+		buf_free(&e);
+	}
+	codec_free(&note->classification->base);
+	note->classification = NULL;
 	ck_assert_int_eq(apic_call(&a, a.inv, "CaseService/AddNote",
 	                           &note->base, NULL, NULL, NULL),
 	                 200);
@@ -253,7 +274,11 @@ START_TEST(test_api_note_versions)
 	apic_start(&a);
 	apic_create_user(&a, "inv2", CSIRT__V1__ROLE__ROLE_INVESTIGATOR, "",
 	                 inv2);
-	id = report(&a, a.rep1, "機器の紛失事案：公用携帯電話機", 200, &err);
+	/* 機密性低: its notes are plain text, every version visible to
+	 * auditors with git log -p (機密性中・高 ones are sealed). */
+	id = report_conf(&a, a.rep1, "機器の紛失事案：公用携帯電話機",
+	                 CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW, 200,
+	                 &err);
 	codec_free(&action(&a, a.sm, "CaseService/Escalate", id, "CSIRTへ", 200)
 	                ->base);
 	codec_free(&action(&a, a.lead, "CaseService/OpenInvestigation", id,
@@ -271,13 +296,7 @@ START_TEST(test_api_note_versions)
 	/* Version 1. */
 	codec_set_string(&note->case_id, id);
 	codec_set_string(&note->text, texts[0]);
-	note->classification =
-	    apic_msg_new(&csirt__v1__classification__descriptor);
-	note->classification->confidentiality =
-	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
-	note->classification->integrity = CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
-	note->classification->availability =
-	    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
+	/* No classification: the note inherits its case's (第4.4). */
 	ck_assert_int_eq(apic_call(&a, a.inv, "CaseService/AddNote",
 	                           &note->base,
 	                           &csirt__v1__note_response__descriptor,
@@ -305,7 +324,7 @@ START_TEST(test_api_note_versions)
 	}
 
 	/* Every version, oldest first, byte-exact; the reporting division
-	 * reads its own case's notes. */
+	 * reads its own case's 機密性低 notes. */
 	vr = note_versions(&a, a.rep1, id, "n1", 200, &err);
 	ck_assert_uint_eq(vr->n_versions, 3);
 	for (size_t i = 0; i < 3; i++) {

@@ -46,7 +46,9 @@ static const struct row {
     /* n1 was written by sm: its author and the lead may edit it; the
      * investigator, though assigned, is not its author. */
     {"CaseService/EditNote", {D, D, P, P, D, D, D}},
-    {"CaseService/GetNoteVersions", {P, H, P, P, P, P, D}},
+    /* n1 inherits x's 機密性中 (第4.4), content a 所属長 may not read
+     * (classify.c's table): refused, not hidden. */
+    {"CaseService/GetNoteVersions", {D, H, P, P, P, P, D}},
     {"CaseService/Resolve", {D, D, D, P, D, D, D}},
     {"CaseService/Close", {D, D, P, P, D, D, D}},
     {"CaseService/Reopen", {D, D, D, P, D, D, D}},
@@ -158,7 +160,7 @@ build(const char *method, const char *x, const char *r, int col)
 		    apic_msg_new(&csirt__v1__add_note_request__descriptor);
 		codec_set_string(&q->case_id, x);
 		codec_set_string(&q->text, "所見");
-		q->classification = low();
+		/* No classification: the note inherits the case's. */
 		return &q->base;
 	}
 	if (strcmp(m, "EditNote") == 0) {

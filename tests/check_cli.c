@@ -681,10 +681,16 @@ START_TEST(test_cli_report_file_list_update_and_note_editor)
 	                                      "--reason", "typo", NULL});
 	CLI_EXPECT(r, 0);
 	run_free(&r);
-	r = CLI(&a, a.aud, "note", "versions", id, "n1");
+	/* The note inherited the case's 機密性高 (第4.4): sealed, read by
+	 * the 情報セキュリティ管理者, not by the auditor (classify.c). */
+	r = CLI(&a, a.sm, "note", "versions", id, "n1");
 	CLI_EXPECT(r, 0);
 	HAS(r.out, "first draft");
 	HAS(r.out, "second draft");
+	run_free(&r);
+	r = CLI(&a, a.aud, "note", "versions", id, "n1");
+	CLI_EXPECT(r, 4);
+	HAS(r.err, "CONFIDENTIALITY_HIGH");
 	run_free(&r);
 	/* An editor that changes nothing sends nothing. */
 	r = cli_run_env(&a, a.sm, NULL, NULL,

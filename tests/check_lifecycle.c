@@ -220,7 +220,7 @@ ev_note_add(uint64_t seq, int role, const char *actor, const char *time,
 	csirt__v1__note_added__init(n);
 	set(&n->note_id, note_id);
 	n->version = 1;
-	n->classification = classification(2, 1, 1, NULL);
+	n->classification = classification(2, 1, 1, "所属内限り");
 	set(&n->path, "cases/2026/00/01/2026-000123/notes/n1.md.enc");
 	set(&n->text_sha256, SHA);
 	ev->note_added = n;
@@ -947,6 +947,27 @@ m_note_classification(struct vfix *v)
 	   ev_note_add(99, RO(CSIRT_LEAD), "lead.ito", T, "n1"));
 	v->ev->note_added->classification->integrity = 0;
 }
+/* 第4.4: 機密性低 on a 機密性中 case. */
+static void
+m_note_below_case(struct vfix *v)
+{
+	at(v, LIFE_OPEN + 1,
+	   ev_note_add(99, RO(CSIRT_LEAD), "lead.ito", T, "n1"));
+	v->ev->note_added->classification->confidentiality =
+	    CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
+}
+static void
+m_note_restriction_dropped(struct vfix *v)
+{
+	at(v, LIFE_OPEN + 1,
+	   ev_note_add(99, RO(CSIRT_LEAD), "lead.ito", T, "n1"));
+	Csirt__V1__Classification *cl = v->ev->note_added->classification;
+	for (size_t i = 0; i < cl->n_handling_restrictions; i++)
+		free(cl->handling_restrictions[i]);
+	free(cl->handling_restrictions);
+	cl->handling_restrictions = NULL;
+	cl->n_handling_restrictions = 0;
+}
 static void
 m_note_sha(struct vfix *v)
 {
@@ -1086,6 +1107,13 @@ static const struct refusal {
     {"note id", m_note_id, CSIRT_EINVAL, "note_id: \"n5\", expected \"n1\""},
     {"note classification", m_note_classification, CSIRT_EINVAL,
      "classification.integrity: required"},
+    {"note below its case", m_note_below_case, CSIRT_EINVAL,
+     "classification.confidentiality: CONFIDENTIALITY_LOW is below the "
+     "case's CONFIDENTIALITY_MEDIUM"},
+    {"note without the case's restriction", m_note_restriction_dropped,
+     CSIRT_EINVAL,
+     "classification.handling_restrictions: the case's \"所属内限り\" must "
+     "be kept"},
     {"note sha", m_note_sha, CSIRT_EINVAL,
      "text_sha256: expected 64 lowercase hex digits"},
     {"note edit unknown", m_note_edit_unknown, CSIRT_EINVAL,

@@ -168,18 +168,18 @@ note_add_edit(struct cli *cli, int argc, char **argv, int edit)
 		        csirt__v1__add_note_request__descriptor);
 		codec_set_string(&r->case_id, argv[optind]);
 		codec_set_string(&r->text, text);
-		r->classification = NEW(Csirt__V1__Classification,
-		                        csirt__v1__classification__descriptor);
-		/* 機密性低 unless asked: stored as plain text, readable by
-		 * auditors in git; 機密性高・中 notes are sealed by the
-		 * daemon with their own keys. */
-		r->classification->confidentiality =
-		    v > 0 ? (Csirt__V1__Confidentiality)v
-		          : CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_LOW;
-		r->classification->integrity =
-		    CSIRT__V1__INTEGRITY__INTEGRITY_LOW;
-		r->classification->availability =
-		    CSIRT__V1__AVAILABILITY__AVAILABILITY_LOW;
+		/* The case's classification unless 機密性 is raised (第4.4:
+		 * the daemon fills the rest from the case and refuses
+		 * anything below it).  機密性高・中 notes are sealed by the
+		 * daemon under their own keys; 機密性低 ones stay plain text,
+		 * readable by auditors in git. */
+		if (v > 0) {
+			r->classification =
+			    NEW(Csirt__V1__Classification,
+			        csirt__v1__classification__descriptor);
+			r->classification->confidentiality =
+			    (Csirt__V1__Confidentiality)v;
+		}
 		req = &r->base;
 	}
 	if ((rc = cli_rpc(cli,

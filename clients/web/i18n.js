@@ -91,9 +91,12 @@ const ui = {
   'case.assignees': ['調査担当のログイン名 (カンマ区切り)', 'Investigators\' logins (comma-separated)'],
   'case.none': ['なし', 'None'],
   'case.yes': ['あり', 'Yes'],
-  'case.note_low_only': [
-    '機密性高・中のメモは暗号化して保存する必要があり、現在は登録できません。機密性低のメモのみ登録できます。',
-    'Notes classified 機密性高 or 中 must be stored encrypted, which is not supported yet: only 機密性低 notes can be added.'],
+  'case.note_inherits': [
+    'メモは事案の格付を引き継ぎます（第4.4）。機密性を上げることはできますが、事案より下げることはできません。機密性高・中のメモは暗号化して保存されます。',
+    'A note inherits its case\'s classification (第4.4): its 機密性 may be raised, never set below the case\'s. 機密性高 and 中 notes are stored encrypted.'],
+  'case.note_below_case': [
+    'メモの機密性は事案の機密性より低くできません（第4.4）。',
+    'A note\'s 機密性 cannot be below its case\'s (第4.4).'],
   'history.title': ['台帳の履歴', 'Ledger history'],
   'history.hint': [
     '各行は台帳 (ledger.git) の署名付きコミット1件です。git log で照合できます。',

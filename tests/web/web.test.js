@@ -187,7 +187,7 @@ test('the CSIRT lead opens an investigation; an auditor sees the ledger commits'
   await page.locator('.timeline li[data-type="case.investigation_opened"]').getByText('yamada').waitFor();
   assert.deepEqual(await actions.getByRole('button').allTextContents(),
     ['調査担当を指名する', 'メモを追加する', '解決とする']);
-  // Staff it: the investigator then adds a note (機密性高).
+  // Staff it: the investigator then adds a note (機密性高, sealed).
   await actions.getByRole('button', { name: '調査担当を指名する' }).click();
   await page.getByLabel('調査担当のログイン名 (カンマ区切り)').fill('inoue');
   await page.locator('form[data-action="assign"]').getByRole('button').click();
@@ -201,18 +201,21 @@ test('the CSIRT lead opens an investigation; an auditor sees the ledger commits'
   assert.deepEqual(await invActions.getByRole('button').allTextContents(), ['メモを追加する']);
   await invActions.getByRole('button', { name: 'メモを追加する' }).click();
   await inv.getByLabel('内容 (必須)').fill('端末の位置情報を照会中。');
-  // 機密性高 is refused before sending, as the daemon would (no
-  // encrypted notes yet); 機密性低 goes through.
+  // 第4.4: the form starts at the case's 機密性 (中); 機密性低 is refused
+  // before sending, as the daemon would; 機密性高 goes through (the
+  // daemon stores it encrypted).
   const notes = [];
   inv.on('request', (q) => {
     if (q.url().endsWith('/AddNote')) notes.push(q);
   });
-  await inv.getByLabel('機密性', { exact: true }).selectOption({ label: '機密性高' });
+  const level = inv.getByLabel('機密性', { exact: true });
+  assert.equal(await level.inputValue(), 'CONFIDENTIALITY_MEDIUM');
+  await level.selectOption({ label: '機密性低' });
   assert.deepEqual(await unlabelled(inv), []);
   await inv.locator('form[data-action="note"]').getByRole('button').click();
-  await inv.locator('.field-error').getByText('機密性低のメモのみ登録できます。').waitFor();
+  await inv.locator('.field-error').getByText('メモの機密性は事案の機密性より低くできません（第4.4）。').waitFor();
   assert.equal(notes.length, 0);
-  await inv.getByLabel('機密性', { exact: true }).selectOption({ label: '機密性低' });
+  await level.selectOption({ label: '機密性高' });
   await inv.locator('form[data-action="note"]').getByRole('button').click();
   await inv.locator('.timeline li[data-type="note.added"]').getByText('inoue').waitFor();
   assertClean(assert, inv);

@@ -87,7 +87,11 @@ function actionForm(c, a, onDone) {
   if (text) parts.push(text.row);
   if (a.text === 'note') {
     conf = field(label('classification.confidentiality'),
-      enumSelect(enumValues('CONFIDENTIALITY_'), enumLabel), t('case.note_low_only'));
+      enumSelect(enumValues('CONFIDENTIALITY_'), enumLabel), t('case.note_inherits'));
+    // 第4.4: the case's level by default; the daemon refuses anything below.
+    if (c.classification && c.classification.confidentiality) {
+      conf.input.value = c.classification.confidentiality;
+    }
   }
   if (conf) parts.push(conf.row);
   const submit = h('button', { type: 'submit' }, t(`action.${a.name}`));
@@ -105,9 +109,11 @@ function actionForm(c, a, onDone) {
       req = { id: c.id, assignees: list };
     } else if (a.text === 'note') {
       e = checkText(text.input.value, LIMITS.TEXT_MAX, { required: true });
-      // rpc_case.c refuses 機密性高・中 notes until they can be stored
-      // encrypted.
-      const ce = conf.input.value === 'CONFIDENTIALITY_LOW' ? null : t('case.note_low_only');
+      // 第4.4, as lifecycle.c checks it: never below the case's 機密性.
+      const levels = enumValues('CONFIDENTIALITY_');
+      const below = c.classification &&
+        levels.indexOf(conf.input.value) < levels.indexOf(c.classification.confidentiality);
+      const ce = below ? t('case.note_below_case') : null;
       setFieldError(conf, ce);
       if (ce && !e) {
         conf.input.focus();
