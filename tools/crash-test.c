@@ -6,8 +6,8 @@
  * with N keep-alive connections (notes by the 情報セキュリティ管理者 and
  * reports by a 所属長, each carrying a unique marker) for a random time,
  * SIGKILLs it while requests are in flight, and restarts it (which
- * reconciles the index with the ledger).  Then, with stock git and the
- * auditor's verifier:
+ * reconciles the index with the ledger) and stops it cleanly.  Then, with
+ * stock git and the auditor's verifier:
  *   - every acknowledged event is in the ledger exactly once (one report
  *     event file or note file carries its marker), in the commit it was
  *     acknowledged with,
@@ -460,9 +460,16 @@ main(int argc, char **argv)
 		l.arg = &t;
 		bl_load_run(&l, bl_now_us() + (int64_t)ms * 1000);
 		bl_child_stop(&d, SIGKILL);
+		/* The restart reconciles the index with the ledger; then a
+		 * clean stop, so that the checks do not race the daemon's own
+		 * writes (deadline.missed events once reports are 30 minutes
+		 * old), and a start again for the next trial. */
 		bl_csirtd_start(&d, o.csirtd, data, log);
+		bl_child_stop(&d, SIGTERM);
 		bad = trial_check(&t, data, o.audit, &tot);
 		free(t.w);
+		if (!bad && k < o.trials)
+			bl_csirtd_start(&d, o.csirtd, data, log);
 	}
 	bl_child_stop(&d, SIGTERM);
 	printf("crash-test: %u trials, %" PRIu64 " acknowledged, %" PRIu64
