@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "checkpoint.h"
 #include "codec.h"
 #include "crypto.h"
 #include "error.h"
@@ -31,8 +32,8 @@
 #define AUDIT_FILE_MAX (1u << 20)
 
 static const char *const rule_names[] = {
-    "ok",    "refs", "linear", "signature", "files",
-    "event", "case", "anchor", "index",
+    "ok",   "refs",   "linear", "signature",  "files",  "event",
+    "case", "anchor", "index",  "checkpoint", "pinned",
 };
 
 const char *
@@ -347,7 +348,12 @@ struct audit {
 	struct folds folds;
 	char (*ids)[LEDGER_OID_HEX]; /* oldest first once collected */
 	size_t nids;
+	uint64_t *seqs; /* events up to and including commit i */
 	uint64_t seq;
+	struct merkle tree; /* of the events verified so far */
+	uint64_t cp_size;   /* of the last checkpoint commit */
+	struct checkpoint pinned;
+	bool have_pinned;
 };
 
 static int
@@ -516,6 +522,148 @@ done:
 	return rc;
 }
 
+/* ---- checkpoints (rules 9 and 10) ------------------------------------ */
+
+struct cpfile {
+	struct audit_report *r;
+	const char *commit;
+	const char *path; /* the one file it must add */
+	char *data;
+	size_t len;
+};
+
+static int
+cpfile_cb(const char *path, enum ledger_change change, unsigned mode,
+          const char *data, size_t len, void *arg)
+{
+	struct cpfile *f = arg;
+
+	if (strcmp(path, f->path) != 0 || change != LEDGER_ADDED)
+		return fail(f->r, AUDIT_FILES, f->commit,
+		            "checkpoint commit %s %s (it may only add %s)",
+		            change == LEDGER_ADDED     ? "adds"
+		            : change == LEDGER_DELETED ? "deletes"
+		                                       : "modifies",
+		            path, f->path);
+	if (mode != 0100644 || data == NULL || len > CHECKPOINT_TEXT_MAX)
+		return fail(f->r, AUDIT_CHECKPOINT, f->commit,
+		            "%s is not a regular file of at most %d bytes",
+		            path, CHECKPOINT_TEXT_MAX);
+	f->data = util_xmalloc(len + 1);
+	memcpy(f->data, data, len);
+	f->data[len] = '\0';
+	f->len = len;
+	return 0;
+}
+
+/* Rule 9 for checkpoint commit `i` claiming `size` events. */
+static int
+check_checkpoint(struct audit *a, size_t i, uint64_t size)
+{
+	const char *id = a->ids[i];
+	struct cpfile f = {a->r, id, NULL, NULL, 0};
+	struct buf path = BUF_INIT;
+	struct checkpoint cp;
+	unsigned char root[MERKLE_HASH_LEN];
+	int rc;
+
+	if (size != a->seq || size <= a->cp_size || i == 0) {
+		rc =
+		    fail(a->r, AUDIT_CHECKPOINT, id,
+		         "checkpoint of %" PRIu64 " events after %" PRIu64
+		         " events (the previous checkpoint covers %" PRIu64 ")",
+		         size, a->seq, a->cp_size);
+		goto done;
+	}
+	layout_checkpoint_path(&path, size);
+	f.path = path.data;
+	if ((rc = ledger_diff(a->lg, a->ids[i - 1], id, cpfile_cb, &f)) != 0) {
+		if (a->r->rule == AUDIT_OK)
+			rc = fail(a->r, AUDIT_FILES, id, "%s",
+			          csirt_error_msg());
+		goto done;
+	}
+	if (f.data == NULL) {
+		rc = fail(a->r, AUDIT_FILES, id, "does not add %s", path.data);
+		goto done;
+	}
+	if (checkpoint_open(&cp, f.data, f.len, a->signers.keys,
+	                    a->signers.n) != 0) {
+		rc = fail(a->r, AUDIT_CHECKPOINT, id, "%s: %s", path.data,
+		          csirt_error_msg());
+		goto done;
+	}
+	merkle_root(&a->tree, root);
+	if (cp.size != size || strcmp(cp.head, a->ids[i - 1]) != 0 ||
+	    memcmp(cp.root, root, sizeof(root)) != 0) {
+		rc = fail(a->r, AUDIT_CHECKPOINT, id,
+		          "%s does not match the ledger (size %" PRIu64
+		          ", head %.12s, root %s the recomputed one)",
+		          path.data, cp.size, cp.head,
+		          memcmp(cp.root, root, sizeof(root)) ? "differs from"
+		                                              : "equals");
+		goto done;
+	}
+	a->cp_size = size;
+	a->r->checkpoints++;
+	memcpy(a->r->checkpoint, f.data, f.len + 1);
+	rc = 0;
+done:
+	free(f.data);
+	buf_free(&path);
+	return rc;
+}
+
+/* Rule 10: reads and opens the pinned checkpoint. */
+static int
+pinned_load(struct audit *a)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = util_read_file(&text, &len, a->opt->checkpoint,
+	                         CHECKPOINT_TEXT_MAX)) != 0) {
+		rc = fail(a->r, AUDIT_PINNED, NULL, "cannot read %s: %s",
+		          a->opt->checkpoint, csirt_error_msg());
+		goto done;
+	}
+	if (checkpoint_open(&a->pinned, text, len, a->signers.keys,
+	                    a->signers.n) != 0) {
+		rc = fail(a->r, AUDIT_PINNED, NULL, "%s: %s",
+		          a->opt->checkpoint, csirt_error_msg());
+		goto done;
+	}
+	a->have_pinned = true;
+	rc = 0;
+done:
+	free(text);
+	return rc;
+}
+
+/* Rule 10 after the event commit `id` that brought the tree to a->seq. */
+static int
+check_pinned_at(struct audit *a, const char *id)
+{
+	unsigned char root[MERKLE_HASH_LEN];
+
+	if (!a->have_pinned || a->seq != a->pinned.size)
+		return 0;
+	merkle_root(&a->tree, root);
+	if (memcmp(root, a->pinned.root, sizeof(root)) != 0)
+		return fail(a->r, AUDIT_PINNED, id,
+		            "the Merkle root of the first %" PRIu64
+		            " events differs from the pinned checkpoint's: "
+		            "events were changed, removed or reordered",
+		            a->pinned.size);
+	if (strcmp(id, a->pinned.head) != 0)
+		return fail(a->r, AUDIT_PINNED, id,
+		            "event %" PRIu64 " is this commit, not the pinned "
+		            "head %s: the history was rewritten",
+		            a->pinned.size, a->pinned.head);
+	return 0;
+}
+
 /* Rules 3 to 6 for commit number `i` (0: the root). */
 static int
 check_commit(struct audit *a, size_t i)
@@ -535,6 +683,19 @@ check_commit(struct audit *a, size_t i)
 	}
 	if ((rc = check_signature(a, id, &c)) != 0)
 		goto done;
+	{
+		uint64_t size = 0;
+		rc = layout_checkpoint_parse(&size, c.message);
+		if (rc == 0) {
+			rc = check_checkpoint(a, i, size);
+			goto done;
+		}
+		if (rc != CSIRT_ENOTFOUND) {
+			rc = fail(a->r, AUDIT_CHECKPOINT, id, "%s",
+			          csirt_error_msg());
+			goto done;
+		}
+	}
 	if (layout_trailers_parse(&t, c.message) != 0) {
 		rc = fail(a->r, AUDIT_EVENT, id,
 		          "lacks well-formed csirtd trailers");
@@ -573,7 +734,13 @@ check_commit(struct audit *a, size_t i)
 	}
 	if ((rc = check_event(a, id, &t, &f)) != 0)
 		goto done;
+	if ((rc = merkle_append_sha256_hex(&a->tree, t.event_sha256)) != 0) {
+		rc = fail(a->r, AUDIT_EVENT, id, "%s", csirt_error_msg());
+		goto done;
+	}
 	a->seq = t.seq;
+	if ((rc = check_pinned_at(a, id)) != 0)
+		goto done;
 	rc = 0;
 done:
 	rawcommit_free(&c);
@@ -585,8 +752,8 @@ done:
 	return rc;
 }
 
-/* Rule 7: the anchor is one of the verified commits, with its Seq (commit
- * i carries Seq i + 1, rule 5). */
+/* Rule 7: the anchor is one of the verified commits, with its Seq (a
+ * checkpoint commit counts the events before it). */
 static int
 check_anchor(struct audit *a)
 {
@@ -600,10 +767,10 @@ check_anchor(struct audit *a)
 	for (size_t i = 0; i < a->nids; i++) {
 		if (strncmp(a->ids[i], want, n) != 0)
 			continue;
-		if ((uint64_t)i + 1 != a->opt->anchor_seq)
+		if (a->seqs[i] != a->opt->anchor_seq)
 			return fail(a->r, AUDIT_ANCHOR, a->ids[i],
-			            "anchor has Seq %zu, not %" PRIu64, i + 1,
-			            a->opt->anchor_seq);
+			            "anchor has Seq %" PRIu64 ", not %" PRIu64,
+			            a->seqs[i], a->opt->anchor_seq);
 		return 0;
 	}
 	return fail(a->r, AUDIT_ANCHOR, NULL,
@@ -699,17 +866,30 @@ audit_verify(struct audit_report *out, const struct audit_options *opt)
 			          csirt_error_msg());
 		goto done;
 	}
+	merkle_init(&a.tree);
+	if (opt->checkpoint != NULL && (rc = pinned_load(&a)) != 0)
+		goto done;
 	if ((rc = collect(&a)) != 0)
 		goto done;
+	a.seqs = util_xcalloc(a.nids, sizeof(*a.seqs));
 	for (size_t i = 0; i < a.nids; i++) {
 		if ((rc = check_commit(&a, i)) != 0)
 			goto done;
+		a.seqs[i] = a.seq;
 		out->commits++;
 		if (opt->progress != NULL && opt->progress_every > 0 &&
 		    out->commits % opt->progress_every == 0)
 			opt->progress(out->commits, a.nids, opt->progress_arg);
 	}
 	out->events = a.seq;
+	if (a.have_pinned && a.seq < a.pinned.size) {
+		rc = fail(out, AUDIT_PINNED, NULL,
+		          "the ledger holds %" PRIu64 " events, fewer than the "
+		          "%" PRIu64 " of the pinned checkpoint: it was rolled "
+		          "back or replaced",
+		          a.seq, a.pinned.size);
+		goto done;
+	}
 	if (opt->anchor_commit != NULL && (rc = check_anchor(&a)) != 0)
 		goto done;
 	if (opt->index != NULL && (rc = check_index(&a)) != 0)
@@ -723,5 +903,6 @@ done:
 	folds_free(&a.folds);
 	signers_free(&a.signers);
 	free(a.ids);
+	free(a.seqs);
 	return rc;
 }

@@ -16,13 +16,23 @@
  *                trailers;
  *   6 case       each case.json written is the fold of the case's events;
  *   7 anchor     the anchor commit is in the history with the given Seq;
- *   8 index      the index equals one replayed from the ledger.
+ *   8 index      the index equals one replayed from the ledger;
+ *   9 checkpoint each checkpoint commit adds only checkpoints/<size>.txt,
+ *                its size is the number of events before it, its head the
+ *                commit before it, its root the Merkle root recomputed from
+ *                the events, and it is signed by an allowed key;
+ *  10 pinned     a checkpoint pinned out of band (a file) is signed by an
+ *                allowed key, the ledger holds at least its size, and the
+ *                recomputed root at that size and the commit of that event
+ *                are the pinned ones.
+ * Checkpoint commits carry no Seq: rules 4 to 6 apply to event commits.
  */
 #ifndef CSIRT_AUDIT_H
 #define CSIRT_AUDIT_H
 
 #include <stdint.h>
 
+#include "checkpoint.h"
 #include "ledger.h"
 
 enum audit_rule {
@@ -35,6 +45,8 @@ enum audit_rule {
 	AUDIT_CASE,
 	AUDIT_ANCHOR,
 	AUDIT_INDEX,
+	AUDIT_CHECKPOINT,
+	AUDIT_PINNED,
 };
 
 struct audit_options {
@@ -43,6 +55,7 @@ struct audit_options {
 	uint64_t anchor_seq;         /* with anchor_commit */
 	const char *anchor_commit;   /* NULL: no anchor; a full id or prefix */
 	const char *index;           /* index.sqlite to compare, or NULL */
+	const char *checkpoint;      /* a pinned checkpoint file, or NULL */
 	/* Called every `progress_every` commits (0: never). */
 	void (*progress)(uint64_t commits, uint64_t total, void *arg);
 	uint64_t progress_every;
@@ -55,6 +68,8 @@ struct audit_report {
 	char message[512];
 	uint64_t commits, events;
 	char head[LEDGER_OID_HEX];
+	uint64_t checkpoints;                     /* checkpoint commits */
+	char checkpoint[CHECKPOINT_TEXT_MAX + 1]; /* the newest, or "" */
 };
 
 /* "refs", "linear", ...; "ok" for AUDIT_OK.  Static storage. */

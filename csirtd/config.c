@@ -89,6 +89,15 @@ static const struct setting settings[] = {
      "file is removed"},
     {"evidence_uploads_max", SET_UINT, 0, OFF(evidence_uploads_max), 1, 10000,
      "64", "evidence uploads in progress at once (all users)"},
+    /* Signed checkpoints (checkpoint.h). */
+    {"checkpoint_events", SET_UINT, 0, OFF(checkpoint_events), 0, 10000000,
+     "1000",
+     "events after which the daemon commits a signed checkpoint (RFC 6962 "
+     "Merkle root of the events); 0: no count trigger"},
+    {"checkpoint_interval_s", SET_UINT, 0, OFF(checkpoint_interval_s), 0, 86400,
+     "300",
+     "seconds after which a checkpoint is committed if events were added "
+     "since the last; 0: no time trigger (both 0: no checkpoints)"},
 };
 
 static const struct setting *

@@ -37,6 +37,9 @@ struct config {
 	uint64_t evidence_max_bytes;    /* largest evidence file */
 	uint64_t evidence_upload_ttl_s; /* idle staging uploads expire */
 	uint64_t evidence_uploads_max;  /* staging uploads at once */
+	/* Signed checkpoints: every N events or T seconds (0: off). */
+	uint64_t checkpoint_events;
+	uint64_t checkpoint_interval_s;
 };
 
 /* Fills `cfg` with the defaults; release with config_free(). */

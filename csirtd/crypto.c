@@ -2132,3 +2132,89 @@ crypto_stream_dec_final(struct crypto_stream *s, struct buf *plain)
 		                       "stream header");
 	return crypto_stream_open(s, true, plain);
 }
+
+/* ---- signed notes (C2SP signed-note) */
+
+#define CRYPTO_NOTE_ID_LEN 4
+#define CRYPTO_NOTE_ED25519 0x01 /* the signed-note signature type */
+
+void
+crypto_base64_encode(struct buf *out, const void *p, size_t n)
+{
+	crypto_put_base64(out, p, n, 0);
+}
+
+int
+crypto_base64_decode(unsigned char *out, size_t cap, size_t *len,
+                     const char *text, size_t n)
+{
+	const char *end = NULL;
+
+	if (!crypto_base64_valid(text, n, "") ||
+	    sodium_base642bin(out, cap, text, n, NULL, len, &end,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != text + n)
+		return csirt_error_set(CSIRT_EINVAL, "invalid base64");
+	return 0;
+}
+
+static void
+crypto_note_key_id(unsigned char out[CRYPTO_NOTE_ID_LEN], const char *name,
+                   const unsigned char pk[crypto_sign_PUBLICKEYBYTES])
+{
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state st;
+	const unsigned char sep[2] = {'\n', CRYPTO_NOTE_ED25519};
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)name,
+	                          strlen(name));
+	crypto_hash_sha256_update(&st, sep, sizeof(sep));
+	crypto_hash_sha256_update(&st, pk, crypto_sign_PUBLICKEYBYTES);
+	crypto_hash_sha256_final(&st, digest);
+	memcpy(out, digest, CRYPTO_NOTE_ID_LEN);
+}
+
+int
+crypto_note_sign(const struct crypto_signer *s, const char *name,
+                 const void *text, size_t len, struct buf *out)
+{
+	unsigned char raw[CRYPTO_NOTE_ID_LEN + crypto_sign_BYTES];
+
+	if (name == NULL || *name == '\0' || strpbrk(name, " +\n") != NULL)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "signed note: bad key name");
+	crypto_note_key_id(raw, name, s->pk);
+	crypto_sign_detached(raw + CRYPTO_NOTE_ID_LEN, NULL,
+	                     (const unsigned char *)text, len, s->sk);
+	crypto_put_base64(out, raw, sizeof(raw), 0);
+	return 0;
+}
+
+int
+crypto_note_verify(const char *name, const char *sig_b64, size_t sig_len,
+                   const void *text, size_t len, const char *public_key)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char raw[CRYPTO_NOTE_ID_LEN + crypto_sign_BYTES + 1];
+	unsigned char id[CRYPTO_NOTE_ID_LEN];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = crypto_public_parse(pk, public_key)) != 0)
+		return rc;
+	if (crypto_base64_decode(raw, sizeof(raw), &n, sig_b64, sig_len) != 0 ||
+	    n != CRYPTO_NOTE_ID_LEN + crypto_sign_BYTES)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "signed note: malformed signature");
+	crypto_note_key_id(id, name, pk);
+	if (memcmp(id, raw, CRYPTO_NOTE_ID_LEN) != 0)
+		return csirt_error_set(CSIRT_ENOTFOUND,
+		                       "signed note: signature by another key");
+	if (crypto_sign_verify_detached(raw + CRYPTO_NOTE_ID_LEN,
+	                                (const unsigned char *)text, len,
+	                                pk) != 0)
+		return csirt_error_set(
+		    CSIRT_ETAMPER, "signed note: signature does not verify");
+	return 0;
+}

@@ -252,4 +252,29 @@ uint64_t crypto_stream_plain_len(const struct crypto_stream *s);
 /* Zeroes the state and frees; NULL is a no-op. */
 void crypto_stream_free(struct crypto_stream *s);
 
+/* ---- signed notes (C2SP signed-note) made with the ledger key, for the
+ * ledger's checkpoints (checkpoint.c).  A signature line is
+ * "\u2014 NAME BASE64\n" where BASE64 encodes the 4-byte key id
+ * (SHA-256(NAME || "\n" || 0x01 || ed25519 public key)[:4]) followed by
+ * the 64-byte ed25519 signature of the note text. */
+
+/* Appends standard base64 (with padding, no line breaks). */
+void crypto_base64_encode(struct buf *out, const void *p, size_t n);
+/* Decodes strict standard base64 of exactly `n` characters into at most
+ * `cap` bytes.  CSIRT_EINVAL on anything else. */
+int crypto_base64_decode(unsigned char *out, size_t cap, size_t *len,
+                         const char *text, size_t n);
+
+/* Appends the BASE64 of a signature line (key id and signature) of `text`
+ * under key name `name`. */
+int crypto_note_sign(const struct crypto_signer *s, const char *name,
+                     const void *text, size_t len, struct buf *out);
+/* Checks the BASE64 of one signature line of `text` named `name` against
+ * `public_key` ("ssh-ed25519 AAAA...").  0 when valid; CSIRT_ENOTFOUND
+ * when its key id is not that key's; CSIRT_ETAMPER when it does not
+ * verify; CSIRT_EINVAL when it is malformed. */
+int crypto_note_verify(const char *name, const char *sig_b64, size_t sig_len,
+                       const void *text, size_t len, const char *public_key);
+
+
 #endif

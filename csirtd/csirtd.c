@@ -275,6 +275,12 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 		goto done;
 	}
 	writer_set_policy(w, &policy);
+	if (writer_set_checkpoints(w, dd->signer, cfg->checkpoint_events,
+	                           cfg->checkpoint_interval_s) != 0) {
+		log_error("cannot rebuild the checkpoint tree", "error",
+		          csirt_error_msg());
+		goto done;
+	}
 	/* Reads run on the loop thread on their own connection (WAL lets
 	 * them proceed while the writer commits). */
 	if (index_open_readonly(&ix_read, ixp) != 0) {

@@ -279,3 +279,55 @@ layout_event_type(int payload, const char **type, bool *is_case)
 	}
 	return csirt_error_set(CSIRT_EINVAL, "event has no known payload");
 }
+
+/* ---- checkpoints ------------------------------------------------------ */
+
+void
+layout_checkpoint_path(struct buf *out, uint64_t size)
+{
+	buf_printf(out, LAYOUT_CHECKPOINT_DIR "%010" PRIu64 ".txt", size);
+}
+
+void
+layout_checkpoint_message(struct buf *out, uint64_t size)
+{
+	buf_printf(out,
+	           "checkpoint of %" PRIu64 " events\n\n"
+	           "Event: " LAYOUT_CHECKPOINT_EVENT "\n"
+	           "Checkpoint-Size: %" PRIu64 "\n"
+	           "Actor: csirtd\nRole: ROLE_SYSTEM\n",
+	           size, size);
+}
+
+int
+layout_checkpoint_parse(uint64_t *size, const char *message)
+{
+	const char *p = strstr(message, "\n\n"), *end;
+	char event[64] = "", num[24] = "";
+	char *e;
+
+	*size = 0;
+	if (p == NULL)
+		return CSIRT_ENOTFOUND;
+	for (p += 2; *p != '\0'; p = *end ? end + 1 : end) {
+		size_t len;
+		end = strchr(p, '\n');
+		if (end == NULL)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		if (trailer_take(p, len, "Event", event, sizeof(event)) < 0 ||
+		    trailer_take(p, len, "Checkpoint-Size", num, sizeof(num)) <
+		        0)
+			goto bad;
+	}
+	if (strcmp(event, LAYOUT_CHECKPOINT_EVENT) != 0)
+		return CSIRT_ENOTFOUND;
+	if (num[0] < '1' || num[0] > '9' ||
+	    strspn(num, "0123456789") != strlen(num))
+		goto bad;
+	*size = strtoull(num, &e, 10);
+	return 0;
+bad:
+	return csirt_error_set(CSIRT_ETAMPER,
+	                       "malformed checkpoint commit message");
+}

@@ -75,4 +75,19 @@ void layout_message(struct buf *out, const char *summary,
  * one (Event, Seq, Actor, Role, Event-SHA256) is missing or malformed. */
 int layout_trailers_parse(struct layout_trailers *out, const char *message);
 
+/* ---- checkpoints (checkpoint.h): a commit of the daemon that adds only
+ * checkpoints/<size>.txt, with the trailers "Event: ledger.checkpoint",
+ * "Checkpoint-Size: N", "Actor: csirtd" and "Role: ROLE_SYSTEM".  It is
+ * not an event: it has no Seq and no event file, and the events' Seq run
+ * on across it. */
+#define LAYOUT_CHECKPOINT_EVENT "ledger.checkpoint"
+#define LAYOUT_CHECKPOINT_DIR "checkpoints/"
+
+void layout_checkpoint_path(struct buf *out, uint64_t size);
+void layout_checkpoint_message(struct buf *out, uint64_t size);
+/* 0 with *size when `message` is a checkpoint commit's; CSIRT_ENOTFOUND
+ * when it is not one (no "Event: ledger.checkpoint" trailer);
+ * CSIRT_ETAMPER when it claims to be one but is malformed. */
+int layout_checkpoint_parse(uint64_t *size, const char *message);
+
 #endif

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "classify.h"
+#include "checkpoint.h"
 #include "clock.h"
 #include "codec.h"
 #include "crypto.h"
@@ -68,6 +69,19 @@ struct writer {
 		uint32_t counter;
 	} years[WRITER_YEARS];
 	size_t nyears;
+
+	/* Signed checkpoints (checkpoint.h); off until
+	 * writer_set_checkpoints().  Writer thread only. */
+	struct {
+		const struct crypto_signer *signer;
+		char origin[CHECKPOINT_ORIGIN_MAX];
+		uint64_t every;      /* events between checkpoints; 0 none */
+		int64_t interval_ms; /* time between checkpoints; 0 none */
+		struct merkle tree;  /* every durable (or batched) event */
+		struct merkle saved; /* the tree at the start of the batch */
+		uint64_t last_size;  /* size of the newest checkpoint */
+		int64_t last_ms;     /* when it was written (or start-up) */
+	} cp;
 };
 
 void
@@ -817,6 +831,9 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	snprintf(t.actor, sizeof(t.actor), "%s", ev->actor);
 	snprintf(t.role, sizeof(t.role), "%s", role);
 	crypto_sha256_hex(t.event_sha256, ev_json.data, ev_json.len);
+	if (w->cp.signer != NULL &&
+	    (rc = merkle_append_sha256_hex(&w->cp.tree, t.event_sha256)) != 0)
+		goto done;
 	/* "case.acknowledged 2026-000123 by sm", "user.created users/admin
 	 * by csirtd": the subject without "directory/" and ".json". */
 	if (is_case)
@@ -936,6 +953,196 @@ auto_escalate(struct writer *w, struct writer_cmd *cmd, uint64_t seq,
 	return rc;
 }
 
+/* ---- checkpoints --------------------------------------------------- */
+
+/* Whether a checkpoint is due at `now_ms`: enabled, events added since the
+ * last one, and `every` events or `interval_ms` passed. */
+static bool
+checkpoint_due(const struct writer *w, int64_t now_ms)
+{
+	uint64_t added = w->cp.tree.size - w->cp.last_size;
+
+	if (w->cp.signer == NULL || added == 0)
+		return false;
+	return (w->cp.every > 0 && added >= w->cp.every) ||
+	       (w->cp.interval_ms > 0 &&
+	        now_ms - w->cp.last_ms >= w->cp.interval_ms);
+}
+
+/*
+ * Adds the checkpoint of the current tree to the open ledger batch, on top
+ * of `commit` (the batch's last event commit, which the checkpoint names),
+ * and replaces `commit` with the checkpoint's commit.  Batch error on
+ * failure.
+ */
+static int
+checkpoint_commit(struct writer *w, int64_t now_ms, char commit[LEDGER_OID_HEX])
+{
+	struct checkpoint cp;
+	struct buf note = BUF_INIT, path = BUF_INIT, msg = BUF_INIT;
+	struct ledger_file file;
+	struct ledger_commit_info info;
+	int rc;
+
+	memset(&cp, 0, sizeof(cp));
+	memcpy(cp.origin, w->cp.origin, sizeof(cp.origin));
+	cp.size = w->cp.tree.size;
+	merkle_root(&w->cp.tree, cp.root);
+	memcpy(cp.head, commit, LEDGER_OID_HEX);
+	if ((rc = checkpoint_sign(&note, &cp, w->cp.signer)) != 0)
+		goto done;
+	layout_checkpoint_path(&path, cp.size);
+	layout_checkpoint_message(&msg, cp.size);
+	file = (struct ledger_file){path.data, note.data, note.len};
+	info =
+	    (struct ledger_commit_info){WRITER_SYSTEM_ACTOR, now_ms, msg.data};
+	rc = ledger_commit(w->lg, &info, &file, 1, commit);
+done:
+	buf_free(&note);
+	buf_free(&path);
+	buf_free(&msg);
+	return rc;
+}
+
+/* After a durable batch that wrote a checkpoint. */
+static void
+checkpoint_done(struct writer *w, int64_t now_ms)
+{
+	char size[24];
+
+	w->cp.last_size = w->cp.tree.size;
+	w->cp.last_ms = now_ms;
+	pthread_mutex_lock(&w->mu);
+	w->stats.checkpoints++;
+	w->stats.checkpoint_size = w->cp.last_size;
+	pthread_mutex_unlock(&w->mu);
+	snprintf(size, sizeof(size), "%" PRIu64, w->cp.last_size);
+	log_debug("checkpoint written", "size", size);
+}
+
+/*
+ * A batch of its own for a checkpoint that fell due by time while no
+ * command came (writer thread, or writer_run_once()).  Failures are those
+ * of any batch: past the durability point the writer turns broken.
+ */
+static int
+checkpoint_idle(struct writer *w)
+{
+	int64_t now_ms = clock_now_ms(w->clock);
+	char commit[LEDGER_OID_HEX];
+	int rc;
+
+	if (w->broken || !checkpoint_due(w, now_ms))
+		return 0;
+	/* The tree grew since the last checkpoint, so the head is the
+	 * newest event's commit. */
+	ledger_head(w->lg, commit);
+	if ((rc = index_begin(w->ix)) != 0)
+		return rc;
+	if ((rc = ledger_batch_begin(w->lg)) != 0) {
+		index_rollback(w->ix);
+		return rc;
+	}
+	if ((rc = checkpoint_commit(w, now_ms, commit)) != 0 ||
+	    (rc = index_set_position(w->ix, w->last_seq, commit)) != 0) {
+		ledger_batch_abort(w->lg);
+		index_rollback(w->ix);
+		return rc;
+	}
+	if ((rc = ledger_batch_finish(w->lg)) != 0) {
+		index_rollback(w->ix);
+		w->broken = true;
+		return rc;
+	}
+	if ((rc = index_commit(w->ix)) != 0) {
+		w->broken = true;
+		return rc;
+	}
+	checkpoint_done(w, now_ms);
+	if (w->commit_hook != NULL)
+		w->commit_hook(w->commit_hook_arg);
+	return 0;
+}
+
+/* How long the idle writer may wait before a checkpoint falls due by
+ * time, or -1 when none is pending. */
+static int64_t
+checkpoint_wait_ms(const struct writer *w)
+{
+	int64_t left;
+
+	if (w->cp.signer == NULL || w->cp.interval_ms == 0 ||
+	    w->cp.tree.size == w->cp.last_size)
+		return -1;
+	left = w->cp.last_ms + w->cp.interval_ms - clock_now_ms(w->clock);
+	return left < 1 ? 1 : left;
+}
+
+/* Rebuilds the tree from the ledger (start-up). */
+static int
+checkpoint_walk_cb(const char *commit, const char *message, void *arg)
+{
+	struct writer *w = arg;
+	struct layout_trailers t;
+	uint64_t size;
+	int rc;
+
+	rc = layout_checkpoint_parse(&size, message);
+	if (rc == 0) {
+		if (size != w->cp.tree.size)
+			return csirt_error_set(
+			    CSIRT_ETAMPER,
+			    "commit %.12s: checkpoint of %" PRIu64
+			    " events after %" PRIu64 " events",
+			    commit, size, w->cp.tree.size);
+		w->cp.last_size = size;
+		return 0;
+	}
+	if (rc != CSIRT_ENOTFOUND)
+		return csirt_error_wrap(rc, "commit %.12s", commit);
+	if ((rc = layout_trailers_parse(&t, message)) != 0)
+		return csirt_error_wrap(rc, "commit %.12s", commit);
+	if (t.seq != w->cp.tree.size + 1)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "commit %.12s has Seq %" PRIu64
+		                       ", expected %" PRIu64,
+		                       commit, t.seq, w->cp.tree.size + 1);
+	return merkle_append_sha256_hex(&w->cp.tree, t.event_sha256);
+}
+
+int
+writer_set_checkpoints(struct writer *w, const struct crypto_signer *signer,
+                       uint64_t every, uint64_t interval_s)
+{
+	char *pub;
+	int rc;
+
+	merkle_init(&w->cp.tree);
+	w->cp.last_size = 0;
+	w->cp.signer = NULL;
+	if (signer == NULL || (every == 0 && interval_s == 0))
+		return 0;
+	w->cp.signer = signer;
+	if ((rc = ledger_walk(w->lg, "", checkpoint_walk_cb, w)) != 0) {
+		w->cp.signer = NULL;
+		return rc;
+	}
+	if (w->cp.tree.size != w->last_seq) {
+		w->cp.signer = NULL;
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "the ledger holds %" PRIu64
+		                       " events, the index %" PRIu64,
+		                       w->cp.tree.size, w->last_seq);
+	}
+	pub = crypto_signer_public(signer);
+	checkpoint_origin(w->cp.origin, pub);
+	free(pub);
+	w->cp.every = every;
+	w->cp.interval_ms = (int64_t)interval_s * 1000;
+	w->cp.last_ms = clock_now_ms(w->clock);
+	return 0;
+}
+
 /* Runs one batch; returns 0, or a batch error after which every command
  * not yet failed must be failed by the caller. */
 static int
@@ -944,6 +1151,8 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 	uint64_t seq = w->last_seq;
 	char commit[LEDGER_OID_HEX] = "";
 	size_t accepted = 0;
+	int64_t now_ms;
+	bool checkpointed = false;
 	int rc;
 
 	*culprit = SIZE_MAX;
@@ -953,6 +1162,7 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 		index_rollback(w->ix);
 		return rc;
 	}
+	w->cp.saved = w->cp.tree;
 	for (size_t i = 0; i < n; i++) {
 		if (cmds[i]->rc != 0)
 			continue; /* failed in an earlier attempt */
@@ -983,6 +1193,16 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 		index_rollback(w->ix);
 		return 0;
 	}
+	/* A checkpoint falls due at the end of a batch: its own commit on
+	 * top of the batch's last event, durable with them. */
+	now_ms = clock_now_ms(w->clock);
+	if (checkpoint_due(w, now_ms)) {
+		if ((rc = checkpoint_commit(w, now_ms, commit)) != 0) {
+			*culprit = SIZE_MAX;
+			goto abort;
+		}
+		checkpointed = true;
+	}
 	if ((rc = index_set_position(w->ix, seq, commit)) != 0) {
 		*culprit = SIZE_MAX;
 		goto abort;
@@ -998,6 +1218,8 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 		w->broken = true;
 		return rc;
 	}
+	if (checkpointed)
+		checkpoint_done(w, now_ms);
 	pthread_mutex_lock(&w->mu);
 	w->last_seq = seq;
 	w->stats.batches++;
@@ -1011,6 +1233,7 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 abort:
 	ledger_batch_abort(w->lg);
 	index_rollback(w->ix);
+	w->cp.tree = w->cp.saved;
 	w->nyears = 0; /* counters may have advanced; reload */
 	for (size_t i = 0; i < n; i++) {
 		if (cmds[i]->rc == 0 && cmds[i]->case_after != NULL) {
@@ -1098,16 +1321,32 @@ writer_submit(struct writer *w, struct writer_cmd *cmd)
 	return rc;
 }
 
-/* Takes up to batch_max commands; with `wait`, blocks until some arrive or
- * the writer stops.  Returns the count. */
+/* Takes up to batch_max commands; with `wait`, blocks until some arrive,
+ * the writer stops, or a pending checkpoint falls due by time (then it
+ * returns 0 without stopping).  Returns the count. */
 static size_t
 take(struct writer *w, struct writer_cmd **cmds, bool wait)
 {
+	int64_t wait_ms = wait ? checkpoint_wait_ms(w) : -1;
 	size_t n = 0;
 
 	pthread_mutex_lock(&w->mu);
-	while (wait && w->head == NULL && !w->stopping)
-		pthread_cond_wait(&w->cv, &w->mu);
+	while (wait && w->head == NULL && !w->stopping) {
+		struct timespec ts;
+		if (wait_ms < 0) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)(wait_ms / 1000);
+		ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+			break; /* timed out: time for the checkpoint */
+	}
 	while (w->head != NULL && n < w->batch_max) {
 		cmds[n++] = w->head;
 		w->head = w->head->next;
@@ -1138,6 +1377,8 @@ writer_run_once(struct writer *w)
 		complete(cmds, n);
 	}
 	free(cmds);
+	if (checkpoint_idle(w) != 0)
+		log_error("checkpoint failed", "error", csirt_error_msg());
 	return w->broken
 	           ? csirt_error_set(CSIRT_EUNAVAILABLE, "ledger writer broken")
 	           : 0;
@@ -1151,9 +1392,19 @@ writer_main(void *arg)
 	size_t n;
 
 	for (;;) {
+		bool stopping;
 		n = take(w, cmds, true);
-		if (n == 0)
+		pthread_mutex_lock(&w->mu);
+		stopping = w->stopping;
+		pthread_mutex_unlock(&w->mu);
+		if (n == 0 && stopping)
 			break; /* stopping and drained */
+		if (n == 0) {
+			if (checkpoint_idle(w) != 0)
+				log_error("checkpoint failed", "error",
+				          csirt_error_msg());
+			continue;
+		}
 		process_batch(w, cmds, n);
 		complete(cmds, n);
 	}
@@ -1309,8 +1560,29 @@ replay_cb(const char *commit, const char *message, void *arg)
 	size_t len;
 	bool is_case = false;
 	const char *type = NULL;
+	uint64_t cp_size = 0;
 	int rc;
 
+	/* A checkpoint is no event: only the position moves past it. */
+	rc = layout_checkpoint_parse(&cp_size, message);
+	if (rc == 0 && cp_size != r->seq) {
+		rc = csirt_error_set(CSIRT_ETAMPER,
+		                     "commit %.12s: checkpoint of %" PRIu64
+		                     " events after %" PRIu64 " events",
+		                     commit, cp_size, r->seq);
+		goto done;
+	}
+	if (rc == 0) {
+		if (!r->in_tx) {
+			if ((rc = index_begin(r->ix)) != 0)
+				goto done;
+			r->in_tx = true;
+		}
+		rc = index_set_position(r->ix, r->seq, commit);
+		goto done;
+	}
+	if (rc != CSIRT_ENOTFOUND)
+		goto done;
 	if ((rc = layout_trailers_parse(&t, message)) != 0) {
 		rc = csirt_error_wrap(rc, "commit %.12s", commit);
 		goto done;

@@ -101,6 +101,21 @@ void writer_set_clock(struct writer *w, const struct clock *clk);
  * batch's commands complete (the deadline scheduler re-arms from it). */
 void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);
 
+/*
+ * Signed checkpoints (checkpoint.h): at the end of a batch, when events
+ * were added since the last checkpoint and `every` events (0: no count
+ * trigger) or `interval_s` seconds by the writer's clock (0: no time
+ * trigger) have passed, the writer commits a checkpoint signed with
+ * `signer` (borrowed) in the same durable batch; an idle writer thread
+ * wakes up for one due by time (writer_run_once() checks at its end).
+ * Rebuilds the Merkle frontier by walking the ledger's commit messages;
+ * call after reconciliation and writer_set_clock(), before
+ * writer_start().  CSIRT_ETAMPER when the ledger's events do not run 1, 2,
+ * ... up to the index's position.
+ */
+int writer_set_checkpoints(struct writer *w, const struct crypto_signer *signer,
+                           uint64_t every, uint64_t interval_s);
+
 int writer_start(struct writer *w);
 /* Queues a command; CSIRT_EBUSY when the queue is full, CSIRT_EUNAVAILABLE
  * when stopping or broken.  On success the callback always runs once. */
@@ -115,11 +130,13 @@ void writer_free(struct writer *w);
 uint64_t writer_last_seq(struct writer *w);
 
 struct writer_stats {
-	uint64_t batches;   /* durable batches */
-	uint64_t events;    /* events made durable */
-	uint64_t rejected;  /* commands refused by validation */
-	uint64_t failed;    /* commands failed by storage errors */
-	uint64_t max_batch; /* largest batch */
+	uint64_t batches;         /* durable batches */
+	uint64_t events;          /* events made durable */
+	uint64_t rejected;        /* commands refused by validation */
+	uint64_t failed;          /* commands failed by storage errors */
+	uint64_t max_batch;       /* largest batch */
+	uint64_t checkpoints;     /* checkpoints written since start */
+	uint64_t checkpoint_size; /* tree size of the newest one, or 0 */
 };
 void writer_get_stats(struct writer *w, struct writer_stats *out);
 size_t writer_queue_len(struct writer *w);

@@ -37,6 +37,7 @@ static const struct {
     {"http", http_suite},
     {"request", request_suite},
     {"evidence", evidence_suite},
+    {"checkpoint", checkpoint_suite},
 };
 
 int

@@ -28,5 +28,6 @@ Suite *web_suite(void);
 Suite *http_suite(void);
 Suite *request_suite(void); /* check_request.c: 第13.2 */
 Suite *evidence_suite(void); /* issue 6 */
+Suite *checkpoint_suite(void);
 
 #endif

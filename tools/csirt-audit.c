@@ -2,7 +2,12 @@
  * csirt-audit - verifies a csirtd ledger without trusting csirtd.
  *
  *   csirt-audit verify LEDGER [--allowed-signers FILE] [--anchor SEQ:COMMIT]
- *                             [--index index.sqlite]
+ *                             [--index index.sqlite] [--checkpoint FILE]
+ *   csirt-audit checkpoint LEDGER [--allowed-signers FILE]
+ *
+ * `checkpoint` verifies the ledger as `verify` does and prints its newest
+ * signed checkpoint (for auditors to keep out of band and give back with
+ * `verify --checkpoint`).
  *
  * Reads the repository only (and the index given, read-only).  Exits 0 when
  * the ledger verifies, 1 when it does not (naming the first bad commit and
@@ -10,6 +15,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +33,10 @@ usage(FILE *f)
 	fprintf(
 	    f, "usage: csirt-audit verify LEDGER [--allowed-signers FILE] "
 	       "[--anchor SEQ:COMMIT]\n"
-	       "                                 [--index index.sqlite]\n"
+	       "                                 [--index index.sqlite] "
+	       "[--checkpoint FILE]\n"
+	       "       csirt-audit checkpoint LEDGER [--allowed-signers "
+	       "FILE]\n"
 	       "\n"
 	       "Verifies a csirtd ledger (DATA/ledger.git) from the repository "
 	       "alone:\n"
@@ -45,12 +54,22 @@ usage(FILE *f)
 	       "Seq\n"
 	       "  8 index      --index equals an index replayed from the "
 	       "ledger\n"
+	       "  9 checkpoint every checkpoint commit: signed by an allowed "
+	       "key, its root\n"
+	       "               the Merkle root (RFC 6962) of the events "
+	       "before it\n"
+	       " 10 pinned     --checkpoint FILE: same root and head at its "
+	       "size\n"
+	       "\n"
+	       "checkpoint verifies, then prints the newest signed checkpoint "
+	       "to pin.\n"
 	       "\n"
 	       "  --allowed-signers FILE  git allowed-signers file (default: "
 	       "DATA/keys/allowed_signers)\n"
 	       "  --anchor SEQ:COMMIT     a commit id noted earlier, with its "
 	       "Seq\n"
 	       "  --index FILE            index.sqlite to compare\n"
+	       "  --checkpoint FILE       a checkpoint pinned earlier\n"
 	       "  -h, --help              this help\n"
 	       "\n"
 	       "Exit status: 0 verified, 1 not verified, 2 usage error.\n");
@@ -92,12 +111,14 @@ main(int argc, char **argv)
 	    {"allowed-signers", required_argument, NULL, 's'},
 	    {"anchor", required_argument, NULL, 'a'},
 	    {"index", required_argument, NULL, 'i'},
+	    {"checkpoint", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct audit_options opt;
 	struct audit_report rep;
 	char *signers = NULL, *anchor = NULL;
+	bool print_checkpoint;
 	int ch, rc;
 
 	memset(&opt, 0, sizeof(opt));
@@ -111,10 +132,12 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc || strcmp(argv[optind], "verify") != 0) {
+	if (optind >= argc || (strcmp(argv[optind], "verify") != 0 &&
+	                       strcmp(argv[optind], "checkpoint") != 0)) {
 		usage(stderr);
 		return 2;
 	}
+	print_checkpoint = strcmp(argv[optind], "checkpoint") == 0;
 	/* Options of the subcommand: parse argv from "verify" on, afresh
 	 * (optind 0 reinitialises GNU getopt). */
 	argc -= optind;
@@ -131,6 +154,9 @@ main(int argc, char **argv)
 		case 'i':
 			opt.index = optarg;
 			break;
+		case 'c':
+			opt.checkpoint = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -139,7 +165,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (optind + 1 != argc ||
+	    (print_checkpoint && (anchor || opt.index || opt.checkpoint))) {
 		usage(stderr);
 		return 2;
 	}
@@ -169,10 +196,23 @@ main(int argc, char **argv)
 	opt.progress_every = PROGRESS_EVERY;
 
 	rc = audit_verify(&rep, &opt);
-	if (rc == 0) {
+	if (rc == 0 && print_checkpoint) {
+		if (rep.checkpoint[0] == '\0') {
+			fprintf(stderr,
+			        "csirt-audit: %s verifies but holds no "
+			        "checkpoint yet\n",
+			        opt.ledger);
+			rc = 1;
+		} else {
+			fputs(rep.checkpoint, stdout);
+		}
+	} else if (rc == 0) {
 		printf("verified %" PRIu64 " events in %" PRIu64
 		       " commits, head %s\n",
 		       rep.events, rep.commits, rep.head);
+		if (rep.checkpoints > 0)
+			printf("verified %" PRIu64 " signed checkpoints\n",
+			       rep.checkpoints);
 	} else if (rep.rule != AUDIT_OK) {
 		fprintf(stderr,
 		        "csirt-audit: NOT VERIFIED: rule %d (%s) broken%s%s: "
