@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "mirror.h"
 #include "util.h"
 
 #define CONFIG_LINE_MAX 4096
@@ -25,6 +26,7 @@ enum setting_type { SET_STRING, SET_UINT, SET_LOGLEVEL };
 /* Setting flags. */
 #define SET_EMPTY_OK 0x1 /* a string that may be "" (feature off) */
 #define SET_CATLIST 0x2  /* a string that is a list of categories */
+#define SET_MIRROR 0x4   /* repeatable: each line adds a mirror, "" clears */
 
 struct setting {
 	const char *key;
@@ -98,6 +100,11 @@ static const struct setting settings[] = {
      "300",
      "seconds after which a checkpoint is committed if events were added "
      "since the last; 0: no time trigger (both 0: no checkpoints)"},
+    /* Mirrors (mirror.h). */
+    {"mirror", SET_STRING, SET_EMPTY_OK | SET_MIRROR, OFF(mirrors), 0, 0, "",
+     "a mirror pushed after each batch, fast-forward only: an absolute "
+     "path of a bare repository or an ssh URL (ssh-agent keys); repeat "
+     "for more"},
 };
 
 static const struct setting *
@@ -167,6 +174,20 @@ config_set(struct config *cfg, const char *key, const char *value)
 		if ((s->flags & SET_CATLIST) &&
 		    config_category_mask(&mask, value) != 0)
 			return csirt_error_wrap(CSIRT_EINVAL, "%s", key);
+		if ((s->flags & SET_MIRROR) && *value != '\0' && *field &&
+		    **field != '\0') {
+			struct buf b = BUF_INIT;
+			if (mirror_url_check(value) != 0)
+				return csirt_error_wrap(CSIRT_EINVAL, "%s",
+				                        key);
+			buf_printf(&b, "%s\n%s", *field, value);
+			free(*field);
+			*field = buf_detach(&b);
+			break;
+		}
+		if ((s->flags & SET_MIRROR) && *value != '\0' &&
+		    mirror_url_check(value) != 0)
+			return csirt_error_wrap(CSIRT_EINVAL, "%s", key);
 		free(*field);
 		*field = util_strdup(value);
 		break;
@@ -229,6 +250,7 @@ config_free(struct config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->tls_client_ca);
+	free(cfg->mirrors);
 	free(cfg->auto_escalate_categories);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -378,11 +400,18 @@ config_print(const struct config *cfg, FILE *fp)
 		const struct setting *s = &settings[i];
 		fprintf(fp, "# %s\n", s->help);
 		switch (s->type) {
-		case SET_STRING:
-			fprintf(
-			    fp, "%s = %s\n", s->key,
-			    *(char *const *)(const void *)(base + s->offset));
+		case SET_STRING: {
+			const char *v =
+			    *(char *const *)(const void *)(base + s->offset);
+			/* A repeatable key: one line per value. */
+			while ((s->flags & SET_MIRROR) && strchr(v, '\n')) {
+				fprintf(fp, "%s = %.*s\n", s->key,
+				        (int)strcspn(v, "\n"), v);
+				v = strchr(v, '\n') + 1;
+			}
+			fprintf(fp, "%s = %s\n", s->key, v);
 			break;
+		}
 		case SET_UINT:
 			fprintf(fp, "%s = %" PRIu64 "\n", s->key,
 			        *(const uint64_t *)(const void *)(base +

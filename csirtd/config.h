@@ -40,6 +40,9 @@ struct config {
 	/* Signed checkpoints: every N events or T seconds (0: off). */
 	uint64_t checkpoint_events;
 	uint64_t checkpoint_interval_s;
+	/* Mirrors: one per line ("" none), each checked by
+	 * mirror_url_check(). */
+	char *mirrors;
 };
 
 /* Fills `cfg` with the defaults; release with config_free(). */

@@ -8,6 +8,7 @@
  * Everything else lives in the core library; this file only wires it up.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "error.h"
 #include "index.h"
 #include "log.h"
+#include "mirror.h"
 #include "rpc.h"
 #include "server.h"
 #include "util.h"
@@ -190,6 +192,8 @@ deadline_post_cb(void *arg, void (*fn)(void *fn_arg), void *fn_arg)
 struct commit_listeners {
 	struct deadline_sched *ds;
 	struct rpc *rpc;
+	struct writer *w;
+	struct mirror *mirror; /* pushes after each batch (may be NULL) */
 };
 
 static void
@@ -199,6 +203,7 @@ commit_hook_cb(void *arg)
 
 	deadline_sched_kick(cl->ds);
 	rpc_commit_kick(cl->rpc);
+	mirror_notify(cl->mirror, writer_last_seq(cl->w));
 }
 
 static void
@@ -210,10 +215,32 @@ deadline_timer_cb(void *arg)
 		deadline_sched_run(*ds);
 }
 
+/* What /metrics reports beyond the RPC layer's own. */
+struct metrics_env {
+	struct rpc *rpc;
+	struct writer *w;
+	struct mirror *mirror;
+};
+
 static void
 metrics_cb(void *arg, struct buf *out)
 {
-	rpc_metrics_write(arg, out);
+	struct metrics_env *me = arg;
+	struct writer_stats ws;
+
+	rpc_metrics_write(me->rpc, out);
+	writer_get_stats(me->w, &ws);
+	buf_printf(out,
+	           "# HELP csirt_checkpoints_total Signed checkpoints "
+	           "committed since start.\n"
+	           "# TYPE csirt_checkpoints_total counter\n"
+	           "csirt_checkpoints_total %" PRIu64 "\n"
+	           "# HELP csirt_checkpoint_size Tree size of the newest "
+	           "checkpoint committed since start.\n"
+	           "# TYPE csirt_checkpoint_size gauge\n"
+	           "csirt_checkpoint_size %" PRIu64 "\n",
+	           ws.checkpoints, ws.checkpoint_size);
+	mirror_metrics_write(me->mirror, out);
 }
 
 /* Who may clone the ledger (DESIGN.md §2): auditors and the CSIRT lead,
@@ -237,6 +264,32 @@ ledger_auth_cb(void *arg, const char *authorization, char *actor,
 	return rc;
 }
 
+/* The mirrors of the configuration (one per line of cfg->mirrors). */
+static int
+start_mirrors(struct mirror **out, const struct config *cfg,
+              const char *ledger_dir)
+{
+	char *list = util_strdup(cfg->mirrors), *save = NULL, *line;
+	const char **urls = NULL;
+	size_t n = 0;
+	int rc;
+
+	for (line = strtok_r(list, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		urls = util_xrealloc(urls, (n + 1) * sizeof(*urls));
+		urls[n++] = line;
+	}
+	rc = mirror_new(out, ledger_dir, urls, n, NULL);
+	if (rc == 0 && n > 0) {
+		char count[24];
+		snprintf(count, sizeof(count), "%zu", n);
+		log_info("mirroring the ledger", "mirrors", count);
+	}
+	free(urls);
+	free(list);
+	return rc;
+}
+
 /* `tls` is borrowed (NULL serves plain HTTP). */
 static int
 cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
@@ -253,6 +306,8 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	struct deadline_sched *ds = NULL;
 	struct deadline_sched_ops ds_ops;
 	struct commit_listeners cl;
+	struct mirror *mirror = NULL;
+	struct metrics_env me;
 	char *ixp = util_path_join(cfg->data_dir, "index.sqlite");
 	char *ledger_dir = util_path_join(cfg->data_dir, "ledger.git");
 	int rc = EXIT_RUNTIME;
@@ -303,7 +358,10 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	ops.rpc = rpc_handle;
 	ops.rpc_arg = rpc;
 	ops.metrics = metrics_cb;
-	ops.metrics_arg = rpc;
+	me.rpc = rpc;
+	me.w = w;
+	me.mirror = NULL;
+	ops.metrics_arg = &me;
 	ops.reload = reload_cb;
 	ops.reload_arg = reload;
 	ops.timer = deadline_timer_cb;
@@ -328,13 +386,23 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	deadline_sched_new(&ds, ix_read, w, NULL, &limits, &ds_ops);
 	cl.ds = ds;
 	cl.rpc = rpc;
+	cl.w = w;
+	cl.mirror = NULL;
+	if (start_mirrors(&mirror, cfg, ledger_dir) != 0) {
+		log_error("cannot start the mirrors", "error",
+		          csirt_error_msg());
+		goto done;
+	}
+	cl.mirror = mirror;
+	me.mirror = mirror;
 	writer_set_commit_hook(w, commit_hook_cb, &cl);
 	if (writer_start(w) != 0) {
 		log_error("cannot start the ledger writer", "error",
 		          csirt_error_msg());
 		goto done;
 	}
-	deadline_sched_run(ds); /* re-arm from the index */
+	deadline_sched_run(ds);                    /* re-arm from the index */
+	mirror_notify(mirror, writer_last_seq(w)); /* catch up after a stop */
 	reload->srv = srv;
 	log_info("listening", "scheme", server_scheme(srv), "addr",
 	         server_address(srv), "client_certs",
@@ -359,6 +427,7 @@ done:
 		rpc_stop_cb(rpc);
 	deadline_sched_stop(ds);
 	writer_stop(w);
+	mirror_free(mirror); /* after the writer: pushes its last batch */
 	server_free(srv);
 	deadline_sched_free(ds);
 	rpc_free(rpc);

@@ -2811,3 +2811,105 @@ ledger_blob_close(struct ledger_blob_reader *r)
 		close(r->fd);
 	free(r);
 }
+
+/* ---- mirrors -------------------------------------------------------- */
+
+struct push_status {
+	bool rejected;
+	char msg[200];
+};
+
+/* The remote's verdict on each ref (a hook's refusal lands here). */
+static int
+push_ref_cb(const char *refname, const char *status, void *data)
+{
+	struct push_status *ps = data;
+
+	if (status != NULL) {
+		ps->rejected = true;
+		snprintf(ps->msg, sizeof(ps->msg), "%s: %s", refname, status);
+	}
+	return 0;
+}
+
+/* ssh keys come from ssh-agent only: csirtd holds no mirror secret. */
+static int
+push_cred_cb(git_credential **out, const char *url, const char *user,
+             unsigned int allowed, void *payload)
+{
+	(void)url;
+	(void)payload;
+	if (allowed & GIT_CREDENTIAL_SSH_KEY)
+		return git_credential_ssh_key_from_agent(out,
+		                                         user ? user : "git");
+	return GIT_PASSTHROUGH;
+}
+
+int
+ledger_push(const char *path, const char *url, char pushed[LEDGER_OID_HEX])
+{
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_push_options opts;
+	git_remote_create_options ropts;
+	struct push_status ps;
+	char spec[] = LEDGER_REF ":" LEDGER_REF; /* no '+': never forced */
+	char *specs[] = {spec};
+	git_strarray refspecs = {specs, 1};
+	git_oid head;
+	int rc, err;
+
+	pushed[0] = '\0';
+	memset(&ps, 0, sizeof(ps));
+	if ((rc = ledger_lib_init()) != 0)
+		return rc;
+	if (git_repository_open_bare(&repo, path) < 0) {
+		rc = git_fail(CSIRT_EUNAVAILABLE, "opening ledger");
+		goto done;
+	}
+	if (git_reference_name_to_id(&head, repo, LEDGER_REF) < 0) {
+		rc = git_fail(CSIRT_EUNAVAILABLE, "reading " LEDGER_REF);
+		goto done;
+	}
+	/* Anonymous, and without url.*.insteadOf: the URL is the one
+	 * configured (and libgit2 1.5 leaks the PCRE2 match data of every
+	 * config entry its insteadOf glob does not match). */
+	if (git_remote_create_options_init(
+	        &ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION) < 0) {
+		rc = git_fail(CSIRT_EFAIL, "remote options");
+		goto done;
+	}
+	ropts.repository = repo;
+	ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+	              GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(&remote, url, &ropts) < 0) {
+		rc = git_fail(CSIRT_EINVAL, "mirror");
+		goto done;
+	}
+	if (git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION) < 0) {
+		rc = git_fail(CSIRT_EFAIL, "push options");
+		goto done;
+	}
+	opts.callbacks.push_update_reference = push_ref_cb;
+	opts.callbacks.credentials = push_cred_cb;
+	opts.callbacks.payload = &ps;
+	/* libgit2 refuses a refspec without '+' unless the remote's tip is
+	 * an ancestor of ours (GIT_ENONFASTFORWARD), before sending. */
+	err = git_remote_push(remote, &refspecs, &opts);
+	if (err == GIT_ENONFASTFORWARD)
+		rc = git_fail(CSIRT_ECONFLICT,
+		              "mirror diverged, not a fast-forward");
+	else if (err < 0)
+		rc = git_fail(CSIRT_EUNAVAILABLE, "push");
+	else if (ps.rejected)
+		rc = csirt_error_set(CSIRT_ECONFLICT, "mirror refused %s",
+		                     ps.msg);
+	else
+		rc = 0;
+	if (rc == 0)
+		git_oid_tostr(pushed, LEDGER_OID_HEX, &head);
+done:
+	git_remote_free(remote);
+	git_repository_free(repo);
+	return rc;
+}

@@ -147,4 +147,15 @@ typedef int (*ledger_change_cb)(const char *path, enum ledger_change change,
 int ledger_diff(struct ledger *lg, const char *parent, const char *commit,
                 ledger_change_cb cb, void *arg);
 
+/* ---- mirrors (mirror.c calls this from its own thread) */
+
+/* Pushes refs/heads/ledger of the repository at `path` to `url` (a local
+ * path or an ssh URL; ssh authenticates through ssh-agent), fast-forward
+ * only: never forced, never deleting.  Opens its own handle, so it may run
+ * beside the writer.  Fills `pushed` with the commit pushed.
+ * CSIRT_ECONFLICT when the mirror has diverged or refused the update
+ * (the mirror is left as it was), CSIRT_EUNAVAILABLE when it could not be
+ * reached or written. */
+int ledger_push(const char *path, const char *url, char pushed[LEDGER_OID_HEX]);
+
 #endif

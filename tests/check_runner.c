@@ -38,6 +38,7 @@ static const struct {
     {"request", request_suite},
     {"evidence", evidence_suite},
     {"checkpoint", checkpoint_suite},
+    {"mirror", mirror_suite},
 };
 
 int

@@ -29,5 +29,6 @@ Suite *http_suite(void);
 Suite *request_suite(void); /* check_request.c: 第13.2 */
 Suite *evidence_suite(void); /* issue 6 */
 Suite *checkpoint_suite(void);
+Suite *mirror_suite(void);
 
 #endif
