@@ -9,6 +9,7 @@
  * commit ids and the fold of every case seen so far.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include "writer.h"
 
 #define AUDIT_SIGNERS_MAX 64
+#define AUDIT_SIG_THREADS_MAX 4
 #define AUDIT_FILE_MAX (1u << 20)
 
 static const char *const rule_names[] = {
@@ -354,6 +356,7 @@ struct audit {
 	uint64_t cp_size;   /* of the last checkpoint commit */
 	struct checkpoint pinned;
 	bool have_pinned;
+	struct sigpool *sp; /* rule 3, ahead of the other rules */
 };
 
 static int
@@ -664,6 +667,149 @@ check_pinned_at(struct audit *a, const char *id)
 	return 0;
 }
 
+/* ---- rule 3 on worker threads ----------------------------------------
+ *
+ * Signature checks are two fifths of the work and independent of each
+ * other, so worker threads (one per spare CPU) check commits ahead of the
+ * main thread, each with its own repository handle; check_commit() waits
+ * for the verdict of its commit, so the first bad commit reported is
+ * still the first in history order. */
+
+enum sig_state {
+	SIG_PENDING = 0,
+	SIG_OK,
+	SIG_NONE,     /* not signed */
+	SIG_MULTIPLE, /* more than one gpgsig header */
+	SIG_BAD,      /* no valid signature by an allowed key */
+	SIG_UNREADABLE,
+};
+
+struct sigpool {
+	struct audit *a;
+	unsigned char *state; /* by commit index, under mu */
+	size_t next;          /* next commit to claim, under mu */
+	bool stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t threads[AUDIT_SIG_THREADS_MAX];
+	size_t nthreads;
+};
+
+static enum sig_state
+sig_check(struct audit *a, struct ledger *lg, const char *id)
+{
+	struct rawcommit c;
+	enum sig_state st = SIG_BAD;
+
+	if (rawcommit_read(&c, lg, id) != 0) {
+		rawcommit_free(&c);
+		return SIG_UNREADABLE;
+	}
+	if (c.nsigs != 1)
+		st = c.nsigs == 0 ? SIG_NONE : SIG_MULTIPLE;
+	for (size_t i = 0; st == SIG_BAD && i < a->signers.n; i++)
+		if (crypto_sshsig_verify(c.sig.data, c.sig.len, "git",
+		                         c.payload.data, c.payload.len,
+		                         a->signers.keys[i]) == 0)
+			st = SIG_OK;
+	rawcommit_free(&c);
+	return st;
+}
+
+static void *
+sig_main(void *arg)
+{
+	struct sigpool *sp = arg;
+	struct ledger *lg = NULL;
+	bool open_ok = ledger_open(&lg, sp->a->opt->ledger, NULL) == 0;
+
+	for (;;) {
+		size_t i;
+		enum sig_state st;
+		pthread_mutex_lock(&sp->mu);
+		if (sp->stop || sp->next >= sp->a->nids) {
+			pthread_mutex_unlock(&sp->mu);
+			break;
+		}
+		i = sp->next++;
+		pthread_mutex_unlock(&sp->mu);
+		st = open_ok ? sig_check(sp->a, lg, sp->a->ids[i])
+		             : SIG_UNREADABLE;
+		pthread_mutex_lock(&sp->mu);
+		sp->state[i] = (unsigned char)st;
+		pthread_cond_broadcast(&sp->cv);
+		pthread_mutex_unlock(&sp->mu);
+	}
+	ledger_close(lg);
+	return NULL;
+}
+
+/* Starts the workers (none on a single CPU: check_commit() then checks
+ * inline). */
+static void
+sigpool_start(struct audit *a)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = ncpu > 1 ? (size_t)ncpu - 1 : 0;
+	struct sigpool *sp;
+
+	if (n > AUDIT_SIG_THREADS_MAX)
+		n = AUDIT_SIG_THREADS_MAX;
+	if (n == 0 || a->nids < 64)
+		return;
+	sp = util_xcalloc(1, sizeof(*sp));
+	sp->a = a;
+	sp->state = util_xcalloc(a->nids, 1);
+	pthread_mutex_init(&sp->mu, NULL);
+	pthread_cond_init(&sp->cv, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (pthread_create(&sp->threads[sp->nthreads], NULL, sig_main,
+		                   sp) == 0)
+			sp->nthreads++;
+	a->sp = sp;
+}
+
+static void
+sigpool_stop(struct sigpool *sp)
+{
+	if (sp == NULL)
+		return;
+	pthread_mutex_lock(&sp->mu);
+	sp->stop = true;
+	pthread_mutex_unlock(&sp->mu);
+	for (size_t i = 0; i < sp->nthreads; i++)
+		pthread_join(sp->threads[i], NULL);
+	pthread_mutex_destroy(&sp->mu);
+	pthread_cond_destroy(&sp->cv);
+	free(sp->state);
+	free(sp);
+}
+
+/* Rule 3 for commit `i`, from the workers when they run. */
+static int
+check_signature_at(struct audit *a, size_t i, const struct rawcommit *c)
+{
+	struct sigpool *sp = a->sp;
+	enum sig_state st;
+
+	if (sp == NULL || sp->nthreads == 0)
+		return check_signature(a, a->ids[i], c);
+	pthread_mutex_lock(&sp->mu);
+	while (sp->state[i] == SIG_PENDING)
+		pthread_cond_wait(&sp->cv, &sp->mu);
+	st = (enum sig_state)sp->state[i];
+	pthread_mutex_unlock(&sp->mu);
+	if (st == SIG_UNREADABLE || st == SIG_OK)
+		/* A worker that could not read it: check here, where the
+		 * error is reported. */
+		return st == SIG_OK ? 0 : check_signature(a, a->ids[i], c);
+	return fail(a->r, AUDIT_SIGNATURE, a->ids[i], "%s",
+	            st == SIG_NONE       ? "is not signed"
+	            : st == SIG_MULTIPLE ? "has more than one gpgsig header"
+	                                 : "has no valid \"git\" signature "
+	                                   "by an allowed key");
+}
+
 /* Rules 3 to 6 for commit number `i` (0: the root). */
 static int
 check_commit(struct audit *a, size_t i)
@@ -681,7 +827,7 @@ check_commit(struct audit *a, size_t i)
 		          csirt_error_msg());
 		goto done;
 	}
-	if ((rc = check_signature(a, id, &c)) != 0)
+	if ((rc = check_signature_at(a, i, &c)) != 0)
 		goto done;
 	{
 		uint64_t size = 0;
@@ -872,6 +1018,7 @@ audit_verify(struct audit_report *out, const struct audit_options *opt)
 	if ((rc = collect(&a)) != 0)
 		goto done;
 	a.seqs = util_xcalloc(a.nids, sizeof(*a.seqs));
+	sigpool_start(&a);
 	for (size_t i = 0; i < a.nids; i++) {
 		if ((rc = check_commit(&a, i)) != 0)
 			goto done;
@@ -899,6 +1046,7 @@ done:
 	if (rc != 0 && out->rule == AUDIT_OK)
 		snprintf(out->message, sizeof(out->message), "%s",
 		         csirt_error_msg());
+	sigpool_stop(a.sp);
 	ledger_close(a.lg);
 	folds_free(&a.folds);
 	signers_free(&a.signers);

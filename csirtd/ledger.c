@@ -153,6 +153,13 @@ ledger_lib_init(void)
 	    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0) < 0 ||
 	    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1) < 0)
 		return git_fail(CSIRT_EFAIL, "libgit2 options");
+	/* Cache trees up to 1 MiB (libgit2's default stops at 4 KiB): an
+	 * events/ tree of a busy case is bigger, and ledger_diff() reads
+	 * each tree twice, as the new side of one commit and the old side
+	 * of the next (measured: a quarter of csirt-audit's reads). */
+	if (git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,
+	                     (size_t)1 << 20) < 0)
+		return git_fail(CSIRT_EFAIL, "libgit2 cache options");
 	done = 1;
 	return 0;
 }

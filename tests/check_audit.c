@@ -395,6 +395,37 @@ START_TEST(test_audit_foreign_key)
 }
 END_TEST
 
+/* Deep in a history long enough for the signature workers: a commit
+ * re-signed with another key, every later one re-signed with the real
+ * key on top of it.  The report names that commit, not a later one. */
+START_TEST(test_audit_foreign_key_deep_in_history)
+{
+	struct fx_env e;
+	struct buf out = BUF_INIT, bad = BUF_INIT;
+
+	env_init(&e);
+	fx_history_batched(e.w, 12, 0); /* 132 case events */
+	fx_env_close(&e);
+	tamper(&e, "ssh-keygen -q -t ed25519 -N '' -f \"$T/evil\" && "
+	           "R=\"$K\" && X=$(git rev-parse ledger~60) && "
+	           "K=\"$T/evil\" && n=$(msg $X | sign $X^{tree} -p $X^) && "
+	           "echo $n > \"$T/bad\" && K=\"$R\" && "
+	           "for c in $(git rev-list --reverse $X..ledger); do "
+	           "n=$(msg $c | sign $c^{tree} -p $n) || exit 1; done && "
+	           "git update-ref refs/heads/ledger $n");
+	ck_assert_int_eq(tu_sh(&bad, "cat '%s/bad'", e.dir), 0);
+	bad.data[strcspn(bad.data, "\n")] = '\0';
+	ck_assert_int_eq(audit(&out, &e, ""), 1);
+	ck_assert_msg(strstr(out.data, "rule 3 (signature)") != NULL, "%s",
+	              out.data);
+	ck_assert_msg(strstr(out.data, bad.data) != NULL, "want %s in: %s",
+	              bad.data, out.data);
+	buf_free(&out);
+	buf_free(&bad);
+	fx_env_free(&e);
+}
+END_TEST
+
 START_TEST(test_audit_merge_commit)
 {
 	struct fx_env e;
@@ -546,6 +577,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_audit_old_event_rewritten);
 	tcase_add_test(tc, test_audit_unsigned_commit_on_top);
 	tcase_add_test(tc, test_audit_foreign_key);
+	tcase_add_test(tc, test_audit_foreign_key_deep_in_history);
 	tcase_add_test(tc, test_audit_merge_commit);
 	tcase_add_test(tc, test_audit_rewritten_history_needs_anchor);
 	tcase_add_test(tc, test_audit_wrong_anchor);

@@ -8,6 +8,14 @@
  * defines them, and calls from libgit2 and SQLite resolve here first.
  *
  *   ledger-bench [--submitters N] [--events N] [--batch N] [--json]
+ *
+ * With --audit it measures the auditor instead: it builds a ledger of
+ * --events events quickly (the writer fed in bulk, no ack waits; cases of
+ * a report, three steps and notes; a checkpoint every 1000 events), times
+ * the rebuild of the checkpoint tree a restart performs, then runs
+ * `csirt-audit verify` on it --runs times and prints the median.
+ *
+ *   ledger-bench --audit [--events N] [--runs N] [--audit-bin PATH]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -145,6 +153,22 @@ static const char note_body[] =
 
 static int seed_cases(struct submitter *s);
 
+/* A note.added by the investigator; the text travels in the command. */
+static Csirt__V1__Event *
+note_event(const char *case_id)
+{
+	Csirt__V1__Event *ev =
+	    event_new("inv", CSIRT__V1__ROLE__ROLE_INVESTIGATOR);
+	Csirt__V1__NoteAdded *n = util_xcalloc(1, sizeof(*n));
+
+	csirt__v1__note_added__init(n);
+	n->classification = low();
+	codec_set_string(&ev->case_id, case_id);
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED;
+	ev->note_added = n;
+	return ev;
+}
+
 static void *
 submitter_main(void *arg)
 {
@@ -164,16 +188,9 @@ submitter_main(void *arg)
 	text[200] = '\0';
 	for (size_t i = 0; i < s->count; i++) {
 		Csirt__V1__Event *ev =
-		    event_new("inv", CSIRT__V1__ROLE__ROLE_INVESTIGATOR);
-		Csirt__V1__NoteAdded *n = util_xcalloc(1, sizeof(*n));
+		    note_event(s->case_id[i % CASES_PER_SUBMITTER]);
 		double t0 = now_s();
 
-		csirt__v1__note_added__init(n);
-		n->classification = low();
-		codec_set_string(&ev->case_id,
-		                 s->case_id[i % CASES_PER_SUBMITTER]);
-		ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED;
-		ev->note_added = n;
 		(void)submit_wait(s, ev, text, NULL);
 		s->lat_ms[i] = (now_s() - t0) * 1000.0;
 	}
@@ -188,55 +205,60 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Moves a new case to INVESTIGATING with "inv" assigned, so notes by the
- * investigator are accepted. */
+/* The steps that move a new case to INVESTIGATING with "inv" assigned,
+ * so notes by the investigator are accepted. */
+static const struct {
+	Csirt__V1__Event__PayloadCase pc;
+	const char *actor;
+	Csirt__V1__Role role;
+} steps[] = {
+    {CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED, "sm",
+     CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER},
+    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED, "lead",
+     CSIRT__V1__ROLE__ROLE_CSIRT_LEAD},
+    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATORS_ASSIGNED, "lead",
+     CSIRT__V1__ROLE__ROLE_CSIRT_LEAD},
+};
+
+static Csirt__V1__Event *
+step_event(const char *id, size_t i)
+{
+	Csirt__V1__Event *ev = event_new(steps[i].actor, steps[i].role);
+
+	codec_set_string(&ev->case_id, id);
+	ev->payload_case = steps[i].pc;
+	switch (steps[i].pc) {
+	case CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED:
+		ev->case_escalated =
+		    util_xcalloc(1, sizeof(*ev->case_escalated));
+		csirt__v1__case_escalated__init(ev->case_escalated);
+		break;
+	case CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED:
+		ev->investigation_opened =
+		    util_xcalloc(1, sizeof(*ev->investigation_opened));
+		csirt__v1__investigation_opened__init(ev->investigation_opened);
+		break;
+	default:
+		ev->investigators_assigned =
+		    util_xcalloc(1, sizeof(*ev->investigators_assigned));
+		csirt__v1__investigators_assigned__init(
+		    ev->investigators_assigned);
+		ev->investigators_assigned->n_assignees = 1;
+		ev->investigators_assigned->assignees =
+		    util_xcalloc(1, sizeof(char *));
+		ev->investigators_assigned->assignees[0] = util_strdup("inv");
+	}
+	return ev;
+}
+
 static int
 advance(struct submitter *s0, const char *id)
 {
-	static const struct {
-		Csirt__V1__Event__PayloadCase pc;
-		const char *actor;
-		Csirt__V1__Role role;
-	} steps[] = {
-	    {CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED, "sm",
-	     CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER},
-	    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED, "lead",
-	     CSIRT__V1__ROLE__ROLE_CSIRT_LEAD},
-	    {CSIRT__V1__EVENT__PAYLOAD_INVESTIGATORS_ASSIGNED, "lead",
-	     CSIRT__V1__ROLE__ROLE_CSIRT_LEAD},
-	};
 	int rc;
 
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(steps); i++) {
-		Csirt__V1__Event *ev = event_new(steps[i].actor, steps[i].role);
-		codec_set_string(&ev->case_id, id);
-		ev->payload_case = steps[i].pc;
-		switch (steps[i].pc) {
-		case CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED:
-			ev->case_escalated =
-			    util_xcalloc(1, sizeof(*ev->case_escalated));
-			csirt__v1__case_escalated__init(ev->case_escalated);
-			break;
-		case CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED:
-			ev->investigation_opened =
-			    util_xcalloc(1, sizeof(*ev->investigation_opened));
-			csirt__v1__investigation_opened__init(
-			    ev->investigation_opened);
-			break;
-		default:
-			ev->investigators_assigned = util_xcalloc(
-			    1, sizeof(*ev->investigators_assigned));
-			csirt__v1__investigators_assigned__init(
-			    ev->investigators_assigned);
-			ev->investigators_assigned->n_assignees = 1;
-			ev->investigators_assigned->assignees =
-			    util_xcalloc(1, sizeof(char *));
-			ev->investigators_assigned->assignees[0] =
-			    util_strdup("inv");
-		}
-		if ((rc = submit_wait(s0, ev, NULL, NULL)) != 0)
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(steps); i++)
+		if ((rc = submit_wait(s0, step_event(id, i), NULL, NULL)) != 0)
 			return rc;
-	}
 	return 0;
 }
 
@@ -284,36 +306,270 @@ seed_directory(struct submitter *s0)
 	return 0;
 }
 
+/* A 機器の紛失事案 report by rep1 of d1. */
+static Csirt__V1__Event *
+report_event(void)
+{
+	char recognized[UTIL_TIME_LEN];
+	Csirt__V1__Case *c = util_xcalloc(1, sizeof(*c));
+	Csirt__V1__Event *ev =
+	    event_new("rep1", CSIRT__V1__ROLE__ROLE_REPORTER);
+
+	ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED;
+	ev->incident_reported = util_xcalloc(1, sizeof(*ev->incident_reported));
+	csirt__v1__incident_reported__init(ev->incident_reported);
+	csirt__v1__case__init(c);
+	util_time_format_ms(recognized, sizeof(recognized),
+	                    util_time_now_ms() - 60000);
+	c->category = CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT;
+	codec_set_string(&c->title, "機器の紛失事案");
+	codec_set_string(&c->description, "ベンチマーク用");
+	codec_set_string(&c->recognized_at, recognized);
+	codec_set_string(&c->division, "d1");
+	codec_set_string(&c->reporter, "rep1");
+	c->classification = low();
+	ev->incident_reported->case_ = c;
+	return ev;
+}
+
 static int
 seed_cases(struct submitter *s)
 {
 	int rc;
 
 	for (size_t i = 0; i < CASES_PER_SUBMITTER; i++) {
-		char recognized[UTIL_TIME_LEN];
-		Csirt__V1__Case *c = util_xcalloc(1, sizeof(*c));
-		Csirt__V1__Event *ev =
-		    event_new("rep1", CSIRT__V1__ROLE__ROLE_REPORTER);
-		ev->payload_case = CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED;
-		ev->incident_reported =
-		    util_xcalloc(1, sizeof(*ev->incident_reported));
-		csirt__v1__incident_reported__init(ev->incident_reported);
-		csirt__v1__case__init(c);
-		util_time_format_ms(recognized, sizeof(recognized),
-		                    util_time_now_ms() - 60000);
-		c->category = CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT;
-		codec_set_string(&c->title, "機器の紛失事案");
-		codec_set_string(&c->description, "ベンチマーク用");
-		codec_set_string(&c->recognized_at, recognized);
-		codec_set_string(&c->division, "d1");
-		codec_set_string(&c->reporter, "rep1");
-		c->classification = low();
-		ev->incident_reported->case_ = c;
-		if ((rc = submit_wait(s, ev, NULL, s->case_id[i])) != 0 ||
+		if ((rc = submit_wait(s, report_event(), NULL,
+		                      s->case_id[i])) != 0 ||
 		    (rc = advance(s, s->case_id[i])) != 0)
 			return rc;
 	}
 	return 0;
+}
+
+/* ---- --audit ---------------------------------------------------------- */
+
+#define AUDIT_NOTES_PER_CASE 96
+#define AUDIT_ROUND 4096 /* commands queued at once */
+
+struct bulk {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t left;
+	int errors;
+};
+
+static void
+bulk_done_cb(struct writer_cmd *cmd, void *arg)
+{
+	struct bulk *b = arg;
+
+	pthread_mutex_lock(&b->mu);
+	if (cmd->rc != 0 && b->errors++ == 0)
+		fprintf(stderr, "ledger-bench: first error: %s\n", cmd->err);
+	b->left--;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Queues every command of `cmds` (events built, done/arg set here) and
+ * waits until all are durable or refused. */
+static int
+bulk_run(struct writer *w, struct writer_cmd *cmds, size_t n, const char *note)
+{
+	struct bulk b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, n,
+	                 0};
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		cmds[i].note_text = note;
+		cmds[i].done = bulk_done_cb;
+		cmds[i].arg = &b;
+		while ((rc = writer_submit(w, &cmds[i])) == CSIRT_EBUSY)
+			usleep(1000);
+		if (rc != 0) {
+			fprintf(stderr, "ledger-bench: %s\n",
+			        csirt_error_msg());
+			exit(1); /* the queued commands point at our stack */
+		}
+	}
+	pthread_mutex_lock(&b.mu);
+	while (b.left > 0)
+		pthread_cond_wait(&b.cv, &b.mu);
+	pthread_mutex_unlock(&b.mu);
+	return b.errors;
+}
+
+/* Builds about `nevents` events: rounds of up to AUDIT_ROUND new cases,
+ * each reported, advanced and given notes, one event per case per
+ * step, so that every batch touches many cases. */
+static int
+audit_build(struct writer *w, size_t nevents)
+{
+	const size_t per_case =
+	    1 + UTIL_ARRAY_LEN(steps) + AUDIT_NOTES_PER_CASE;
+	struct writer_cmd *cmds = util_xcalloc(AUDIT_ROUND, sizeof(*cmds));
+	char(*ids)[16] = util_xcalloc(AUDIT_ROUND, sizeof(*ids));
+	size_t done = writer_last_seq(w);
+	int errors = 0;
+
+	while (done < nevents && errors == 0) {
+		size_t ncases = (nevents - done + per_case - 1) / per_case;
+		if (ncases > AUDIT_ROUND)
+			ncases = AUDIT_ROUND;
+		for (size_t step = 0; step < per_case && errors == 0; step++) {
+			memset(cmds, 0, ncases * sizeof(*cmds));
+			for (size_t i = 0; i < ncases; i++)
+				cmds[i].ev = step == 0 ? report_event()
+				             : step <= UTIL_ARRAY_LEN(steps)
+				                 ? step_event(ids[i], step - 1)
+				                 : note_event(ids[i]);
+			errors += bulk_run(
+			    w, cmds, ncases,
+			    step > UTIL_ARRAY_LEN(steps) ? note_body : NULL);
+			for (size_t i = 0; i < ncases; i++) {
+				if (step == 0)
+					snprintf(ids[i], sizeof(ids[i]), "%s",
+					         cmds[i].ev->case_id);
+				writer_cmd_release(&cmds[i]);
+			}
+			done += ncases;
+			if (done / 100000 != (done - ncases) / 100000)
+				fprintf(stderr, "ledger-bench: %zu events\n",
+				        done);
+		}
+	}
+	free(cmds);
+	free(ids);
+	return errors;
+}
+
+static int
+audit_bench(size_t nevents, size_t batch, size_t runs, const char *bin,
+            int json)
+{
+	char dir[] = "/tmp/ledger-bench-XXXXXX", token[CRYPTO_TOKEN_LEN];
+	char *data = NULL, *repo = NULL;
+	struct datadir *dd = NULL;
+	struct writer *w = NULL;
+	double *secs = util_xcalloc(runs, sizeof(double));
+	double t0, build_s = 0, tree_s = 0;
+	uint64_t events = 0;
+	int rc = 1;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		goto done;
+	}
+	data = util_path_join(dir, "var");
+	repo = util_path_join(data, "ledger.git");
+	t0 = now_s();
+	if (datadir_init(data, "admin", token) != 0 ||
+	    datadir_open(&dd, data) != 0 ||
+	    writer_new(&w, dd->lg, dd->ix, AUDIT_ROUND, batch) != 0 ||
+	    writer_set_checkpoints(w, dd->signer, 1000, 0) != 0 ||
+	    writer_start(w) != 0) {
+		fprintf(stderr, "ledger-bench: %s\n", csirt_error_msg());
+		goto done;
+	}
+	{
+		struct submitter s0;
+		memset(&s0, 0, sizeof(s0));
+		s0.w = w;
+		pthread_mutex_init(&s0.mu, NULL);
+		pthread_cond_init(&s0.cv, NULL);
+		if (seed_directory(&s0) != 0)
+			goto done;
+	}
+	if (audit_build(w, nevents) != 0)
+		goto done;
+	events = writer_last_seq(w);
+	writer_free(w);
+	w = NULL;
+	build_s = now_s() - t0;
+	/* What a restart pays for the checkpoint tree. */
+	if (writer_new(&w, dd->lg, dd->ix, 1, 1) != 0)
+		goto done;
+	t0 = now_s();
+	if (writer_set_checkpoints(w, dd->signer, 1000, 0) != 0) {
+		fprintf(stderr, "ledger-bench: %s\n", csirt_error_msg());
+		goto done;
+	}
+	tree_s = now_s() - t0;
+	writer_free(w);
+	w = NULL;
+	datadir_close(dd);
+	dd = NULL;
+
+	for (size_t r = 0; r < runs; r++) {
+		char cmd[1024];
+		int st;
+		snprintf(cmd, sizeof(cmd), "'%s' verify '%s' >/dev/null", bin,
+		         repo);
+		t0 = now_s();
+		st = system(cmd);
+		secs[r] = now_s() - t0;
+		if (st != 0) {
+			fprintf(stderr, "ledger-bench: csirt-audit failed\n");
+			goto done;
+		}
+		fprintf(stderr, "ledger-bench: verify run %zu: %.2f s\n", r + 1,
+		        secs[r]);
+	}
+	qsort(secs, runs, sizeof(double), cmp_double);
+	{
+		double med = secs[runs / 2];
+		if (json)
+			printf("{\"events\":%" PRIu64 ",\"build_s\":%.2f,"
+			       "\"tree_rebuild_s\":%.3f,\"verify_runs\":%zu,"
+			       "\"verify_median_s\":%.2f,\"verify_min_s\":%.2f,"
+			       "\"verify_events_per_s\":%.0f}\n",
+			       events, build_s, tree_s, runs, med, secs[0],
+			       (double)events / med);
+		else
+			printf("ledger-bench --audit: %" PRIu64 " events\n"
+			       "  build        %.1f s (%.0f events/s)\n"
+			       "  tree rebuild %.3f s (checkpoint frontier at "
+			       "start-up)\n"
+			       "  verify       median %.2f s of %zu runs (min "
+			       "%.2f s), %.0f events/s\n",
+			       events, build_s, (double)events / build_s,
+			       tree_s, med, runs, secs[0],
+			       (double)events / med);
+	}
+	rc = 0;
+done:
+	writer_free(w);
+	datadir_close(dd);
+	if (data != NULL && getenv("LEDGER_BENCH_KEEP") == NULL) {
+		char cmd[256];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "ledger-bench: could not remove %s\n",
+			        dir);
+	} else if (data != NULL) {
+		fprintf(stderr, "ledger-bench: kept %s\n", repo);
+	}
+	free(secs);
+	free(data);
+	free(repo);
+	return rc;
+}
+
+/* csirt-audit next to this executable. */
+static char *
+audit_bin_default(void)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return util_strdup("csirt-audit");
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	return util_path_join(self, "csirt-audit");
 }
 
 int
@@ -324,11 +580,15 @@ main(int argc, char **argv)
 	    {"events", required_argument, NULL, 'e'},
 	    {"batch", required_argument, NULL, 'b'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"audit", no_argument, NULL, 'a'},
+	    {"runs", required_argument, NULL, 'r'},
+	    {"audit-bin", required_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	size_t nsub = 64, nevents = 20000, batch = 512;
-	int json = 0, ch, rc = 1;
+	size_t nsub = 64, nevents = 20000, batch = 512, runs = 3;
+	int json = 0, audit = 0, ch, rc = 1;
+	const char *audit_bin = NULL;
 	char dir[] = "/tmp/ledger-bench-XXXXXX", token[CRYPTO_TOKEN_LEN];
 	char *data = NULL;
 	struct datadir *dd = NULL;
@@ -355,17 +615,42 @@ main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'a':
+			audit = 1;
+			break;
+		case 'r':
+			runs = strtoul(optarg, NULL, 10);
+			break;
+		case 'B':
+			audit_bin = optarg;
+			break;
 		case 'h':
-			printf("usage: ledger-bench [--submitters N] [--events "
-			       "N] [--batch N] [--json]\n"
-			       "Durable note appends through the ledger "
-			       "writer; prints events/s,\nlatency "
-			       "percentiles, batch sizes and fsyncs per "
-			       "event.\n");
+			printf(
+			    "usage: ledger-bench [--submitters N] [--events "
+			    "N] [--batch N] [--json]\n"
+			    "Durable note appends through the ledger "
+			    "writer; prints events/s,\nlatency "
+			    "percentiles, batch sizes and fsyncs per "
+			    "event.\n"
+			    "       ledger-bench --audit [--events N] [--runs "
+			    "N] [--audit-bin PATH] [--json]\n"
+			    "Builds a ledger of N events and prints the "
+			    "median time of csirt-audit verify.\n");
 			return 0;
 		default:
 			return 2;
 		}
+	}
+	if (audit) {
+		char *bin =
+		    audit_bin ? util_strdup(audit_bin) : audit_bin_default();
+		if (runs == 0 || nevents == 0 || batch == 0) {
+			free(bin);
+			return 2;
+		}
+		rc = audit_bench(nevents, batch, runs, bin, json);
+		free(bin);
+		return rc;
 	}
 	if (nsub == 0 || nevents < nsub || batch == 0) {
 		fprintf(stderr,
