@@ -104,6 +104,63 @@ merkle_root(const struct merkle *m, unsigned char out[MERKLE_HASH_LEN])
 }
 
 void
+merkle_save(struct buf *out, const struct merkle *m, const char *commit)
+{
+	char hex[2 * MERKLE_HASH_LEN + 1];
+
+	buf_printf(out,
+	           "csirtd merkle frontier 1\nsize %" PRIu64 "\ncommit %s\n",
+	           m->size, commit);
+	for (unsigned i = 0; i < 64; i++) {
+		if (!(m->size & ((uint64_t)1 << i)))
+			continue;
+		util_hex(hex, m->node[i], MERKLE_HASH_LEN);
+		buf_printf(out, "node %u %s\n", i, hex);
+	}
+}
+
+int
+merkle_load(struct merkle *m, char commit[LEDGER_OID_HEX], const char *text)
+{
+	const char *p = text;
+	unsigned long long size = 0;
+	int n = 0;
+
+	merkle_init(m);
+	if (sscanf(
+	        p,
+	        "csirtd merkle frontier 1\nsize %llu\ncommit %40[0-9a-f]\n%n",
+	        &size, commit, &n) != 2 ||
+	    n == 0 || strlen(commit) != LEDGER_OID_HEX - 1)
+		goto bad;
+	p += n;
+	m->size = size;
+	for (unsigned i = 0; i < 64; i++) {
+		unsigned idx = 0;
+		char hex[2 * MERKLE_HASH_LEN + 1];
+		if (!(m->size & ((uint64_t)1 << i)))
+			continue;
+		n = 0;
+		if (sscanf(p, "node %u %64[0-9a-f]\n%n", &idx, hex, &n) != 2 ||
+		    n == 0 || idx != i || strlen(hex) != 2 * MERKLE_HASH_LEN)
+			goto bad;
+		p += n;
+		for (size_t k = 0; k < MERKLE_HASH_LEN; k++) {
+			unsigned v = 0;
+			if (sscanf(hex + 2 * k, "%2x", &v) != 1)
+				goto bad;
+			m->node[i][k] = (unsigned char)v;
+		}
+	}
+	if (*p != '\0')
+		goto bad;
+	return 0;
+bad:
+	merkle_init(m);
+	return csirt_error_set(CSIRT_EINVAL, "malformed Merkle frontier");
+}
+
+void
 checkpoint_origin(char out[CHECKPOINT_ORIGIN_MAX], const char *public_key)
 {
 	char hex[CRYPTO_SHA256_HEX_LEN];

@@ -51,6 +51,16 @@ int merkle_append_sha256_hex(struct merkle *m, const char *hex);
 /* The root of the tree (SHA-256 of nothing for the empty tree). */
 void merkle_root(const struct merkle *m, unsigned char out[MERKLE_HASH_LEN]);
 
+/* The frontier as text, to resume the tree at start-up without reading
+ * the whole ledger: "csirtd merkle frontier 1", "size N", "commit ID"
+ * (the checkpoint commit it belongs to), then "node I HEX" for each set
+ * bit I of N. */
+void merkle_save(struct buf *out, const struct merkle *m, const char *commit);
+/* Parses merkle_save()'s text.  CSIRT_EINVAL when malformed.  Whether it
+ * is right is for the caller to check (against the checkpoint's root). */
+int merkle_load(struct merkle *m, char commit[LEDGER_OID_HEX],
+                const char *text);
+
 struct checkpoint {
 	char origin[CHECKPOINT_ORIGIN_MAX];
 	uint64_t size;

@@ -330,11 +330,18 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 		goto done;
 	}
 	writer_set_policy(w, &policy);
-	if (writer_set_checkpoints(w, dd->signer, cfg->checkpoint_events,
-	                           cfg->checkpoint_interval_s) != 0) {
-		log_error("cannot rebuild the checkpoint tree", "error",
-		          csirt_error_msg());
-		goto done;
+	{
+		char *frontier =
+		    util_path_join(cfg->data_dir, "checkpoint.frontier");
+		int cprc = writer_set_checkpoints(
+		    w, dd->signer, cfg->checkpoint_events,
+		    cfg->checkpoint_interval_s, frontier);
+		free(frontier);
+		if (cprc != 0) {
+			log_error("cannot rebuild the checkpoint tree", "error",
+			          csirt_error_msg());
+			goto done;
+		}
 	}
 	/* Reads run on the loop thread on their own connection (WAL lets
 	 * them proceed while the writer commits). */

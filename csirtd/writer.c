@@ -81,6 +81,8 @@ struct writer {
 		struct merkle saved; /* the tree at the start of the batch */
 		uint64_t last_size;  /* size of the newest checkpoint */
 		int64_t last_ms;     /* when it was written (or start-up) */
+		char *frontier_path; /* where the tree is saved, or NULL */
+		char commit[LEDGER_OID_HEX]; /* of the batch's checkpoint */
 	} cp;
 };
 
@@ -997,6 +999,8 @@ checkpoint_commit(struct writer *w, int64_t now_ms, char commit[LEDGER_OID_HEX])
 	info =
 	    (struct ledger_commit_info){WRITER_SYSTEM_ACTOR, now_ms, msg.data};
 	rc = ledger_commit(w->lg, &info, &file, 1, commit);
+	if (rc == 0)
+		memcpy(w->cp.commit, commit, LEDGER_OID_HEX);
 done:
 	buf_free(&note);
 	buf_free(&path);
@@ -1018,6 +1022,18 @@ checkpoint_done(struct writer *w, int64_t now_ms)
 	pthread_mutex_unlock(&w->mu);
 	snprintf(size, sizeof(size), "%" PRIu64, w->cp.last_size);
 	log_debug("checkpoint written", "size", size);
+	/* The tree as of this checkpoint, so that a restart reads only the
+	 * commits after it.  Derived data: on failure the next start-up
+	 * walks the whole ledger instead. */
+	if (w->cp.frontier_path != NULL) {
+		struct buf b = BUF_INIT;
+		merkle_save(&b, &w->cp.tree, w->cp.commit);
+		if (util_write_file_atomic(w->cp.frontier_path, b.data, b.len,
+		                           0600) != 0)
+			log_warn("cannot save the checkpoint tree", "error",
+			         csirt_error_msg());
+		buf_free(&b);
+	}
 }
 
 /*
@@ -1110,9 +1126,57 @@ checkpoint_walk_cb(const char *commit, const char *message, void *arg)
 	return merkle_append_sha256_hex(&w->cp.tree, t.event_sha256);
 }
 
+/*
+ * Resumes the tree from the saved frontier: only if its root and size are
+ * those of the signed checkpoint note committed at the commit it names,
+ * and that commit is in the ledger's history; then reads the commits after
+ * it.  Any failure leaves the tree for a full walk.
+ */
+static int
+checkpoint_resume(struct writer *w, const char *pub)
+{
+	char *text = NULL, *note = NULL;
+	size_t len = 0, nlen = 0;
+	char commit[LEDGER_OID_HEX];
+	unsigned char root[MERKLE_HASH_LEN];
+	struct merkle m;
+	struct checkpoint cp;
+	struct buf path = BUF_INIT;
+	char *keys[1];
+	int rc;
+
+	keys[0] = (char *)(uintptr_t)pub;
+	if ((rc = util_read_file(&text, &len, w->cp.frontier_path, 8192)) !=
+	        0 ||
+	    (rc = merkle_load(&m, commit, text)) != 0)
+		goto done;
+	layout_checkpoint_path(&path, m.size);
+	if ((rc = ledger_read_file(&note, &nlen, w->lg, commit, path.data)) !=
+	        0 ||
+	    (rc = checkpoint_open(&cp, note, nlen, keys, 1)) != 0)
+		goto done;
+	merkle_root(&m, root);
+	if (cp.size != m.size || memcmp(cp.root, root, sizeof(root)) != 0) {
+		rc = csirt_error_set(CSIRT_ETAMPER,
+		                     "the saved tree does not match checkpoint "
+		                     "%.12s",
+		                     commit);
+		goto done;
+	}
+	w->cp.tree = m;
+	w->cp.last_size = m.size;
+	rc = ledger_walk(w->lg, commit, checkpoint_walk_cb, w);
+done:
+	free(text);
+	free(note);
+	buf_free(&path);
+	return rc;
+}
+
 int
 writer_set_checkpoints(struct writer *w, const struct crypto_signer *signer,
-                       uint64_t every, uint64_t interval_s)
+                       uint64_t every, uint64_t interval_s,
+                       const char *frontier_path)
 {
 	char *pub;
 	int rc;
@@ -1120,10 +1184,30 @@ writer_set_checkpoints(struct writer *w, const struct crypto_signer *signer,
 	merkle_init(&w->cp.tree);
 	w->cp.last_size = 0;
 	w->cp.signer = NULL;
+	free(w->cp.frontier_path);
+	w->cp.frontier_path = NULL;
 	if (signer == NULL || (every == 0 && interval_s == 0))
 		return 0;
 	w->cp.signer = signer;
-	if ((rc = ledger_walk(w->lg, "", checkpoint_walk_cb, w)) != 0) {
+	if (frontier_path != NULL) {
+		w->cp.frontier_path = util_strdup(frontier_path);
+		pub = crypto_signer_public(signer);
+		rc = util_path_exists(frontier_path) ? checkpoint_resume(w, pub)
+		                                     : CSIRT_ENOTFOUND;
+		free(pub);
+		if (rc != 0 && rc != CSIRT_ENOTFOUND)
+			log_warn("reading the whole ledger for the checkpoint "
+			         "tree",
+			         "reason", csirt_error_msg());
+		if (rc != 0) {
+			merkle_init(&w->cp.tree);
+			w->cp.last_size = 0;
+		}
+	} else {
+		rc = -1;
+	}
+	if (rc != 0 &&
+	    (rc = ledger_walk(w->lg, "", checkpoint_walk_cb, w)) != 0) {
 		w->cp.signer = NULL;
 		return rc;
 	}
@@ -1443,6 +1527,7 @@ writer_free(struct writer *w)
 	if (w == NULL)
 		return;
 	writer_stop(w);
+	free(w->cp.frontier_path);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w);

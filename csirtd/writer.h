@@ -108,13 +108,17 @@ void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);
  * trigger) have passed, the writer commits a checkpoint signed with
  * `signer` (borrowed) in the same durable batch; an idle writer thread
  * wakes up for one due by time (writer_run_once() checks at its end).
- * Rebuilds the Merkle frontier by walking the ledger's commit messages;
- * call after reconciliation and writer_set_clock(), before
- * writer_start().  CSIRT_ETAMPER when the ledger's events do not run 1, 2,
- * ... up to the index's position.
+ * The Merkle frontier is saved to `frontier_path` (NULL: never) after each
+ * checkpoint; at this call it is resumed from there when the saved tree
+ * matches the signed checkpoint it names (then only later commits are
+ * read), else rebuilt by walking every commit message of the ledger.
+ * Call after reconciliation and writer_set_clock(), before writer_start().
+ * CSIRT_ETAMPER when the ledger's events do not run 1, 2, ... up to the
+ * index's position.
  */
 int writer_set_checkpoints(struct writer *w, const struct crypto_signer *signer,
-                           uint64_t every, uint64_t interval_s);
+                           uint64_t every, uint64_t interval_s,
+                           const char *frontier_path);
 
 int writer_start(struct writer *w);
 /* Queues a command; CSIRT_EBUSY when the queue is full, CSIRT_EUNAVAILABLE

@@ -284,9 +284,12 @@ open_with_checkpoints(struct fx_env *e, struct fake_clock *fc,
 	clk->now_ms = fake_now_cb;
 	clk->arg = fc;
 	writer_set_clock(e->w, clk);
-	ck_assert_msg(
-	    writer_set_checkpoints(e->w, e->dd->signer, every, interval_s) == 0,
-	    "%s", csirt_error_msg());
+	char *frontier = util_path_join(e->data, "checkpoint.frontier");
+
+	ck_assert_msg(writer_set_checkpoints(e->w, e->dd->signer, every,
+	                                     interval_s, frontier) == 0,
+	              "%s", csirt_error_msg());
+	free(frontier);
 }
 
 START_TEST(test_checkpoint_written_by_count_and_verified)
@@ -343,6 +346,57 @@ START_TEST(test_checkpoint_written_by_count_and_verified)
 		              out.data);
 		buf_free(&args);
 	}
+	buf_free(&out);
+	fx_env_free(&e);
+}
+END_TEST
+
+/* The saved frontier lets a restart skip the ledger walk; a damaged one
+ * is detected against the signed checkpoint and the walk is done
+ * instead.  Either way the next checkpoint verifies (rule 9 recomputes
+ * the root from the events). */
+START_TEST(test_checkpoint_frontier_resume_and_damage)
+{
+	struct fx_env e;
+	struct fake_clock fc = {util_time_now_ms()};
+	struct clock clk;
+	struct buf out = BUF_INIT;
+	char *sizes, *frontier;
+	char *text = NULL;
+	size_t len = 0;
+
+	fx_env_init(&e);
+	frontier = util_path_join(e.data, "checkpoint.frontier");
+	open_with_checkpoints(&e, &fc, &clk, 3, 0);
+	add_events(&e, 0, 5); /* checkpoint of 3, then 6 */
+	fx_env_close(&e);
+	ck_assert_int_eq(util_read_file(&text, &len, frontier, 8192), 0);
+	ck_assert_int_eq(
+	    strncmp(text, "csirtd merkle frontier 1\nsize 6\n", 32), 0);
+	free(text);
+	text = NULL;
+	/* Resumed: one more checkpoint (of 9) on top. */
+	open_with_checkpoints(&e, &fc, &clk, 3, 0);
+	add_events(&e, 10, 3);
+	fx_env_close(&e);
+	/* Damaged: one hex digit of a node changed. */
+	ck_assert_int_eq(tu_sh(&out,
+	                       "sed -i '$s/node \\([0-9]*\\) 0/node \\1 1/;"
+	                       "t;$s/node \\([0-9]*\\) ./node \\1 0/' '%s'",
+	                       frontier),
+	                 0);
+	ck_assert_int_eq(util_read_file(&text, &len, frontier, 8192), 0);
+	open_with_checkpoints(&e, &fc, &clk, 3, 0);
+	add_events(&e, 20, 3);
+	fx_env_close(&e);
+	sizes = checkpoint_sizes(&e);
+	ck_assert_str_eq(sizes, "12 9 6 3 ");
+	free(sizes);
+	ck_assert_msg(audit(&out, &e, "verify", "") == 0, "%s", out.data);
+	ck_assert_ptr_nonnull(
+	    strstr(out.data, "verified 4 signed checkpoints"));
+	free(text);
+	free(frontier);
 	buf_free(&out);
 	fx_env_free(&e);
 }
@@ -638,6 +692,7 @@ checkpoint_suite(void)
 	tcase_add_test(tc, test_checkpoint_note_go_known_answer);
 	tcase_add_test(tc, test_checkpoint_note_roundtrip_and_forgeries);
 	tcase_add_test(tc, test_checkpoint_written_by_count_and_verified);
+	tcase_add_test(tc, test_checkpoint_frontier_resume_and_damage);
 	tcase_add_test(tc, test_checkpoint_written_by_time);
 	tcase_add_test(tc, test_checkpoint_pinned_holds_after_more_events);
 	tcase_add_test(tc, test_checkpoint_pinned_refuses_rewritten_history);
