@@ -163,6 +163,10 @@ reload_cb(void *arg)
 	           r->active->auto_escalate_categories) != 0)
 		log_warn("deadline and auto_escalate_categories changes need a "
 		         "restart");
+	if (next.checkpoint_events != r->active->checkpoint_events ||
+	    next.checkpoint_interval_s != r->active->checkpoint_interval_s ||
+	    strcmp(next.mirrors, r->active->mirrors) != 0)
+		log_warn("checkpoint_* and mirror changes need a restart");
 	log_info("reloaded", "log_level",
 	         next.log_level == LOGL_DEBUG  ? "debug"
 	         : next.log_level == LOGL_INFO ? "info"
