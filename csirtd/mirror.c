@@ -22,6 +22,7 @@
 struct mirror_one {
 	char *url;
 	uint64_t pushed_seq;
+	uint64_t pushed_gen;     /* the notification it is current with */
 	int64_t behind_since_ms; /* when it first lacked an event; 0 none */
 	uint64_t pushes, failures;
 };
@@ -35,6 +36,8 @@ struct mirror {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t target_seq; /* newest notified */
+	uint64_t gen;        /* notifications so far: a checkpoint commit
+	                      * adds a commit without a new Seq */
 	bool stopping, started;
 	pthread_t thread;
 };
@@ -92,14 +95,14 @@ mirror_url_check(const char *url)
 }
 
 static void
-mirror_push_all(struct mirror *mr, uint64_t seq)
+mirror_push_all(struct mirror *mr, uint64_t seq, uint64_t gen)
 {
 	for (size_t i = 0; i < mr->n; i++) {
 		struct mirror_one *o = &mr->m[i];
 		char commit[LEDGER_OID_HEX], idx[24], n[24];
 		int rc;
 
-		if (o->pushed_seq >= seq)
+		if (o->pushed_gen >= gen)
 			continue;
 		rc = ledger_push(mr->ledger_path, o->url, commit);
 		snprintf(idx, sizeof(idx), "%zu", i);
@@ -107,8 +110,9 @@ mirror_push_all(struct mirror *mr, uint64_t seq)
 		pthread_mutex_lock(&mr->mu);
 		if (rc == 0) {
 			o->pushed_seq = seq;
+			o->pushed_gen = gen;
 			o->pushes++;
-			if (mr->target_seq <= seq)
+			if (mr->gen <= gen)
 				o->behind_since_ms = 0;
 		} else {
 			o->failures++;
@@ -130,16 +134,16 @@ mirror_main(void *arg)
 
 	pthread_mutex_lock(&mr->mu);
 	for (;;) {
-		uint64_t seq = mr->target_seq;
+		uint64_t seq = mr->target_seq, gen = mr->gen;
 		bool behind = false;
 		for (size_t i = 0; i < mr->n; i++)
-			behind = behind || mr->m[i].pushed_seq < seq;
+			behind = behind || mr->m[i].pushed_gen < gen;
 		if (mr->stopping) {
 			/* One last round, so that a clean stop leaves the
 			 * mirrors current. */
 			pthread_mutex_unlock(&mr->mu);
 			if (behind)
-				mirror_push_all(mr, seq);
+				mirror_push_all(mr, seq, gen);
 			pthread_mutex_lock(&mr->mu);
 			break;
 		}
@@ -148,10 +152,10 @@ mirror_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&mr->mu);
-		mirror_push_all(mr, seq);
+		mirror_push_all(mr, seq, gen);
 		pthread_mutex_lock(&mr->mu);
 		/* Failed mirrors wait for the next notification. */
-		if (mr->target_seq == seq && !mr->stopping)
+		if (mr->gen == gen && !mr->stopping)
 			pthread_cond_wait(&mr->cv, &mr->mu);
 	}
 	pthread_mutex_unlock(&mr->mu);
@@ -202,8 +206,9 @@ mirror_notify(struct mirror *mr, uint64_t seq)
 	pthread_mutex_lock(&mr->mu);
 	if (seq > mr->target_seq)
 		mr->target_seq = seq;
+	mr->gen++;
 	for (size_t i = 0; i < mr->n; i++)
-		if (mr->m[i].pushed_seq < seq && mr->m[i].behind_since_ms == 0)
+		if (mr->m[i].behind_since_ms == 0)
 			mr->m[i].behind_since_ms = now;
 	pthread_cond_signal(&mr->cv);
 	pthread_mutex_unlock(&mr->mu);
@@ -247,7 +252,7 @@ mirror_get_stats(struct mirror *mr, size_t i, struct mirror_stats *out)
 	                      ? mr->target_seq - mr->m[i].pushed_seq
 	                      : 0;
 	out->lag_seconds =
-	    mr->m[i].behind_since_ms != 0 && out->lag_events > 0
+	    mr->m[i].behind_since_ms != 0 && mr->m[i].pushed_gen < mr->gen
 	        ? (double)(now - mr->m[i].behind_since_ms) / 1000.0
 	        : 0.0;
 	out->pushes = mr->m[i].pushes;

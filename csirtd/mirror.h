@@ -35,7 +35,8 @@ int mirror_url_check(const char *url);
  * system clock) times the lag.  Starts the thread when n > 0. */
 int mirror_new(struct mirror **out, const char *ledger_path,
                const char *const *urls, size_t n, const struct clock *clk);
-/* Any thread: the ledger now holds events up to `seq`. */
+/* Any thread: the ledger moved (a batch, or a checkpoint commit) and
+ * holds events up to `seq`. */
 void mirror_notify(struct mirror *m, uint64_t seq);
 /* Stops the thread after one last round for the mirrors that lag (so a
  * clean shutdown leaves them current).  NULL is a no-op. */
@@ -44,7 +45,8 @@ void mirror_free(struct mirror *m);
 struct mirror_stats {
 	uint64_t pushed_seq; /* events the mirror holds (as last pushed) */
 	uint64_t lag_events; /* events it lacks */
-	double lag_seconds;  /* since the oldest event it lacks (0: none) */
+	double lag_seconds;  /* since the oldest notification it lacks
+	                      * (0: current) */
 	uint64_t pushes;     /* successful pushes */
 	uint64_t failures;   /* failed pushes */
 };

@@ -1087,7 +1087,7 @@ checkpoint_wait_ms(const struct writer *w)
 {
 	int64_t left;
 
-	if (w->cp.signer == NULL || w->cp.interval_ms == 0 ||
+	if (w->cp.signer == NULL || w->cp.interval_ms == 0 || w->broken ||
 	    w->cp.tree.size == w->cp.last_size)
 		return -1;
 	left = w->cp.last_ms + w->cp.interval_ms - clock_now_ms(w->clock);
