@@ -57,22 +57,31 @@ merkle_append(struct merkle *m, const void *data, size_t len)
 	m->size++;
 }
 
+/* Decodes 64 lowercase hex digits (exactly) into 32 bytes. */
+static bool
+hex32(unsigned char out[MERKLE_HASH_LEN], const char *hex)
+{
+	if (hex == NULL || strlen(hex) != 2 * MERKLE_HASH_LEN ||
+	    strspn(hex, "0123456789abcdef") != 2 * MERKLE_HASH_LEN)
+		return false;
+	for (size_t i = 0; i < MERKLE_HASH_LEN; i++) {
+		int hi = hex[2 * i], lo = hex[2 * i + 1];
+		hi = hi <= '9' ? hi - '0' : hi - 'a' + 10;
+		lo = lo <= '9' ? lo - '0' : lo - 'a' + 10;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
 int
 merkle_append_sha256_hex(struct merkle *m, const char *hex)
 {
 	unsigned char raw[MERKLE_HASH_LEN];
 
-	if (hex == NULL || strlen(hex) != 2 * MERKLE_HASH_LEN ||
-	    strspn(hex, "0123456789abcdef") != 2 * MERKLE_HASH_LEN)
+	if (!hex32(raw, hex))
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "\"%.64s\" is not a SHA-256 in hex",
 		                       hex ? hex : "");
-	for (size_t i = 0; i < MERKLE_HASH_LEN; i++) {
-		int hi = hex[2 * i], lo = hex[2 * i + 1];
-		hi = hi <= '9' ? hi - '0' : hi - 'a' + 10;
-		lo = lo <= '9' ? lo - '0' : lo - 'a' + 10;
-		raw[i] = (unsigned char)(hi << 4 | lo);
-	}
 	merkle_append(m, raw, sizeof(raw));
 	return 0;
 }
@@ -142,15 +151,9 @@ merkle_load(struct merkle *m, char commit[LEDGER_OID_HEX], const char *text)
 			continue;
 		n = 0;
 		if (sscanf(p, "node %u %64[0-9a-f]\n%n", &idx, hex, &n) != 2 ||
-		    n == 0 || idx != i || strlen(hex) != 2 * MERKLE_HASH_LEN)
+		    n == 0 || idx != i || !hex32(m->node[i], hex))
 			goto bad;
 		p += n;
-		for (size_t k = 0; k < MERKLE_HASH_LEN; k++) {
-			unsigned v = 0;
-			if (sscanf(hex + 2 * k, "%2x", &v) != 1)
-				goto bad;
-			m->node[i][k] = (unsigned char)v;
-		}
 	}
 	if (*p != '\0')
 		goto bad;

@@ -173,13 +173,18 @@ apic_start_conf(struct apic *a, const char *conf_text)
 }
 
 void
-apic_stop(struct apic *a)
+apic_halt(struct apic *a)
 {
 	int status = tu_daemon_stop(&a->d, SIGTERM, 10000);
 
 	ck_assert_msg(status != -1 && WIFEXITED(status) &&
 	                  WEXITSTATUS(status) == 0,
 	              "csirtd did not stop cleanly; log: %s", a->d.log_path);
+}
+
+void
+apic_free(struct apic *a)
+{
 	tu_rmrf(a->dir);
 	free(a->data);
 	free(a->dir);
@@ -191,6 +196,13 @@ apic_stop(struct apic *a)
 		free(dir);
 		free(a->conf);
 	}
+}
+
+void
+apic_stop(struct apic *a)
+{
+	apic_halt(a);
+	apic_free(a);
 }
 
 Csirt__V1__ReportIncidentRequest *

@@ -28,6 +28,10 @@ void apic_start_conf(struct apic *a, const char *conf_text);
 /* The ledger sequence number from /healthz. */
 uint64_t apic_ledger_seq(struct apic *a);
 void apic_stop(struct apic *a);
+/* The two halves of apic_stop(): stop the daemon (cleanly, asserted),
+ * then remove its directory (after a look at its data or log). */
+void apic_halt(struct apic *a);
+void apic_free(struct apic *a);
 /* POSTs `req` as protobuf to "Service/Method"; a 200 reply is decoded into
  * *resp when given, an error body is kept in `err` when given.  Returns
  * the HTTP status. */

@@ -73,9 +73,7 @@ tamper(struct fx_env *e, const char *script)
 static int
 audit(struct buf *out, struct fx_env *e, const char *args)
 {
-	buf_reset(out);
-	return tu_sh(out, "'%s' verify '%s' %s", CSIRT_AUDIT_BIN, e->repo,
-	             args);
+	return fx_audit(out, e, "verify", args);
 }
 
 /* Asserts that the audit fails naming `rule`. */

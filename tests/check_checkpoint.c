@@ -228,16 +228,6 @@ END_TEST
 
 /* ---- the writer ------------------------------------------------------ */
 
-struct fake_clock {
-	int64_t now;
-};
-
-static int64_t
-fake_now_cb(void *arg)
-{
-	return ((struct fake_clock *)arg)->now;
-}
-
 /* Adds `n` division events (one commit each). */
 static void
 add_events(struct fx_env *e, int from, int n)
@@ -266,26 +256,16 @@ checkpoint_sizes(struct fx_env *e)
 	return buf_detach(&out);
 }
 
-static int
-audit(struct buf *out, struct fx_env *e, const char *cmd, const char *args)
-{
-	buf_reset(out);
-	return tu_sh(out, "'%s' %s '%s' %s", CSIRT_AUDIT_BIN, cmd, e->repo,
-	             args);
-}
-
 /* Opens the data directory with checkpoints every `every` events or
  * `interval_s` seconds of the fake clock `fc`. */
 static void
-open_with_checkpoints(struct fx_env *e, struct fake_clock *fc,
-                      struct clock *clk, uint64_t every, uint64_t interval_s)
+open_with_checkpoints(struct fx_env *e, struct fx_clock *fc, uint64_t every,
+                      uint64_t interval_s)
 {
-	fx_env_open(e);
-	clk->now_ms = fake_now_cb;
-	clk->arg = fc;
-	writer_set_clock(e->w, clk);
 	char *frontier = util_path_join(e->data, "checkpoint.frontier");
 
+	fx_env_open(e);
+	writer_set_clock(e->w, &fc->clk);
 	ck_assert_msg(writer_set_checkpoints(e->w, e->dd->signer, every,
 	                                     interval_s, frontier) == 0,
 	              "%s", csirt_error_msg());
@@ -295,14 +275,14 @@ open_with_checkpoints(struct fx_env *e, struct fake_clock *fc,
 START_TEST(test_checkpoint_written_by_count_and_verified)
 {
 	struct fx_env e;
-	struct fake_clock fc = {util_time_now_ms()};
-	struct clock clk;
+	struct fx_clock fc;
 	struct buf out = BUF_INIT;
 	struct writer_stats st;
 	char *sizes;
 
+	fx_clock_init(&fc, util_time_now_ms());
 	fx_env_init(&e);
-	open_with_checkpoints(&e, &fc, &clk, 3, 0);
+	open_with_checkpoints(&e, &fc, 3, 0);
 	/* Seq 1 is the init's; seq 2..8 here: checkpoints of 3 and 6. */
 	add_events(&e, 0, 7);
 	writer_get_stats(e.w, &st);
@@ -319,12 +299,13 @@ START_TEST(test_checkpoint_written_by_count_and_verified)
 	                       e.repo),
 	                 0);
 	ck_assert_str_eq(out.data, "A\tcheckpoints/0000000006.txt\n");
-	ck_assert_msg(audit(&out, &e, "verify", "") == 0, "%s", out.data);
+	ck_assert_msg(fx_audit(&out, &e, "verify", "") == 0, "%s", out.data);
 	ck_assert_ptr_nonnull(strstr(out.data, "verified 8 events in 10 "
 	                                       "commits"));
 	ck_assert_ptr_nonnull(
 	    strstr(out.data, "verified 2 signed checkpoints"));
-	ck_assert_msg(audit(&out, &e, "checkpoint", "") == 0, "%s", out.data);
+	ck_assert_msg(fx_audit(&out, &e, "checkpoint", "") == 0, "%s",
+	              out.data);
 	ck_assert_int_eq(strncmp(out.data, "csirtd/", 7), 0);
 	ck_assert_ptr_nonnull(strstr(out.data, "\n6\n"));
 
@@ -332,7 +313,7 @@ START_TEST(test_checkpoint_written_by_count_and_verified)
 	 * steps over checkpoint commits; the next checkpoint still
 	 * verifies. */
 	ck_assert_int_eq(tu_sh(&out, "rm -f '%s'/index.sqlite*", e.data), 0);
-	open_with_checkpoints(&e, &fc, &clk, 3, 0);
+	open_with_checkpoints(&e, &fc, 3, 0);
 	ck_assert_uint_eq(writer_last_seq(e.w), 8);
 	add_events(&e, 10, 3);
 	fx_env_close(&e);
@@ -342,8 +323,8 @@ START_TEST(test_checkpoint_written_by_count_and_verified)
 	{
 		struct buf args = BUF_INIT;
 		buf_printf(&args, "--index '%s/index.sqlite'", e.data);
-		ck_assert_msg(audit(&out, &e, "verify", args.data) == 0, "%s",
-		              out.data);
+		ck_assert_msg(fx_audit(&out, &e, "verify", args.data) == 0,
+		              "%s", out.data);
 		buf_free(&args);
 	}
 	buf_free(&out);
@@ -358,16 +339,16 @@ END_TEST
 START_TEST(test_checkpoint_frontier_resume_and_damage)
 {
 	struct fx_env e;
-	struct fake_clock fc = {util_time_now_ms()};
-	struct clock clk;
+	struct fx_clock fc;
 	struct buf out = BUF_INIT;
 	char *sizes, *frontier;
 	char *text = NULL;
 	size_t len = 0;
 
+	fx_clock_init(&fc, util_time_now_ms());
 	fx_env_init(&e);
 	frontier = util_path_join(e.data, "checkpoint.frontier");
-	open_with_checkpoints(&e, &fc, &clk, 3, 0);
+	open_with_checkpoints(&e, &fc, 3, 0);
 	add_events(&e, 0, 5); /* checkpoint of 3, then 6 */
 	fx_env_close(&e);
 	ck_assert_int_eq(util_read_file(&text, &len, frontier, 8192), 0);
@@ -376,7 +357,7 @@ START_TEST(test_checkpoint_frontier_resume_and_damage)
 	free(text);
 	text = NULL;
 	/* Resumed: one more checkpoint (of 9) on top. */
-	open_with_checkpoints(&e, &fc, &clk, 3, 0);
+	open_with_checkpoints(&e, &fc, 3, 0);
 	add_events(&e, 10, 3);
 	fx_env_close(&e);
 	/* Damaged: one hex digit of a node changed. */
@@ -386,13 +367,13 @@ START_TEST(test_checkpoint_frontier_resume_and_damage)
 	                       frontier),
 	                 0);
 	ck_assert_int_eq(util_read_file(&text, &len, frontier, 8192), 0);
-	open_with_checkpoints(&e, &fc, &clk, 3, 0);
+	open_with_checkpoints(&e, &fc, 3, 0);
 	add_events(&e, 20, 3);
 	fx_env_close(&e);
 	sizes = checkpoint_sizes(&e);
 	ck_assert_str_eq(sizes, "12 9 6 3 ");
 	free(sizes);
-	ck_assert_msg(audit(&out, &e, "verify", "") == 0, "%s", out.data);
+	ck_assert_msg(fx_audit(&out, &e, "verify", "") == 0, "%s", out.data);
 	ck_assert_ptr_nonnull(
 	    strstr(out.data, "verified 4 signed checkpoints"));
 	free(text);
@@ -405,12 +386,12 @@ END_TEST
 START_TEST(test_checkpoint_written_by_time)
 {
 	struct fx_env e;
-	struct fake_clock fc = {util_time_now_ms()};
-	struct clock clk;
+	struct fx_clock fc;
 	char *sizes;
 
+	fx_clock_init(&fc, util_time_now_ms());
 	fx_env_init(&e);
-	open_with_checkpoints(&e, &fc, &clk, 0, 60);
+	open_with_checkpoints(&e, &fc, 0, 60);
 	add_events(&e, 0, 2);
 	fc.now += 59 * 1000;
 	ck_assert_int_eq(writer_run_once(e.w), 0);
@@ -419,7 +400,7 @@ START_TEST(test_checkpoint_written_by_time)
 	ck_assert_str_eq(sizes, ""); /* not yet due */
 	free(sizes);
 
-	open_with_checkpoints(&e, &fc, &clk, 0, 60);
+	open_with_checkpoints(&e, &fc, 0, 60);
 	add_events(&e, 2, 1);
 	fc.now += 60 * 1000;
 	/* Due with no command: the idle check writes it on its own. */
@@ -433,7 +414,7 @@ START_TEST(test_checkpoint_written_by_time)
 	free(sizes);
 
 	/* Due at the end of a batch: the event and the checkpoint. */
-	open_with_checkpoints(&e, &fc, &clk, 0, 60);
+	open_with_checkpoints(&e, &fc, 0, 60);
 	fc.now += 61 * 1000;
 	add_events(&e, 3, 1);
 	fx_env_close(&e);
@@ -449,12 +430,12 @@ END_TEST
 /* A ledger with checkpoints every 4 events and the newest one pinned at
  * $DIR/pinned.txt; returns its size. */
 static void
-pinned_ledger(struct fx_env *e, struct fake_clock *fc, struct clock *clk)
+pinned_ledger(struct fx_env *e, struct fx_clock *fc)
 {
 	struct buf out = BUF_INIT;
 
 	fx_env_init(e);
-	open_with_checkpoints(e, fc, clk, 4, 0);
+	open_with_checkpoints(e, fc, 4, 0);
 	add_events(e, 0, 7); /* 8 events: checkpoint of 8 on top */
 	fx_env_close(e);
 	ck_assert_int_eq(tu_sh(&out, "'%s' checkpoint '%s' > '%s/pinned.txt'",
@@ -470,7 +451,7 @@ assert_pinned(struct fx_env *e, int want_status, const char *want)
 	int st;
 
 	buf_printf(&args, "--checkpoint '%s/pinned.txt'", e->dir);
-	st = audit(&out, e, "verify", args.data);
+	st = fx_audit(&out, e, "verify", args.data);
 	ck_assert_msg(st == want_status, "exit %d: %s", st, out.data);
 	ck_assert_msg(strstr(out.data, want) != NULL, "want \"%s\" in: %s",
 	              want, out.data);
@@ -481,12 +462,12 @@ assert_pinned(struct fx_env *e, int want_status, const char *want)
 START_TEST(test_checkpoint_pinned_holds_after_more_events)
 {
 	struct fx_env e;
-	struct fake_clock fc = {util_time_now_ms()};
-	struct clock clk;
+	struct fx_clock fc;
 
-	pinned_ledger(&e, &fc, &clk);
+	fx_clock_init(&fc, util_time_now_ms());
+	pinned_ledger(&e, &fc);
 	assert_pinned(&e, 0, "verified 8 events");
-	open_with_checkpoints(&e, &fc, &clk, 4, 0);
+	open_with_checkpoints(&e, &fc, 4, 0);
 	add_events(&e, 10, 6);
 	fx_env_close(&e);
 	assert_pinned(&e, 0, "verified 14 events");
@@ -497,11 +478,11 @@ END_TEST
 START_TEST(test_checkpoint_pinned_refuses_rewritten_history)
 {
 	struct fx_env e;
-	struct fake_clock fc = {util_time_now_ms()};
-	struct clock clk;
+	struct fx_clock fc;
 	struct buf out = BUF_INIT;
 
-	pinned_ledger(&e, &fc, &clk);
+	fx_clock_init(&fc, util_time_now_ms());
+	pinned_ledger(&e, &fc);
 	/* Rolled back to event 6 (a valid, signed history): too short. */
 	ck_assert_int_eq(tu_sh(&out,
 	                       "cd '%s' && git update-ref refs/heads/ledger "
@@ -514,10 +495,10 @@ START_TEST(test_checkpoint_pinned_refuses_rewritten_history)
 	/* Then rewritten by the daemon itself, with its own key: the ledger
 	 * verifies on its own, checkpoints included, but not against the
 	 * pinned root. */
-	open_with_checkpoints(&e, &fc, &clk, 4, 0);
+	open_with_checkpoints(&e, &fc, 4, 0);
 	add_events(&e, 100, 5);
 	fx_env_close(&e);
-	ck_assert_msg(audit(&out, &e, "verify", "") == 0, "%s", out.data);
+	ck_assert_msg(fx_audit(&out, &e, "verify", "") == 0, "%s", out.data);
 	assert_pinned(&e, 1, "rule 10 (pinned)");
 	assert_pinned(&e, 1, "Merkle root of the first 8 events differs");
 	buf_free(&out);
@@ -528,11 +509,11 @@ END_TEST
 START_TEST(test_checkpoint_pinned_refuses_forged_signature)
 {
 	struct fx_env e;
-	struct fake_clock fc = {util_time_now_ms()};
-	struct clock clk;
+	struct fx_clock fc;
 	struct buf out = BUF_INIT;
 
-	pinned_ledger(&e, &fc, &clk);
+	fx_clock_init(&fc, util_time_now_ms());
+	pinned_ledger(&e, &fc);
 	/* One base64 digit in the middle of the signature changed. */
 	{
 		char *pinned = util_path_join(e.dir, "pinned.txt");
@@ -596,11 +577,11 @@ END_TEST
 START_TEST(test_checkpoint_committed_note_tampered)
 {
 	struct fx_env e;
-	struct fake_clock fc = {util_time_now_ms()};
-	struct clock clk;
+	struct fx_clock fc;
 	struct buf out = BUF_INIT;
 
-	pinned_ledger(&e, &fc, &clk);
+	fx_clock_init(&fc, util_time_now_ms());
+	pinned_ledger(&e, &fc);
 	/* The checkpoint commit replaced by one (signed with the real git
 	 * key) whose note claims another root. */
 	ck_assert_int_eq(
@@ -618,7 +599,7 @@ START_TEST(test_checkpoint_committed_note_tampered)
 	          "-) && git update-ref refs/heads/ledger $c",
 	          e.repo, e.data),
 	    0);
-	ck_assert_int_eq(audit(&out, &e, "verify", ""), 1);
+	ck_assert_int_eq(fx_audit(&out, &e, "verify", ""), 1);
 	ck_assert_msg(strstr(out.data, "rule 9 (checkpoint)") != NULL, "%s",
 	              out.data);
 	buf_free(&out);

@@ -7,7 +7,6 @@
  * deletions.
  */
 #include <check.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,31 +143,21 @@ START_TEST(test_mirror_pushes_fast_forward_only)
 }
 END_TEST
 
-struct fake_clock {
-	int64_t now;
-};
-
-static int64_t
-fake_now_cb(void *arg)
-{
-	return ((struct fake_clock *)arg)->now;
-}
-
 START_TEST(test_mirror_lag_of_an_unreachable_mirror)
 {
 	struct fx_env e;
 	struct mirror *m = NULL;
-	struct fake_clock fc = {1000000};
-	struct clock clk = {fake_now_cb, &fc};
+	struct fx_clock fc;
 	struct mirror_stats st;
 	struct buf metrics = BUF_INIT;
 	char *gone;
 	const char *urls[1];
 
+	fx_clock_init(&fc, 1000000);
 	fx_env_init(&e);
 	gone = util_path_join(e.dir, "missing/ledger.git");
 	urls[0] = gone;
-	ck_assert_int_eq(mirror_new(&m, e.repo, urls, 1, &clk), 0);
+	ck_assert_int_eq(mirror_new(&m, e.repo, urls, 1, &fc.clk), 0);
 	mirror_get_stats(m, 0, &st);
 	ck_assert_uint_eq(st.lag_events, 0);
 	ck_assert(st.lag_seconds == 0.0);
@@ -244,9 +233,7 @@ START_TEST(test_mirror_daemon_pushes_after_batches)
 		free(repo);
 	}
 	/* A clean stop pushes what is left. */
-	st = tu_daemon_stop(&a.d, SIGTERM, 10000);
-	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	              "csirtd did not stop cleanly");
+	apic_halt(&a);
 	got = head_of(good);
 	ck_assert_str_eq(got, head);
 	free(got);
@@ -259,9 +246,7 @@ START_TEST(test_mirror_daemon_pushes_after_batches)
 	              "%s", log.data);
 	ck_assert_ptr_nonnull(strstr(log.data, "not a fast-forward"));
 	ck_assert_ptr_null(strstr(log.data, "diverged.git"));
-	tu_rmrf(a.dir);
-	free(a.data);
-	free(a.dir);
+	apic_free(&a);
 	tu_rmrf(dir);
 	free(dir);
 	free(conf);

@@ -615,3 +615,26 @@ fx_request_history(struct writer *w, char *case_id_out)
 	if (case_id_out != NULL)
 		memcpy(case_id_out, id, 12);
 }
+
+static int64_t
+fx_clock_now_cb(void *arg)
+{
+	return ((struct fx_clock *)arg)->now;
+}
+
+void
+fx_clock_init(struct fx_clock *c, int64_t now_ms)
+{
+	c->now = now_ms;
+	c->clk.now_ms = fx_clock_now_cb;
+	c->clk.arg = c;
+}
+
+int
+fx_audit(struct buf *out, const struct fx_env *e, const char *cmd,
+         const char *args)
+{
+	buf_reset(out);
+	return tu_sh(out, "'%s' %s '%s' %s", CSIRT_AUDIT_BIN, cmd, e->repo,
+	             args);
+}

@@ -5,7 +5,9 @@
 #ifndef CSIRT_FIXTURES_H
 #define CSIRT_FIXTURES_H
 
+#include "clock.h"
 #include "csirt/v1/domain.pb-c.h"
+#include "util.h"
 #include "writer.h"
 
 struct datadir;
@@ -87,5 +89,18 @@ void fx_env_init(struct fx_env *e);
 void fx_env_open(struct fx_env *e);
 void fx_env_close(struct fx_env *e);
 void fx_env_free(struct fx_env *e);
+
+/* A clock the test sets (clock.h): fx_clock_init(&c, ms), then pass &c.clk
+ * and move c.now. */
+struct fx_clock {
+	int64_t now;
+	struct clock clk;
+};
+void fx_clock_init(struct fx_clock *c, int64_t now_ms);
+
+/* Runs `csirt-audit CMD <the env's ledger> ARGS`; returns its exit status
+ * with its output (stderr included) in `out`. */
+int fx_audit(struct buf *out, const struct fx_env *e, const char *cmd,
+             const char *args);
 
 #endif
