@@ -605,6 +605,32 @@ prepare_evidence(struct writer *w, const struct writer_cmd *cmd,
 	return 0;
 }
 
+/* The evidence item `id` of `current`, not disposed: *it points into *l,
+ * which the caller frees with evidence_list_free() when this returns 0
+ * (on an error nothing is left to free). */
+static int
+live_item(struct evidence_list *l, const Csirt__V1__EvidenceItem **it,
+          struct writer *w, const Csirt__V1__Case *current, const char *id)
+{
+	int rc;
+
+	if (current == NULL)
+		return csirt_error_set(CSIRT_ENOTFOUND, "case not found");
+	if ((rc = evidence_list_case(l, w->ix, current->id)) != 0)
+		return rc;
+	*it = evidence_list_find(l, id);
+	if (*it == NULL || (*it)->n_versions == 0)
+		rc = csirt_error_set(CSIRT_ENOTFOUND, "evidence %s not found",
+		                     id);
+	else if ((*it)->disposed)
+		rc = csirt_error_set(CSIRT_ESTATE,
+		                     "evidence %s was disposed (廃棄) on %s",
+		                     id, (*it)->disposed_at);
+	if (rc != 0)
+		evidence_list_free(l);
+	return rc;
+}
+
 /* Fills `before` of an evidence.reclassified payload: the item's
  * classification now.  A disposed item is not reviewed any more. */
 static int
@@ -612,26 +638,16 @@ prepare_reclassify(struct writer *w, const struct writer_cmd *cmd,
                    const Csirt__V1__Case *current)
 {
 	Csirt__V1__EvidenceReclassified *er = cmd->ev->evidence_reclassified;
-	const Csirt__V1__EvidenceItem *it;
+	const Csirt__V1__EvidenceItem *it = NULL;
 	struct evidence_list l;
-	int rc = 0;
+	int rc;
 
 	if (er == NULL)
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "reclassification payload missing");
-	if (current == NULL)
-		return csirt_error_set(CSIRT_ENOTFOUND, "case not found");
-	if ((rc = evidence_list_case(&l, w->ix, current->id)) != 0)
+	if ((rc = live_item(&l, &it, w, current, er->evidence_id)) != 0)
 		return rc;
-	it = evidence_list_find(&l, er->evidence_id);
-	if (it == NULL || it->n_versions == 0)
-		rc = csirt_error_set(CSIRT_ENOTFOUND, "evidence %s not found",
-		                     er->evidence_id);
-	else if (it->disposed)
-		rc = csirt_error_set(CSIRT_ESTATE,
-		                     "evidence %s was disposed on %s",
-		                     er->evidence_id, it->disposed_at);
-	if (rc == 0 && it->classification != NULL) {
+	if (it->classification != NULL) {
 		codec_free(er->before ? &er->before->base : NULL);
 		er->before = (Csirt__V1__Classification *)codec_clone(
 		    &it->classification->base);
@@ -646,35 +662,22 @@ prepare_disposal(struct writer *w, const struct writer_cmd *cmd,
                  const Csirt__V1__Case *current)
 {
 	Csirt__V1__EvidenceDisposed *ed = cmd->ev->evidence_disposed;
-	const Csirt__V1__EvidenceItem *it;
+	const Csirt__V1__EvidenceItem *it = NULL;
 	struct evidence_list l;
-	int rc = 0;
+	int rc;
 
 	if (ed == NULL)
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "disposal payload missing");
-	if (current == NULL)
-		return csirt_error_set(CSIRT_ENOTFOUND, "case not found");
-	if ((rc = evidence_list_case(&l, w->ix, current->id)) != 0)
+	if ((rc = live_item(&l, &it, w, current, ed->evidence_id)) != 0)
 		return rc;
-	it = evidence_list_find(&l, ed->evidence_id);
-	if (it == NULL || it->n_versions == 0)
-		rc = csirt_error_set(CSIRT_ENOTFOUND, "evidence %s not found",
-		                     ed->evidence_id);
-	else if (it->disposed)
-		rc = csirt_error_set(CSIRT_ESTATE,
-		                     "evidence %s was already disposed on %s",
-		                     ed->evidence_id, it->disposed_at);
-	if (rc == 0) {
-		for (size_t i = 0; i < ed->n_key_ids; i++)
-			free(ed->key_ids[i]);
-		free(ed->key_ids);
-		ed->key_ids =
-		    util_xcalloc(it->n_versions, sizeof(*ed->key_ids));
-		ed->n_key_ids = it->n_versions;
-		for (size_t i = 0; i < it->n_versions; i++)
-			ed->key_ids[i] = util_strdup(it->versions[i]->key_id);
-	}
+	for (size_t i = 0; i < ed->n_key_ids; i++)
+		free(ed->key_ids[i]);
+	free(ed->key_ids);
+	ed->key_ids = util_xcalloc(it->n_versions, sizeof(*ed->key_ids));
+	ed->n_key_ids = it->n_versions;
+	for (size_t i = 0; i < it->n_versions; i++)
+		ed->key_ids[i] = util_strdup(it->versions[i]->key_id);
 	evidence_list_free(&l);
 	return rc;
 }
