@@ -1324,12 +1324,31 @@ done:
 	return rc;
 }
 
+/* True for a file of objects/pack that only a killed writer or merger
+ * leaves behind: "tmp_*" (a merge in progress) or "*.tmp" (an atomic
+ * write in progress).  Never a pack git reads: those are "pack-*". */
+static bool
+pack_dir_leftover(const char *name)
+{
+	size_t l = strlen(name);
+
+	return strncmp(name, "tmp_", 4) == 0 ||
+	       (l > 4 && strcmp(name + l - 4, ".tmp") == 0);
+}
+
+/* Start-up, with the data directory locked (no other writer can be
+ * running): the lock files and half-written pack files of a process that
+ * died.  A half-written merge left as a ".pack" without its index would
+ * otherwise send the start-up fold to the slow path. */
 static void
 remove_stale_locks(const char *path)
 {
 	static const char *const locks[] = {"refs/heads/ledger.lock",
 	                                    "packed-refs.lock", "HEAD.lock",
 	                                    "config.lock"};
+	char *dir = util_path_join(path, "objects/pack");
+	DIR *d;
+	struct dirent *de;
 
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(locks); i++) {
 		char *p = util_path_join(path, locks[i]);
@@ -1338,6 +1357,23 @@ remove_stale_locks(const char *path)
 			         p);
 		free(p);
 	}
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			char *p;
+
+			if (!pack_dir_leftover(de->d_name))
+				continue;
+			p = util_path_join(dir, de->d_name);
+			if (unlink(p) == 0)
+				log_warn(
+				    "removed a half-written pack file left "
+				    "by a crash",
+				    "path", p);
+			free(p);
+		}
+		closedir(d);
+	}
+	free(dir);
 }
 
 static int
@@ -1518,7 +1554,8 @@ repack_if_needed(struct ledger *lg)
 		goto done;
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
-		if (l > 5 && strcmp(de->d_name + l - 5, ".pack") == 0) {
+		if (l > 5 && strcmp(de->d_name + l - 5, ".pack") == 0 &&
+		    strncmp(de->d_name, "pack-", 5) == 0) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 16;
 				names =
