@@ -744,14 +744,36 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 		    (ssize_t)got)
 			goto io;
 		if ((hl = entry_header(head, got, &type, &dist)) == 0 ||
-		    type == 7 || (type == 6 && (dist == 0 || dist > at))) {
-			rc = csirt_error_set(
-			    CSIRT_EFAIL, "pack %s: %s at offset %" PRIu64,
-			    names[pw.e[i].src],
-			    type == 7 ? "a REF_DELTA entry (not ours)"
-			              : "a bad entry header",
-			    at);
+		    (type == 6 && (dist == 0 || dist > at))) {
+			rc = csirt_error_set(CSIRT_EFAIL,
+			                     "pack %s: a bad entry header at "
+			                     "offset %" PRIu64,
+			                     names[pw.e[i].src], at);
 			goto done;
+		}
+		if (type == 7) {
+			/* A REF_DELTA (libgit2's packbuilder writes them)
+			 * names its base by id: copied as it is, provided
+			 * the base is in the merged pack too. */
+			git_oid base;
+
+			if (hl + GIT_OID_RAWSZ > got) {
+				rc =
+				    csirt_error_set(CSIRT_EFAIL,
+				                    "pack %s: a bad entry "
+				                    "header at offset %" PRIu64,
+				                    names[pw.e[i].src], at);
+				goto done;
+			}
+			git_oid_fromraw(&base, head + hl);
+			if (packw_find(&pw, &base) == SIZE_MAX) {
+				rc = csirt_error_set(
+				    CSIRT_EFAIL,
+				    "pack %s: a delta at offset %" PRIu64
+				    " on a base outside the packs merged",
+				    names[pw.e[i].src], at);
+				goto done;
+			}
 		}
 		delta = type == 6;
 		if (delta) {
@@ -1556,6 +1578,23 @@ repack_if_needed(struct ledger *lg)
 		size_t l = strlen(de->d_name);
 		if (l > 5 && strcmp(de->d_name + l - 5, ".pack") == 0 &&
 		    strncmp(de->d_name, "pack-", 5) == 0) {
+			/* A pack whose index was never finished: git does
+			 * not read it, and nothing refers to it (a batch's
+			 * ref moves, and a merge's sources go, only after
+			 * the index is durable). */
+			char *idx = util_path_join(dir, de->d_name);
+
+			strcpy(idx + strlen(idx) - 5, ".idx");
+			if (!util_path_exists(idx)) {
+				strcpy(idx + strlen(idx) - 3, "pack");
+				if (unlink(idx) == 0)
+					log_warn("removed a pack without an "
+					         "index left by a crash",
+					         "path", idx);
+				free(idx);
+				continue;
+			}
+			free(idx);
 			if (n == cap) {
 				cap = cap ? cap * 2 : 16;
 				names =

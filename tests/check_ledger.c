@@ -675,16 +675,19 @@ START_TEST(test_ledger_stale_lock_recovered)
 	char id[12];
 
 	fx_env_init(&e);
-	/* Locks, and the half-written packs of a killed merge, blob write
-	 * or batch (a "tmp_merge_*.pack" without an index once sent the
-	 * start-up fold to libgit2's packbuilder, for minutes). */
+	/* Locks, the half-written files of a killed merge, blob write or
+	 * batch, and a pack whose index was never written (either once
+	 * sent the start-up fold to libgit2's packbuilder, for minutes). */
 	ck_assert_int_eq(tu_sh(&out,
 	                       "touch '%s/refs/heads/ledger.lock' "
 	                       "'%s/packed-refs.lock' && cd '%s/objects/pack' "
 	                       "&& head -c 5000 /dev/urandom > "
 	                       "tmp_merge_4242.pack && "
 	                       "echo PACK > tmp_blob_7_1.pack && "
-	                       "echo PACK > pack-0123.pack.tmp",
+	                       "echo PACK > pack-0123.pack.tmp && "
+	                       "echo PACK > "
+	                       "pack-0123456789abcdef0123456789abcdef01234567"
+	                       ".pack",
 	                       e.repo, e.repo, e.repo),
 	                 0);
 	fx_env_open(&e);
@@ -698,7 +701,8 @@ START_TEST(test_ledger_stale_lock_recovered)
 	                 0);
 	ck_assert_ptr_null(strstr(out.data, ".lock"));
 	ck_assert_msg(strstr(out.data, "tmp_") == NULL &&
-	                  strstr(out.data, ".tmp") == NULL,
+	                  strstr(out.data, ".tmp") == NULL &&
+	                  strstr(out.data, "pack-0123456789abcdef") == NULL,
 	              "left over: %s", out.data);
 	ck_assert_msg(
 	    tu_sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
