@@ -21,6 +21,7 @@
 #include "deadline.h"
 #include "error.h"
 #include "index.h"
+#include "keystore.h"
 #include "log.h"
 #include "mirror.h"
 #include "rpc.h"
@@ -302,6 +303,7 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	struct writer *w = NULL;
 	struct server *srv = NULL;
 	struct index *ix_read = NULL;
+	struct keystore *ks_io = NULL;
 	struct rpc *rpc = NULL;
 	struct rpc_env env;
 	struct server_ops ops = {0};
@@ -354,10 +356,23 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 		          csirt_error_msg());
 		goto done;
 	}
+	/* Keystore writes run on the storage thread, on a connection of
+	 * their own (rpc.h: rpc_ctx.io). */
+	{
+		char *ksp = util_path_join(cfg->data_dir, "keystore.sqlite");
+		int ksrc = keystore_open(&ks_io, ksp);
+		free(ksp);
+		if (ksrc != 0) {
+			log_error("cannot open the keystore", "error",
+			          csirt_error_msg());
+			goto done;
+		}
+	}
 	memset(&env, 0, sizeof(env));
 	env.w = w;
 	env.ix = ix_read;
 	env.ks = dd->ks;
+	env.ks_io = ks_io;
 	env.data_dir = cfg->data_dir;
 	env.kek = dd->kek;
 	env.evidence_max_bytes = cfg->evidence_max_bytes;
@@ -442,6 +457,7 @@ done:
 	server_free(srv);
 	deadline_sched_free(ds);
 	rpc_free(rpc);
+	keystore_close(ks_io);
 	index_close(ix_read);
 	writer_free(w);
 	datadir_close(dd);

@@ -26,6 +26,7 @@
 #include "layout.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "offload.h"
 #include "rpc.h"
 #include "util.h"
 
@@ -191,6 +192,7 @@ struct rpc {
 	uint64_t answered;
 	struct rpc_watch *watch;       /* parked WatchEvents calls */
 	struct rpc_evidence *evidence; /* uploads and download cursors */
+	struct offload *io;            /* the storage thread */
 };
 
 static double
@@ -286,6 +288,12 @@ rpc_metrics_write(struct rpc *r, struct buf *out)
 	    writer_queue_len(r->env.w), (unsigned long long)ws.batches,
 	    (unsigned long long)ws.events, (unsigned long long)ws.max_batch,
 	    (unsigned long long)ws.rejected, (unsigned long long)ws.failed);
+	buf_printf(out,
+	           "# HELP csirt_storage_queue_depth Keystore writes queued "
+	           "or running on the storage thread.\n"
+	           "# TYPE csirt_storage_queue_depth gauge\n"
+	           "csirt_storage_queue_depth %u\n",
+	           offload_pending(r->io));
 }
 
 /* Answers with a Twirp error: always JSON, whatever the request's type. */
@@ -403,6 +411,9 @@ rpc_stop_cb(void *rpc)
 	struct rpc *r = rpc;
 
 	rpc_watch_stop(r->watch);
+	/* Its queued jobs finish and post their completions, which the
+	 * server still runs; later ones run at once on the loop. */
+	offload_stop(r->io);
 }
 
 void
@@ -453,21 +464,58 @@ rpc_case_visible(struct rpc_ctx *ctx, const char *id, Csirt__V1__Case **out)
 	return 0;
 }
 
-/* The writer thread finished a command: hop to the loop thread. */
+/* The reply of a call whose command (and keystore work) is done: loop
+ * thread. */
 static void
-complete_loop_cb(void *arg)
+complete_reply(void *arg)
 {
 	struct rpc_ctx *ctx = arg;
 	ProtobufCMessage *out = NULL;
 	int rc = ctx->cmd.rc;
 
-	if (ctx->after_write != NULL)
-		ctx->after_write(ctx, rc);
 	if (rc != 0)
 		csirt_error_set(rc, "%s", ctx->cmd.err);
 	else
 		rc = ctx->finish(ctx, &out);
 	finish_call(ctx, rc, out);
+}
+
+/* Keeps a storage-thread failure for the loop thread (errors are per
+ * thread). */
+static void
+io_failed(struct rpc_ctx *ctx, int rc)
+{
+	ctx->cmd.rc = rc;
+	snprintf(ctx->cmd.err, sizeof(ctx->cmd.err), "%s", csirt_error_msg());
+}
+
+static void
+io_after_work(void *arg)
+{
+	struct rpc_ctx *ctx = arg;
+	int rc = ctx->io_after(ctx, ctx->rpc->env.ks_io, ctx->cmd.rc);
+
+	/* The command's outcome stands; a cleanup failure is logged. */
+	if (rc != 0)
+		log_error("keystore work after a command failed", "method",
+		          rpc_method_name(ctx), "error", csirt_error_msg());
+}
+
+/* The writer finished a command (or ctx->io failed, or the writer
+ * refused it): loop thread.  after_write, then io_after on the storage
+ * thread, then the reply. */
+static void
+complete_loop_cb(void *arg)
+{
+	struct rpc_ctx *ctx = arg;
+
+	if (ctx->after_write != NULL)
+		ctx->after_write(ctx, ctx->cmd.rc);
+	if (ctx->io_after != NULL) {
+		offload_run(ctx->rpc->io, io_after_work, complete_reply, ctx);
+		return;
+	}
+	complete_reply(ctx);
 }
 
 static void
@@ -477,6 +525,31 @@ command_done_cb(struct writer_cmd *cmd, void *arg)
 
 	(void)cmd;
 	server_post(ctx->rpc->env.srv, complete_loop_cb, ctx);
+}
+
+static void
+io_work(void *arg)
+{
+	struct rpc_ctx *ctx = arg;
+	int rc = ctx->io(ctx, ctx->rpc->env.ks_io);
+
+	if (rc != 0)
+		io_failed(ctx, rc);
+}
+
+/* ctx->io is done: queue the command, or answer. */
+static void
+io_done(void *arg)
+{
+	struct rpc_ctx *ctx = arg;
+	int rc;
+
+	if (ctx->cmd.rc == 0 && ctx->cmd.ev != NULL) {
+		if ((rc = writer_submit(ctx->rpc->env.w, &ctx->cmd)) == 0)
+			return; /* command_done_cb follows */
+		io_failed(ctx, rc);
+	}
+	complete_loop_cb(ctx);
 }
 
 int
@@ -492,8 +565,24 @@ rpc_submit(struct rpc_ctx *ctx, Csirt__V1__Event *ev, const char *note_text,
 	ctx->cmd.done = command_done_cb;
 	ctx->cmd.arg = ctx;
 	ctx->finish = finish;
+	if (ctx->io != NULL) {
+		ctx->cmd.rc = 0;
+		offload_run(ctx->rpc->io, io_work, io_done, ctx);
+		return RPC_PENDING;
+	}
 	if ((rc = writer_submit(ctx->rpc->env.w, &ctx->cmd)) != 0)
 		return rc;
+	return RPC_PENDING;
+}
+
+int
+rpc_io(struct rpc_ctx *ctx, int (*io)(struct rpc_ctx *, struct keystore *),
+       rpc_finish finish)
+{
+	ctx->io = io;
+	ctx->finish = finish;
+	ctx->cmd.rc = 0;
+	offload_run(ctx->rpc->io, io_work, io_done, ctx);
 	return RPC_PENDING;
 }
 
@@ -642,6 +731,7 @@ rpc_new(struct rpc **out, const struct rpc_env *env)
 	r->env = *env;
 	r->watch = rpc_watch_new(r);
 	r->evidence = rpc_evidence_new(&r->env);
+	r->io = offload_new();
 	*out = r;
 	return 0;
 }
@@ -650,6 +740,10 @@ void
 rpc_set_server(struct rpc *r, struct server *srv)
 {
 	r->env.srv = srv;
+	/* Without the thread every job runs inline: slower, never wrong. */
+	if (offload_start(r->io, srv) != 0)
+		log_error("keystore writes will block the loop", "error",
+		          csirt_error_msg());
 }
 
 void
@@ -659,5 +753,6 @@ rpc_free(struct rpc *r)
 		return;
 	rpc_watch_free(r->watch);
 	rpc_evidence_free(r->evidence);
+	offload_free(r->io);
 	free(r);
 }

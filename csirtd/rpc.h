@@ -21,8 +21,12 @@ struct rpc;
 struct rpc_env {
 	struct server *srv;
 	struct writer *w;
-	struct index *ix; /* read-only connection, loop thread */
-	struct keystore *ks;
+	struct index *ix;    /* read-only connection, loop thread */
+	struct keystore *ks; /* loop thread: token look-ups, key reads */
+	/* The storage thread's own read-write connection to the keystore:
+	 * every keystore write runs there (rpc_ctx.io, .io_after), never on
+	 * the loop, whose connection only reads (WAL lets both go on). */
+	struct keystore *ks_io;
 	/* Evidence (issue 6): the data directory (staging/, ledger.git),
 	 * the key-encryption key (borrowed) and the limits from config. */
 	const char *data_dir;
@@ -69,10 +73,22 @@ struct rpc_ctx {
 	rpc_finish finish;
 	void *scratch;  /* a handler's own state, freed with free() */
 	double started; /* monotonic seconds, for the latency histogram */
-	/* Called on the loop thread when the writer finished the command,
-	 * whatever the outcome (rc), before `finish`: undo or complete what
-	 * the handler prepared outside the ledger (evidence keys). */
+	/* Called on the loop thread when the writer finished the command
+	 * (or its io failed), whatever the outcome (rc), before io_after and
+	 * `finish`: undo or complete what the handler prepared outside the
+	 * ledger (uploads, cursors). */
 	void (*after_write)(struct rpc_ctx *ctx, int rc);
+	/* Keystore writes for this call, run on the storage thread with
+	 * env->ks_io, never on the loop (each is an fsync): `io` before the
+	 * command goes to the writer (a key must be durable before the event
+	 * that needs it; on failure the call is answered with its error and
+	 * nothing is written), `io_after` once the writer is done, with its
+	 * outcome, after after_write and before the reply (remove a refused
+	 * item's key, destroy a disposed item's keys).  They may touch only
+	 * ctx->scratch, read ctx->cmd, and use the keystore; they return 0
+	 * or a CSIRT_E* code with the message set. */
+	int (*io)(struct rpc_ctx *ctx, struct keystore *ks);
+	int (*io_after)(struct rpc_ctx *ctx, struct keystore *ks, int rc);
 	/* CSIRT_ETAMPER from this call is the content's, not the daemon's:
 	 * answer data_loss with the message instead of internal. */
 	bool content_tamper;
@@ -107,9 +123,16 @@ void rpc_stop_cb(void *rpc);
  * (NULL when rc != 0) and frees ctx.  Loop thread. */
 void rpc_reply(struct rpc_ctx *ctx, int rc, ProtobufCMessage *out);
 const struct rpc_env *rpc_env(const struct rpc_ctx *ctx);
-/* Queues `ev` (ownership passes) as the caller; `finish` builds the reply. */
+/* Queues `ev` (ownership passes) as the caller, after ctx->io when set;
+ * `finish` builds the reply.  RPC_PENDING, or an error when the writer
+ * refuses at once (never with ctx->io set: that refusal comes later, to
+ * io_after and after_write like any other outcome). */
 int rpc_submit(struct rpc_ctx *ctx, Csirt__V1__Event *ev, const char *note_text,
                rpc_finish finish);
+/* A call with keystore work and no ledger event: runs `io` on the storage
+ * thread, then `finish` on the loop.  Returns RPC_PENDING. */
+int rpc_io(struct rpc_ctx *ctx, int (*io)(struct rpc_ctx *, struct keystore *),
+           rpc_finish finish);
 /* Logs a denial with actor, method and reason (every denial is logged). */
 void rpc_deny_log(const struct rpc_ctx *ctx, const char *reason);
 
@@ -202,14 +225,13 @@ int rpc_content_readable(struct rpc_ctx *ctx, const Csirt__V1__Case *c,
                          const Csirt__V1__Classification *cl);
 
 /* rpc_content.c: 機密性高・中 note text (issue 6).  rpc_note_seal()
- * encrypts `text` under a new key stored in the keystore and sets the
- * command's note_cipher fields and after_write (which removes the key if
- * the writer refuses the event); when rpc_submit() then fails, call
- * rpc_note_unseal_submit_failed().  rpc_note_open() decrypts one version
- * from its blob and key and checks it against `sha256_hex`; caller frees
- * *out. */
+ * encrypts `text` under a new key and sets the command's note_cipher
+ * fields and the call's io (stores the wrapped key before the event is
+ * queued), io_after (removes it if the writer refuses the event) and
+ * after_write; the handler then calls rpc_submit(), which answers through
+ * them whatever happens.  rpc_note_open() decrypts one version from its
+ * blob and key and checks it against `sha256_hex`; caller frees *out. */
 int rpc_note_seal(struct rpc_ctx *ctx, const char *text);
-void rpc_note_unseal_submit_failed(struct rpc_ctx *ctx);
 int rpc_note_open(char **out, struct rpc_ctx *ctx, const char *blob,
                   const char *key_id, const char *sha256_hex);
 

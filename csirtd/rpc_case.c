@@ -411,10 +411,7 @@ RPC_HANDLER(rpc_add_note)
 	na->classification = cl;
 	ev->note_added = na;
 	/* The text stays in ctx->in until the reply. */
-	rc = rpc_submit(ctx, ev, r->text, finish_note);
-	if (rc != RPC_PENDING)
-		rpc_note_unseal_submit_failed(ctx);
-	return rc;
+	return rpc_submit(ctx, ev, r->text, finish_note);
 }
 
 /* A Note message for one version read from the index, with `text` (the
@@ -570,10 +567,7 @@ RPC_HANDLER(rpc_edit_note)
 	codec_set_string(&ne->reason, r->reason);
 	ev->note_edited = ne;
 	/* The text stays in ctx->in until the reply. */
-	rc = rpc_submit(ctx, ev, r->text, finish_note_edit);
-	if (rc != RPC_PENDING)
-		rpc_note_unseal_submit_failed(ctx);
-	return rc;
+	return rpc_submit(ctx, ev, r->text, finish_note_edit);
 }
 
 /* Where each sealed version of one note lives: from its events. */

@@ -5,12 +5,12 @@
  *
  * Sealing: a fresh random key per note version, the text encrypted with
  * secretstream (crypto.c), the key wrapped with the KEK under a random key
- * id and stored in the keystore before the event is submitted (so an
- * acknowledged note is always readable); if the writer refuses the event
- * the key row is removed again.  Opening: the version's blob is read
- * straight from the ledger's packs (no tree walk), decrypted, and checked
- * against the event's text_sha256.  The plaintext never reaches git, the
- * index or the log.
+ * id and stored in the keystore by the storage thread before the event is
+ * queued (so an acknowledged note is always readable); if the writer
+ * refuses the event the key row is removed again, on that thread too.  Opening:
+ * the version's blob is read straight from the ledger's packs (no tree walk),
+ * decrypted, and checked against the event's text_sha256.  The plaintext never
+ * reaches git, the index or the log.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,25 +31,53 @@
 struct note_seal {
 	struct buf cipher;
 	char key_id[40];
+	unsigned char wrapped[CRYPTO_WRAPPED_KEY_LEN];
 };
+
+static void
+note_seal_wipe(struct note_seal *s)
+{
+	crypto_wipe(s->wrapped, sizeof(s->wrapped));
+	crypto_wipe(s->cipher.data, s->cipher.len);
+	buf_free(&s->cipher);
+}
+
+/* Storage thread: the wrapped key is durable before the event is queued,
+ * so an acknowledged note is always readable. */
+static int
+note_seal_io(struct rpc_ctx *ctx, struct keystore *ks)
+{
+	struct note_seal *s = ctx->scratch;
+
+	return keystore_key_put(ks, s->key_id, "note", s->wrapped,
+	                        sizeof(s->wrapped), util_time_now_ms());
+}
+
+/* Storage thread, after the writer: a refused note's key goes. */
+static int
+note_seal_io_after(struct rpc_ctx *ctx, struct keystore *ks, int rc)
+{
+	struct note_seal *s = ctx->scratch;
+	int err;
+
+	if (rc == 0)
+		return 0;
+	err = keystore_key_destroy(ks, s->key_id);
+	return err == CSIRT_ENOTFOUND ? 0 : err;
+}
 
 static void
 note_seal_after_write(struct rpc_ctx *ctx, int rc)
 {
-	struct note_seal *s = ctx->scratch;
-
-	if (rc != 0 && keystore_key_destroy(rpc_env(ctx)->ks, s->key_id) != 0)
-		log_error("cannot remove the key of a refused note", "key",
-		          s->key_id, "error", csirt_error_msg());
-	crypto_wipe(s->cipher.data, s->cipher.len);
-	buf_free(&s->cipher);
+	(void)rc;
+	note_seal_wipe(ctx->scratch);
 }
 
 int
 rpc_note_seal(struct rpc_ctx *ctx, const char *text)
 {
 	const struct rpc_env *env = rpc_env(ctx);
-	unsigned char wrapped[CRYPTO_WRAPPED_KEY_LEN], rnd[8];
+	unsigned char rnd[8];
 	struct crypto_item_key *key = NULL;
 	struct crypto_stream *enc = NULL;
 	struct note_seal *s;
@@ -69,13 +97,14 @@ rpc_note_seal(struct rpc_ctx *ctx, const char *text)
 		goto fail;
 	crypto_stream_enc_update(enc, text, strlen(text), &s->cipher);
 	crypto_stream_enc_final(enc, &s->cipher);
-	crypto_item_key_wrap(wrapped, env->kek, key, s->key_id);
-	if ((rc = keystore_key_put(env->ks, s->key_id, "note", wrapped,
-	                           sizeof(wrapped), util_time_now_ms())) != 0)
-		goto fail;
+	crypto_item_key_wrap(s->wrapped, env->kek, key, s->key_id);
 	crypto_stream_free(enc);
 	crypto_item_key_free(key);
+	/* The keystore write is the storage thread's (rpc_submit runs
+	 * ctx->io before queueing the event). */
 	ctx->scratch = s;
+	ctx->io = note_seal_io;
+	ctx->io_after = note_seal_io_after;
 	ctx->after_write = note_seal_after_write;
 	ctx->cmd.note_cipher = s->cipher.data;
 	ctx->cmd.note_cipher_len = s->cipher.len;
@@ -87,17 +116,6 @@ fail:
 	buf_free(&s->cipher);
 	free(s);
 	return rc;
-}
-
-void
-rpc_note_unseal_submit_failed(struct rpc_ctx *ctx)
-{
-	struct note_seal *s = ctx->scratch;
-
-	if (s == NULL || ctx->after_write != note_seal_after_write)
-		return;
-	ctx->after_write = NULL;
-	note_seal_after_write(ctx, CSIRT_EUNAVAILABLE);
 }
 
 int

@@ -217,15 +217,48 @@ RPC_HANDLER(rpc_disable_user)
 	return rc;
 }
 
+/* A token being issued: the storage thread stores its hash, the reply
+ * shows the token once; wiped on every path. */
+struct issue {
+	char token[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX_LEN], id[24];
+	char login[128];
+};
+
+static int
+issue_token_io(struct rpc_ctx *ctx, struct keystore *ks)
+{
+	struct issue *is = ctx->scratch;
+	int rc = keystore_token_add(ks, is->id, is->login, is->hash,
+	                            util_time_now_ms());
+
+	if (rc != 0)
+		crypto_wipe(is->token, sizeof(is->token));
+	return rc;
+}
+
+static int
+issue_token_finish(struct rpc_ctx *ctx, ProtobufCMessage **out)
+{
+	struct issue *is = ctx->scratch;
+	Csirt__V1__IssueTokenResponse *resp =
+	    msg_new(&csirt__v1__issue_token_response__descriptor);
+
+	codec_set_string(&resp->token_id, is->id);
+	codec_set_string(&resp->token, is->token);
+	crypto_wipe(is->token, sizeof(is->token));
+	*out = &resp->base;
+	return 0;
+}
+
 RPC_HANDLER(rpc_issue_token)
 {
 	const Csirt__V1__IssueTokenRequest *r = (const void *)in;
-	Csirt__V1__IssueTokenResponse *resp;
 	Csirt__V1__User *u = NULL;
-	char token[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX_LEN], id[24];
+	struct issue *is;
 	unsigned char rnd[6];
 	int rc;
 
+	(void)out;
 	if ((rc = index_user_get(&u, rpc_env(ctx)->ix, r->login)) != 0) {
 		if (rc == CSIRT_ENOTFOUND)
 			csirt_error_set(rc, "user %.64s not found", r->login);
@@ -237,24 +270,15 @@ RPC_HANDLER(rpc_issue_token)
 	codec_free(&u->base);
 	if (rc != 0)
 		return rc;
-	crypto_token_new(token);
-	crypto_token_hash(hash, token);
+	is = util_xcalloc(1, sizeof(*is));
+	snprintf(is->login, sizeof(is->login), "%s", r->login);
+	crypto_token_new(is->token);
+	crypto_token_hash(is->hash, is->token);
 	crypto_random(rnd, sizeof(rnd));
-	snprintf(id, sizeof(id), "t%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
-	         rnd[2], rnd[3], rnd[4], rnd[5]);
-	/* A small synchronous write on the loop thread: tokens are issued
-	 * rarely and live outside the ledger. */
-	if ((rc = keystore_token_add(rpc_env(ctx)->ks, id, r->login, hash,
-	                             util_time_now_ms())) != 0) {
-		crypto_wipe(token, sizeof(token));
-		return rc;
-	}
-	resp = msg_new(&csirt__v1__issue_token_response__descriptor);
-	codec_set_string(&resp->token_id, id);
-	codec_set_string(&resp->token, token);
-	crypto_wipe(token, sizeof(token));
-	*out = &resp->base;
-	return 0;
+	snprintf(is->id, sizeof(is->id), "t%02x%02x%02x%02x%02x%02x", rnd[0],
+	         rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	ctx->scratch = is;
+	return rpc_io(ctx, issue_token_io, issue_token_finish);
 }
 
 static Csirt__V1__TokenInfo *
@@ -322,21 +346,50 @@ find_token_cb(const char *id, const char *login, int64_t created_ms,
 	return 0;
 }
 
+struct revoke {
+	Csirt__V1__TokenInfo *found;
+	char token_id[]; /* as given: an unknown one is not_found */
+};
+
+static int
+revoke_token_io(struct rpc_ctx *ctx, struct keystore *ks)
+{
+	struct revoke *rv = ctx->scratch;
+	struct find_token f = {rv->token_id, NULL};
+	int rc;
+
+	if ((rc = keystore_token_revoke(ks, rv->token_id,
+	                                util_time_now_ms())) != 0)
+		return rc;
+	if ((rc = keystore_tokens_list(ks, NULL, find_token_cb, &f)) != 0) {
+		codec_free(f.found != NULL ? &f.found->base : NULL);
+		return rc;
+	}
+	rv->found = f.found;
+	return 0;
+}
+
+static int
+revoke_token_finish(struct rpc_ctx *ctx, ProtobufCMessage **out)
+{
+	struct revoke *rv = ctx->scratch;
+	Csirt__V1__RevokeTokenResponse *r =
+	    msg_new(&csirt__v1__revoke_token_response__descriptor);
+
+	r->token = rv->found;
+	rv->found = NULL;
+	*out = &r->base;
+	return 0;
+}
+
 RPC_HANDLER(rpc_revoke_token)
 {
 	const Csirt__V1__RevokeTokenRequest *q = (const void *)in;
-	Csirt__V1__RevokeTokenResponse *r;
-	struct find_token f = {q->token_id, NULL};
-	int rc;
+	size_t n = strlen(q->token_id);
+	struct revoke *rv = util_xcalloc(1, sizeof(*rv) + n + 1);
 
-	if ((rc = keystore_token_revoke(rpc_env(ctx)->ks, q->token_id,
-	                                util_time_now_ms())) != 0)
-		return rc;
-	if ((rc = keystore_tokens_list(rpc_env(ctx)->ks, NULL, find_token_cb,
-	                               &f)) != 0)
-		return rc;
-	r = msg_new(&csirt__v1__revoke_token_response__descriptor);
-	r->token = f.found;
-	*out = &r->base;
-	return 0;
+	(void)out;
+	memcpy(rv->token_id, q->token_id, n + 1);
+	ctx->scratch = rv;
+	return rpc_io(ctx, revoke_token_io, revoke_token_finish);
 }

@@ -603,12 +603,39 @@ RPC_HANDLER(rpc_evidence_cancel)
 	return 0;
 }
 
-/* What a commit hands to after_write: its upload, by id (the upload may
- * not be freed under it: `committing` keeps the sweep away). */
+/* What a commit hands to its io, io_after and after_write: its upload,
+ * by id (the upload may not be freed under it: `committing` keeps the
+ * sweep away), and the wrapped key the storage thread stores. */
 struct commit_scratch {
 	char upload_id[UPLOAD_ID_LEN];
 	char key_id[64];
+	unsigned char wrapped[CRYPTO_WRAPPED_KEY_LEN];
 };
+
+/* Storage thread: the key is in the keystore before the event can be
+ * durable, so an acknowledged item is always readable. */
+static int
+commit_io(struct rpc_ctx *ctx, struct keystore *ks)
+{
+	struct commit_scratch *s = ctx->scratch;
+
+	return keystore_key_put(ks, s->key_id, "evidence", s->wrapped,
+	                        sizeof(s->wrapped), util_time_now_ms());
+}
+
+/* Storage thread: not in the ledger, so its key must not outlive it. */
+static int
+commit_io_after(struct rpc_ctx *ctx, struct keystore *ks, int rc)
+{
+	struct commit_scratch *s = ctx->scratch;
+	int err;
+
+	crypto_wipe(s->wrapped, sizeof(s->wrapped));
+	if (rc == 0)
+		return 0;
+	err = keystore_key_destroy(ks, s->key_id);
+	return err == CSIRT_ENOTFOUND ? 0 : err;
+}
 
 static void
 commit_after_write(struct rpc_ctx *ctx, int rc)
@@ -625,11 +652,7 @@ commit_after_write(struct rpc_ctx *ctx, int rc)
 			upload_remove(ev, u); /* the staging file goes too */
 		return;
 	}
-	/* Not in the ledger: its key must not outlive it.  The upload stays
-	 * (complete) so that the client may commit again. */
-	if (keystore_key_destroy(rpc_env(ctx)->ks, s->key_id) != 0)
-		log_error("cannot remove the key of a refused evidence upload",
-		          "key", s->key_id, "error", csirt_error_msg());
+	/* The upload stays (complete) so that the client may commit again. */
 	if (u != NULL) {
 		u->committing = false;
 		u->touched_ms = util_time_now_ms();
@@ -656,7 +679,6 @@ RPC_HANDLER(rpc_evidence_commit)
 {
 	const Csirt__V1__CommitEvidenceUploadRequest *r = (const void *)in;
 	const struct rpc_env *env = rpc_env(ctx);
-	unsigned char wrapped[CRYPTO_WRAPPED_KEY_LEN];
 	struct commit_scratch *s;
 	Csirt__V1__Event *ev;
 	struct upload *u;
@@ -682,17 +704,11 @@ RPC_HANDLER(rpc_evidence_commit)
 	snprintf(s->upload_id, sizeof(s->upload_id), "%s", u->id);
 	snprintf(s->key_id, sizeof(s->key_id), "%s.v%u", u->m->evidence_id,
 	         u->m->version);
-	/* The key is in the keystore before the event can be durable, so an
-	 * acknowledged item is always readable; after_write removes it when
-	 * the writer refuses the event. */
-	crypto_item_key_wrap(wrapped, env->kek, evidence_stage_key(u->st),
+	crypto_item_key_wrap(s->wrapped, env->kek, evidence_stage_key(u->st),
 	                     s->key_id);
-	if ((rc = keystore_key_put(env->ks, s->key_id, "evidence", wrapped,
-	                           sizeof(wrapped), util_time_now_ms())) != 0) {
-		free(s);
-		return rc;
-	}
 	ctx->scratch = s;
+	ctx->io = commit_io;
+	ctx->io_after = commit_io_after;
 	ctx->after_write = commit_after_write;
 	ev = msg_new(&csirt__v1__event__descriptor);
 	codec_set_string(&ev->case_id, u->m->case_id);
@@ -702,16 +718,9 @@ RPC_HANDLER(rpc_evidence_commit)
 	    (Csirt__V1__EvidenceManifest *)codec_clone(&u->m->base);
 	ctx->cmd.content_file = evidence_stage_path(u->st);
 	u->committing = true;
-	rc = rpc_submit(ctx, ev, NULL, finish_evidence);
-	if (rc != RPC_PENDING) {
-		/* Never queued (queue full, stopping): undo the key. */
-		u->committing = false;
-		ctx->after_write = NULL;
-		if (keystore_key_destroy(env->ks, s->key_id) != 0)
-			log_error("cannot remove an unused evidence key", "key",
-			          s->key_id, "error", csirt_error_msg());
-	}
-	return rc;
+	/* With ctx->io set this always answers later, through io_after and
+	 * after_write, whatever the writer says. */
+	return rpc_submit(ctx, ev, NULL, finish_evidence);
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -919,25 +928,33 @@ done:
 /* ---- disposal (廃棄, 別表第3) ------------------------------------------ */
 
 /*
- * The event is durable: destroy every version's key (delete under
- * secure_delete, WAL checkpoint TRUNCATE) and drop the cursors, whose
- * decryptors hold key-derived state (zeroed as they are freed).  A key
- * that cannot be destroyed now is logged loudly; the event stands.
+ * The event is durable: drop the cursors, whose decryptors hold
+ * key-derived state (zeroed as they are freed), on the loop; then destroy
+ * every version's key (delete under secure_delete, WAL checkpoint
+ * TRUNCATE) on the storage thread, before the reply.  A key that cannot
+ * be destroyed now is logged loudly; the event stands.
  */
 static void
 dispose_after_write(struct rpc_ctx *ctx, int rc)
 {
 	const Csirt__V1__EvidenceDisposed *ed = ctx->cmd.ev->evidence_disposed;
-	struct rpc_evidence *ev = rpc_evidence_of(ctx);
 	char prefix[LAYOUT_EVIDENCE_ID_LEN + 2];
 
 	if (rc != 0)
 		return;
 	snprintf(prefix, sizeof(prefix), "%s.", ed->evidence_id);
-	cursors_drop(ev, prefix);
+	cursors_drop(rpc_evidence_of(ctx), prefix);
+}
+
+static int
+dispose_io_after(struct rpc_ctx *ctx, struct keystore *ks, int rc)
+{
+	const Csirt__V1__EvidenceDisposed *ed = ctx->cmd.ev->evidence_disposed;
+
+	if (rc != 0)
+		return 0;
 	for (size_t i = 0; i < ed->n_key_ids; i++) {
-		int err =
-		    keystore_key_destroy(rpc_env(ctx)->ks, ed->key_ids[i]);
+		int err = keystore_key_destroy(ks, ed->key_ids[i]);
 		if (err != 0 && err != CSIRT_ENOTFOUND)
 			log_error("evidence key NOT destroyed after disposal",
 			          "key", ed->key_ids[i], "error",
@@ -945,6 +962,7 @@ dispose_after_write(struct rpc_ctx *ctx, int rc)
 	}
 	log_info("evidence disposed: keys destroyed", "evidence",
 	         ed->evidence_id, "actor", ctx->user->login);
+	return 0;
 }
 
 RPC_HANDLER(rpc_evidence_dispose)
@@ -969,6 +987,7 @@ RPC_HANDLER(rpc_evidence_dispose)
 	case_free(c);
 	evidence_list_free(&l);
 	ctx->after_write = dispose_after_write;
+	ctx->io_after = dispose_io_after;
 	return rpc_submit(ctx, ev, NULL, finish_evidence);
 }
 

@@ -10,6 +10,7 @@
 
 #include "config.h"
 
+struct buf;
 struct crypto_tls;
 struct server;
 struct server_req;

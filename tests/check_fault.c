@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "apiclient.h"
 #include "codec.h"
@@ -227,6 +229,65 @@ START_TEST(test_fault_index_fsync_enospc)
 }
 END_TEST
 
+/* Waits (bounded) until the shim has recorded a hit: the stall is on. */
+static void
+wait_fired(const struct fault_env *f)
+{
+	char *hits = util_path_join(f->dir, "faults.hits");
+
+	for (int i = 0; i < 3000 && !util_path_exists(hits); i++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_msg(util_path_exists(hits), "the stall never fired");
+	free(hits);
+}
+
+/* A keystore write stuck on a slow disk (a token being issued: its fsync
+ * stalls until the test releases it) holds up only its own call: the
+ * event loop goes on answering reads and ledger writes meanwhile, and the
+ * stuck call completes once the disk answers.  Before the storage thread,
+ * the keystore write ran on the loop and this report would wait for it. */
+START_TEST(test_fault_keystore_stall_off_loop)
+{
+	struct fault_env f;
+	struct buf err = BUF_INIT;
+	char *id = NULL;
+	pid_t pid;
+	int st;
+
+	fault_start(&f);
+	arm(&f, "fsync STALL keystore.sqlite\n");
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		Csirt__V1__IssueTokenRequest *q =
+		    apic_msg_new(&csirt__v1__issue_token_request__descriptor);
+		struct buf e = BUF_INIT;
+		int status;
+
+		q->login = util_strdup("rep1");
+		status =
+		    apic_call(&f.a, f.a.admin, "DirectoryService/IssueToken",
+		              &q->base, NULL, NULL, &e);
+		_exit(status == 200 ? 0 : 1);
+	}
+	wait_fired(&f);
+	ck_assert_msg(report(&f, "遅いディスクの間の報告", &id, &err) == 200,
+	              "%s", err.data);
+	assert_case(&f, id);
+	/* Answered while the token is still being stored. */
+	ck_assert_int_eq(waitpid(pid, &st, WNOHANG), 0);
+	arm(&f, "");
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	              "IssueToken failed after the stall: status %d", st);
+	free(id);
+	buf_free(&err);
+	fault_stop(&f);
+}
+END_TEST
+
 Suite *
 fault_suite(void)
 {
@@ -239,6 +300,7 @@ fault_suite(void)
 	tcase_add_test(tc, test_fault_ref_fsync_eio);
 	tcase_add_test(tc, test_fault_index_write_eio);
 	tcase_add_test(tc, test_fault_index_fsync_enospc);
+	tcase_add_test(tc, test_fault_keystore_stall_off_loop);
 	suite_add_tcase(s, tc);
 	return s;
 }

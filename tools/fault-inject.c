@@ -12,10 +12,13 @@
  *   <op> <errno> <path-substring>
  *
  * op is `write` (write, pwrite, pwrite64, writev), `fsync` (fsync,
- * fdatasync) or `any`; errno is ENOSPC, EIO, EDQUOT or EROFS; the rule
- * applies when the file descriptor's path (from /proc/self/fd) contains
- * the substring.  Every injected failure appends "<op> <errno> <path>"
- * to FAULT_CONTROL.hits, so a test can tell that its fault fired.
+ * fdatasync) or `any`; errno is ENOSPC, EIO, EDQUOT or EROFS, or STALL:
+ * the call waits (polling every 10 ms) for as long as the rule stays in
+ * the file, then goes through (a slow disk, released by the test); the
+ * rule applies when the file descriptor's path (from /proc/self/fd)
+ * contains the substring.  Every injected failure or stall appends
+ * "<op> <errno> <path>" to FAULT_CONTROL.hits, so a test can tell that its
+ * fault fired.
  *
  * Only the calls a process makes through the dynamic linker are seen:
  * libgit2's and SQLite's writes and fsyncs, and csirtd's own.
@@ -29,9 +32,12 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 enum op { OP_WRITE, OP_FSYNC };
+
+#define STALL (-1) /* fault_for(): wait while the rule stays */
 
 static const struct {
 	const char *name;
@@ -66,9 +72,10 @@ NEXT(fdatasync, fsync_fn)
 
 /* Reads the rules file with raw syscalls of our own (the intercepted
  * functions are not called) and returns the errno to inject for `fd`
- * and `op`, or 0. */
+ * and `op`, STALL, or 0; records a hit in FAULT_CONTROL.hits if
+ * `record`. */
 static int
-fault_for(int fd, enum op op)
+fault_for(int fd, enum op op, int record)
 {
 	const char *control = getenv("FAULT_CONTROL");
 	char rules[4096], path[4096], link[64], *line, *save = NULL;
@@ -110,7 +117,9 @@ fault_for(int fd, enum op op)
 		for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
 			if (strcmp(errname, errnos[i].name) == 0)
 				inject = errnos[i].value;
-		if (inject != 0) {
+		if (strcmp(errname, "STALL") == 0)
+			inject = STALL;
+		if (inject != 0 && record) {
 			char hits[4096], msg[4200];
 			int hfd;
 			int len;
@@ -137,10 +146,27 @@ fault_for(int fd, enum op op)
 	return inject;
 }
 
+/* The errno to inject, or 0 once any stall is released. */
+static int
+fault_check(int fd, enum op op)
+{
+	int e = fault_for(fd, op, 1);
+
+	while (e == STALL) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		int saved = errno;
+
+		nanosleep(&ts, NULL);
+		errno = saved;
+		e = fault_for(fd, op, 0);
+	}
+	return e;
+}
+
 ssize_t
 write(int fd, const void *buf, size_t count)
 {
-	int e = fault_for(fd, OP_WRITE);
+	int e = fault_check(fd, OP_WRITE);
 
 	if (e != 0) {
 		errno = e;
@@ -152,7 +178,7 @@ write(int fd, const void *buf, size_t count)
 ssize_t
 pwrite(int fd, const void *buf, size_t count, off_t off)
 {
-	int e = fault_for(fd, OP_WRITE);
+	int e = fault_check(fd, OP_WRITE);
 
 	if (e != 0) {
 		errno = e;
@@ -164,7 +190,7 @@ pwrite(int fd, const void *buf, size_t count, off_t off)
 ssize_t
 pwrite64(int fd, const void *buf, size_t count, off64_t off)
 {
-	int e = fault_for(fd, OP_WRITE);
+	int e = fault_check(fd, OP_WRITE);
 
 	if (e != 0) {
 		errno = e;
@@ -176,7 +202,7 @@ pwrite64(int fd, const void *buf, size_t count, off64_t off)
 ssize_t
 writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	int e = fault_for(fd, OP_WRITE);
+	int e = fault_check(fd, OP_WRITE);
 
 	if (e != 0) {
 		errno = e;
@@ -188,7 +214,7 @@ writev(int fd, const struct iovec *iov, int iovcnt)
 int
 fsync(int fd)
 {
-	int e = fault_for(fd, OP_FSYNC);
+	int e = fault_check(fd, OP_FSYNC);
 
 	if (e != 0) {
 		errno = e;
@@ -200,7 +226,7 @@ fsync(int fd)
 int
 fdatasync(int fd)
 {
-	int e = fault_for(fd, OP_FSYNC);
+	int e = fault_check(fd, OP_FSYNC);
 
 	if (e != 0) {
 		errno = e;
