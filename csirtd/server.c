@@ -111,6 +111,10 @@ struct server {
 	struct conn *conns;
 	size_t nconns;          /* served connections with a socket */
 	uint64_t refused_total; /* turned away at max_connections */
+	/* A flood over the cap is logged once a second, with a count, not
+	 * once per connection. */
+	int64_t refused_logged_ms;
+	uint64_t refused_unlogged;
 };
 
 /* One request on its way through the RPC layer, embedded in its
@@ -287,8 +291,9 @@ conn_done(struct conn *c)
 }
 
 /* An error of the HTTP layer itself: a Twirp JSON error, then close. */
+/* Answers `err` and closes, without logging it. */
 static void
-conn_fail(struct conn *c, const struct http_error *err)
+conn_fail_quiet(struct conn *c, const struct http_error *err)
 {
 	struct buf b = BUF_INIT;
 	char max[24];
@@ -298,12 +303,18 @@ conn_fail(struct conn *c, const struct http_error *err)
 	snprintf(max, sizeof(max), "%" PRIu64, err->max);
 	status = http_twirp_error(&b, err->code, err->msg, err->limit,
 	                          err->limit != NULL ? max : NULL);
-	log_warn("refused request", "error", err->msg, "status", err->code);
 	c->close_after = true;
 	c->state = CONN_CLOSING;
 	conn_write(c, status, "application/json", b.data, b.len, NULL);
 	buf_free(&b);
 	conn_closing(c);
+}
+
+static void
+conn_fail(struct conn *c, const struct http_error *err)
+{
+	log_warn("refused request", "error", err->msg, "status", err->code);
+	conn_fail_quiet(c, err);
 }
 
 /* Answers a request that is not an RPC (healthz, metrics, routing
@@ -620,10 +631,9 @@ web_serve(struct conn *c)
 	if (c->bev != NULL) {
 		struct evbuffer *out = bufferevent_get_output(c->bev);
 
-		evbuffer_add_printf(out,
-		                    "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s",
-		                    r.status, http_reason(r.status), r.len,
-		                    conn_header(c));
+		evbuffer_add_printf(
+		    out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s",
+		    r.status, http_reason(r.status), r.len, conn_header(c));
 		for (size_t i = 0; i < r.n_headers; i++)
 			evbuffer_add_printf(out, "%s: %s\r\n",
 			                    r.headers[i].name,
@@ -1034,6 +1044,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct server *srv = arg;
 	struct conn *c;
+	int64_t now_ms;
 
 	(void)l;
 	(void)sa;
@@ -1056,8 +1067,21 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 
 		err.max = srv->max_connections;
 		srv->refused_total++;
+		srv->refused_unlogged++;
+		now_ms = util_time_now_ms();
+		if (now_ms - srv->refused_logged_ms >= 1000) {
+			char n[24];
+			snprintf(n, sizeof(n), "%" PRIu64,
+			         srv->refused_unlogged);
+			/* count: refused since the last such line (also
+			 * csirt_http_connections_refused_total). */
+			log_warn("connections refused at max_connections",
+			         "count", n);
+			srv->refused_logged_ms = now_ms;
+			srv->refused_unlogged = 0;
+		}
 		c->hreq.minor = 1;
-		conn_fail(c, &err);
+		conn_fail_quiet(c, &err);
 		return;
 	}
 	c->counted = true;

@@ -843,6 +843,37 @@ START_TEST(test_http_daemon_caps_connections)
 	hc_close(&h3);
 	ck_assert_uint_eq(
 	    hc_metric(&h2, "csirt_http_connections_refused_total"), 1);
+	/* A flood over the cap is logged about once a second with a count,
+	 * not once per connection: 20 more refusals take far less than 19 s
+	 * here, so one line per refusal would break the bound. */
+	{
+		struct timespec t0, t1;
+		char *log = NULL, *p;
+		size_t lines = 0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int i = 0; i < 20; i++) {
+			hc_open(&h3, a.d.addr);
+			ck_assert_int_eq(hc_response(&h3, &out), 429);
+			hc_close(&h3);
+		}
+		ck_assert_uint_eq(
+		    hc_metric(&h2, "csirt_http_connections_refused_total"), 21);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ck_assert_int_eq(
+		    util_read_file(&log, NULL, a.d.log_path, 16 << 20), 0);
+		for (p = log; (p = strstr(p, "connections refused at "
+		                             "max_connections")) != NULL;
+		     p++)
+			lines++;
+		ck_assert_uint_ge(lines, 1);
+		ck_assert_msg(lines <= (size_t)(t1.tv_sec - t0.tv_sec) + 2,
+		              "%zu refusal lines in %lld s", lines,
+		              (long long)(t1.tv_sec - t0.tv_sec));
+		ck_assert_ptr_null(strstr(log, "msg=\"refused request\" "
+		                               "error=\"too many"));
+		free(log);
+	}
 	/* A slot frees when one goes (seen through the other)... */
 	hc_close(&h1);
 	WAIT_FOR(hc_metric(&h2, "csirt_http_connections_open") == 1);
