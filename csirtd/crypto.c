@@ -1050,6 +1050,20 @@ crypto_token_new(char out[CRYPTO_TOKEN_LEN])
 }
 
 void
+crypto_token_issue(char token[CRYPTO_TOKEN_LEN],
+                   char hash[CRYPTO_SHA256_HEX_LEN],
+                   char id[CRYPTO_TOKEN_ID_LEN])
+{
+	unsigned char rnd[6];
+
+	crypto_token_new(token);
+	crypto_token_hash(hash, token);
+	crypto_random(rnd, sizeof(rnd));
+	snprintf(id, CRYPTO_TOKEN_ID_LEN, "t%02x%02x%02x%02x%02x%02x", rnd[0],
+	         rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+}
+
+void
 crypto_token_hash(char out[CRYPTO_SHA256_HEX_LEN], const char *token)
 {
 	crypto_sha256_hex(out, token, strlen(token));

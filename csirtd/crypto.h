@@ -85,6 +85,12 @@ int crypto_sshsig_verify(const char *armored, size_t armored_len,
 /* A new API token: "csirt_" followed by 43 base64url characters (256 bits
  * of entropy).  Shown once; only its hash is stored. */
 void crypto_token_new(char out[CRYPTO_TOKEN_LEN]);
+/* A token to issue: a new token, its hash (what the keystore keeps) and a
+ * random public id "t" + 12 hex digits (what ListTokens shows). */
+#define CRYPTO_TOKEN_ID_LEN 24
+void crypto_token_issue(char token[CRYPTO_TOKEN_LEN],
+                        char hash[CRYPTO_SHA256_HEX_LEN],
+                        char id[CRYPTO_TOKEN_ID_LEN]);
 /* Hex SHA-256 of the token (tokens are high-entropy, so a fast hash is
  * enough; nothing reversible is stored). */
 void crypto_token_hash(char out[CRYPTO_SHA256_HEX_LEN], const char *token);
@@ -275,6 +281,5 @@ int crypto_note_sign(const struct crypto_signer *s, const char *name,
  * verify; CSIRT_EINVAL when it is malformed. */
 int crypto_note_verify(const char *name, const char *sig_b64, size_t sig_len,
                        const void *text, size_t len, const char *public_key);
-
 
 #endif

@@ -35,7 +35,8 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	        "usage: csirtd [options] [run | init | rebuild]\n"
+	        "usage: csirtd [options] [run | init | rebuild | issue-token "
+	        "LOGIN]\n"
 	        "\n"
 	        "Incident-response case tracking for the CSIRT (第13).\n"
 	        "\n"
@@ -45,6 +46,10 @@ usage(FILE *fp)
 	        "administrator;\n"
 	        "             prints the administrator's token once\n"
 	        "  rebuild    rebuild index.sqlite from the ledger\n"
+	        "  issue-token LOGIN\n"
+	        "             break-glass, with the daemon stopped: a new "
+	        "token for the\n"
+	        "             active administrator LOGIN, printed once\n"
 	        "\n"
 	        "options:\n"
 	        "  -c, --config FILE    read settings from FILE "
@@ -105,6 +110,24 @@ cmd_rebuild(const struct config *cfg)
 	}
 	printf("csirtd: rebuilt index.sqlite from %llu ledger events\n",
 	       (unsigned long long)events);
+	return 0;
+}
+
+static int
+cmd_issue_token(const struct config *cfg, const char *login)
+{
+	char token[CRYPTO_TOKEN_LEN], id[CRYPTO_TOKEN_ID_LEN];
+
+	if (datadir_issue_token(cfg->data_dir, login, token, id) != 0) {
+		fprintf(stderr, "csirtd: issue-token: %s\n", csirt_error_msg());
+		return EXIT_RUNTIME;
+	}
+	printf("token for %s (id %s): %s\n"
+	       "  (shown once; only its hash is stored. Revoke lost ones with "
+	       "RevokeToken.)\n",
+	       login, id, token);
+	fflush(stdout);
+	crypto_wipe(token, sizeof(token));
 	return 0;
 }
 
@@ -482,7 +505,7 @@ main(int argc, char **argv)
 	struct crypto_tls *tls = NULL;
 	struct flag flags[8];
 	size_t nflags = 0;
-	const char *config_path = NULL, *command = "run";
+	const char *config_path = NULL, *command = "run", *token_login = NULL;
 	int ch, check_only = 0, rc = EXIT_RUNTIME;
 
 	config_init(&cfg);
@@ -525,6 +548,16 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		command = argv[optind++];
+	if (strcmp(command, "issue-token") == 0) {
+		if (optind == argc) {
+			fprintf(stderr, "csirtd: issue-token needs the "
+			                "administrator's LOGIN\n");
+			usage(stderr);
+			rc = EXIT_USAGE;
+			goto done;
+		}
+		token_login = argv[optind++];
+	}
 	if (optind < argc) {
 		fprintf(stderr, "csirtd: unexpected argument \"%s\"\n",
 		        argv[optind]);
@@ -533,7 +566,7 @@ main(int argc, char **argv)
 		goto done;
 	}
 	if (strcmp(command, "run") != 0 && strcmp(command, "init") != 0 &&
-	    strcmp(command, "rebuild") != 0) {
+	    strcmp(command, "rebuild") != 0 && token_login == NULL) {
 		fprintf(stderr, "csirtd: unknown command \"%s\"\n", command);
 		usage(stderr);
 		rc = EXIT_USAGE;
@@ -567,6 +600,8 @@ main(int argc, char **argv)
 		rc = cmd_init(&cfg);
 	else if (strcmp(command, "rebuild") == 0)
 		rc = cmd_rebuild(&cfg);
+	else if (token_login != NULL)
+		rc = cmd_issue_token(&cfg, token_login);
 	else
 		rc = cmd_run(
 		    &cfg, tls,

@@ -142,8 +142,7 @@ datadir_init(const char *path, const char *admin_login,
 	char *ixp = dpath(path, "index.sqlite");
 	char *ksp = dpath(path, "keystore.sqlite");
 	char *keys = dpath(path, "keys");
-	char hash[CRYPTO_SHA256_HEX_LEN], token_id[24];
-	unsigned char rnd[6];
+	char hash[CRYPTO_SHA256_HEX_LEN], token_id[CRYPTO_TOKEN_ID_LEN];
 	int rc;
 
 	memset(&cmd, 0, sizeof(cmd));
@@ -193,11 +192,7 @@ datadir_init(const char *path, const char *admin_login,
 		goto done;
 	}
 
-	crypto_token_new(token_out);
-	crypto_token_hash(hash, token_out);
-	crypto_random(rnd, sizeof(rnd));
-	snprintf(token_id, sizeof(token_id), "t%02x%02x%02x%02x%02x%02x",
-	         rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	crypto_token_issue(token_out, hash, token_id);
 	rc = keystore_token_add(dd.ks, token_id, admin_login, hash,
 	                        util_time_now_ms());
 done:
@@ -339,5 +334,48 @@ done:
 	buf_free(&tmp);
 	free(repo);
 	free(ixp);
+	return rc;
+}
+
+int
+datadir_issue_token(const char *path, const char *login,
+                    char token_out[CRYPTO_TOKEN_LEN],
+                    char id_out[CRYPTO_TOKEN_ID_LEN])
+{
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	struct datadir *dd = NULL;
+	Csirt__V1__User *u = NULL;
+	int rc;
+
+	token_out[0] = '\0';
+	if ((rc = datadir_open(&dd, path)) != 0)
+		goto done;
+	rc = index_user_get(&u, dd->ix, login);
+	if (rc == CSIRT_ENOTFOUND) {
+		rc = csirt_error_set(rc, "no user \"%.64s\"", login);
+		goto done;
+	}
+	if (rc != 0)
+		goto done;
+	if (u->disabled || u->role != CSIRT__V1__ROLE__ROLE_ADMIN) {
+		rc = csirt_error_set(
+		    CSIRT_EDENIED,
+		    "%.64s is %s: only an active administrator gets a token "
+		    "here; everyone else gets theirs from an administrator "
+		    "(IssueToken)",
+		    login, u->disabled ? "disabled" : "not an administrator");
+		goto done;
+	}
+	crypto_token_issue(token_out, hash, id_out);
+	rc =
+	    keystore_token_add(dd->ks, id_out, login, hash, util_time_now_ms());
+	if (rc == 0)
+		log_warn("token issued offline", "login", login, "token_id",
+		         id_out);
+done:
+	if (rc != 0 && token_out[0] != '\0')
+		crypto_wipe(token_out, CRYPTO_TOKEN_LEN);
+	codec_free(u != NULL ? &u->base : NULL);
+	datadir_close(dd);
 	return rc;
 }

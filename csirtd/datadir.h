@@ -46,5 +46,11 @@ void datadir_close(struct datadir *dd);
 
 /* Replays the whole ledger into a fresh index and swaps it in. */
 int datadir_rebuild(const char *path, uint64_t *events);
+/* Break-glass: a new token for the active administrator `login`, with the
+ * daemon stopped (the data directory's lock), for when every
+ * administrator token is lost.  Logged with its id (never the token). */
+int datadir_issue_token(const char *path, const char *login,
+                        char token_out[CRYPTO_TOKEN_LEN],
+                        char id_out[CRYPTO_TOKEN_ID_LEN]);
 
 #endif

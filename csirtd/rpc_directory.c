@@ -220,7 +220,8 @@ RPC_HANDLER(rpc_disable_user)
 /* A token being issued: the storage thread stores its hash, the reply
  * shows the token once; wiped on every path. */
 struct issue {
-	char token[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX_LEN], id[24];
+	char token[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX_LEN];
+	char id[CRYPTO_TOKEN_ID_LEN];
 	char login[128];
 };
 
@@ -255,7 +256,6 @@ RPC_HANDLER(rpc_issue_token)
 	const Csirt__V1__IssueTokenRequest *r = (const void *)in;
 	Csirt__V1__User *u = NULL;
 	struct issue *is;
-	unsigned char rnd[6];
 	int rc;
 
 	(void)out;
@@ -272,11 +272,7 @@ RPC_HANDLER(rpc_issue_token)
 		return rc;
 	is = util_xcalloc(1, sizeof(*is));
 	snprintf(is->login, sizeof(is->login), "%s", r->login);
-	crypto_token_new(is->token);
-	crypto_token_hash(is->hash, is->token);
-	crypto_random(rnd, sizeof(rnd));
-	snprintf(is->id, sizeof(is->id), "t%02x%02x%02x%02x%02x%02x", rnd[0],
-	         rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	crypto_token_issue(is->token, is->hash, is->id);
 	ctx->scratch = is;
 	return rpc_io(ctx, issue_token_io, issue_token_finish);
 }

@@ -4,6 +4,7 @@
  */
 #include <check.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,6 +90,109 @@ START_TEST(test_daemon_init_and_open_errors)
 	ck_assert_int_eq(run_csirtd(&out, "--data", data, "rebuild"), 0);
 	ck_assert_ptr_nonnull(strstr(out.data, "from 1 ledger events"));
 	buf_free(&out);
+	tu_rmrf(dir);
+	free(data);
+	free(dir);
+}
+END_TEST
+
+/* The token in "...: csirt_..." output (static buffer). */
+static const char *
+token_in(const char *out)
+{
+	static char tok[80];
+	const char *p = strstr(out, "csirt_");
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(p);
+	while (n < sizeof(tok) - 1 && p[n] != '\0' && p[n] != '\n' &&
+	       p[n] != ' ')
+		n++;
+	memcpy(tok, p, n);
+	tok[n] = '\0';
+	return tok;
+}
+
+static int
+whoami(const struct tu_daemon *d, const char *token, struct buf *body)
+{
+	char hdr[160];
+
+	snprintf(hdr, sizeof(hdr),
+	         "Authorization: Bearer %s\r\nContent-Type: "
+	         "application/json\r\n",
+	         token);
+	buf_reset(body);
+	return tu_http(d->addr, "POST",
+	               "/twirp/csirt.v1.DirectoryService/WhoAmI", hdr, "{}", 2,
+	               body);
+}
+
+/* Break-glass: with the daemon stopped, `csirtd issue-token LOGIN` gives
+ * an active administrator a new token that the daemon then accepts; it
+ * refuses while the daemon runs (the lock), for an unknown login and for
+ * a login that is not an administrator, and wants the LOGIN. */
+START_TEST(test_daemon_issue_token_offline)
+{
+	char *dir = tu_tmpdir();
+	char *data = util_path_join(dir, "var");
+	struct buf out = BUF_INIT, body = BUF_INIT;
+	char first[80], fresh[80];
+	struct tu_daemon d;
+	int status;
+
+	ck_assert_int_eq(run_csirtd(&out, "--data", data, "init"), 0);
+	snprintf(first, sizeof(first), "%s", token_in(out.data));
+	ck_assert_int_eq(tu_daemon_start(&d, data, NULL), 0);
+	/* Running: the data directory is locked. */
+	buf_reset(&out);
+	ck_assert_int_eq(run_csirtd(&out, "--data", data, "issue-token"), 2);
+	{
+		const char *argv[] = {CSIRTD_BIN,    "--data", data,
+		                      "issue-token", "admin",  NULL};
+		buf_reset(&out);
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	}
+	status = tu_daemon_stop(&d, SIGTERM, 5000);
+	ck_assert(status != -1 && WIFEXITED(status));
+	{
+		const char *argv[] = {CSIRTD_BIN,    "--data", data,
+		                      "issue-token", "admin",  NULL};
+		buf_reset(&out);
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		              "%s", out.data);
+		ck_assert_ptr_nonnull(
+		    strstr(out.data, "token for admin (id t"));
+		snprintf(fresh, sizeof(fresh), "%s", token_in(out.data));
+		ck_assert_str_ne(fresh, first);
+	}
+	{
+		const char *argv[] = {CSIRTD_BIN,    "--data", data,
+		                      "issue-token", "nobody", NULL};
+		buf_reset(&out);
+		ck_assert_int_eq(tu_run(&out, &status, argv), 0);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+		ck_assert_ptr_null(strstr(out.data, "csirt_"));
+	}
+	ck_assert_int_eq(tu_daemon_start(&d, data, NULL), 0);
+	ck_assert_int_eq(whoami(&d, fresh, &body), 200);
+	ck_assert_ptr_nonnull(strstr(body.data, "\"login\":\"admin\""));
+	ck_assert_int_eq(whoami(&d, first, &body), 200); /* both valid */
+	ck_assert_int_eq(whoami(&d, "csirt_not-a-token", &body), 401);
+	status = tu_daemon_stop(&d, SIGTERM, 5000);
+	ck_assert(status != -1 && WIFEXITED(status));
+	/* The log names the issue by id, never the token. */
+	{
+		char *log = NULL;
+		ck_assert_int_eq(
+		    util_read_file(&log, NULL, d.log_path, 1 << 20), 0);
+		ck_assert_ptr_null(strstr(log, fresh));
+		free(log);
+	}
+	buf_free(&out);
+	buf_free(&body);
 	tu_rmrf(dir);
 	free(data);
 	free(dir);
@@ -242,6 +346,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_daemon_healthz_and_clean_sigterm);
 	tcase_add_test(tc, test_daemon_cli_help_version_check);
 	tcase_add_test(tc, test_daemon_init_and_open_errors);
+	tcase_add_test(tc, test_daemon_issue_token_offline);
 	tcase_add_test(tc, test_daemon_kek_created_at_init_and_start);
 	tcase_add_test(tc, test_daemon_metrics_and_sighup_reload);
 	suite_add_tcase(s, tc);
