@@ -85,7 +85,7 @@ static const struct setting settings[] = {
     {"evidence_max_bytes", SET_UINT, 0, OFF(evidence_max_bytes), 1,
      UINT64_C(1) << 40, "4294967296",
      "largest evidence file accepted (bytes of plaintext)"},
-    {"evidence_upload_ttl_s", SET_UINT, 0, OFF(evidence_upload_ttl_s), 60,
+    {"evidence_upload_ttl_s", SET_UINT, 0, OFF(evidence_upload_ttl_s), 1,
      30 * 86400, "86400",
      "seconds an unfinished evidence upload may idle before its staging "
      "file is removed"},

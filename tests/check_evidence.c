@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apiclient.h"
@@ -595,6 +596,65 @@ START_TEST(test_evidence_wrong_digest_and_limits)
 	tu_rmrf(dir);
 	free(dir);
 	buf_free(&err);
+	apic_stop(&a);
+}
+END_TEST
+
+/* An unfinished upload idle past evidence_upload_ttl_s is dropped: its
+ * staging file goes, the expiry is logged, and the upload id is unknown
+ * from then on (nothing reached the ledger).  The test waits, bounded, for
+ * the condition; it asserts no time. */
+START_TEST(test_evidence_idle_upload_expires)
+{
+	char sha[CRYPTO_SHA256_HEX_LEN];
+	Csirt__V1__EvidenceUpload *up = NULL;
+	Csirt__V1__GetEvidenceUploadRequest *q = NULL;
+	struct apic a;
+	char *case_id, *log = NULL;
+	uint64_t seq;
+	int gone = 1;
+
+	apic_start_conf(&a, "evidence_upload_ttl_s = 1\n");
+	case_id =
+	    case_ready(&a, CSIRT__V1__CONFIDENTIALITY__CONFIDENTIALITY_MEDIUM);
+	seq = apic_ledger_seq(&a);
+	crypto_sha256_hex(sha, "0123456789", 10);
+	ck_assert_int_eq(begin(&a, a.lead, case_id, "half.bin", 10, sha, NULL,
+	                       "", "", &up, NULL),
+	                 200);
+	ck_assert_int_eq(append(&a, a.lead, up->upload_id, 0, "01234", 5, NULL),
+	                 200);
+	ck_assert_int_eq(
+	    tu_sh(NULL, "test -n \"$(ls -A '%s/staging')\"", a.data), 0);
+	/* Any call that looks an upload up sweeps first; asking about an
+	 * unknown one (asking about ours would keep it alive) drives the
+	 * sweep until the staging file is gone. */
+	q = apic_msg_new(&csirt__v1__get_evidence_upload_request__descriptor);
+	codec_set_string(&q->upload_id, "no-such-upload");
+	for (int i = 0; i < 300 && gone != 0; i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		ck_assert_int_eq(apic_call(&a, a.lead,
+		                           "EvidenceService/GetEvidenceUpload",
+		                           &q->base, NULL, NULL, NULL),
+		                 404);
+		gone = tu_sh(NULL, "test -z \"$(ls -A '%s/staging')\"", a.data);
+	}
+	ck_assert_int_eq(gone, 0);
+	codec_set_string(&q->upload_id, up->upload_id);
+	ck_assert_int_eq(apic_call(&a, a.lead,
+	                           "EvidenceService/GetEvidenceUpload",
+	                           &q->base, NULL, NULL, NULL),
+	                 404);
+	ck_assert_int_eq(append(&a, a.lead, up->upload_id, 5, "56789", 5, NULL),
+	                 404);
+	ck_assert_int_eq(util_read_file(&log, NULL, a.d.log_path, 16 << 20), 0);
+	ck_assert_ptr_nonnull(strstr(log, "evidence upload expired"));
+	ck_assert_uint_eq(apic_ledger_seq(&a), seq);
+	free(log);
+	codec_free(&q->base);
+	codec_free(&up->base);
+	free(case_id);
 	apic_stop(&a);
 }
 END_TEST
@@ -1335,6 +1395,7 @@ evidence_suite(void)
 	tcase_add_test(tc, test_evidence_reader_rejects_tampering);
 	tcase_add_test(tc, test_evidence_interrupted_upload_resumes);
 	tcase_add_test(tc, test_evidence_wrong_digest_and_limits);
+	tcase_add_test(tc, test_evidence_idle_upload_expires);
 	tcase_add_test(tc, test_evidence_content_access_per_role_and_level);
 	tcase_add_test(tc, test_evidence_canary_never_in_plaintext);
 	tcase_add_test(tc, test_evidence_disposal_shreds_the_key);
