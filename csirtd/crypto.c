@@ -1869,6 +1869,22 @@ crypto_item_key_free(struct crypto_item_key *key)
 }
 
 void
+crypto_item_key_mac_hex(char out[CRYPTO_SHA256_HEX_LEN],
+                        const struct crypto_item_key *key, const void *data,
+                        size_t len)
+{
+	unsigned char sub[crypto_generichash_KEYBYTES];
+	unsigned char mac[32];
+
+	static_assert(CRYPTO_ITEM_KEY_LEN == crypto_kdf_KEYBYTES,
+	              "item keys are KDF master keys");
+	crypto_kdf_derive_from_key(sub, sizeof(sub), 1, "csirtmac", key->k);
+	crypto_generichash(mac, sizeof(mac), data, len, sub, sizeof(sub));
+	sodium_memzero(sub, sizeof(sub));
+	sodium_bin2hex(out, CRYPTO_SHA256_HEX_LEN, mac, sizeof(mac));
+}
+
+void
 crypto_item_key_wrap(unsigned char out[CRYPTO_WRAPPED_KEY_LEN],
                      const struct crypto_kek *kek,
                      const struct crypto_item_key *key, const char *item_id)

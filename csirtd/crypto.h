@@ -224,6 +224,15 @@ int crypto_item_key_unwrap(struct crypto_item_key **out,
 /* The ciphertext length of `plain_len` bytes of content. */
 uint64_t crypto_stream_cipher_len(uint64_t plain_len);
 
+/* The digest a sealed text is checked against after decryption: keyed
+ * BLAKE2b-256 (hex) of `data` under a subkey derived from the item's key
+ * (crypto_kdf, context "csirtmac").  A plain hash of a 機密性高・中 text in
+ * the ledger would let anyone holding a copy confirm a guessed text; this
+ * one needs the key, which only the keystore holds. */
+void crypto_item_key_mac_hex(char out[CRYPTO_SHA256_HEX_LEN],
+                             const struct crypto_item_key *key,
+                             const void *data, size_t len);
+
 struct crypto_stream;
 
 /* An encryptor under `key` (borrowed only for the call); appends the

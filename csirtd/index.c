@@ -995,8 +995,9 @@ index_apply_note_edited(struct index *ix, const Csirt__V1__Event *ev,
 		    n->note_id, ev->case_id);
 		goto done;
 	}
-	err = index_apply_note(ix, ev, time_ms, n->note_id, n->version, n->path,
-	                       n->text_sha256, note_text);
+	err = index_apply_note(
+	    ix, ev, time_ms, n->note_id, n->version, n->path,
+	    n->text_mac[0] != '\0' ? n->text_mac : n->text_sha256, note_text);
 done:
 	index_note_origin_free(&o);
 	return err;
@@ -1240,9 +1241,11 @@ index_apply_all(struct index *ix, const Csirt__V1__Event *ev,
 			    n->note_id, ev->case_id);
 			break;
 		}
-		err = index_apply_note(ix, ev, time_ms, n->note_id,
-		                       n->version != 0 ? n->version : 1,
-		                       n->path, n->text_sha256, note_text);
+		err = index_apply_note(
+		    ix, ev, time_ms, n->note_id,
+		    n->version != 0 ? n->version : 1, n->path,
+		    n->text_mac[0] != '\0' ? n->text_mac : n->text_sha256,
+		    note_text);
 		break;
 	}
 	case CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED:

@@ -168,6 +168,8 @@ struct index_note_version {
 	int64_t time_ms;    /* event time of this version (Unix ms, UTC) */
 	uint64_t seq;       /* ledger event of this version */
 	const char *path;   /* ledger path of the note file */
+	/* The version's digest: text_sha256 of a 機密性低 note, text_mac
+	 * of a sealed one (or its text_sha256, if written before text_mac). */
 	const char *text_sha256;
 	/* The text of this version; NULL when the index does not keep it
 	 * (a note not 機密性低, or a row indexed before schema 3: see

@@ -744,6 +744,27 @@ lc_check_sha256(const char *field, const char *s)
 	return 0;
 }
 
+/* A note's digest: text_sha256 for plain text; for a sealed one text_mac,
+ * or text_sha256 in events written before text_mac existed — one of them,
+ * never both. */
+static int
+lc_check_note_digest(const char *content_blob, const char *text_sha256,
+                     const char *text_mac)
+{
+	bool sealed = content_blob != NULL && content_blob[0] != '\0';
+	bool mac = text_mac != NULL && text_mac[0] != '\0';
+
+	if (mac && !sealed)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "text_mac: only for a sealed note");
+	if (mac && text_sha256 != NULL && text_sha256[0] != '\0')
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "text_sha256: a sealed note with "
+		                       "text_mac has no plain digest");
+	return mac ? lc_check_sha256("text_mac", text_mac)
+	           : lc_check_sha256("text_sha256", text_sha256);
+}
+
 static int
 lc_validate_note_add(const Csirt__V1__Case *cur, const Csirt__V1__NoteAdded *na)
 {
@@ -768,7 +789,8 @@ lc_validate_note_add(const Csirt__V1__Case *cur, const Csirt__V1__NoteAdded *na)
 	    (rc = lc_check_text("path", na->path, CASE_PATH_MAX,
 	                        TXT_REQUIRED | TXT_LINE)) < 0)
 		return rc;
-	return lc_check_sha256("text_sha256", na->text_sha256);
+	return lc_check_note_digest(na->content_blob, na->text_sha256,
+	                            na->text_mac);
 }
 
 /* An evidence version (issue 6).  The writer fills content_path, key_id,
@@ -897,7 +919,8 @@ lc_validate_note_edit(const Csirt__V1__Case *cur,
 	if ((rc = lc_check_text("path", ne->path, CASE_PATH_MAX,
 	                        TXT_REQUIRED | TXT_LINE)) < 0)
 		return rc;
-	return lc_check_sha256("text_sha256", ne->text_sha256);
+	return lc_check_note_digest(ne->content_blob, ne->text_sha256,
+	                            ne->text_mac);
 }
 
 /* The updatable fields and the encoding of their values: plain text for

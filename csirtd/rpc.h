@@ -230,10 +230,11 @@ int rpc_content_readable(struct rpc_ctx *ctx, const Csirt__V1__Case *c,
  * queued), io_after (removes it if the writer refuses the event) and
  * after_write; the handler then calls rpc_submit(), which answers through
  * them whatever happens.  rpc_note_open() decrypts one version from its
- * blob and key and checks it against `sha256_hex`; caller frees *out. */
+ * blob and key and checks it against `digest_hex` (its text_mac, or the
+ * text_sha256 of an older event); caller frees *out. */
 int rpc_note_seal(struct rpc_ctx *ctx, const char *text);
 int rpc_note_open(char **out, struct rpc_ctx *ctx, const char *blob,
-                  const char *key_id, const char *sha256_hex);
+                  const char *key_id, const char *digest_hex);
 
 /* The method of the current request ("Escalate"), for shared handlers. */
 const char *rpc_method_name(const struct rpc_ctx *ctx);

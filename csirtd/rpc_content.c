@@ -7,10 +7,12 @@
  * secretstream (crypto.c), the key wrapped with the KEK under a random key
  * id and stored in the keystore by the storage thread before the event is
  * queued (so an acknowledged note is always readable); if the writer
- * refuses the event the key row is removed again, on that thread too.  Opening:
- * the version's blob is read straight from the ledger's packs (no tree walk),
- * decrypted, and checked against the event's text_sha256.  The plaintext never
- * reaches git, the index or the log.
+ * refuses the event the key row is removed again, on that thread too.
+ * Opening: the version's blob is read straight from the ledger's packs
+ * (no tree walk), decrypted, and checked against the event's keyed digest
+ * (text_mac: a plain hash of a secret text in the ledger would let anyone
+ * with a copy confirm a guessed text).  The plaintext never reaches git,
+ * the index or the log.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@
 struct note_seal {
 	struct buf cipher;
 	char key_id[40];
+	char mac[CRYPTO_SHA256_HEX_LEN];
 	unsigned char wrapped[CRYPTO_WRAPPED_KEY_LEN];
 };
 
@@ -97,6 +100,7 @@ rpc_note_seal(struct rpc_ctx *ctx, const char *text)
 		goto fail;
 	crypto_stream_enc_update(enc, text, strlen(text), &s->cipher);
 	crypto_stream_enc_final(enc, &s->cipher);
+	crypto_item_key_mac_hex(s->mac, key, text, strlen(text));
 	crypto_item_key_wrap(s->wrapped, env->kek, key, s->key_id);
 	crypto_stream_free(enc);
 	crypto_item_key_free(key);
@@ -109,6 +113,7 @@ rpc_note_seal(struct rpc_ctx *ctx, const char *text)
 	ctx->cmd.note_cipher = s->cipher.data;
 	ctx->cmd.note_cipher_len = s->cipher.len;
 	ctx->cmd.note_key_id = s->key_id;
+	ctx->cmd.note_text_mac = s->mac;
 	return 0;
 fail:
 	crypto_stream_free(enc);
@@ -120,14 +125,15 @@ fail:
 
 int
 rpc_note_open(char **out, struct rpc_ctx *ctx, const char *blob,
-              const char *key_id, const char *sha256_hex)
+              const char *key_id, const char *digest_hex)
 {
 	const struct rpc_env *env = rpc_env(ctx);
 	struct ledger_blob_reader *r = NULL;
 	struct crypto_item_key *key = NULL;
 	struct crypto_stream *dec = NULL;
 	unsigned char wrapped[256], chunk[16384];
-	char *repo = NULL, sha[CRYPTO_SHA256_HEX_LEN];
+	char *repo = NULL, sha[CRYPTO_SHA256_HEX_LEN],
+	     mac[CRYPTO_SHA256_HEX_LEN];
 	struct buf plain = BUF_INIT;
 	uint64_t size = 0;
 	size_t wlen = 0, got = 0;
@@ -166,13 +172,17 @@ rpc_note_open(char **out, struct rpc_ctx *ctx, const char *blob,
 	} while (got > 0);
 	if ((rc = crypto_stream_dec_final(dec, &plain)) != 0)
 		goto done;
+	/* The version's keyed digest, or the plain SHA-256 that events
+	 * written before text_mac carry. */
+	crypto_item_key_mac_hex(mac, key, plain.data != NULL ? plain.data : "",
+	                        plain.len);
 	crypto_sha256_hex(sha, plain.data != NULL ? plain.data : "", plain.len);
-	if (strcmp(sha, sha256_hex) != 0 ||
+	if ((strcmp(mac, digest_hex) != 0 && strcmp(sha, digest_hex) != 0) ||
 	    memchr(plain.data != NULL ? plain.data : "", '\0', plain.len) !=
 	        NULL) {
 		rc = csirt_error_set(CSIRT_ETAMPER,
 		                     "the decrypted note does not match its "
-		                     "text_sha256");
+		                     "digest");
 		goto done;
 	}
 	buf_putc(&plain, '\0');

@@ -314,10 +314,10 @@ note_sealed_check(const struct writer_cmd *cmd, bool low, char **blob_out)
 		                             "a 機密性低 note is stored as "
 		                             "plain text, not sealed");
 	if (cmd->note_cipher == NULL || cmd->note_key_id == NULL ||
-	    cmd->note_cipher_len == 0)
+	    cmd->note_text_mac == NULL || cmd->note_cipher_len == 0)
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "a 機密性高・中 note must arrive sealed "
-		                       "with its own key");
+		                       "with its own key and keyed digest");
 	snprintf(hdr, sizeof(hdr), "blob %zu", cmd->note_cipher_len);
 	sha = crypto_sha1_new();
 	crypto_sha1_update(sha, hdr, strlen(hdr) + 1);
@@ -352,10 +352,14 @@ prepare_note(const struct writer_cmd *cmd, const Csirt__V1__Case *current,
 	snprintf(id, sizeof(id), "n%u", current->note_count + 1);
 	layout_case_dir(path, current->id);
 	buf_printf(path, "/notes/%s.md%s", id, blob != NULL ? ".enc" : "");
-	crypto_sha256_hex(sha, *text, *len);
 	codec_set_string(&na->note_id, id);
 	codec_set_string(&na->path, path->data);
-	codec_set_string(&na->text_sha256, sha);
+	if (blob != NULL) {
+		codec_set_string(&na->text_mac, cmd->note_text_mac);
+	} else {
+		crypto_sha256_hex(sha, *text, *len);
+		codec_set_string(&na->text_sha256, sha);
+	}
 	codec_set_string(&na->content_blob, blob);
 	codec_set_string(&na->key_id, blob != NULL ? cmd->note_key_id : NULL);
 	na->version = 1;
@@ -459,8 +463,11 @@ prepare_note_edit(struct writer *w, const struct writer_cmd *cmd,
 	 * exactly when version 1 was. */
 	if ((rc = note_sealed_check(cmd, ni.low, &blob)) != 0)
 		goto done;
+	/* An unchanged text is refused where it can be told: a sealed
+	 * version's digest is keyed by its own key, so two sealed versions
+	 * never compare. */
 	crypto_sha256_hex(sha, *text, *len);
-	if (strcmp(sha, ni.last_sha256) == 0) {
+	if (blob == NULL && strcmp(sha, ni.last_sha256) == 0) {
 		rc = csirt_error_set(CSIRT_EINVAL,
 		                     "the text is that of version %" PRIu32
 		                     " of note %s: nothing to edit",
@@ -469,7 +476,10 @@ prepare_note_edit(struct writer *w, const struct writer_cmd *cmd,
 	}
 	buf_puts(path, ni.path);
 	codec_set_string(&ne->path, ni.path);
-	codec_set_string(&ne->text_sha256, sha);
+	if (blob != NULL)
+		codec_set_string(&ne->text_mac, cmd->note_text_mac);
+	else
+		codec_set_string(&ne->text_sha256, sha);
 	codec_set_string(&ne->content_blob, blob);
 	codec_set_string(&ne->key_id, blob != NULL ? cmd->note_key_id : NULL);
 	ne->version = ni.last_version + 1;

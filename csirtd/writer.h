@@ -53,6 +53,9 @@ struct writer_cmd {
 	const void *note_cipher;
 	size_t note_cipher_len;
 	const char *note_key_id;
+	/* ...and the keyed digest of its text (crypto_item_key_mac_hex()),
+	 * borrowed likewise. */
+	const char *note_text_mac;
 	writer_done_cb done; /* called on the writer thread */
 	void *arg;
 

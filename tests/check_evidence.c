@@ -1151,6 +1151,26 @@ START_TEST(test_evidence_secret_notes_encrypted)
 	              "%s", out.data);
 	assert_nowhere(&a, NOTE_CANARY);
 	assert_nowhere(&a, "聴取結果");
+	/* Nor a plain hash of a secret text, which would let anyone with a
+	 * ledger copy confirm a guess: sealed notes carry a keyed digest. */
+	{
+		static const char *const texts[] = {"聴取結果: " NOTE_CANARY,
+		                                    "訂正: " NOTE_CANARY " (2)",
+		                                    "中の内容 " NOTE_CANARY};
+		char sha[CRYPTO_SHA256_HEX_LEN];
+
+		for (size_t i = 0; i < 3; i++) {
+			crypto_sha256_hex(sha, texts[i], strlen(texts[i]));
+			assert_nowhere(&a, sha);
+		}
+		ck_assert_int_eq(
+		    tu_sh(&out,
+		          "cd '%s/ledger.git' && git log -p ledger "
+		          "| grep -c '\"text_mac\"'",
+		          a.data),
+		    0);
+		ck_assert_int_ge(atoi(out.data), 3);
+	}
 	ledger_verifies(&a);
 	/* The index replays to the same state without the text. */
 	ck_assert_int_eq(tu_daemon_stop(&a.d, SIGTERM, 10000) != -1, 1);

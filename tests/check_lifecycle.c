@@ -975,6 +975,34 @@ m_note_sha(struct vfix *v)
 	   ev_note_add(99, RO(CSIRT_LEAD), "lead.ito", T, "n1"));
 	set(&v->ev->note_added->text_sha256, "9F86D081");
 }
+/* text_mac belongs to sealed notes only, and replaces text_sha256. */
+static void
+m_note_mac_unsealed(struct vfix *v)
+{
+	at(v, LIFE_OPEN + 1,
+	   ev_note_add(99, RO(CSIRT_LEAD), "lead.ito", T, "n1"));
+	set(&v->ev->note_added->text_sha256, "");
+	set(&v->ev->note_added->text_mac, SHA);
+}
+static void
+m_note_mac_and_sha(struct vfix *v)
+{
+	at(v, LIFE_OPEN + 1,
+	   ev_note_add(99, RO(CSIRT_LEAD), "lead.ito", T, "n1"));
+	set(&v->ev->note_added->content_blob,
+	    "0123456789abcdef0123456789abcdef01234567");
+	set(&v->ev->note_added->text_mac, SHA);
+}
+static void
+m_note_mac_bad(struct vfix *v)
+{
+	at(v, LIFE_OPEN + 1,
+	   ev_note_add(99, RO(CSIRT_LEAD), "lead.ito", T, "n1"));
+	set(&v->ev->note_added->content_blob,
+	    "0123456789abcdef0123456789abcdef01234567");
+	set(&v->ev->note_added->text_sha256, "");
+	set(&v->ev->note_added->text_mac, "ABC");
+}
 static void
 m_note_edit_unknown(struct vfix *v)
 {
@@ -1116,6 +1144,12 @@ static const struct refusal {
      "be kept"},
     {"note sha", m_note_sha, CSIRT_EINVAL,
      "text_sha256: expected 64 lowercase hex digits"},
+    {"note mac unsealed", m_note_mac_unsealed, CSIRT_EINVAL,
+     "text_mac: only for a sealed note"},
+    {"note mac and sha", m_note_mac_and_sha, CSIRT_EINVAL,
+     "text_sha256: a sealed note with text_mac has no plain digest"},
+    {"note mac bad", m_note_mac_bad, CSIRT_EINVAL,
+     "text_mac: expected 64 lowercase hex digits"},
     {"note edit unknown", m_note_edit_unknown, CSIRT_EINVAL,
      "note_id: \"n2\" is not a note of case 2026-000123"},
     {"update equipment", m_update_equipment, CSIRT_EINVAL, "changes[0].after"},
