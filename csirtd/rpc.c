@@ -411,6 +411,7 @@ rpc_stop_cb(void *rpc)
 	struct rpc *r = rpc;
 
 	rpc_watch_stop(r->watch);
+	rpc_evidence_stop(r->evidence);
 	/* Its queued jobs finish and post their completions, which the
 	 * server still runs; later ones run at once on the loop. */
 	offload_stop(r->io);
@@ -573,6 +574,36 @@ rpc_submit(struct rpc_ctx *ctx, Csirt__V1__Event *ev, const char *note_text,
 	if ((rc = writer_submit(ctx->rpc->env.w, &ctx->cmd)) != 0)
 		return rc;
 	return RPC_PENDING;
+}
+
+static int
+item_key_put(struct rpc_ctx *ctx, struct keystore *ks)
+{
+	const struct rpc_item_key *k = ctx->item_key;
+
+	return keystore_key_put(ks, k->key_id, k->kind, k->wrapped,
+	                        sizeof(k->wrapped), util_time_now_ms());
+}
+
+static int
+item_key_after(struct rpc_ctx *ctx, struct keystore *ks, int rc)
+{
+	struct rpc_item_key *k = ctx->item_key;
+	int err;
+
+	crypto_wipe(k->wrapped, sizeof(k->wrapped));
+	if (rc == 0)
+		return 0;
+	err = keystore_key_destroy(ks, k->key_id);
+	return err == CSIRT_ENOTFOUND ? 0 : err;
+}
+
+void
+rpc_item_key_store(struct rpc_ctx *ctx, struct rpc_item_key *k)
+{
+	ctx->item_key = k;
+	ctx->io = item_key_put;
+	ctx->io_after = item_key_after;
 }
 
 int

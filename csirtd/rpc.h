@@ -89,6 +89,7 @@ struct rpc_ctx {
 	 * or a CSIRT_E* code with the message set. */
 	int (*io)(struct rpc_ctx *ctx, struct keystore *ks);
 	int (*io_after)(struct rpc_ctx *ctx, struct keystore *ks, int rc);
+	struct rpc_item_key *item_key; /* see rpc_item_key_store() */
 	/* CSIRT_ETAMPER from this call is the content's, not the daemon's:
 	 * answer data_loss with the message instead of internal. */
 	bool content_tamper;
@@ -129,6 +130,18 @@ const struct rpc_env *rpc_env(const struct rpc_ctx *ctx);
  * io_after and after_write like any other outcome). */
 int rpc_submit(struct rpc_ctx *ctx, Csirt__V1__Event *ev, const char *note_text,
                rpc_finish finish);
+/* An item's new key (a sealed note version's, an evidence version's),
+ * wrapped, waiting to be stored: part of the handler's scratch. */
+struct rpc_item_key {
+	const char *kind; /* "note", "evidence" */
+	char key_id[64];
+	unsigned char wrapped[CRYPTO_WRAPPED_KEY_LEN];
+};
+/* Sets the call's io and io_after for `k` (borrowed from ctx->scratch):
+ * stored on the storage thread before the event is queued, so that an
+ * acknowledged item is always readable; removed there again if the writer
+ * refuses the event; the wrapped copy wiped either way. */
+void rpc_item_key_store(struct rpc_ctx *ctx, struct rpc_item_key *k);
 /* A call with keystore work and no ledger event: runs `io` on the storage
  * thread, then `finish` on the loop.  Returns RPC_PENDING. */
 int rpc_io(struct rpc_ctx *ctx, int (*io)(struct rpc_ctx *, struct keystore *),
@@ -212,6 +225,9 @@ struct rpc_evidence *rpc_evidence_of(const struct rpc_ctx *ctx);
  * it).  Caller frees with rpc_evidence_free(). */
 struct rpc_evidence *rpc_evidence_new(const struct rpc_env *env);
 void rpc_evidence_free(struct rpc_evidence *ev);
+/* Loop thread, before the server is freed: drops the sweep timer for
+ * good (rpc_stop_cb() calls it). */
+void rpc_evidence_stop(struct rpc_evidence *ev);
 /* Loop thread, about once a minute: drops expired uploads. */
 void rpc_evidence_sweep(struct rpc_evidence *ev);
 

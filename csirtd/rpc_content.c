@@ -31,49 +31,19 @@
 #define NOTE_SEALED_MAX (1u << 20) /* a note's text is at most 64 KiB */
 
 struct note_seal {
+	struct rpc_item_key key;
 	struct buf cipher;
-	char key_id[40];
 	char mac[CRYPTO_SHA256_HEX_LEN];
-	unsigned char wrapped[CRYPTO_WRAPPED_KEY_LEN];
 };
-
-static void
-note_seal_wipe(struct note_seal *s)
-{
-	crypto_wipe(s->wrapped, sizeof(s->wrapped));
-	crypto_wipe(s->cipher.data, s->cipher.len);
-	buf_free(&s->cipher);
-}
-
-/* Storage thread: the wrapped key is durable before the event is queued,
- * so an acknowledged note is always readable. */
-static int
-note_seal_io(struct rpc_ctx *ctx, struct keystore *ks)
-{
-	struct note_seal *s = ctx->scratch;
-
-	return keystore_key_put(ks, s->key_id, "note", s->wrapped,
-	                        sizeof(s->wrapped), util_time_now_ms());
-}
-
-/* Storage thread, after the writer: a refused note's key goes. */
-static int
-note_seal_io_after(struct rpc_ctx *ctx, struct keystore *ks, int rc)
-{
-	struct note_seal *s = ctx->scratch;
-	int err;
-
-	if (rc == 0)
-		return 0;
-	err = keystore_key_destroy(ks, s->key_id);
-	return err == CSIRT_ENOTFOUND ? 0 : err;
-}
 
 static void
 note_seal_after_write(struct rpc_ctx *ctx, int rc)
 {
+	struct note_seal *s = ctx->scratch;
+
 	(void)rc;
-	note_seal_wipe(ctx->scratch);
+	crypto_wipe(s->cipher.data, s->cipher.len);
+	buf_free(&s->cipher);
 }
 
 int
@@ -94,25 +64,25 @@ rpc_note_seal(struct rpc_ctx *ctx, const char *text)
 	s = util_xcalloc(1, sizeof(*s));
 	crypto_random(rnd, sizeof(rnd));
 	util_hex(hex, rnd, sizeof(rnd));
-	snprintf(s->key_id, sizeof(s->key_id), "note-%s", hex);
+	s->key.kind = "note";
+	snprintf(s->key.key_id, sizeof(s->key.key_id), "note-%s", hex);
 	if ((rc = crypto_item_key_new(&key)) != 0 ||
 	    (rc = crypto_stream_enc_new(&enc, key, &s->cipher)) != 0)
 		goto fail;
 	crypto_stream_enc_update(enc, text, strlen(text), &s->cipher);
 	crypto_stream_enc_final(enc, &s->cipher);
 	crypto_item_key_mac_hex(s->mac, key, text, strlen(text));
-	crypto_item_key_wrap(s->wrapped, env->kek, key, s->key_id);
+	crypto_item_key_wrap(s->key.wrapped, env->kek, key, s->key.key_id);
 	crypto_stream_free(enc);
 	crypto_item_key_free(key);
 	/* The keystore write is the storage thread's (rpc_submit runs
 	 * ctx->io before queueing the event). */
 	ctx->scratch = s;
-	ctx->io = note_seal_io;
-	ctx->io_after = note_seal_io_after;
+	rpc_item_key_store(ctx, &s->key);
 	ctx->after_write = note_seal_after_write;
 	ctx->cmd.note_cipher = s->cipher.data;
 	ctx->cmd.note_cipher_len = s->cipher.len;
-	ctx->cmd.note_key_id = s->key_id;
+	ctx->cmd.note_key_id = s->key.key_id;
 	ctx->cmd.note_text_mac = s->mac;
 	return 0;
 fail:

@@ -79,6 +79,7 @@ struct rpc_evidence {
 	struct cursor *cursors;
 	size_t ncursors;
 	struct server_timer *sweep;
+	bool stopped; /* the server is going: no timer any more */
 };
 
 /* ---- state ------------------------------------------------------------ */
@@ -168,11 +169,22 @@ rpc_evidence_new(const struct rpc_env *env)
 }
 
 void
+rpc_evidence_stop(struct rpc_evidence *ev)
+{
+	if (ev == NULL)
+		return;
+	ev->stopped = true;
+	server_timer_free(ev->sweep);
+	ev->sweep = NULL;
+}
+
+void
 rpc_evidence_free(struct rpc_evidence *ev)
 {
 	if (ev == NULL)
 		return;
-	server_timer_free(ev->sweep);
+	/* rpc_evidence_stop() came first, while the server lived: its
+	 * timers die with its event base. */
 	while (ev->uploads != NULL) {
 		struct upload *u = ev->uploads;
 		ev->uploads = u->next;
@@ -193,7 +205,8 @@ static void sweep_cb(void *arg);
 static void
 sweep_arm(struct rpc_evidence *ev)
 {
-	if (ev->sweep == NULL && ev->nuploads > 0 && ev->env->srv != NULL)
+	if (ev->sweep == NULL && !ev->stopped && ev->nuploads > 0 &&
+	    ev->env->srv != NULL)
 		ev->sweep = server_timer_new(ev->env->srv, EVIDENCE_SWEEP_MS,
 		                             sweep_cb, ev);
 }
@@ -603,39 +616,13 @@ RPC_HANDLER(rpc_evidence_cancel)
 	return 0;
 }
 
-/* What a commit hands to its io, io_after and after_write: its upload,
- * by id (the upload may not be freed under it: `committing` keeps the
- * sweep away), and the wrapped key the storage thread stores. */
+/* What a commit hands to after_write: its upload, by id (the upload may
+ * not be freed under it: `committing` keeps the sweep away); and the key
+ * the storage thread stores (rpc_item_key_store()). */
 struct commit_scratch {
+	struct rpc_item_key key;
 	char upload_id[UPLOAD_ID_LEN];
-	char key_id[64];
-	unsigned char wrapped[CRYPTO_WRAPPED_KEY_LEN];
 };
-
-/* Storage thread: the key is in the keystore before the event can be
- * durable, so an acknowledged item is always readable. */
-static int
-commit_io(struct rpc_ctx *ctx, struct keystore *ks)
-{
-	struct commit_scratch *s = ctx->scratch;
-
-	return keystore_key_put(ks, s->key_id, "evidence", s->wrapped,
-	                        sizeof(s->wrapped), util_time_now_ms());
-}
-
-/* Storage thread: not in the ledger, so its key must not outlive it. */
-static int
-commit_io_after(struct rpc_ctx *ctx, struct keystore *ks, int rc)
-{
-	struct commit_scratch *s = ctx->scratch;
-	int err;
-
-	crypto_wipe(s->wrapped, sizeof(s->wrapped));
-	if (rc == 0)
-		return 0;
-	err = keystore_key_destroy(ks, s->key_id);
-	return err == CSIRT_ENOTFOUND ? 0 : err;
-}
 
 static void
 commit_after_write(struct rpc_ctx *ctx, int rc)
@@ -702,13 +689,13 @@ RPC_HANDLER(rpc_evidence_commit)
 		return rc;
 	s = util_xcalloc(1, sizeof(*s));
 	snprintf(s->upload_id, sizeof(s->upload_id), "%s", u->id);
-	snprintf(s->key_id, sizeof(s->key_id), "%s.v%u", u->m->evidence_id,
-	         u->m->version);
-	crypto_item_key_wrap(s->wrapped, env->kek, evidence_stage_key(u->st),
-	                     s->key_id);
+	s->key.kind = "evidence";
+	snprintf(s->key.key_id, sizeof(s->key.key_id), "%s.v%u",
+	         u->m->evidence_id, u->m->version);
+	crypto_item_key_wrap(s->key.wrapped, env->kek,
+	                     evidence_stage_key(u->st), s->key.key_id);
 	ctx->scratch = s;
-	ctx->io = commit_io;
-	ctx->io_after = commit_io_after;
+	rpc_item_key_store(ctx, &s->key);
 	ctx->after_write = commit_after_write;
 	ev = msg_new(&csirt__v1__event__descriptor);
 	codec_set_string(&ev->case_id, u->m->case_id);
