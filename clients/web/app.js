@@ -1,8 +1,8 @@
 // app.js - the web client's entry: who is signed in, the header (menu,
 // language toggle, log out) and the routes (#/cases, #/report,
-// #/case/<id>, #/history/<id>).  Screens still to come (第13.2
-// investigation requests, evidence upload and download) are one more
-// module under views/ and one more row in `routes`.
+// #/case/<id>, #/history/<id>, #/requests: the 第13.2 requests to respond
+// to).  A new screen is one more module under views/ and one more row in
+// `routes`.
 
 import { h, replace } from './dom.js';
 import { call, token, setToken } from './api.js';
@@ -14,6 +14,7 @@ import * as report from './views/report.js';
 import * as cases from './views/cases.js';
 import * as casePage from './views/case.js';
 import * as history from './views/history.js';
+import * as requests from './views/requests.js';
 
 const top = document.getElementById('top');
 const main = document.getElementById('main');
@@ -23,6 +24,7 @@ const routes = [
   [/^#\/report$/, (ctx) => mayReport(me.role) && report.render(main, ctx)],
   [/^#\/case\/([^/]+)$/, (ctx, id) => casePage.render(main, ctx, id)],
   [/^#\/history\/([^/]+)$/, (ctx, id) => history.render(main, ctx, id)],
+  [/^#\/requests$/, (ctx) => requests.render(main, ctx)],
   [/^(#\/cases)?$/, (ctx) => cases.render(main, ctx)],
 ];
 
@@ -44,6 +46,10 @@ function header() {
   const nav = [];
   if (me && readsCases(me.role)) nav.push(h('a', { href: '#/cases' }, t('nav.cases')));
   if (me && mayReport(me.role)) nav.push(h('a', { href: '#/report' }, t('nav.report')));
+  if (me && readsCases(me.role)) {
+    nav.push(h('a', { href: '#/requests' },
+      t(me.role === 'ROLE_REPORTER' ? 'nav.requests_todo' : 'nav.requests_open')));
+  }
   const who = me ? h('span', { class: 'who' }, t('app.signed_in'), ': ',
     me.display_name || me.login, ` (${enumLabel(me.role)})`) : null;
   const logout = me ? h('button', { type: 'button', class: 'secondary', onclick: () => {

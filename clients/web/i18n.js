@@ -149,6 +149,116 @@ const ui = {
     'Could not reach the server. Please check the network.'],
   'err.unknown': ['予期しないエラーが発生しました。', 'An unexpected error occurred.'],
   'err.detail': ['詳細: ', 'Detail: '],
+  'err.digest': [
+    '受信した内容が SHA-256 と一致しません。もう一度お試しください。',
+    'The content received does not match its SHA-256. Please try again.'],
+
+  // 第13.2 investigation requests (views/requests.js).
+  'nav.requests_todo': ['対応が必要な調査要請', 'Requests to respond to'],
+  'nav.requests_open': ['調査要請', 'Investigation requests'],
+  'req.todo_title': ['対応が必要な調査要請 (第13.2)', 'Investigation requests to respond to (13.2)'],
+  'req.todo_hint': [
+    '所属の事案について、CSIRTから受けた調査要請のうち、受領または回答が済んでいないものです。',
+    "Requests from the CSIRT about your division's cases that you have yet to acknowledge or answer."],
+  'req.open_title': ['未完了の調査要請 (第13.2)', 'Open investigation requests (13.2)'],
+  'req.open_hint': [
+    '依頼中・受領・回答済の調査要請です。完了・取消は事案の画面からも行えます。',
+    'Requests that are open, acknowledged or answered. They can also be fulfilled or cancelled from the case page.'],
+  'req.todo_empty': ['該当する調査要請はありません。', 'No requests.'],
+  'req.section': ['調査要請 (第13.2)', 'Investigation requests (13.2)'],
+  'req.none': ['この事案に調査要請はありません。', 'This case has no investigation requests.'],
+  'req.actions': ['操作', 'Actions'],
+  'req.create': ['調査要請を作成する', 'Create a request'],
+  'req.what_hint': ['出頭要請では省略できます。', 'May be left empty for a summons.'],
+  'req.due_hint': ['現在から{max}日以内の日時', 'Within {max} days from now'],
+  'req.summons_legend': ['出頭の内容', 'Summons'],
+  'req.summons_who': ['出頭者', 'Who is to appear'],
+  'req.summons_at': ['出頭日時', 'Date and time'],
+  'req.summons_place': ['場所', 'Place'],
+  'req.summons_purpose': ['目的', 'Purpose'],
+  'req.action.acknowledge': ['受領する', 'Acknowledge'],
+  'req.action.respond': ['回答する', 'Respond'],
+  'req.action.fulfil': ['完了とする', 'Mark fulfilled'],
+  'req.action.cancel': ['要請を取り消す', 'Cancel the request'],
+  'req.text.acknowledge': ['コメント', 'Comment'],
+  'req.text.respond': ['回答 (必須)', 'Response (required)'],
+  'req.text.fulfil': ['コメント', 'Comment'],
+  'req.text.cancel': ['取消の理由 (必須)', 'Reason for cancelling (required)'],
+  'req.err.failed_precondition': [
+    'この調査要請の現在の状態では、この操作はできません。画面を更新してください。',
+    "This cannot be done in the request's current state. Please reload."],
+  'req.err.permission_denied': [
+    'この調査要請に対してこの操作を行う権限がありません。',
+    'You are not allowed to do this with this request.'],
+  'req.err.not_found': ['該当する事案または調査要請が見つかりません。', 'The case or the request could not be found.'],
+  'req.err.invalid_argument': [
+    '調査要請の内容に誤りがあります。期限や必須項目を確認してください。',
+    'Something in the request is not valid: check the due time and the required fields.'],
+  'v.not_future': ['現在より後の日時を指定してください。', 'Must be in the future.'],
+  'v.too_far': ['{max}日より先の日時は指定できません。', 'Must be at most {max} days ahead.'],
+
+  // Evidence (views/evidence.js).
+  'ev.section': ['証拠ファイル', 'Evidence files'],
+  'ev.loading': ['読み込み中…', 'Loading…'],
+  'ev.none': ['登録された証拠ファイルはありません。', 'No evidence files yet.'],
+  'ev.version_col': ['版', 'Version'],
+  'ev.version': ['第{n}版', 'version {n}'],
+  'ev.content': ['内容', 'Content'],
+  'ev.upload_legend': ['証拠ファイルの登録', 'Add an evidence file'],
+  'ev.file': ['ファイル', 'File'],
+  'ev.target': ['登録先', 'Add as'],
+  'ev.new_item': ['新しい証拠', 'A new item'],
+  'ev.new_version_of': ['{name} ({id}) の新しい版', 'A new version of {name} ({id})'],
+  'ev.reason_hint': ['新しい版として登録するときは必須です。', 'Required for a new version.'],
+  'ev.inherits': [
+    '証拠ファイルは事案の格付を引き継ぎます（第4.4）。機密性を上げることはできますが、下げることはできません。新しい版は元の証拠の格付を引き継ぎます。内容は暗号化して保存されます。',
+    "A file inherits its case's classification (第4.4): its 機密性 may be raised, never lowered. A new version keeps its item's. Content is stored encrypted."],
+  'ev.below_case': [
+    '証拠ファイルの機密性は事案の機密性より低くできません（第4.4）。',
+    "A file's 機密性 cannot be below its case's (第4.4)."],
+  'ev.submit': ['登録する', 'Upload'],
+  'ev.progress': ['進捗', 'Progress'],
+  'ev.hashing': ['SHA-256 を計算中… {pct} %', 'Computing the SHA-256… {pct} %'],
+  'ev.uploading': ['送信中… {done} / {total} バイト ({pct} %)', 'Sending… {done} of {total} bytes ({pct} %)'],
+  'ev.downloading': ['受信中… {done} / {total} バイト ({pct} %)', 'Receiving… {done} of {total} bytes ({pct} %)'],
+  'ev.uploaded': ['登録しました: {name} 第{n}版', 'Added: {name}, version {n}'],
+  'ev.download': ['ダウンロード', 'Download'],
+  'ev.save': ['保存する: {name}', 'Save {name}'],
+  'ev.refused_level': [
+    '{level}の内容は、{role}の役割では閲覧できません (別表第3)。',
+    'Content classified {level} cannot be read in the role {role} (table 3).'],
+  'ev.refused_assigned': [
+    'この事案の調査担当ではないため、内容は閲覧できません。',
+    'You are not assigned to this case, so its content cannot be read.'],
+  'ev.refused_disposed': [
+    '廃棄済みです。鍵は破棄され、内容は復号できません。',
+    'Disposed of: its keys were destroyed and the content can never be decrypted.'],
+  'ev.err.permission_denied': [
+    'この証拠ファイルの内容を閲覧または登録する権限がありません (別表第3)。',
+    'You are not allowed to read or add the content of this evidence (table 3).'],
+  'ev.err.failed_precondition': [
+    'この証拠ファイルは現在扱えません (廃棄済み、または事案の状態による)。画面を更新してください。',
+    'This evidence cannot be handled now (disposed of, or the case\'s state). Please reload.'],
+  'ev.err.invalid_argument': [
+    '送信した内容が受け付けられませんでした。ファイルが送信中に変更された可能性があります。',
+    'What was sent was refused; the file may have changed while it was being sent.'],
+  'ev.err.resource_exhausted': [
+    '他の登録が多数進行中です。しばらくしてからもう一度お試しください。',
+    'Too many uploads are in progress. Please try again in a moment.'],
+
+  // Timeline entries of the events above.
+  'event.request.created': ['調査要請', 'Request made'],
+  'event.request.acknowledged': ['調査要請の受領', 'Request acknowledged'],
+  'event.request.responded': ['調査要請への回答', 'Request answered'],
+  'event.request.fulfilled': ['調査要請の完了', 'Request fulfilled'],
+  'event.request.cancelled': ['調査要請の取消', 'Request cancelled'],
+  'event.item.registered': ['物件の登録', 'Item registered'],
+  'event.item.transferred': ['物件の引継ぎ', 'Item transferred'],
+  'event.item.returned': ['物件の返還', 'Item returned'],
+  'event.item.disposed': ['物件の廃棄', 'Item disposed of'],
+  'event.evidence.added': ['証拠ファイルの登録', 'Evidence added'],
+  'event.evidence.disposed': ['証拠ファイルの廃棄', 'Evidence disposed of'],
+  'event.evidence.reclassified': ['証拠ファイルの格付見直し', 'Evidence reclassified'],
 };
 
 // The UI string `key`, with {name} replaced from `vars`.
@@ -190,9 +300,11 @@ export function enumValues(prefix) {
   return Object.keys(enums).filter((k) => k.startsWith(prefix) && !k.endsWith('_UNSPECIFIED'));
 }
 
-// An API error as a sentence in the chosen language.
-export function errorSentence(err) {
+// An API error as a sentence in the chosen language: the screen's own
+// sentence for the code (`${scope}.err.${code}`) when there is one.
+export function errorSentence(err, scope) {
   const code = err && err.code;
+  if (scope && ui[`${scope}.err.${code}`]) return t(`${scope}.err.${code}`);
   return ui[`err.${code}`] ? t(`err.${code}`) : t('err.unknown');
 }
 

@@ -6,10 +6,11 @@ import { h, uid } from './dom.js';
 import { t, errorSentence } from './i18n.js';
 
 // An API error as a sentence in the chosen language, with the server's
-// detail (English, as the daemon wrote it) underneath.
-export function errorBox(err) {
+// detail (English, as the daemon wrote it) underneath; `scope` ("req",
+// "ev") picks the sentences of that screen first (i18n.errorSentence).
+export function errorBox(err, scope) {
   return h('div', { class: 'error-box', role: 'alert' },
-    h('p', {}, errorSentence(err)),
+    h('p', {}, errorSentence(err, scope)),
     err && err.msg ? h('p', { class: 'detail' }, t('err.detail'), err.msg) : null);
 }
 

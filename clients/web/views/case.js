@@ -1,7 +1,7 @@
 // views/case.js - one case: its fields, the timeline from GetHistory (who
 // did what, when), and the actions this role may take in this state
-// (lifecycle.js).  Investigation requests (第13.2) and evidence are added
-// here as sections of their own when their RPCs exist.
+// (lifecycle.js).  Investigation requests (第13.2, views/requests.js) and
+// evidence files (views/evidence.js) are sections of their own.
 
 import { h, replace } from '../dom.js';
 import { call } from '../api.js';
@@ -9,6 +9,8 @@ import { t, label, enumLabel, enumValues, formatTime } from '../i18n.js';
 import { errorBox, field, setFieldError, enumSelect, notice, badge } from '../ui.js';
 import { allowedActions } from '../lifecycle.js';
 import { LIMITS, checkText } from '../validate.js';
+import * as requests from './requests.js';
+import * as evidence from './evidence.js';
 
 // The payload of a history event: its name and its one text, for the
 // timeline.
@@ -17,8 +19,17 @@ export function eventText(ev) {
     ev.case_escalated || ev.case_dismissed || ev.investigation_opened ||
     ev.investigators_assigned || ev.case_resolved || ev.case_closed ||
     ev.case_reopened || ev.case_updated || ev.note_added || ev.note_edited ||
-    ev.deadline_missed || {};
+    ev.deadline_missed || ev.request_created || ev.request_acknowledged ||
+    ev.request_responded || ev.request_fulfilled || ev.request_cancelled ||
+    ev.evidence_added || ev.evidence_disposed || ev.evidence_reclassified ||
+    ev.item_registered || ev.item_transferred || ev.item_returned || ev.item_disposed || {};
   if (p.case) return p.case.title;
+  if (p.request) return [p.request.id, p.request.description].filter((x) => x).join(': ');
+  if (p.request_id) return [p.request_id, p.text || p.comment || p.reason].filter((x) => x).join(': ');
+  if (p.manifest) return `${p.manifest.name} (${p.manifest.evidence_id} v${p.manifest.version})`;
+  if (p.evidence_id) return [p.evidence_id, p.reason].filter((x) => x).join(': ');
+  if (p.item) return [p.item.id, p.item.serial].filter((x) => x).join(': ');
+  if (p.item_id) return [p.item_id, p.to, p.purpose].filter((x) => x).join(': ');
   if (p.assignees) return p.assignees.join(', ');
   if (p.note_id) return p.reason ? `${p.note_id}: ${p.reason}` : p.note_id;
   if (p.deadline) return `${p.deadline} (${formatTime(p.due)})`;
@@ -179,6 +190,8 @@ export async function render(main, ctx, id, flash) {
     h('section', { 'aria-labelledby': 'actions-h' },
       h('h2', { id: 'actions-h' }, t('case.actions')),
       acts.length ? [buttons, panel] : h('p', {}, t('case.no_actions'))),
+    requests.section(ctx, c, (msg) => render(main, ctx, id, msg)),
+    evidence.section(ctx, c, (msg) => render(main, ctx, id, msg)),
     h('section', { 'aria-labelledby': 'timeline-h' },
       h('h2', { id: 'timeline-h' }, t('case.timeline')),
       timeline(hist.entries || []),
