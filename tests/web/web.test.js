@@ -10,6 +10,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorld, newPage, login, shot, unlabelled, api, assertClean, ago } from './harness.js';
 
@@ -252,6 +255,255 @@ test('the CSIRT lead opens an investigation; an auditor sees the ledger commits'
   await shot(audit, '05-auditor-history-en');
   assertClean(assert, page);
   assertClean(assert, audit);
+});
+
+// The rows of the requests table and the buttons of one of them.
+function requestRow(page, id) {
+  return page.locator(`tr[data-request="${id}"]`);
+}
+
+function requestButtons(row) {
+  return row.locator('button.action').allTextContents();
+}
+
+test('第13.2: the lead asks for materials, the 所属長 acknowledges and answers, the lead fulfils', async () => {
+  assert.ok(caseId);
+  const lead = await newPage(world);
+  await login(world, lead, 'yamada');
+  await lead.goto(`${world.origin}/#/case/${caseId}`);
+  await lead.getByRole('heading', { name: '調査要請 (第13.2)' }).waitFor();
+  await lead.getByText('この事案に調査要請はありません。').waitFor();
+  await lead.getByRole('button', { name: '調査要請を作成する' }).click();
+  const form = lead.locator('form[data-request-action="create"]');
+  // A summons asks who, when, where and why: those fields appear with it.
+  const summons = form.locator('fieldset.summons');
+  assert.equal(await summons.isVisible(), false);
+  await lead.getByLabel('要請種別').selectOption({ label: '出頭要請' });
+  await summons.waitFor();
+  await lead.getByLabel('出頭者').waitFor();
+  assert.deepEqual(await unlabelled(lead), []);
+  await lead.getByLabel('要請種別').selectOption({ label: '資料提出' });
+  assert.equal(await summons.isVisible(), false);
+  // Checked before sending, as request.c would: the text is required for
+  // materials, and the due time must be ahead.
+  const creates = [];
+  lead.on('request', (q) => {
+    if (q.url().endsWith('/CreateRequest')) creates.push(q);
+  });
+  await lead.getByLabel('期限').fill('2020-01-01T10:00:00');
+  await form.getByRole('button', { name: '調査要請を作成する' }).click();
+  await form.getByText('入力してください。').waitFor();
+  await form.getByText('現在より後の日時を指定してください。').waitFor();
+  assert.equal(creates.length, 0);
+  const due = new Date(Date.now() + 3 * 86400 * 1000);
+  await lead.getByLabel('期限').fill(await lead.evaluate((ms) => {
+    const d = new Date(ms);
+    const p = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T17:00:00`;
+  }, due.getTime()));
+  const asked = '紛失したモバイルPCの貸出記録簿と持出し承認簿の写しを提出してください。';
+  await lead.getByLabel('要請内容').fill(asked);
+  await form.getByRole('button', { name: '調査要請を作成する' }).click();
+  await lead.getByRole('status').getByText('記録しました。').waitFor();
+  const r1 = requestRow(lead, `${caseId}/r1`);
+  await r1.getByText(asked).waitFor();
+  await r1.getByText('資料提出').waitFor();
+  await r1.locator('[data-field="request.state"]').getByText('依頼中').waitFor();
+  // Open: the CSIRT may only cancel; acknowledging is the division's.
+  assert.deepEqual(await requestButtons(r1), ['要請を取り消す']);
+  await lead.locator('.timeline li[data-type="request.created"]').getByText(asked).waitFor();
+  await shot(lead, '10-request-created');
+  assertClean(assert, lead);
+  assert.equal(creates.length, 1);
+
+  // Two more, which the lead cancels behind the 所属長's back.
+  for (const what of ['私有スマートフォンの提出', '私有USBメモリの提出']) {
+    await api(world.origin, world.tokens.yamada, 'CaseService/CreateRequest', {
+      case_id: caseId, kind: 'REQUEST_KIND_DEVICE', description: what,
+      due: new Date(Date.now() + 86400 * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    });
+  }
+
+  const head = await newPage(world);
+  await login(world, head, 'tanaka');
+  await head.getByRole('link', { name: '対応が必要な調査要請' }).click();
+  await head.getByRole('heading', { name: '対応が必要な調査要請 (第13.2)' }).waitFor();
+  const h1 = requestRow(head, `${caseId}/r1`);
+  await h1.getByText(asked).waitFor();
+  await h1.getByRole('link', { name: caseId }).waitFor();
+  assert.deepEqual(await requestButtons(h1), ['受領する']);
+  const h2 = requestRow(head, `${caseId}/r2`);
+  await h2.getByText('個人所有機器の提出').waitFor();
+  await shot(head, '11-requests-to-respond');
+  await api(world.origin, world.tokens.yamada, 'CaseService/CancelRequest',
+    { case_id: caseId, request_id: 'r2', text: '別途、任意提出を受けたため。' });
+  // The stale button gets the daemon's refusal as a sentence, in
+  // Japanese and in English.
+  await h2.getByRole('button', { name: '受領する' }).click();
+  await head.locator('form[data-request-action="acknowledge"]').getByRole('button', { name: '受領する' }).click();
+  await head.getByRole('alert')
+    .getByText('この調査要請の現在の状態では、この操作はできません。画面を更新してください。').waitFor();
+  await head.getByRole('button', { name: 'Switch to English' }).click();
+  await head.getByRole('heading', { name: 'Investigation requests to respond to (13.2)' }).waitFor();
+  await api(world.origin, world.tokens.yamada, 'CaseService/CancelRequest',
+    { case_id: caseId, request_id: 'r3', text: '不要となったため。' });
+  await requestRow(head, `${caseId}/r3`).getByRole('button', { name: 'Acknowledge' }).click();
+  await head.locator('form[data-request-action="acknowledge"]').getByRole('button', { name: 'Acknowledge' }).click();
+  await head.getByRole('alert')
+    .getByText("This cannot be done in the request's current state. Please reload.").waitFor();
+  await head.getByRole('button', { name: '日本語に切り替え' }).click();
+  await head.getByRole('heading', { name: '対応が必要な調査要請 (第13.2)' }).waitFor();
+
+  await requestRow(head, `${caseId}/r1`).getByRole('button', { name: '受領する' }).click();
+  await head.getByLabel('コメント').fill('受領しました。担当係で準備します。');
+  assert.deepEqual(await unlabelled(head), []);
+  await head.locator('form[data-request-action="acknowledge"]').getByRole('button').click();
+  await head.getByRole('status').getByText('記録しました。').waitFor();
+  await requestRow(head, `${caseId}/r1`).locator('[data-field="request.state"]').getByText('受領').waitFor();
+  assert.deepEqual(await requestButtons(requestRow(head, `${caseId}/r1`)), ['回答する']);
+  await requestRow(head, `${caseId}/r1`).getByRole('button', { name: '回答する' }).click();
+  const respond = head.locator('form[data-request-action="respond"]');
+  await respond.getByRole('button').click();
+  await respond.getByText('入力してください。').waitFor();
+  const answer = '貸出記録簿と持出し承認簿の写し（計3枚）を本日、CSIRT宛てに庁内便で送付しました。';
+  await head.getByLabel('回答 (必須)').fill(answer);
+  await respond.getByRole('button').click();
+  // Answered, and r2 and r3 were cancelled: nothing is left to do.
+  await head.getByText('該当する調査要請はありません。').waitFor();
+  assertClean(assert, head);
+
+  await lead.reload();
+  await r1.locator('[data-field="request.state"]').getByText('回答済').waitFor();
+  await r1.getByText(answer).waitFor();
+  await requestRow(lead, `${caseId}/r2`).locator('[data-field="request.state"]').getByText('取消').waitFor();
+  assert.deepEqual(await requestButtons(r1), ['完了とする', '要請を取り消す']);
+  assert.deepEqual(await requestButtons(requestRow(lead, `${caseId}/r2`)), []);
+  await r1.getByRole('button', { name: '完了とする' }).click();
+  await lead.getByLabel('コメント').fill('写しの受領を確認した。');
+  await lead.locator('form[data-request-action="fulfil"]').getByRole('button').click();
+  await r1.locator('[data-field="request.state"]').getByText('完了').waitFor();
+  for (const type of ['request.created', 'request.acknowledged', 'request.responded', 'request.fulfilled',
+    'request.cancelled']) {
+    await lead.locator(`.timeline li[data-type="${type}"]`).first().waitFor();
+  }
+  await lead.locator('.timeline li[data-type="request.responded"]').getByText('tanaka').waitFor();
+  await shot(lead, '12-request-fulfilled');
+  assertClean(assert, lead);
+  const c = (await api(world.origin, world.tokens.yamada, 'CaseService/GetCase', { id: caseId })).case;
+  assert.equal(c.requests[0].state, 'REQUEST_STATE_FULFILLED');
+  assert.equal(c.requests[0].response, answer);
+  assert.equal(c.requests[0].acknowledged_by, 'tanaka');
+  assert.equal(c.requests[1].state, 'REQUEST_STATE_CANCELLED');
+  assert.equal(c.requests[2].state, 'REQUEST_STATE_CANCELLED');
+});
+
+test('evidence: a 3 MiB file goes up in chunks with a progress bar, resumes, and comes back intact', async () => {
+  assert.ok(caseId);
+  const dir = mkdtempSync(join(tmpdir(), 'web-evidence-'));
+  const name = '端末ログ_2026.bin';
+  const file = join(dir, name);
+  const bytes = randomBytes(3 * 1024 * 1024 + 12345);
+  writeFileSync(file, bytes);
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  const lead = await newPage(world);
+  await login(world, lead, 'yamada');
+  await lead.goto(`${world.origin}/#/case/${caseId}`);
+  await lead.getByRole('heading', { name: '証拠ファイル' }).waitFor();
+  await lead.getByText('登録された証拠ファイルはありません。').waitFor();
+  // The answer to the second chunk is lost after the daemon stored it:
+  // the client must ask where the upload is and go on from there.
+  const appends = [];
+  let statuses = 0;
+  await lead.route('**/twirp/csirt.v1.EvidenceService/*', async (route) => {
+    const url = route.request().url();
+    if (url.endsWith('/GetEvidenceUpload')) statuses += 1;
+    if (!url.endsWith('/AppendEvidence')) return route.fallback();
+    appends.push(JSON.parse(route.request().postData()).offset);
+    if (appends.length !== 2) return route.fallback();
+    await route.fetch();
+    return route.abort('connectionreset');
+  });
+  await lead.evaluate(() => {
+    window.progressSeen = [];
+    new MutationObserver((ms) => {
+      for (const m of ms) {
+        if (m.target.id === 'upload-progress') {
+          window.progressSeen.push([m.target.value, m.target.nextElementSibling.textContent]);
+        }
+      }
+    }).observe(document.body, { attributes: true, subtree: true, attributeFilter: ['value'] });
+  });
+  await lead.getByRole('button', { name: '証拠ファイルの登録' }).click();
+  await lead.getByLabel('ファイル', { exact: true }).setInputFiles(file);
+  assert.equal(await lead.getByLabel('機密性', { exact: true }).inputValue(), 'CONFIDENTIALITY_MEDIUM');
+  assert.deepEqual(await unlabelled(lead), []);
+  await shot(lead, '13-evidence-upload-form');
+  await lead.locator('form[data-evidence-action="upload"]').getByRole('button', { name: '登録する' }).click();
+  await lead.getByRole('status').getByText(`登録しました: ${name} 第1版`).waitFor();
+  // Four chunks of at most 1 MiB at their exact offsets, none sent twice.
+  assert.deepEqual(appends, ['0', '1048576', '2097152', '3145728']);
+  assert.equal(statuses, 1);
+  const seen = await lead.evaluate(() => window.progressSeen);
+  const sending = seen.filter(([, text]) => text.startsWith('送信中'));
+  assert.ok(sending.length >= 4, JSON.stringify(seen));
+  for (let i = 1; i < sending.length; i++) assert.ok(sending[i][0] >= sending[i - 1][0]);
+  assert.deepEqual(sending[sending.length - 1],
+    [100, `送信中… ${bytes.length.toLocaleString('ja-JP')} / ${bytes.length.toLocaleString('ja-JP')} バイト (100 %)`]);
+  const items = (await api(world.origin, world.tokens.yamada, 'EvidenceService/ListEvidence',
+    { case_id: caseId })).items;
+  assert.equal(items.length, 1);
+  const eid = items[0].evidence_id;
+  assert.equal(items[0].versions[0].sha256, sha);
+  assert.equal(items[0].versions[0].size, String(bytes.length));
+  const row = lead.locator(`tr[data-evidence="${eid}/v1"]`);
+  await row.getByText(name).waitFor();
+  assert.equal(await row.locator('code.sha256').textContent(), sha);
+  await lead.locator('.timeline li[data-type="evidence.added"]').getByText(name).waitFor();
+
+  // Download: chunks into a Blob, offered through an object URL.
+  await row.getByRole('button', { name: `ダウンロード: ${name} 第1版` }).click();
+  const save = row.getByRole('link', { name: `保存する: ${name}` });
+  await save.waitFor();
+  await row.getByText('(100 %)').waitFor();
+  assert.equal(await row.locator('progress').evaluate((p) => p.value), 100);
+  assert.match(await save.getAttribute('href'), /^blob:/);
+  const [dl] = await Promise.all([lead.waitForEvent('download'), save.click()]);
+  assert.equal(dl.suggestedFilename(), name);
+  const got = readFileSync(await dl.path());
+  assert.equal(got.length, bytes.length);
+  assert.equal(createHash('sha256').update(got).digest('hex'), sha);
+  await shot(lead, '14-evidence-downloaded');
+  assertClean(assert, lead);
+
+  // 別表第3: the 所属長 sees the item but not its 機密性中 content.
+  const head = await newPage(world);
+  await login(world, head, 'tanaka');
+  await head.goto(`${world.origin}/#/case/${caseId}`);
+  const hrow = head.locator(`tr[data-evidence="${eid}/v1"]`);
+  await hrow.getByText('機密性中の内容は、所属長の役割では閲覧できません (別表第3)。').waitFor();
+  assert.equal(await hrow.getByRole('button').count(), 0);
+  assert.equal(await head.getByRole('button', { name: '証拠ファイルの登録' }).count(), 0);
+  assertClean(assert, head);
+  // The auditor may read 機密性中; raised to 機密性高 (第4.5) behind the
+  // page's back, the daemon's refusal is shown as a sentence.
+  const audit = await newPage(world);
+  await login(world, audit, 'suzuki');
+  await audit.goto(`${world.origin}/#/case/${caseId}`);
+  const arow = audit.locator(`tr[data-evidence="${eid}/v1"]`);
+  await arow.getByRole('button', { name: `ダウンロード: ${name} 第1版` }).waitFor();
+  await api(world.origin, world.tokens.sato, 'EvidenceService/ReclassifyEvidence', {
+    evidence_id: eid, reason: '個人情報を含むことが判明したため。',
+    classification: { confidentiality: 'CONFIDENTIALITY_HIGH', integrity: 'INTEGRITY_LOW',
+      availability: 'AVAILABILITY_LOW' },
+  });
+  await arow.getByRole('button', { name: `ダウンロード: ${name} 第1版` }).click();
+  await arow.getByRole('alert')
+    .getByText('この証拠ファイルの内容を閲覧または登録する権限がありません (別表第3)。').waitFor();
+  await audit.reload();
+  await arow.getByText('機密性高の内容は、監査担当の役割では閲覧できません (別表第3)。').waitFor();
+  await shot(audit, '15-evidence-refused');
+  assertClean(assert, audit);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a title with <script> and <img onerror> renders as text and runs nothing', async () => {
