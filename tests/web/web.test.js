@@ -2,9 +2,13 @@
 // daemon: a 所属長 files a report written in Japanese, the 情報セキュリティ
 // 管理者 acknowledges, gives guidance and escalates, the CSIRT lead opens an
 // investigation and staffs it, the investigator adds a note, an auditor
-// reads the ledger commit ids (checked with stock git); hostile titles
-// stay text; the report form works from the keyboard alone and labels
-// every control; the CSP is sent and enforced; API errors read as
+// reads the ledger commit ids (checked with stock git); the lead asks the
+// division for materials (第13.2), the 所属長 acknowledges and answers from
+// "requests to respond to", the lead fulfils; an evidence file goes up in
+// chunks with a progress bar (resuming after a lost answer) and comes back
+// with the same SHA-256, and classification refusals read as sentences;
+// hostile titles stay text; the report form works from the keyboard alone
+// and labels every control; the CSP is sent and enforced; API errors read as
 // sentences; and nothing is fetched from anywhere but the daemon.
 
 import { test, before, after } from 'node:test';
@@ -694,6 +698,36 @@ test('an unacknowledged case shows the overdue badge', async () => {
     await page.locator('h1 .badge-overdue').waitFor();
     await shot(page, '09-overdue');
     assertClean(assert, page);
+
+    // A 第13.2 request past its due time: deadline.missed from the daemon,
+    // and the badge in the 所属長's "requests to respond to".
+    const r2 = await api(w2.origin, w2.tokens.tanaka, 'CaseService/ReportIncident', {
+      case: { category: 'CATEGORY_INFORMATION_LEAK', title: '資料の誤送信', recognized_at: ago(60000),
+        classification: { confidentiality: 'CONFIDENTIALITY_LOW', integrity: 'INTEGRITY_LOW',
+          availability: 'AVAILABILITY_LOW' } },
+    });
+    const id2 = r2.case.id;
+    // The daemon itself may have escalated it already (ack_limit_s = 1).
+    await api(w2.origin, w2.tokens.sato, 'CaseService/Escalate', { id: id2 }).catch((e) => {
+      if (!/in state ESCALATED/.test(e.message)) throw e;
+    });
+    await api(w2.origin, w2.tokens.yamada, 'CaseService/OpenInvestigation', { id: id2 });
+    const due = new Date(Math.ceil(Date.now() / 1000) * 1000 + 2000).toISOString().replace(/\.\d+Z$/, 'Z');
+    await api(w2.origin, w2.tokens.yamada, 'CaseService/CreateRequest',
+      { case_id: id2, kind: 'REQUEST_KIND_MATERIAL', description: '送信記録の提出', due });
+    for (let i = 0; i < 300; i++) {
+      const c = (await api(w2.origin, w2.tokens.yamada, 'CaseService/GetCase', { id: id2 })).case;
+      if (c.requests[0].overdue) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const head = await newPage(w2);
+    await login(w2, head, 'tanaka');
+    await head.getByRole('link', { name: '対応が必要な調査要請' }).click();
+    const row = head.locator(`tr[data-request="${id2}/r1"]`);
+    await row.getByText('送信記録の提出').waitFor();
+    await row.locator('[data-field="request.state"] .badge-overdue').getByText('期限超過').waitFor();
+    await shot(head, '16-request-overdue');
+    assertClean(assert, head);
     assert.deepEqual(w2.foreign, []);
   } finally {
     await w2.stop();

@@ -32,13 +32,12 @@ function stateCell(q) {
     q.overdue ? [' ', badge(t('list.overdue_badge'), 'overdue')] : null);
 }
 
+// The 所属長's latest response, then the CSIRT's closing remark.
 function responseCell(q) {
-  if (q.response) {
-    return h('td', { class: 'text' }, q.response, h('br', {}),
-      h('small', {}, `${q.responded_by} ${formatTime(q.responded_at)}`));
-  }
-  if (q.closing_text) return h('td', { class: 'text' }, q.closing_text);
-  return h('td', {}, '');
+  return h('td', { class: 'text' },
+    q.response ? [q.response, h('br', {}),
+      h('small', {}, `${q.responded_by} ${formatTime(q.responded_at)}`)] : null,
+    q.closing_text ? h('p', { class: 'hint' }, `${label('request.closing_text')}: ${q.closing_text}`) : null);
 }
 
 // The form of one step on request `q` of case `caseId`.
