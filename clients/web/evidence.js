@@ -112,21 +112,28 @@ export async function upload(caseId, file, opts) {
   let at = Number(up.received || 0);
   let failures = 0;
   progress('upload', at, file.size);
-  while (at < file.size) {
-    const data = await slice(file, at, Math.min(at + CHUNK, file.size));
-    try {
-      const st = await call('EvidenceService', 'AppendEvidence',
-        { upload_id: up.upload_id, offset: String(at), data: toBase64(data) });
-      at = Number(st.received);
-      failures = 0;
-    } catch (err) {
-      failures += 1;
-      if (!RESUMABLE.includes(err.code) || failures > RETRIES) throw err;
-      // Where the daemon is: the chunk may have arrived after all.
-      const st = await call('EvidenceService', 'GetEvidenceUpload', { upload_id: up.upload_id });
-      at = Number(st.received);
+  try {
+    while (at < file.size) {
+      const data = await slice(file, at, Math.min(at + CHUNK, file.size));
+      try {
+        const st = await call('EvidenceService', 'AppendEvidence',
+          { upload_id: up.upload_id, offset: String(at), data: toBase64(data) });
+        at = Number(st.received);
+        failures = 0;
+      } catch (err) {
+        failures += 1;
+        if (!RESUMABLE.includes(err.code) || failures > RETRIES) throw err;
+        // Where the daemon is: the chunk may have arrived after all.
+        const st = await call('EvidenceService', 'GetEvidenceUpload', { upload_id: up.upload_id });
+        at = Number(st.received);
+      }
+      progress('upload', at, file.size);
     }
-    progress('upload', at, file.size);
+  } catch (err) {
+    // A page cannot resume after it is closed: free the daemon's slot
+    // (evidence_uploads_max) now rather than at expiry.  Best effort.
+    await call('EvidenceService', 'CancelEvidenceUpload', { upload_id: up.upload_id }).catch(() => {});
+    throw err;
   }
   return call('EvidenceService', 'CommitEvidenceUpload', { upload_id: up.upload_id });
 }

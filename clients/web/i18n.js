@@ -240,8 +240,8 @@ const ui = {
     'この証拠ファイルは現在扱えません (廃棄済み、または事案の状態による)。画面を更新してください。',
     'This evidence cannot be handled now (disposed of, or the case\'s state). Please reload.'],
   'ev.err.invalid_argument': [
-    '送信した内容が受け付けられませんでした。ファイルが送信中に変更された可能性があります。',
-    'What was sent was refused; the file may have changed while it was being sent.'],
+    '送信した内容が受け付けられませんでした。大きさの上限やファイル名を確認してください。送信中にファイルが変更された場合もこうなります。',
+    'What was sent was refused: check the size limit and the file name. A file changed while it was being sent is refused too.'],
   'ev.err.resource_exhausted': [
     '他の登録が多数進行中です。しばらくしてからもう一度お試しください。',
     'Too many uploads are in progress. Please try again in a moment.'],

@@ -477,6 +477,21 @@ test('evidence: a 3 MiB file goes up in chunks with a progress bar, resumes, and
   assert.equal(got.length, bytes.length);
   assert.equal(createHash('sha256').update(got).digest('hex'), sha);
   await shot(lead, '14-evidence-downloaded');
+  // A second version of the same item needs its reason (checked before
+  // sending, as the daemon would).
+  const file2 = join(dir, '端末ログ_2026_v2.txt');
+  writeFileSync(file2, 'ログ抽出をやり直した版。\n');
+  await lead.getByRole('button', { name: '証拠ファイルの登録' }).click();
+  await lead.getByLabel('ファイル', { exact: true }).setInputFiles(file2);
+  await lead.getByLabel('登録先').selectOption(eid);
+  const upform = lead.locator('form[data-evidence-action="upload"]');
+  await upform.getByRole('button', { name: '登録する' }).click();
+  await upform.getByText('入力してください。').waitFor();
+  await lead.getByLabel('理由', { exact: true }).fill('抽出範囲の誤りを訂正した。');
+  await upform.getByRole('button', { name: '登録する' }).click();
+  await lead.getByRole('status').getByText('登録しました: 端末ログ_2026_v2.txt 第2版').waitFor();
+  await lead.locator(`tr[data-evidence="${eid}/v2"]`).getByText('抽出範囲の誤りを訂正した。').waitFor();
+  await lead.locator(`tr[data-evidence="${eid}/v1"]`).waitFor();
   assertClean(assert, lead);
 
   // 別表第3: the 所属長 sees the item but not its 機密性中 content.
