@@ -371,6 +371,7 @@ test('第13.2: the lead asks for materials, the 所属長 acknowledges and answe
   await respond.getByText('入力してください。').waitFor();
   const answer = '貸出記録簿と持出し承認簿の写し（計3枚）を本日、CSIRT宛てに庁内便で送付しました。';
   await head.getByLabel('回答 (必須)').fill(answer);
+  assert.deepEqual(await unlabelled(head), []);
   await respond.getByRole('button').click();
   // Answered, and r2 and r3 were cancelled: nothing is left to do.
   await head.getByText('該当する調査要請はありません。').waitFor();

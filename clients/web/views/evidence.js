@@ -4,7 +4,7 @@
 // evidence.js; the others are told why in a sentence), and, for those who
 // may add evidence in this state, a file input with a progress bar.
 // Downloads become a Blob offered through an object URL (<a download>),
-// revoked when the section is drawn again.
+// revoked when the section is drawn again or the route changes.
 
 import { h, replace } from '../dom.js';
 import { call } from '../api.js';
@@ -14,6 +14,14 @@ import { LIMITS, checkText } from '../validate.js';
 import { mayAddEvidence, contentRefusal, upload, download } from '../evidence.js';
 
 let objectUrls = [];
+
+// The Blobs of downloads are let go when the section is drawn again or
+// the user leaves the page.
+function revokeAll() {
+  for (const u of objectUrls) URL.revokeObjectURL(u);
+  objectUrls = [];
+}
+window.addEventListener('hashchange', revokeAll);
 
 function pct(done, total) {
   return total > 0 ? Math.floor((done * 100) / total) : 100;
@@ -147,8 +155,7 @@ function uploadForm(ctx, c, items, onDone) {
 
 // The section, filled in once ListEvidence answers.
 export function section(ctx, c, onDone) {
-  for (const u of objectUrls) URL.revokeObjectURL(u);
-  objectUrls = [];
+  revokeAll();
   const body = h('div', {}, h('p', {}, t('ev.loading')));
   const sec = h('section', { class: 'evidence', 'aria-labelledby': 'evidence-h' },
     h('h2', { id: 'evidence-h' }, t('ev.section')), body);
