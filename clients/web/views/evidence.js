@@ -8,10 +8,12 @@
 
 import { h, replace } from '../dom.js';
 import { call } from '../api.js';
-import { t, label, enumLabel, enumValues, formatTime } from '../i18n.js';
+import { t, lang, label, enumLabel, enumValues, formatTime } from '../i18n.js';
 import { errorBox, field, setFieldError, enumSelect } from '../ui.js';
-import { LIMITS, checkText } from '../validate.js';
+import { LIMITS, checkText, byteLength } from '../validate.js';
 import { mayAddEvidence, contentRefusal, upload, download } from '../evidence.js';
+
+const NAME_MAX = 255; // a file name, bytes (rpc_evidence_begin())
 
 let objectUrls = [];
 
@@ -28,7 +30,7 @@ function pct(done, total) {
 }
 
 function bytes(n) {
-  return Number(n || 0).toLocaleString();
+  return Number(n || 0).toLocaleString(lang() === 'ja' ? 'ja-JP' : 'en-GB');
 }
 
 // A labelled <progress> with its text: { row, set(phaseKey, done, total) }.
@@ -115,8 +117,13 @@ function uploadForm(ctx, c, items, onDone) {
     ev.preventDefault();
     const f = file.input.files[0];
     const errs = [];
-    setFieldError(file, f ? null : t('v.required'));
-    if (!f) errs.push(file);
+    // rpc_evidence_begin(): a name of 1-255 bytes on one line.
+    let fe = null;
+    if (!f) fe = ['v.required'];
+    else if (byteLength(f.name) > NAME_MAX) fe = ['v.too_long', { max: NAME_MAX }];
+    else if (/[\n\r\t]/.test(f.name)) fe = ['v.one_line'];
+    setFieldError(file, fe ? t(fe[0], fe[1]) : null);
+    if (fe) errs.push(file);
     const supersedes = target.input.value;
     const re = supersedes ? checkText(reason.input.value.trim(), LIMITS.TEXT_MAX, { required: true }) : null;
     setFieldError(reason, re ? t(re[0], re[1]) : null);
