@@ -2,7 +2,7 @@
 // badges.  Every control made here has a <label for> (the browser tests
 // fail on one without).
 
-import { h, uid } from './dom.js';
+import { h, replace, uid } from './dom.js';
 import { t, errorSentence } from './i18n.js';
 
 // An API error as a sentence in the chosen language, with the server's
@@ -58,4 +58,21 @@ export function enumSelect(values, labelOf, empty) {
 
 export function badge(text, kind) {
   return h('span', { class: `badge badge-${kind}` }, text);
+}
+
+// Sends a form: runs `fn` (its API call, resolving with the message to
+// show) with the submit button disabled; then onDone(message), or the
+// error as a sentence in `status` (`scope` as for errorBox).
+export async function submitWith(submit, status, scope, fn, onDone) {
+  submit.disabled = true;
+  replace(status);
+  let message;
+  try {
+    message = await fn();
+  } catch (err) {
+    submit.disabled = false;
+    replace(status, errorBox(err, scope));
+    return;
+  }
+  onDone(message);
 }

@@ -728,7 +728,7 @@ test('an unacknowledged case shows the overdue badge', async () => {
       if (!/in state ESCALATED/.test(e.message)) throw e;
     });
     await api(w2.origin, w2.tokens.yamada, 'CaseService/OpenInvestigation', { id: id2 });
-    const due = new Date(Math.ceil(Date.now() / 1000) * 1000 + 2000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const due = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3000).toISOString().replace(/\.\d+Z$/, 'Z');
     await api(w2.origin, w2.tokens.yamada, 'CaseService/CreateRequest',
       { case_id: id2, kind: 'REQUEST_KIND_MATERIAL', description: '送信記録の提出', due });
     for (let i = 0; i < 300; i++) {

@@ -6,7 +6,7 @@
 import { h, replace } from '../dom.js';
 import { call } from '../api.js';
 import { t, label, enumLabel, enumValues, formatTime } from '../i18n.js';
-import { errorBox, field, setFieldError, enumSelect, notice, badge } from '../ui.js';
+import { errorBox, field, setFieldError, enumSelect, notice, badge, submitWith } from '../ui.js';
 import { allowedActions } from '../lifecycle.js';
 import { LIMITS, checkText } from '../validate.js';
 import * as requests from './requests.js';
@@ -143,14 +143,10 @@ function actionForm(c, a, onDone) {
       text.input.focus();
       return;
     }
-    submit.disabled = true;
-    try {
+    await submitWith(submit, status, null, async () => {
       await call('CaseService', a.rpc, req);
-      onDone(t('case.done'));
-    } catch (err) {
-      submit.disabled = false;
-      replace(status, errorBox(err));
-    }
+      return t('case.done');
+    }, onDone);
   });
   return form;
 }

@@ -9,7 +9,7 @@
 import { h, replace } from '../dom.js';
 import { call } from '../api.js';
 import { t, lang, label, enumLabel, enumValues, formatTime } from '../i18n.js';
-import { errorBox, field, setFieldError, enumSelect } from '../ui.js';
+import { errorBox, field, setFieldError, enumSelect, submitWith } from '../ui.js';
 import { LIMITS, checkText, byteLength } from '../validate.js';
 import { mayAddEvidence, contentRefusal, upload, download } from '../evidence.js';
 
@@ -138,24 +138,19 @@ function uploadForm(ctx, c, items, onDone) {
       errs[0].input.focus();
       return;
     }
-    submit.disabled = true;
-    replace(status);
-    try {
-      const opts = {
-        progress: (phase, d, n) => prog.set(phase === 'hash' ? 'ev.hashing' : 'ev.uploading', d, n),
-      };
-      if (supersedes) {
-        opts.supersedes = supersedes;
-        opts.reason = reason.input.value.trim();
-      } else {
-        opts.classification = { ...c.classification, confidentiality: conf.input.value };
-      }
-      const r = await upload(c.id, f, opts);
-      onDone(t('ev.uploaded', { name: r.manifest.name, n: r.manifest.version }));
-    } catch (err) {
-      submit.disabled = false;
-      replace(status, errorBox(err, 'ev'));
+    const opts = {
+      progress: (phase, d, n) => prog.set(phase === 'hash' ? 'ev.hashing' : 'ev.uploading', d, n),
+    };
+    if (supersedes) {
+      opts.supersedes = supersedes;
+      opts.reason = reason.input.value.trim();
+    } else {
+      opts.classification = { ...c.classification, confidentiality: conf.input.value };
     }
+    await submitWith(submit, status, 'ev', async () => {
+      const r = await upload(c.id, f, opts);
+      return t('ev.uploaded', { name: r.manifest.name, n: r.manifest.version });
+    }, onDone);
   });
   return form;
 }

@@ -9,7 +9,7 @@
 import { h, replace } from '../dom.js';
 import { call } from '../api.js';
 import { t, label, enumLabel, formatTime } from '../i18n.js';
-import { errorBox, field, setFieldError, enumSelect, notice, badge } from '../ui.js';
+import { errorBox, field, setFieldError, enumSelect, notice, badge, submitWith } from '../ui.js';
 import { KINDS, LIVE, allowedRequestActions, mayCreateRequest } from '../request.js';
 import { LIMITS, checkText, localToRfc3339, localNow } from '../validate.js';
 
@@ -56,14 +56,10 @@ function actionForm(caseId, q, a, onDone) {
       text.input.focus();
       return;
     }
-    submit.disabled = true;
-    try {
+    await submitWith(submit, status, 'req', async () => {
       await call('CaseService', a.rpc, { case_id: caseId, request_id: q.id, text: value });
-      onDone(t('case.done'));
-    } catch (err) {
-      submit.disabled = false;
-      replace(status, errorBox(err, 'req'));
-    }
+      return t('case.done');
+    }, onDone);
   });
   return form;
 }
@@ -156,14 +152,10 @@ function createForm(c, onDone) {
       errs[0].input.focus();
       return;
     }
-    submit.disabled = true;
-    try {
+    await submitWith(submit, status, 'req', async () => {
       await call('CaseService', 'CreateRequest', req);
-      onDone(t('case.done'));
-    } catch (err) {
-      submit.disabled = false;
-      replace(status, errorBox(err, 'req'));
-    }
+      return t('case.done');
+    }, onDone);
   });
   return form;
 }
