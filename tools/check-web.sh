@@ -25,4 +25,4 @@ if [ ! -f node_modules/playwright-core/package.json ] ||
 	npm ci --no-audit --no-fund --loglevel=error
 fi
 mkdir -p "$WEB_ARTIFACTS"
-exec node --test sha256.test.js web.test.js
+exec node --test sha256.test.js mirror.test.js web.test.js
