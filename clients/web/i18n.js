@@ -184,6 +184,11 @@ const ui = {
   'req.text.respond': ['回答 (必須)', 'Response (required)'],
   'req.text.fulfil': ['コメント', 'Comment'],
   'req.text.cancel': ['取消の理由 (必須)', 'Reason for cancelling (required)'],
+  'req.devices_legend': [
+    '提出する機器 (登録すると事案の物件になり、保管者は回答した所属長となります)',
+    'Devices submitted (each becomes an item of the case, held first by you)'],
+  'req.owner_name_hint': ['私有の機器では必須です。', 'Required for a personal device.'],
+  'req.items': ['提出物件', 'Items submitted'],
   'req.err.failed_precondition': [
     'この調査要請の現在の状態では、この操作はできません。画面を更新してください。',
     "This cannot be done in the request's current state. Please reload."],

@@ -320,8 +320,9 @@ test('第13.2: the lead asks for materials, the 所属長 acknowledges and answe
   assertClean(assert, lead);
   assert.equal(creates.length, 1);
 
-  // Two more, which the lead cancels behind the 所属長's back.
-  for (const what of ['私有スマートフォンの提出', '私有USBメモリの提出']) {
+  // Three more device requests: the lead cancels r2 and r3 behind the
+  // 所属長's back; r4 is answered with the device submitted.
+  for (const what of ['私有スマートフォンの提出', '私有USBメモリの提出', '私有ノートPCの提出']) {
     await api(world.origin, world.tokens.yamada, 'CaseService/CreateRequest', {
       case_id: caseId, kind: 'REQUEST_KIND_DEVICE', description: what,
       due: new Date(Date.now() + 86400 * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -373,6 +374,28 @@ test('第13.2: the lead asks for materials, the 所属長 acknowledges and answe
   await head.getByLabel('回答 (必須)').fill(answer);
   assert.deepEqual(await unlabelled(head), []);
   await respond.getByRole('button').click();
+  // Answered: no longer a request to respond to.
+  await requestRow(head, `${caseId}/r1`).waitFor({ state: 'detached' });
+
+  // r4: the personal notebook PC is submitted with the response and
+  // becomes an item; its seal number is required (request.c).
+  const h4 = requestRow(head, `${caseId}/r4`);
+  await h4.getByRole('button', { name: '受領する' }).click();
+  await head.locator('form[data-request-action="acknowledge"]').getByRole('button').click();
+  await h4.getByRole('button', { name: '回答する' }).click();
+  const respond4 = head.locator('form[data-request-action="respond"]');
+  await head.getByLabel('回答 (必須)').fill('本人所有のノートPCを封印のうえ提出します。');
+  await respond4.getByRole('button', { name: '機器を追加' }).click();
+  await head.getByLabel('種別', { exact: true }).selectOption({ label: '端末等' });
+  await head.getByLabel('製造番号・IMEI').fill('SN-5CD1234XYZ');
+  assert.equal(await head.getByLabel('所有区分', { exact: true }).inputValue(), 'OWNERSHIP_PERSONAL');
+  await head.getByLabel('所有者', { exact: true }).fill('山田 太郎');
+  assert.deepEqual(await unlabelled(head), []);
+  await shot(head, '11b-respond-with-device');
+  await respond4.getByRole('button', { name: '回答する' }).click();
+  await respond4.locator('fieldset.device').getByText('入力してください。').waitFor();
+  await head.getByLabel('封印番号').fill('S-0001');
+  await respond4.getByRole('button', { name: '回答する' }).click();
   // Answered, and r2 and r3 were cancelled: nothing is left to do.
   await head.getByText('該当する調査要請はありません。').waitFor();
   assertClean(assert, head);
@@ -391,7 +414,10 @@ test('第13.2: the lead asks for materials, the 所属長 acknowledges and answe
     'request.cancelled']) {
     await lead.locator(`.timeline li[data-type="${type}"]`).first().waitFor();
   }
-  await lead.locator('.timeline li[data-type="request.responded"]').getByText('tanaka').waitFor();
+  await lead.locator('.timeline li[data-type="request.responded"]').first().getByText('tanaka').waitFor();
+  const item = lead.locator('tr[data-item="i1"]');
+  await item.getByText('SN-5CD1234XYZ').waitFor();
+  await item.getByText('保管中').waitFor();
   await shot(lead, '12-request-fulfilled');
   assertClean(assert, lead);
   const c = (await api(world.origin, world.tokens.yamada, 'CaseService/GetCase', { id: caseId })).case;
@@ -400,6 +426,12 @@ test('第13.2: the lead asks for materials, the 所属長 acknowledges and answe
   assert.equal(c.requests[0].acknowledged_by, 'tanaka');
   assert.equal(c.requests[1].state, 'REQUEST_STATE_CANCELLED');
   assert.equal(c.requests[2].state, 'REQUEST_STATE_CANCELLED');
+  assert.equal(c.requests[3].state, 'REQUEST_STATE_RESPONDED');
+  assert.deepEqual(c.requests[3].item_ids, ['i1']);
+  assert.equal(c.items[0].serial, 'SN-5CD1234XYZ');
+  assert.equal(c.items[0].seal_number, 'S-0001');
+  assert.equal(c.items[0].owner_name, '山田 太郎');
+  assert.equal(c.items[0].holder, 'tanaka');
 });
 
 test('evidence: a 3 MiB file goes up in chunks with a progress bar, resumes, and comes back intact', async () => {

@@ -8,12 +8,13 @@
 
 import { h, replace } from '../dom.js';
 import { call } from '../api.js';
-import { t, label, enumLabel, formatTime } from '../i18n.js';
+import { t, label, enumLabel, enumValues, formatTime } from '../i18n.js';
 import { errorBox, field, setFieldError, enumSelect, notice, badge, submitWith } from '../ui.js';
 import { KINDS, LIVE, allowedRequestActions, mayCreateRequest } from '../request.js';
 import { LIMITS, checkText, localToRfc3339, localNow } from '../validate.js';
 
 const DUE_MAX_DAYS = 366; // REQUEST_DUE_MAX_DAYS
+const DEVICES_MAX = 50; // REQUEST_ITEMS_MAX: devices per response
 const DAY_MS = 86400 * 1000;
 
 // What a request asks for, as one text (a summons: who, when, where, why).
@@ -40,28 +41,103 @@ function responseCell(q) {
     q.closing_text ? h('p', { class: 'hint' }, `${label('request.closing_text')}: ${q.closing_text}`) : null);
 }
 
+// The devices a 所属長 submits with the response to a device request
+// (個人所有機器の提出): each becomes an item of the case, held first by
+// the responding 所属長.  Checked as request.c rq_validate_item() does.
+function deviceRows() {
+  const rows = [];
+  const list = h('div', { class: 'device-rows' });
+  const error = h('p', { class: 'field-error', hidden: true });
+  const add = h('button', { type: 'button', class: 'secondary' }, t('report.equipment_add'));
+  add.addEventListener('click', () => {
+    const r = {
+      kind: field(label('equipment.kind'), enumSelect(enumValues('EQUIPMENT_KIND_'), enumLabel)),
+      serial: field(label('item.serial'), h('input', { type: 'text' })),
+      owner: field(label('equipment.owner'), enumSelect(enumValues('OWNERSHIP_'), enumLabel)),
+      owner_name: field(label('item.owner_name'), h('input', { type: 'text' }), t('req.owner_name_hint')),
+      seal_number: field(label('item.seal_number'), h('input', { type: 'text' })),
+      description: field(label('equipment.description'), h('input', { type: 'text' })),
+    };
+    r.owner.input.value = 'OWNERSHIP_PERSONAL';
+    const remove = h('button', { type: 'button', class: 'secondary' }, t('report.equipment_remove'));
+    r.box = h('fieldset', { class: 'device' }, h('legend', {}, `${t('report.equipment_row')} ${rows.length + 1}`),
+      Object.values(r).map((f) => f.row), remove);
+    remove.addEventListener('click', () => {
+      rows.splice(rows.indexOf(r), 1);
+      r.box.remove();
+      add.focus();
+    });
+    rows.push(r);
+    list.appendChild(r.box);
+    r.kind.input.focus();
+  });
+  const box = h('fieldset', {}, h('legend', {}, t('req.devices_legend')), list, add, error);
+  // The items of the request, or null after marking what is wrong.
+  function items() {
+    let ok = true;
+    const out = rows.map((r) => {
+      const v = (k) => r[k].input.value.trim();
+      const checks = {
+        serial: checkText(v('serial'), LIMITS.LINE_MAX, { required: true, line: true }),
+        owner_name: checkText(v('owner_name'), LIMITS.LINE_MAX,
+          { required: v('owner') === 'OWNERSHIP_PERSONAL', line: true }),
+        seal_number: checkText(v('seal_number'), LIMITS.LINE_MAX, { required: true, line: true }),
+        description: checkText(v('description'), LIMITS.TEXT_MAX),
+      };
+      for (const [k, e] of Object.entries(checks)) {
+        setFieldError(r[k], e ? t(e[0], e[1]) : null);
+        if (e && ok) r[k].input.focus();
+        if (e) ok = false;
+      }
+      return { kind: v('kind'), serial: v('serial'), owner: v('owner'), owner_name: v('owner_name'),
+        seal_number: v('seal_number'), description: v('description') };
+    });
+    const many = rows.length > DEVICES_MAX ? t('v.too_many', { max: DEVICES_MAX }) : null;
+    error.textContent = many || '';
+    error.hidden = !many;
+    return ok && !many ? out : null;
+  }
+  return { box, items };
+}
+
 // The form of one step on request `q` of case `caseId`.
 function actionForm(caseId, q, a, onDone) {
   const status = h('div', {});
   const text = field(t(`req.text.${a.name}`), h('textarea', { rows: 3 }));
+  const devices = a.name === 'respond' && q.kind === 'REQUEST_KIND_DEVICE' ? deviceRows() : null;
   const submit = h('button', { type: 'submit' }, t(`req.action.${a.name}`));
   const form = h('form', { class: 'action-form', 'data-request-action': a.name, novalidate: true },
-    h('h3', {}, `${t(`req.action.${a.name}`)}: ${q.id}`), text.row, submit, status);
+    h('h3', {}, `${t(`req.action.${a.name}`)}: ${q.id}`), text.row, devices ? devices.box : null, submit, status);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const value = text.input.value.trim();
     const e = checkText(value, LIMITS.TEXT_MAX, { required: a.text === 'required' });
     setFieldError(text, e ? t(e[0], e[1]) : null);
-    if (e) {
-      text.input.focus();
-      return;
-    }
+    if (e) text.input.focus();
+    const items = devices ? devices.items() : [];
+    if (e || !items) return;
+    const req = { case_id: caseId, request_id: q.id, text: value };
+    if (items.length) req.items = items;
     await submitWith(submit, status, 'req', async () => {
-      await call('CaseService', a.rpc, { case_id: caseId, request_id: q.id, text: value });
+      await call('CaseService', a.rpc, req);
       return t('case.done');
     }, onDone);
   });
   return form;
+}
+
+// The case's items (devices submitted or registered) and who holds them;
+// their custody is kept with the CLI (csirt custody).
+function itemTable(c) {
+  const cols = ['item.id', 'equipment.kind', 'item.serial', 'equipment.owner', 'item.owner_name',
+    'item.seal_number', 'item.holder', 'item.state'];
+  return [h('h3', {}, t('req.items')), h('table', { class: 'items' },
+    h('thead', {}, h('tr', {}, cols.map((k) => h('th', { scope: 'col' }, label(k))))),
+    h('tbody', {}, c.items.map((it) => h('tr', { 'data-item': it.id },
+      h('td', {}, it.id, it.request_id ? h('small', {}, ` (${it.request_id})`) : null),
+      h('td', {}, enumLabel(it.kind)), h('td', {}, it.serial), h('td', {}, enumLabel(it.owner)),
+      h('td', {}, it.owner_name), h('td', {}, it.seal_number), h('td', {}, it.holder),
+      h('td', {}, enumLabel(it.state))))))];
 }
 
 // A table of requests with a panel for the form of the step chosen.
@@ -170,6 +246,7 @@ export function section(ctx, c, onDone) {
   } else {
     parts.push(h('p', {}, t('req.none')));
   }
+  if ((c.items || []).length) parts.push(itemTable(c));
   if (mayCreateRequest(ctx.me, c)) {
     const panel = h('div', { class: 'action-panel' });
     parts.push(h('button', { type: 'button', class: 'action', 'data-request-action': 'create',
