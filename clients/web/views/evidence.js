@@ -81,19 +81,20 @@ function downloadCell(item, m) {
 }
 
 function itemRows(ctx, c, item) {
-  const refusal = item.disposed ? 'disposed'
-    : contentRefusal(ctx.me, c, item.classification || (item.versions || []).slice(-1)[0].classification);
+  // The item's classification now applies to every version (第4.5).
+  const cl = item.classification || ((item.versions || []).slice(-1)[0] || {}).classification;
+  const refusal = item.disposed ? 'disposed' : contentRefusal(ctx.me, c, cl);
   return (item.versions || []).map((m) => h('tr', { 'data-evidence': `${item.evidence_id}/v${m.version}` },
     h('td', {}, item.evidence_id),
     h('td', {}, t('ev.version', { n: m.version })),
     h('td', {}, m.name, m.reason ? [h('br', {}), h('small', {}, m.reason)] : null),
     h('td', {}, bytes(m.size)),
-    h('td', {}, classificationText(item.classification || m.classification)),
+    h('td', {}, classificationText(cl)),
     h('td', {}, m.uploader, h('br', {}), h('small', {}, formatTime(m.uploaded_at))),
     h('td', {}, h('code', { class: 'sha256' }, m.sha256)),
     refusal ? h('td', { class: 'refused' }, t(`ev.refused_${refusal}`, {
       role: enumLabel(ctx.me.role),
-      level: enumLabel((item.classification || m.classification || {}).confidentiality),
+      level: enumLabel((cl || {}).confidentiality),
     })) : downloadCell(item, m)));
 }
 
@@ -103,12 +104,16 @@ function uploadForm(ctx, c, items, onDone) {
   const target = field(t('ev.target'), enumSelect(items.filter((it) => !it.disposed).map((it) => it.evidence_id),
     (id) => {
       const it = items.find((x) => x.evidence_id === id);
-      return t('ev.new_version_of', { name: it.versions.slice(-1)[0].name, id });
+      return t('ev.new_version_of', { name: ((it.versions || []).slice(-1)[0] || {}).name || '', id });
     }, t('ev.new_item')));
   const reason = field(label('evidence.reason'), h('textarea', { rows: 2 }), t('ev.reason_hint'));
   const conf = field(label('classification.confidentiality'),
     enumSelect(enumValues('CONFIDENTIALITY_'), enumLabel), t('ev.inherits'));
   if (c.classification && c.classification.confidentiality) conf.input.value = c.classification.confidentiality;
+  // A new version keeps its item's classification: nothing to choose.
+  target.input.addEventListener('change', () => {
+    conf.row.hidden = target.input.value !== '';
+  });
   const prog = progressRow('upload-progress');
   const submit = h('button', { type: 'submit' }, t('ev.submit'));
   const form = h('form', { class: 'action-form upload', 'data-evidence-action': 'upload', novalidate: true },
