@@ -270,7 +270,7 @@ function requestButtons(row) {
   return row.locator('button.action').allTextContents();
 }
 
-test('第13.2: the lead asks for materials, the 所属長 acknowledges and answers, the lead fulfils', async () => {
+test('第13.2: the lead asks for materials, the 所属長 acknowledges and answers (with a device too), the lead fulfils', async () => {
   assert.ok(caseId);
   const lead = await newPage(world);
   await login(world, lead, 'yamada');
@@ -299,12 +299,15 @@ test('第13.2: the lead asks for materials, the 所属長 acknowledges and answe
   await form.getByText('入力してください。').waitFor();
   await form.getByText('現在より後の日時を指定してください。').waitFor();
   assert.equal(creates.length, 0);
-  const due = new Date(Date.now() + 3 * 86400 * 1000);
-  await lead.getByLabel('期限').fill(await lead.evaluate((ms) => {
+  // 17:00 in three days, in the browser's zone (Asia/Tokyo), sent in UTC.
+  const dueLocal = await lead.evaluate((ms) => {
     const d = new Date(ms);
     const p = (n) => String(n).padStart(2, '0');
     return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T17:00:00`;
-  }, due.getTime()));
+  }, Date.now() + 3 * 86400 * 1000);
+  const dueUtc = await lead.evaluate((v) => new Date(v).toISOString().replace(/\.\d{3}Z$/, 'Z'), dueLocal);
+  assert.match(dueUtc, /T08:00:00Z$/);
+  await lead.getByLabel('期限').fill(dueLocal);
   const asked = '紛失したモバイルPCの貸出記録簿と持出し承認簿の写しを提出してください。';
   await lead.getByLabel('要請内容').fill(asked);
   await form.getByRole('button', { name: '調査要請を作成する' }).click();
@@ -422,6 +425,8 @@ test('第13.2: the lead asks for materials, the 所属長 acknowledges and answe
   assertClean(assert, lead);
   const c = (await api(world.origin, world.tokens.yamada, 'CaseService/GetCase', { id: caseId })).case;
   assert.equal(c.requests[0].state, 'REQUEST_STATE_FULFILLED');
+  assert.equal(c.requests[0].kind, 'REQUEST_KIND_MATERIAL');
+  assert.equal(Date.parse(c.requests[0].due), Date.parse(dueUtc));
   assert.equal(c.requests[0].response, answer);
   assert.equal(c.requests[0].acknowledged_by, 'tanaka');
   assert.equal(c.requests[1].state, 'REQUEST_STATE_CANCELLED');
