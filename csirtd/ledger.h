@@ -19,6 +19,7 @@
 #define LEDGER_OID_HEX 41 /* 40 hex digits and a terminator */
 
 struct ledger;
+struct buf;
 
 struct ledger_file {
 	const char *path; /* "cases/2026/00/01/2026-000123/case.json" */
@@ -103,11 +104,19 @@ typedef int (*ledger_walk_cb)(const char *commit, const char *message,
 int ledger_walk(struct ledger *lg, const char *since, ledger_walk_cb cb,
                 void *arg);
 
-/* Rewrites git's server-info files for dumb HTTP clones: info/refs (the
- * ledger ref and its head) and objects/info/packs (every pack with an
- * index).  Done by ledger_open() with a signer, after every durable batch
- * and around pack merges; writer thread only. */
+/* Rewrites git's server-info files for dumb HTTP clones on disk:
+ * info/refs (the ledger ref and its head) and objects/info/packs (every
+ * pack with an index).  Done by ledger_open() and ledger_close() with a
+ * signer (never per batch); writer thread only. */
 int ledger_update_server_info(struct ledger *lg);
+
+/* Appends to `out` the current content of server-info file `rel`
+ * ("info/refs" or "objects/info/packs") of the repository at `repo`, from
+ * the ref file and the pack directory on disk; any thread (it reads files
+ * only).  Read the refs before the packs: a pack is in place before a ref
+ * names its commits, and a merge's sources go after the merged pack is in
+ * place. */
+int ledger_server_info(struct buf *out, const char *repo, const char *rel);
 
 /* Number of packfiles and loose objects (for maintenance and tests). */
 int ledger_stats(struct ledger *lg, size_t *packs, size_t *loose);

@@ -74,6 +74,7 @@
 #include "crypto.h"
 #include "error.h"
 #include "http.h"
+#include "ledger.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
@@ -521,10 +522,12 @@ gitweb_open(int dirfd, const char *rel, off_t *size)
 }
 
 /* Answers a ledger request: headers, the log line, and `fd` (taken; -1
- * for none) streamed from the file rather than read into memory. */
+ * for none) streamed from the file rather than read into memory, or
+ * `mem` (borrowed; NULL for none) when fd is -1. */
 static void
 gitweb_reply(struct conn *c, const char *actor, int status,
-             const char *content_type, int fd, off_t size)
+             const char *content_type, int fd, off_t size,
+             const struct buf *mem)
 {
 	const char *id = c->sr.id, *path = c->sr.path;
 	char code[8], method[HTTP_MAX_PATH + 24], text[8];
@@ -549,6 +552,14 @@ gitweb_reply(struct conn *c, const char *actor, int status,
 		conn_write_head(c, status, content_type, (size_t)size, NULL);
 		evbuffer_add_buffer(bufferevent_get_output(c->bev), file);
 		evbuffer_free(file);
+	} else if (mem != NULL) {
+		if (c->bev != NULL) {
+			conn_write_head(c, status, content_type, mem->len,
+			                NULL);
+			if (mem->len > 0 && !conn_is_head(c))
+				evbuffer_add(bufferevent_get_output(c->bev),
+				             mem->data, mem->len);
+		}
 	} else {
 		if (fd >= 0)
 			close(fd);
@@ -584,7 +595,7 @@ gitweb_serve(struct conn *c)
 	int fd, rc;
 
 	if (strcmp(c->hreq.method, "GET") != 0 && !conn_is_head(c)) {
-		gitweb_reply(c, actor, 405, text, -1, 0);
+		gitweb_reply(c, actor, 405, text, -1, 0, NULL);
 		return;
 	}
 	rc = srv->ops.ledger_auth(srv->ops.ledger_auth_arg,
@@ -602,18 +613,38 @@ gitweb_serve(struct conn *c)
 		             rc == CSIRT_EUNAUTHENTICATED ? 401
 		             : rc == CSIRT_EDENIED        ? 403
 		                                          : 500,
-		             text, -1, 0);
+		             text, -1, 0, NULL);
 		return;
 	}
 	/* The allow-list admits no "..", "//" or NUL; refusing them first
 	 * keeps that true whatever the list becomes. */
 	if (strstr(rel, "..") != NULL || strstr(rel, "//") != NULL ||
-	    (ctype = gitweb_content_type(rel)) == NULL ||
-	    (fd = gitweb_open(srv->ledger_fd, rel, &size)) < 0) {
-		gitweb_reply(c, actor, 404, text, -1, 0);
+	    (ctype = gitweb_content_type(rel)) == NULL) {
+		gitweb_reply(c, actor, 404, text, -1, 0, NULL);
 		return;
 	}
-	gitweb_reply(c, actor, 200, ctype, fd, size);
+	/* The server-info files are rendered from the ref and the pack
+	 * directory as they are now: the writer no longer rewrites them
+	 * per batch (ledger.c). */
+	if (strcmp(rel, "info/refs") == 0 ||
+	    strcmp(rel, "objects/info/packs") == 0) {
+		struct buf info = BUF_INIT;
+
+		if (ledger_server_info(&info, srv->ops.ledger_dir, rel) != 0) {
+			log_error("cannot render ledger server info", "id",
+			          c->sr.id, "error", csirt_error_msg());
+			gitweb_reply(c, actor, 500, text, -1, 0, NULL);
+		} else {
+			gitweb_reply(c, actor, 200, ctype, -1, 0, &info);
+		}
+		buf_free(&info);
+		return;
+	}
+	if ((fd = gitweb_open(srv->ledger_fd, rel, &size)) < 0) {
+		gitweb_reply(c, actor, 404, text, -1, 0, NULL);
+		return;
+	}
+	gitweb_reply(c, actor, 200, ctype, fd, size, NULL);
 }
 
 /* ---- the web client (web.c decides, this block only sends) ------------

@@ -178,26 +178,22 @@ util_fsync_path(const char *path)
 }
 
 int
-util_write_file_atomic(const char *path, const void *data, size_t len,
+util_write_file_synced(const char *path, const void *data, size_t len,
                        mode_t mode)
 {
-	char tmp[4096], dir[4096];
-	const char *slash;
 	int fd = -1, rc = -1;
 	size_t off = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return csirt_error_set(CSIRT_EINVAL, "path too long");
-	/* A leftover temporary file (crash) must not lend its owner or mode
-	 * to the new file: remove it and create exclusively. */
-	if (unlink(tmp) < 0 && errno != ENOENT) {
-		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "unlink %s: %s", tmp,
+	/* A leftover file (crash) must not lend its owner or mode to the new
+	 * one: remove it and create exclusively. */
+	if (unlink(path) < 0 && errno != ENOENT) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "unlink %s: %s", path,
 		                     strerror(errno));
 		goto done;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0 || fchmod(fd, mode) < 0) {
-		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "create %s: %s", tmp,
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "create %s: %s", path,
 		                     strerror(errno));
 		goto done;
 	}
@@ -207,40 +203,56 @@ util_write_file_atomic(const char *path, const void *data, size_t len,
 			continue;
 		if (n < 0) {
 			rc = csirt_error_set(CSIRT_EUNAVAILABLE, "write %s: %s",
-			                     tmp, strerror(errno));
+			                     path, strerror(errno));
 			goto done;
 		}
 		off += (size_t)n;
 	}
 	if (fsync(fd) < 0) {
-		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "fsync %s: %s", tmp,
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "fsync %s: %s", path,
 		                     strerror(errno));
 		goto done;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "close %s: %s", tmp,
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "close %s: %s", path,
 		                     strerror(errno));
 		goto done;
 	}
 	fd = -1;
+	rc = 0;
+done:
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	return rc;
+}
+
+int
+util_write_file_atomic(const char *path, const void *data, size_t len,
+                       mode_t mode)
+{
+	char tmp[4096], dir[4096];
+	const char *slash;
+	int rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return csirt_error_set(CSIRT_EINVAL, "path too long");
+	if ((rc = util_write_file_synced(tmp, data, len, mode)) != 0)
+		return rc;
 	if (rename(tmp, path) < 0) {
 		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "rename %s: %s", tmp,
 		                     strerror(errno));
-		goto done;
+		unlink(tmp);
+		return rc;
 	}
 	slash = strrchr(path, '/');
 	if (slash == NULL)
 		snprintf(dir, sizeof(dir), ".");
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	rc = util_fsync_path(dir);
-done:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
-	return rc;
+	return util_fsync_path(dir);
 }
 
 int

@@ -25,6 +25,11 @@ int util_time_parse(int64_t *out, const char *s);
 /* ---- files */
 int util_mkdir_p(const char *path, mode_t mode);
 int util_fsync_path(const char *path);
+/* Creates `path` (replacing a leftover), writes it and fsyncs it; the
+ * caller renames it and fsyncs the directory (several files may share
+ * that one directory fsync). */
+int util_write_file_synced(const char *path, const void *data, size_t len,
+                           mode_t mode);
 /* Writes via a temporary file, fsyncs it, renames, fsyncs the directory. */
 int util_write_file_atomic(const char *path, const void *data, size_t len,
                            mode_t mode);
