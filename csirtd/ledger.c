@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -698,9 +699,28 @@ entry_header(const unsigned char *p, size_t n, unsigned *type, uint64_t *dist)
 	return h + 1;
 }
 
+/* The merged pack is written through this buffer: one write() per MiB,
+ * not two or three per entry (measured: a merge of 8 level-0 packs made
+ * ~3,000 small writes and as many preads, 18 % of the CPU of a
+ * ledger-bench run, on the cores the writer needs). */
+#define MERGE_OUT_BUF (1u << 20)
+
+static int
+merge_out(int fd, struct buf *out, const void *p, size_t n)
+{
+	buf_put(out, p, n);
+	if (out->len < MERGE_OUT_BUF)
+		return 0;
+	if (util_write_all(fd, out->data, out->len) < 0)
+		return -1;
+	buf_reset(out);
+	return 0;
+}
+
 /* Concatenates the entries of packs `names` into one new pack, written
- * and fsynced before returning its name.  OFS_DELTA entries get their
- * distance to their base rewritten (the base may have moved, when an
+ * and fsynced before returning its name.  The sources are mapped (read
+ * only, never written while mapped: packs are immutable).  OFS_DELTA entries
+ * get their distance to their base rewritten (the base may have moved, when an
  * earlier copy of it was kept instead); packs with REF_DELTA entries came
  * from elsewhere and are refused. */
 static int
@@ -711,17 +731,14 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 	struct pentry *all = NULL;
 	size_t nall = 0, allcap = 0;
 	uint64_t *sizes = util_xcalloc(npacks, sizeof(*sizes));
-	int *fds = util_xcalloc(npacks, sizeof(*fds));
+	const unsigned char **maps = util_xcalloc(npacks, sizeof(*maps));
 	struct crypto_sha1_ctx *sha = NULL;
-	struct buf path = BUF_INIT, tmp = BUF_INIT;
+	struct buf path = BUF_INIT, tmp = BUF_INIT, obuf = BUF_INIT;
 	unsigned char hdr[12] = {'P', 'A', 'C', 'K', 0, 0, 0, 2}, sum[20];
-	unsigned char chunk[65536];
 	int out = -1, rc = -1;
 	uint64_t pos = 12;
 
 	memset(&pw, 0, sizeof(pw));
-	for (size_t i = 0; i < npacks; i++)
-		fds[i] = -1;
 	for (size_t i = 0; i < npacks; i++)
 		if ((rc = read_idx(repo, names[i], i, &all, &nall, &allcap,
 		                   &sizes[i])) != 0)
@@ -745,14 +762,27 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 			pw.e[pw.n - 1] = all[i];
 	}
 	for (size_t i = 0; i < npacks; i++) {
+		struct stat st;
+		void *m = MAP_FAILED;
+		int fd;
+
 		buf_reset(&path);
 		buf_printf(&path, "%s/objects/pack/%s.pack", repo, names[i]);
-		fds[i] = open(path.data, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0) {
-			rc = csirt_error_set(CSIRT_ETAMPER, "open %s: %s",
+		fd = open(path.data, O_RDONLY | O_CLOEXEC);
+		/* The size read_idx() saw: entry lengths were cut to it. */
+		if (fd >= 0 && fstat(fd, &st) == 0 &&
+		    (uint64_t)st.st_size == sizes[i])
+			m = mmap(NULL, (size_t)sizes[i], PROT_READ, MAP_PRIVATE,
+			         fd, 0);
+		if (fd >= 0)
+			close(fd);
+		if (m == MAP_FAILED) {
+			rc = csirt_error_set(CSIRT_ETAMPER, "mapping %s: %s",
 			                     path.data, strerror(errno));
 			goto done;
 		}
+		maps[i] = m;
+		madvise(m, (size_t)sizes[i], MADV_SEQUENTIAL);
 	}
 	buf_printf(&tmp, "%s/objects/pack/tmp_merge_%d.pack", repo,
 	           (int)getpid());
@@ -768,20 +798,19 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 	hdr[11] = (unsigned char)pw.n;
 	sha = crypto_sha1_new();
 	crypto_sha1_update(sha, hdr, sizeof(hdr));
-	if (write(out, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr))
+	if (merge_out(out, &obuf, hdr, sizeof(hdr)) < 0)
 		goto io;
 	for (size_t i = 0; i < pw.n; i++) {
 		uint64_t left = pw.e[i].len, at = pw.e[i].off, dist;
-		unsigned char head[32], ofs[10];
+		const unsigned char *head = maps[pw.e[i].src] + at;
+		unsigned char ofs[10];
 		size_t hl, got;
 		unsigned type = 0;
 		uint32_t crc = 0;
 		bool delta;
 
-		got = left < sizeof(head) ? (size_t)left : sizeof(head);
-		if (pread(fds[pw.e[i].src], head, got, (off_t)at) !=
-		    (ssize_t)got)
-			goto io;
+		/* off + len <= size - 20 (read_idx sizes, checked above). */
+		got = left < 32 ? (size_t)left : 32;
 		if ((hl = entry_header(head, got, &type, &dist)) == 0 ||
 		    (type == 6 && (dist == 0 || dist > at))) {
 			rc = csirt_error_set(CSIRT_EFAIL,
@@ -840,8 +869,8 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 			crc = (uint32_t)crc32(crc, ofs, (uInt)ol);
 			crypto_sha1_update(sha, head, tl);
 			crypto_sha1_update(sha, ofs, ol);
-			if (write(out, head, tl) != (ssize_t)tl ||
-			    write(out, ofs, ol) != (ssize_t)ol)
+			if (merge_out(out, &obuf, head, tl) < 0 ||
+			    merge_out(out, &obuf, ofs, ol) < 0)
 				goto io;
 			pw.e[i].off = pos;
 			pos += tl + ol;
@@ -851,28 +880,26 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 			pw.e[i].off = pos;
 		}
 		while (left > 0) {
-			size_t want =
-			    left < sizeof(chunk) ? (size_t)left : sizeof(chunk);
-			ssize_t r =
-			    pread(fds[pw.e[i].src], chunk, want, (off_t)at);
-			if (r <= 0)
-				goto io;
-			crypto_sha1_update(sha, chunk, (size_t)r);
+			const unsigned char *chunk = maps[pw.e[i].src] + at;
+			size_t r =
+			    left < MERGE_OUT_BUF ? (size_t)left : MERGE_OUT_BUF;
+
+			crypto_sha1_update(sha, chunk, r);
 			if (delta)
 				crc = (uint32_t)crc32(crc, chunk, (uInt)r);
-			if (write(out, chunk, (size_t)r) != r)
+			if (merge_out(out, &obuf, chunk, r) < 0)
 				goto io;
-			left -= (uint64_t)r;
-			at += (uint64_t)r;
-			pos += (uint64_t)r;
+			left -= r;
+			at += r;
+			pos += r;
 		}
 		if (delta)
 			pw.e[i].crc = crc;
 	}
 	crypto_sha1_final(sha, sum);
 	sha = NULL;
-	if (write(out, sum, sizeof(sum)) != (ssize_t)sizeof(sum) ||
-	    fsync(out) < 0)
+	buf_put(&obuf, sum, sizeof(sum));
+	if (util_write_all(out, obuf.data, obuf.len) < 0 || fsync(out) < 0)
 		goto io;
 	close(out);
 	out = -1;
@@ -898,10 +925,11 @@ done:
 		unlink(tmp.data);
 	}
 	for (size_t i = 0; i < npacks; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	free(fds);
+		if (maps[i] != NULL)
+			munmap((void *)(uintptr_t)maps[i], (size_t)sizes[i]);
+	free(maps);
 	free(sizes);
+	buf_free(&obuf);
 	free(all);
 	packw_free(&pw);
 	buf_free(&path);
