@@ -11,7 +11,9 @@
  *      this batch's own earlier writes), assign seq/time/case id, fold the
  *      case, commit the event to the ledger (in memory) and the index.
  *   3. Write the batch's objects as one pack, fsync, move the ref (fsync),
- *      then COMMIT the index (WAL, synchronous=FULL).
+ *      then COMMIT the index (WAL, synchronous=NORMAL: not fsynced; the
+ *      ledger is durable by then, and start-up reconciliation replays a
+ *      tail the index lost in a crash).
  *   4. Complete every command.
  * A failure inside step 2 that is not a validation error aborts the batch
  * and runs it again without the command that caused it.  A failure in step
