@@ -511,66 +511,6 @@ pack_name(char out[64], const unsigned char sha[CRYPTO_SHA1_LEN])
 	snprintf(out, 64, "pack-%s", hex);
 }
 
-/* Writes the pack built in `pw` and its index, durably, with three
- * fsyncs: each file written under a temporary name and fsynced (its
- * content is on disk), both renamed (.pack first: git only looks at
- * packs that have an index), then one fsync of objects/pack (the names
- * are on disk; the ref that names the batch's commits may move only
- * after it).  A crash before the renames leaves *.tmp files, which
- * start-up removes; between them, a pack without an index, which
- * start-up removes too.  Was two util_write_file_atomic() calls: four
- * fsyncs (measured 16 ms of a 60 ms batch under load). */
-static int
-packw_write(struct ledger *lg, struct packw *pw, char name_out[64])
-{
-	struct crypto_sha1_ctx *sha;
-	unsigned char sum[CRYPTO_SHA1_LEN];
-	struct buf pack = BUF_INIT, pack_tmp = BUF_INIT, idx = BUF_INIT,
-	           idx_tmp = BUF_INIT, data = BUF_INIT;
-	char *dir = util_path_join(lg->path, "objects/pack");
-	uint32_t n = (uint32_t)pw->n;
-	int rc;
-
-	pw->data.data[8] = (char)(n >> 24);
-	pw->data.data[9] = (char)(n >> 16);
-	pw->data.data[10] = (char)(n >> 8);
-	pw->data.data[11] = (char)n;
-	sha = crypto_sha1_new();
-	crypto_sha1_update(sha, pw->data.data, pw->data.len);
-	crypto_sha1_final(sha, sum);
-	buf_put(&pw->data, sum, sizeof(sum));
-	pack_name(name_out, sum);
-	buf_printf(&pack, "%s/%s.pack", dir, name_out);
-	buf_printf(&pack_tmp, "%s.tmp", pack.data);
-	buf_printf(&idx, "%s/%s.idx", dir, name_out);
-	buf_printf(&idx_tmp, "%s.tmp", idx.data);
-	idx_build(&data, pw->e, pw->n, sum);
-	if ((rc = util_write_file_synced(pack_tmp.data, pw->data.data,
-	                                 pw->data.len, 0444)) != 0 ||
-	    (rc = util_write_file_synced(idx_tmp.data, data.data, data.len,
-	                                 0444)) != 0)
-		goto done;
-	if (rename(pack_tmp.data, pack.data) < 0 ||
-	    rename(idx_tmp.data, idx.data) < 0) {
-		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "rename in %s: %s",
-		                     dir, strerror(errno));
-		goto done;
-	}
-	rc = util_fsync_path(dir);
-done:
-	if (rc != 0) {
-		unlink(pack_tmp.data);
-		unlink(idx_tmp.data);
-	}
-	buf_free(&pack);
-	buf_free(&pack_tmp);
-	buf_free(&idx);
-	buf_free(&idx_tmp);
-	buf_free(&data);
-	free(dir);
-	return rc;
-}
-
 /* Appends every entry of pack `name`'s index (v2) to `all`, tagged `src`. */
 static int
 read_idx(const char *repo, const char *name, size_t src, struct pentry **all,
@@ -2151,10 +2091,137 @@ merges_stop(struct ledger *lg)
 	merges_step(lg, false);
 }
 
+/* Makes the batch durable and moves the ref to lg->tip: the pack and its
+ * index under temporary names and the ref's lock file are written, then
+ * fsynced together (util_fsync_parallel: the three flushes overlap); the
+ * pack and index are renamed (.pack first: git only looks at packs that
+ * have an index) and objects/pack is fsynced, so their names are on disk
+ * before the ref can name their commits; then the lock is renamed over
+ * the ref and refs/heads is fsynced, after which the batch is durable.
+ * A crash before the pack renames leaves *.tmp files and a stale lock,
+ * which start-up removes; between them, a pack without an index, which
+ * start-up removes too.  The ref is written here, not by libgit2, which
+ * fsyncs its lock after the pack's fsyncs, one after another: 5
+ * sequential fsyncs were 3 (measured under load: 24 ms + 14 ms of a
+ * 70 ms batch).  Compare-and-swap as libgit2 did: the ref on disk must
+ * still be the head this process committed. */
+static int
+batch_write_durable(struct ledger *lg, char name_out[64])
+{
+	struct packw *pw = lg->pw;
+	struct crypto_sha1_ctx *sha;
+	unsigned char sum[CRYPTO_SHA1_LEN];
+	struct buf pack = BUF_INIT, pack_tmp = BUF_INIT, idx = BUF_INIT,
+	           idx_tmp = BUF_INIT, data = BUF_INIT, ref = BUF_INIT,
+	           lock = BUF_INIT;
+	char *dir = util_path_join(lg->path, "objects/pack");
+	char *refdir = util_path_join(lg->path, "refs/heads");
+	char head[LEDGER_OID_HEX], want[LEDGER_OID_HEX], tip[LEDGER_OID_HEX];
+	int fds[3] = {-1, -1, -1};
+	const char *paths[3];
+	uint32_t n = (uint32_t)pw->n;
+	bool renamed = false;
+	int rc;
+
+	if (lg->has_head)
+		git_oid_tostr(want, sizeof(want), &lg->head);
+	else
+		want[0] = '\0';
+	if ((rc = server_info_head(lg->path, head)) != 0)
+		goto done;
+	if (strcmp(head, want) != 0) {
+		rc = csirt_error_set(CSIRT_ETAMPER,
+		                     "moving " LEDGER_REF ": it is %s on disk, "
+		                     "not %s",
+		                     head[0] ? head : "absent",
+		                     want[0] ? want : "absent");
+		goto done;
+	}
+	pw->data.data[8] = (char)(n >> 24);
+	pw->data.data[9] = (char)(n >> 16);
+	pw->data.data[10] = (char)(n >> 8);
+	pw->data.data[11] = (char)n;
+	sha = crypto_sha1_new();
+	crypto_sha1_update(sha, pw->data.data, pw->data.len);
+	crypto_sha1_final(sha, sum);
+	buf_put(&pw->data, sum, sizeof(sum));
+	pack_name(name_out, sum);
+	buf_printf(&pack, "%s/%s.pack", dir, name_out);
+	buf_printf(&pack_tmp, "%s.tmp", pack.data);
+	buf_printf(&idx, "%s/%s.idx", dir, name_out);
+	buf_printf(&idx_tmp, "%s.tmp", idx.data);
+	buf_printf(&ref, "%s/" LEDGER_REF, lg->path);
+	buf_printf(&lock, "%s.lock", ref.data);
+	idx_build(&data, pw->e, pw->n, sum);
+	git_oid_tostr(tip, sizeof(tip), &lg->tip);
+	paths[0] = pack_tmp.data;
+	paths[1] = idx_tmp.data;
+	paths[2] = lock.data;
+	{
+		char line[LEDGER_OID_HEX + 1];
+
+		snprintf(line, sizeof(line), "%s\n", tip);
+		if ((rc = util_write_file_fd(&fds[0], pack_tmp.data,
+		                             pw->data.data, pw->data.len,
+		                             0444)) != 0 ||
+		    (rc = util_write_file_fd(&fds[1], idx_tmp.data, data.data,
+		                             data.len, 0444)) != 0 ||
+		    (rc = util_write_file_fd(&fds[2], lock.data, line,
+		                             strlen(line), 0644)) != 0)
+			goto done;
+	}
+	if ((rc = util_fsync_parallel(fds, paths, 3)) != 0)
+		goto done;
+	for (size_t i = 0; i < 3; i++) {
+		int fd = fds[i];
+
+		fds[i] = -1;
+		if (close(fd) < 0) {
+			rc = csirt_error_set(CSIRT_EUNAVAILABLE, "close %s: %s",
+			                     paths[i], strerror(errno));
+			goto done;
+		}
+	}
+	if (rename(pack_tmp.data, pack.data) < 0 ||
+	    rename(idx_tmp.data, idx.data) < 0) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "rename in %s: %s",
+		                     dir, strerror(errno));
+		goto done;
+	}
+	if ((rc = util_fsync_path(dir)) != 0)
+		goto done;
+	if (rename(lock.data, ref.data) < 0) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "rename %s: %s",
+		                     lock.data, strerror(errno));
+		goto done;
+	}
+	renamed = true;
+	rc = util_fsync_path(refdir);
+done:
+	for (size_t i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (rc != 0) {
+		unlink(pack_tmp.data);
+		unlink(idx_tmp.data);
+		if (!renamed)
+			unlink(lock.data);
+	}
+	buf_free(&pack);
+	buf_free(&pack_tmp);
+	buf_free(&idx);
+	buf_free(&idx_tmp);
+	buf_free(&data);
+	buf_free(&ref);
+	buf_free(&lock);
+	free(dir);
+	free(refdir);
+	return rc;
+}
+
 int
 ledger_batch_finish(struct ledger *lg)
 {
-	git_reference *ref = NULL;
 	struct packrec rec;
 	int rc = -1;
 
@@ -2164,19 +2231,13 @@ ledger_batch_finish(struct ledger *lg)
 		lg->in_batch = false;
 		return 0;
 	}
-	if ((rc = packw_write(lg, lg->pw, rec.name)) != 0)
+	if ((rc = batch_write_durable(lg, rec.name)) != 0)
 		goto fail;
-	if (git_odb_refresh(lg->odb) < 0) {
-		rc = git_fail(CSIRT_EUNAVAILABLE, "odb refresh");
-		goto fail;
-	}
-	if (git_reference_create_matching(&ref, lg->repo, LEDGER_REF, &lg->tip,
-	                                  1, lg->has_head ? &lg->head : NULL,
-	                                  "csirtd: batch") < 0) {
-		rc = git_fail(CSIRT_EUNAVAILABLE, "moving " LEDGER_REF);
-		goto fail;
-	}
-	git_reference_free(ref);
+	/* Durable: the head moves even if libgit2 cannot see the new pack
+	 * yet (the next read refreshes again). */
+	if (git_odb_refresh(lg->odb) < 0)
+		log_warn("odb refresh failed", "error",
+		         git_error_last() ? git_error_last()->message : "");
 	lg->head = lg->tip;
 	lg->has_head = true;
 	lg->in_batch = false;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,12 +179,13 @@ util_fsync_path(const char *path)
 }
 
 int
-util_write_file_synced(const char *path, const void *data, size_t len,
-                       mode_t mode)
+util_write_file_fd(int *out, const char *path, const void *data, size_t len,
+                   mode_t mode)
 {
 	int fd = -1, rc = -1;
 	size_t off = 0;
 
+	*out = -1;
 	/* A leftover file (crash) must not lend its owner or mode to the new
 	 * one: remove it and create exclusively. */
 	if (unlink(path) < 0 && errno != ENOENT) {
@@ -208,17 +210,7 @@ util_write_file_synced(const char *path, const void *data, size_t len,
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) < 0) {
-		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "fsync %s: %s", path,
-		                     strerror(errno));
-		goto done;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "close %s: %s", path,
-		                     strerror(errno));
-		goto done;
-	}
+	*out = fd;
 	fd = -1;
 	rc = 0;
 done:
@@ -226,6 +218,74 @@ done:
 		close(fd);
 		unlink(path);
 	}
+	return rc;
+}
+
+int
+util_write_file_synced(const char *path, const void *data, size_t len,
+                       mode_t mode)
+{
+	int fd, rc;
+
+	if ((rc = util_write_file_fd(&fd, path, data, len, mode)) != 0)
+		return rc;
+	if (fsync(fd) < 0) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "fsync %s: %s", path,
+		                     strerror(errno));
+		close(fd);
+		unlink(path);
+		return rc;
+	}
+	if (close(fd) < 0) {
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "close %s: %s", path,
+		                     strerror(errno));
+		unlink(path);
+		return rc;
+	}
+	return 0;
+}
+
+struct fsync_job {
+	pthread_t thread;
+	int fd, err;
+	bool started;
+};
+
+static void *
+fsync_job_main(void *arg)
+{
+	struct fsync_job *j = arg;
+
+	j->err = fsync(j->fd) < 0 ? errno : 0;
+	return NULL;
+}
+
+int
+util_fsync_parallel(const int *fds, const char *const *paths, size_t n)
+{
+	struct fsync_job jobs[UTIL_FSYNC_PARALLEL_MAX];
+	int rc = 0;
+
+	if (n > UTIL_FSYNC_PARALLEL_MAX)
+		return csirt_error_set(CSIRT_EFAIL, "too many files to fsync");
+	for (size_t i = 0; i < n; i++) {
+		jobs[i] = (struct fsync_job){.fd = fds[i]};
+		/* The first runs here; a thread that cannot start is
+		 * replaced by a call here too. */
+		if (i > 0 && pthread_create(&jobs[i].thread, NULL,
+		                            fsync_job_main, &jobs[i]) == 0)
+			jobs[i].started = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!jobs[i].started)
+			fsync_job_main(&jobs[i]);
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].started)
+			pthread_join(jobs[i].thread, NULL);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (jobs[i].err != 0)
+			rc = csirt_error_set(CSIRT_EUNAVAILABLE, "fsync %s: %s",
+			                     paths[i], strerror(jobs[i].err));
 	return rc;
 }
 

@@ -25,6 +25,15 @@ int util_time_parse(int64_t *out, const char *s);
 /* ---- files */
 int util_mkdir_p(const char *path, mode_t mode);
 int util_fsync_path(const char *path);
+/* Creates `path` (replacing a leftover) and writes `data`; *out is the
+ * open descriptor (the caller fsyncs and closes it), -1 on failure. */
+int util_write_file_fd(int *out, const char *path, const void *data, size_t len,
+                       mode_t mode);
+/* fsyncs fds[0..n) concurrently, one thread each (the device sees their
+ * flushes together instead of one after another); n is at most
+ * UTIL_FSYNC_PARALLEL_MAX.  On failure, the error names paths[i]. */
+#define UTIL_FSYNC_PARALLEL_MAX 4
+int util_fsync_parallel(const int *fds, const char *const *paths, size_t n);
 /* Creates `path` (replacing a leftover), writes it and fsyncs it; the
  * caller renames it and fsyncs the directory (several files may share
  * that one directory fsync). */
