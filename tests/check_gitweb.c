@@ -130,6 +130,57 @@ START_TEST(test_gitweb_auditor_clones_and_fetches)
 }
 END_TEST
 
+/* info/refs as the auditor gets it equals "<git rev-parse ledger>\tref". */
+static void
+assert_info_refs_current(struct apic *a)
+{
+	struct buf got = BUF_INIT, want = BUF_INIT;
+
+	ck_assert_int_eq(tu_sh(&want,
+	                       "printf '%%s\\trefs/heads/ledger\\n' "
+	                       "$(git -C '%s/ledger.git' rev-parse ledger)",
+	                       a->data),
+	                 0);
+	ck_assert_int_eq(tu_sh(&got,
+	                       "curl -sf -H 'Authorization: Bearer %s' "
+	                       "http://%s/ledger.git/info/refs",
+	                       a->aud, a->d.addr),
+	                 0);
+	ck_assert_str_eq(got.data, want.data);
+	buf_free(&got);
+	buf_free(&want);
+}
+
+/* The server info is rendered per request from the ref and the pack
+ * directory (the writer no longer rewrites files per batch): it follows
+ * every batch, and a ref that `git pack-refs` moved into packed-refs,
+ * which the writer also accepts as the head it moves from. */
+START_TEST(test_gitweb_server_info_follows_ref)
+{
+	struct apic a;
+	struct buf out = BUF_INIT;
+
+	apic_start(&a);
+	reports(&a, 1);
+	assert_info_refs_current(&a);
+	reports(&a, 1);
+	assert_info_refs_current(&a);
+	ck_assert_msg(tu_sh(&out,
+	                    "git -C '%s/ledger.git' pack-refs --all && "
+	                    "test ! -e '%s/ledger.git/refs/heads/ledger'",
+	                    a.data, a.data) == 0,
+	              "pack-refs: %s", out.data);
+	assert_info_refs_current(&a);
+	reports(&a, 1);
+	assert_info_refs_current(&a);
+	ck_assert_msg(
+	    tu_sh(&out, "git -C '%s/ledger.git' fsck --strict", a.data) == 0,
+	    "fsck: %s", out.data);
+	apic_stop(&a);
+	buf_free(&out);
+}
+END_TEST
+
 START_TEST(test_gitweb_other_roles_refused)
 {
 	struct apic a;
@@ -267,6 +318,7 @@ gitweb_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_gitweb_auditor_clones_and_fetches);
 	tcase_add_test(tc, test_gitweb_other_roles_refused);
+	tcase_add_test(tc, test_gitweb_server_info_follows_ref);
 	tcase_add_test(tc, test_gitweb_nothing_outside_the_repository);
 	suite_add_tcase(s, tc);
 	return s;
