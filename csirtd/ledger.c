@@ -2127,23 +2127,13 @@ batch_write_durable(struct ledger *lg, char name_out[64])
 	int fds[3] = {-1, -1, -1};
 	const char *paths[3];
 	uint32_t n = (uint32_t)pw->n;
-	bool renamed = false;
+	bool renamed = false, own_lock = false;
 	int rc;
 
 	if (lg->has_head)
 		git_oid_tostr(want, sizeof(want), &lg->head);
 	else
 		want[0] = '\0';
-	if ((rc = server_info_head(lg->path, head)) != 0)
-		goto done;
-	if (strcmp(head, want) != 0) {
-		rc = csirt_error_set(CSIRT_ETAMPER,
-		                     "moving " LEDGER_REF ": it is %s on disk, "
-		                     "not %s",
-		                     head[0] ? head : "absent",
-		                     want[0] ? want : "absent");
-		goto done;
-	}
 	pw->data.data[8] = (char)(n >> 24);
 	pw->data.data[9] = (char)(n >> 16);
 	pw->data.data[10] = (char)(n >> 8);
@@ -2172,10 +2162,36 @@ batch_write_durable(struct ledger *lg, char name_out[64])
 		                             pw->data.data, pw->data.len,
 		                             0444)) != 0 ||
 		    (rc = util_write_file_fd(&fds[1], idx_tmp.data, data.data,
-		                             data.len, 0444)) != 0 ||
-		    (rc = util_write_file_fd(&fds[2], lock.data, line,
-		                             strlen(line), 0644)) != 0)
+		                             data.len, 0444)) != 0)
 			goto done;
+		/* The lock is git's: one that exists is someone else's
+		 * (git pack-refs, say), never removed here (start-up
+		 * removes a stale one). */
+		fds[2] = open(lock.data,
+		              O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fds[2] < 0) {
+			rc = csirt_error_set(CSIRT_EUNAVAILABLE,
+			                     "moving " LEDGER_REF ": %s: %s",
+			                     lock.data, strerror(errno));
+			goto done;
+		}
+		own_lock = true;
+		if (util_write_all(fds[2], line, strlen(line)) < 0) {
+			rc = csirt_error_set(CSIRT_EUNAVAILABLE, "write %s: %s",
+			                     lock.data, strerror(errno));
+			goto done;
+		}
+	}
+	/* Under the lock, as git does: the ref must not have moved. */
+	if ((rc = server_info_head(lg->path, head)) != 0)
+		goto done;
+	if (strcmp(head, want) != 0) {
+		rc = csirt_error_set(CSIRT_ETAMPER,
+		                     "moving " LEDGER_REF ": it is %s on disk, "
+		                     "not %s",
+		                     head[0] ? head : "absent",
+		                     want[0] ? want : "absent");
+		goto done;
 	}
 	if ((rc = util_fsync_parallel(fds, paths, 3)) != 0)
 		goto done;
@@ -2211,7 +2227,7 @@ done:
 	if (rc != 0) {
 		unlink(pack_tmp.data);
 		unlink(idx_tmp.data);
-		if (!renamed)
+		if (own_lock && !renamed)
 			unlink(lock.data);
 	}
 	buf_free(&pack);

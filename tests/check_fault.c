@@ -215,6 +215,40 @@ START_TEST(test_fault_ref_fsync_eio)
 }
 END_TEST
 
+/* The ref's lock file belongs to someone else (git pack-refs, say): the
+ * batch is refused, the lock is left alone, and the writer stops as after
+ * any failure on the durability path; a restart removes the stale lock
+ * and recovers. */
+START_TEST(test_fault_ref_locked)
+{
+	struct fault_env f;
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	char *before = NULL;
+
+	fault_start(&f);
+	ck_assert_msg(report(&f, "障害前の報告", &before, &err) == 200, "%s",
+	              err.data);
+	ck_assert_int_eq(tu_sh(&out,
+	                       "echo other > '%s/ledger.git/refs/heads/"
+	                       "ledger.lock'",
+	                       f.a.data),
+	                 0);
+	assert_unavailable(&f, "ロック中の報告");
+	ck_assert_int_eq(tu_sh(&out,
+	                       "grep -qx other '%s/ledger.git/refs/heads/"
+	                       "ledger.lock'",
+	                       f.a.data),
+	                 0);
+	assert_case(&f, before);
+	fault_restart(&f);
+	assert_recovered(&f, &before, 1);
+	free(before);
+	buf_free(&err);
+	buf_free(&out);
+	fault_stop(&f);
+}
+END_TEST
+
 /* The ledger commit is durable but the index's is not: not acknowledged;
  * the restart replays the ledger into the index (verify --index). */
 START_TEST(test_fault_index_write_eio)
@@ -335,6 +369,7 @@ fault_suite(void)
 	tcase_add_test(tc, test_fault_ledger_fsync_eio);
 	tcase_add_test(tc, test_fault_ledger_write_enospc);
 	tcase_add_test(tc, test_fault_ref_fsync_eio);
+	tcase_add_test(tc, test_fault_ref_locked);
 	tcase_add_test(tc, test_fault_index_write_eio);
 	tcase_add_test(tc, test_fault_index_fsync_enospc);
 	tcase_add_test(tc, test_fault_keystore_stall_off_loop);
