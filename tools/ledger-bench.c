@@ -16,6 +16,13 @@
  * `csirt-audit verify` on it --runs times and prints the median.
  *
  *   ledger-bench --audit [--events N] [--runs N] [--audit-bin PATH]
+ *                        [--keep DIR | --reuse DIR]
+ *
+ * --keep DIR builds the data directory at DIR (which must not exist) and
+ * leaves it there; --reuse DIR opens one kept before, tops it up to
+ * --events through the same writer and leaves it too, so a large ledger
+ * is built once and verified (or rebuilt) many times.  --runs 0 only
+ * builds.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -445,27 +452,31 @@ audit_build(struct writer *w, size_t nevents)
 
 static int
 audit_bench(size_t nevents, size_t batch, size_t runs, const char *bin,
-            int json)
+            int json, const char *keep, bool reuse)
 {
 	char dir[] = "/tmp/ledger-bench-XXXXXX", token[CRYPTO_TOKEN_LEN];
 	char *data = NULL, *repo = NULL;
+	bool fresh = !reuse;
 	struct datadir *dd = NULL;
 	struct writer *w = NULL;
-	double *secs = util_xcalloc(runs, sizeof(double));
+	double *secs = util_xcalloc(runs + 1, sizeof(double));
 	double t0, build_s = 0, tree_s = 0, resume_s = 0;
 	char *frontier = NULL;
 	uint64_t events = 0;
 	int rc = 1;
 
-	if (mkdtemp(dir) == NULL) {
+	if (keep != NULL) {
+		data = util_strdup(keep);
+	} else if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		goto done;
+	} else {
+		data = util_path_join(dir, "var");
 	}
-	data = util_path_join(dir, "var");
 	repo = util_path_join(data, "ledger.git");
 	frontier = util_path_join(data, "checkpoint.frontier");
 	t0 = now_s();
-	if (datadir_init(data, "admin", token) != 0 ||
+	if ((fresh && datadir_init(data, "admin", token) != 0) ||
 	    datadir_open(&dd, data) != 0 ||
 	    writer_new(&w, dd->lg, dd->ix, AUDIT_ROUND, batch) != 0 ||
 	    writer_set_checkpoints(w, dd->signer, 1000, 0, frontier) != 0 ||
@@ -473,7 +484,7 @@ audit_bench(size_t nevents, size_t batch, size_t runs, const char *bin,
 		fprintf(stderr, "ledger-bench: %s\n", csirt_error_msg());
 		goto done;
 	}
-	{
+	if (fresh) {
 		struct submitter s0;
 		memset(&s0, 0, sizeof(s0));
 		s0.w = w;
@@ -522,6 +533,14 @@ audit_bench(size_t nevents, size_t batch, size_t runs, const char *bin,
 		fprintf(stderr, "ledger-bench: verify run %zu: %.2f s\n", r + 1,
 		        secs[r]);
 	}
+	if (runs == 0) {
+		printf("ledger-bench --audit: %" PRIu64 " events in %s\n"
+		       "  build        %.1f s\n"
+		       "  tree resume  %.3f s\n  tree rebuild %.3f s\n",
+		       events, data, build_s, resume_s, tree_s);
+		rc = 0;
+		goto done;
+	}
 	qsort(secs, runs, sizeof(double), cmp_double);
 	{
 		double med = secs[runs / 2];
@@ -550,7 +569,8 @@ audit_bench(size_t nevents, size_t batch, size_t runs, const char *bin,
 done:
 	writer_free(w);
 	datadir_close(dd);
-	if (data != NULL && getenv("LEDGER_BENCH_KEEP") == NULL) {
+	if (data != NULL && keep == NULL &&
+	    getenv("LEDGER_BENCH_KEEP") == NULL) {
 		char cmd[256];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		if (system(cmd) != 0)
@@ -594,12 +614,15 @@ main(int argc, char **argv)
 	    {"audit", no_argument, NULL, 'a'},
 	    {"runs", required_argument, NULL, 'r'},
 	    {"audit-bin", required_argument, NULL, 'B'},
+	    {"keep", required_argument, NULL, 'K'},
+	    {"reuse", required_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	size_t nsub = 64, nevents = 20000, batch = 512, runs = 3;
 	int json = 0, audit = 0, ch, rc = 1;
-	const char *audit_bin = NULL;
+	const char *audit_bin = NULL, *keep = NULL;
+	bool reuse = false;
 	char dir[] = "/tmp/ledger-bench-XXXXXX", token[CRYPTO_TOKEN_LEN];
 	char *data = NULL;
 	struct datadir *dd = NULL;
@@ -635,6 +658,11 @@ main(int argc, char **argv)
 		case 'B':
 			audit_bin = optarg;
 			break;
+		case 'K':
+		case 'R':
+			keep = optarg;
+			reuse = ch == 'R';
+			break;
 		case 'h':
 			printf(
 			    "usage: ledger-bench [--submitters N] [--events "
@@ -645,6 +673,7 @@ main(int argc, char **argv)
 			    "event.\n"
 			    "       ledger-bench --audit [--events N] [--runs "
 			    "N] [--audit-bin PATH] [--json]\n"
+			    "                    [--keep DIR | --reuse DIR]\n"
 			    "Builds a ledger of N events and prints the "
 			    "median time of csirt-audit verify.\n");
 			return 0;
@@ -655,11 +684,11 @@ main(int argc, char **argv)
 	if (audit) {
 		char *bin =
 		    audit_bin ? util_strdup(audit_bin) : audit_bin_default();
-		if (runs == 0 || nevents == 0 || batch == 0) {
+		if (nevents == 0 || batch == 0 || (runs == 0 && keep == NULL)) {
 			free(bin);
 			return 2;
 		}
-		rc = audit_bench(nevents, batch, runs, bin, json);
+		rc = audit_bench(nevents, batch, runs, bin, json, keep, reuse);
 		free(bin);
 		return rc;
 	}
