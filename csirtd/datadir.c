@@ -304,10 +304,14 @@ datadir_rebuild(const char *path, uint64_t *events)
 		goto done;
 	unlink(tmp.data);
 	if ((rc = index_open(&ix, tmp.data)) != 0 ||
-	    (rc = writer_reconcile(lg, ix, events)) != 0)
+	    (rc = writer_replay_bulk(lg, ix, events)) != 0)
 		goto done;
 	index_close(ix);
 	ix = NULL;
+	/* Bulk mode wrote without fsync: the file is made durable here,
+	 * before it replaces the old index. */
+	if ((rc = util_fsync_path(tmp.data)) != 0)
+		goto done;
 	/* Swap in the new index (its own WAL was checkpointed on close).
 	 * The old index's WAL must go first, or SQLite would replay it into
 	 * the new file. */

@@ -690,6 +690,9 @@ struct index {
 	struct pbuf ev_pb;  /* packed event, bound while it is inserted */
 	struct pbuf rec_pb; /* packed case/user/division, likewise */
 	int wal_frames;     /* frames in the WAL after the last commit */
+	/* The secondary indexes index_bulk_begin() dropped, as "name\0sql\0"
+	 * records for index_bulk_end() to recreate. */
+	struct buf bulk_indexes;
 };
 
 /* The index checkpoints its WAL itself, in index_commit(), instead of
@@ -788,6 +791,7 @@ index_close(struct index *ix)
 	db_close(&ix->db);
 	free(ix->ev_pb.data);
 	free(ix->rec_pb.data);
+	buf_free(&ix->bulk_indexes);
 	free(ix);
 }
 
@@ -2975,4 +2979,79 @@ index_events_of_type(struct index *ix, const char *type,
 	}
 	sqlite3_finalize(st);
 	return rc < 0 ? rc : err;
+}
+
+/* ---- bulk mode (rebuild into a fresh file) --------------------------- */
+
+int
+index_bulk_begin(struct index *ix)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = NULL;
+	struct buf drop = BUF_INIT;
+	char mode[16];
+	int rc, err;
+
+	if (ix->bulk_indexes.len != 0)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "index: bulk mode is already on");
+	if ((err = db_query_one(d, "PRAGMA journal_mode = MEMORY", NULL, mode,
+	                        sizeof(mode))) != 0)
+		return err;
+	if (strcmp(mode, "memory") != 0)
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "index: cannot leave WAL for a bulk "
+		                       "load (%s)",
+		                       mode);
+	if ((err = db_exec(d,
+	                   "PRAGMA synchronous = OFF;"
+	                   " PRAGMA cache_size = -262144;"
+	                   " PRAGMA temp_store = MEMORY",
+	                   "bulk pragmas")) != 0)
+		return err;
+	if ((err = index_prepare(d, &st,
+	                         "SELECT name, sql FROM sqlite_schema"
+	                         " WHERE type = 'index' AND sql IS NOT NULL"
+	                         " ORDER BY name")) != 0)
+		return err;
+	while ((rc = db_step(d, st, "indexes")) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *sql = (const char *)sqlite3_column_text(st, 1);
+		buf_put(&ix->bulk_indexes, name, strlen(name) + 1);
+		buf_put(&ix->bulk_indexes, sql, strlen(sql) + 1);
+		buf_printf(&drop, "DROP INDEX \"%s\";", name);
+	}
+	sqlite3_finalize(st);
+	err = rc < 0 ? rc : 0;
+	if (err == 0 && drop.len > 0)
+		err = db_exec(d, drop.data, "dropping indexes");
+	buf_free(&drop);
+	return err;
+}
+
+int
+index_bulk_end(struct index *ix)
+{
+	struct db *d = &ix->db;
+	char mode[16];
+	int err = 0;
+
+	for (size_t off = 0; err == 0 && off < ix->bulk_indexes.len;) {
+		const char *name = ix->bulk_indexes.data + off;
+		const char *sql = name + strlen(name) + 1;
+		err = db_exec(d, sql, name);
+		off = (size_t)(sql - ix->bulk_indexes.data) + strlen(sql) + 1;
+	}
+	buf_free(&ix->bulk_indexes);
+	if (err != 0)
+		return err;
+	if ((err = db_exec(d, "PRAGMA synchronous = FULL", "synchronous")) !=
+	        0 ||
+	    (err = db_query_one(d, "PRAGMA journal_mode = WAL", NULL, mode,
+	                        sizeof(mode))) != 0)
+		return err;
+	if (strcmp(mode, "wal") != 0)
+		return csirt_error_set(
+		    CSIRT_EFAIL, "index: cannot return to WAL (%s)", mode);
+	return 0;
 }

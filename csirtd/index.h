@@ -393,4 +393,17 @@ struct index_migration {
 };
 extern const struct index_migration index_migrations[];
 
+/*
+ * Bulk mode for a rebuild into a fresh, private file (`csirtd rebuild`,
+ * csirt-audit's replay): no fsync and an in-memory rollback journal while
+ * the rows go in, a large page cache, and the secondary indexes dropped
+ * and recreated from their own SQL at the end (one sort each instead of a
+ * b-tree insert per row).  Never for the live index: a crash in bulk mode
+ * leaves a file that must be thrown away.  index_bulk_end() must follow
+ * outside any transaction; it restores WAL and synchronous=FULL and
+ * checkpoints, so the file is complete once the caller fsyncs it.
+ */
+int index_bulk_begin(struct index *ix);
+int index_bulk_end(struct index *ix);
+
 #endif

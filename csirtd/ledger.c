@@ -3214,3 +3214,11 @@ done:
 	git_repository_free(repo);
 	return rc;
 }
+
+/* ---- whole-ledger passes --------------------------------------------- */
+
+const char *
+ledger_path(const struct ledger *lg)
+{
+	return lg->path;
+}

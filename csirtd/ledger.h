@@ -167,4 +167,10 @@ int ledger_diff(struct ledger *lg, const char *parent, const char *commit,
  * reached or written. */
 int ledger_push(const char *path, const char *url, char pushed[LEDGER_OID_HEX]);
 
+/* ---- whole-ledger passes (replay, csirt-audit) */
+
+/* The repository path the handle was opened with (borrowed), for worker
+ * threads that open their own handles. */
+const char *ledger_path(const struct ledger *lg);
+
 #endif

@@ -41,6 +41,7 @@
 #include "ledger.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "pipeline.h"
 #include "request.h"
 #include "util.h"
 #include "writer.h"
@@ -49,6 +50,7 @@
 #define REPLAY_CHUNK 2000
 /* Longest wait for a batch to fill (see take()). */
 #define WRITER_GATHER_MAX_US 8000
+#define REPLAY_PROGRESS 100000 /* events between progress lines */
 
 struct writer {
 	struct ledger *lg;
@@ -1622,7 +1624,20 @@ writer_queue_len(struct writer *w)
 	return n;
 }
 
-/* ---- replay --------------------------------------------------------- */
+/* ---- replay ---------------------------------------------------------
+ *
+ * Replay reads the ledger on worker threads (pipeline.h), each with its own
+ * repository handle: the commit, its event file (checked against the
+ * Event-SHA256 trailer and parsed) and a note's text.  The calling thread
+ * takes the results in history order and does everything that depends on
+ * the index: the position, the fold of each case, the rows.  So the rows
+ * are exactly those of a one-thread replay, and the first bad commit is
+ * still the one reported.
+ */
+
+#define REPLAY_WINDOW 4096 /* commits read ahead of the index */
+#define REPLAY_THREADS_MAX 4
+#define REPLAY_REOPEN_EVERY 10000 /* see AUDIT_REOPEN_EVERY in audit.c */
 
 struct replay {
 	struct ledger *lg;
@@ -1630,54 +1645,87 @@ struct replay {
 	uint64_t seq;
 	uint64_t count;
 	bool in_tx;
+	uint64_t chunk;              /* events per transaction */
+	char (*ids)[LEDGER_OID_HEX]; /* the commits to replay, oldest first */
+	size_t nids, cap;
 };
 
-/*
- * The text the index keeps for a note event being replayed: the note file
- * as committed with the event (a later commit may hold a later version of
- * the same path), checked against the event's text_sha256, so that a
- * rebuilt index holds exactly the texts the live one was given.  *out is
- * NULL for a note that is not 機密性低 (its text is never indexed) and
- * for every other event.  Caller frees *out.
- */
-static int
-replay_note_text(char **out, struct replay *r, const Csirt__V1__Event *ev,
-                 const char *commit)
+/* What a worker read for one commit. */
+struct replay_item {
+	int rc; /* 0, or the error to report at this commit */
+	char err[512];
+	bool checkpoint;
+	uint64_t cp_size;
+	struct layout_trailers t;
+	Csirt__V1__Event *ev;
+	bool is_case;
+	/* A note's text as committed with the event (a later commit may
+	 * hold a later version of the path), checked against its
+	 * text_sha256: read for every 機密性低 note.added and for every
+	 * note.edited (whose classification only the index knows). */
+	char *note;
+	int note_rc;
+	char note_err[512];
+};
+
+struct replay_worker {
+	struct ledger *lg;
+	size_t done;
+};
+
+static void
+replay_item_free(void *res, void *arg)
 {
+	struct replay_item *it = res;
+
+	(void)arg;
+	codec_free(it->ev ? &it->ev->base : NULL);
+	free(it->note);
+	free(it);
+}
+
+static void *
+replay_worker_init(void *arg)
+{
+	struct replay *r = arg;
+	struct replay_worker *w = util_xcalloc(1, sizeof(*w));
+
+	if (ledger_open(&w->lg, ledger_path(r->lg), NULL) != 0)
+		w->lg = NULL;
+	return w;
+}
+
+static void
+replay_worker_fini(void *state, void *arg)
+{
+	struct replay_worker *w = state;
+
+	(void)arg;
+	ledger_close(w->lg);
+	free(w);
+}
+
+static int
+replay_read_note(struct replay_item *it, struct ledger *lg, const char *commit)
+{
+	const Csirt__V1__Event *ev = it->ev;
 	const char *path, *sha256;
-	struct note_info ni = {0};
 	char sha[CRYPTO_SHA256_HEX_LEN];
 	char *text = NULL;
 	size_t len = 0;
-	bool low;
-	int rc;
 
-	*out = NULL;
 	if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED) {
-		low = note_is_low(ev->note_added->classification);
+		if (!note_is_low(ev->note_added->classification))
+			return 0;
 		path = ev->note_added->path;
 		sha256 = ev->note_added->text_sha256;
 	} else if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED) {
-		/* An edit inherits the note's classification (version 1 is
-		 * already in the index, or the event is out of order). */
-		rc = note_info_get(&ni, r->ix, ev->case_id,
-		                   ev->note_edited->note_id);
-		if (rc == CSIRT_ENOTFOUND)
-			rc = csirt_error_set(
-			    CSIRT_ETAMPER, "commit %.12s edits unknown note %s",
-			    commit, ev->note_edited->note_id);
-		if (rc != 0)
-			return rc;
-		low = ni.low;
-		note_info_free(&ni);
 		path = ev->note_edited->path;
 		sha256 = ev->note_edited->text_sha256;
 	} else {
 		return 0;
 	}
-	if (!low)
-		return 0;
-	if ((rc = ledger_read_file(&text, &len, r->lg, commit, path)) != 0)
+	if (ledger_read_file(&text, &len, lg, commit, path) != 0)
 		return csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s: note",
 		                        commit);
 	crypto_sha256_hex(sha, text, len);
@@ -1688,92 +1736,182 @@ replay_note_text(char **out, struct replay *r, const Csirt__V1__Event *ev,
 		                       "event's text_sha256",
 		                       commit, path);
 	}
-	*out = text;
+	it->note = text;
 	return 0;
 }
 
+/* Everything about commit `commit` that needs no index. */
 static int
-replay_cb(const char *commit, const char *message, void *arg)
+replay_read(struct replay_item *it, struct ledger *lg, const char *commit)
 {
-	struct replay *r = arg;
-	struct layout_trailers t;
-	Csirt__V1__Event *ev = NULL;
-	Csirt__V1__Case *c = NULL;
 	struct buf path = BUF_INIT;
-	char *json = NULL, *note = NULL, sha[CRYPTO_SHA256_HEX_LEN];
+	char *raw = NULL, *json = NULL, sha[CRYPTO_SHA256_HEX_LEN];
+	const char *message, *type = NULL;
 	size_t len;
-	bool is_case = false;
-	const char *type = NULL;
-	uint64_t cp_size = 0;
 	int rc;
 
-	/* A checkpoint is no event: only the position moves past it. */
-	rc = layout_checkpoint_parse(&cp_size, message);
-	if (rc == 0 && cp_size != r->seq) {
-		rc = csirt_error_set(CSIRT_ETAMPER,
-		                     "commit %.12s: checkpoint of %" PRIu64
-		                     " events after %" PRIu64 " events",
-		                     commit, cp_size, r->seq);
+	if ((rc = ledger_object_read(&raw, &len, lg, commit, "commit")) != 0 ||
+	    (message = strstr(raw, "\n\n")) == NULL) {
+		rc = csirt_error_set(
+		    CSIRT_ETAMPER, "reading ledger commit %.12s: %s", commit,
+		    rc != 0 ? csirt_error_msg() : "no message");
 		goto done;
 	}
+	message += 2;
+	/* A checkpoint is no event: only the position moves past it. */
+	rc = layout_checkpoint_parse(&it->cp_size, message);
 	if (rc == 0) {
-		if (!r->in_tx) {
-			if ((rc = index_begin(r->ix)) != 0)
-				goto done;
-			r->in_tx = true;
-		}
-		rc = index_set_position(r->ix, r->seq, commit);
+		it->checkpoint = true;
 		goto done;
 	}
 	if (rc != CSIRT_ENOTFOUND)
 		goto done;
-	if ((rc = layout_trailers_parse(&t, message)) != 0) {
+	if ((rc = layout_trailers_parse(&it->t, message)) != 0) {
 		rc = csirt_error_wrap(rc, "commit %.12s", commit);
 		goto done;
 	}
-	if (t.seq != r->seq + 1) {
-		rc = csirt_error_set(CSIRT_ETAMPER,
-		                     "commit %.12s has Seq %" PRIu64
-		                     ", expected %" PRIu64,
-		                     commit, t.seq, r->seq + 1);
-		goto done;
-	}
-	layout_event_path(&path, t.case_id, t.seq);
-	if ((rc = ledger_read_file(&json, &len, r->lg, commit, path.data)) !=
-	    0) {
+	layout_event_path(&path, it->t.case_id, it->t.seq);
+	if ((rc = ledger_read_file(&json, &len, lg, commit, path.data)) != 0) {
 		rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s", commit);
 		goto done;
 	}
 	crypto_sha256_hex(sha, json, len);
-	if (strcmp(sha, t.event_sha256) != 0) {
+	if (strcmp(sha, it->t.event_sha256) != 0) {
 		rc = csirt_error_set(
 		    CSIRT_ETAMPER,
 		    "commit %.12s: %s does not match its Event-SHA256", commit,
 		    path.data);
 		goto done;
 	}
-	if ((rc = codec_from_json((struct ProtobufCMessage **)&ev,
+	if ((rc = codec_from_json((struct ProtobufCMessage **)&it->ev,
 	                          &csirt__v1__event__descriptor, json, len,
 	                          NULL)) != 0) {
 		rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s event",
 		                      commit);
 		goto done;
 	}
-	if (ev->seq != t.seq || strcmp(ev->case_id, t.case_id) != 0 ||
-	    layout_event_type((int)ev->payload_case, &type, &is_case) != 0 ||
-	    strcmp(type, t.event) != 0) {
+	if (it->ev->seq != it->t.seq ||
+	    strcmp(it->ev->case_id, it->t.case_id) != 0 ||
+	    layout_event_type((int)it->ev->payload_case, &type, &it->is_case) !=
+	        0 ||
+	    strcmp(type, it->t.event) != 0) {
 		rc = csirt_error_set(
 		    CSIRT_ETAMPER,
 		    "commit %.12s: event file disagrees with its trailers",
 		    commit);
 		goto done;
 	}
-	if (!r->in_tx) {
-		if ((rc = index_begin(r->ix)) != 0)
-			goto done;
-		r->in_tx = true;
+	if ((it->note_rc = replay_read_note(it, lg, commit)) != 0)
+		snprintf(it->note_err, sizeof(it->note_err), "%s",
+		         csirt_error_msg());
+	rc = 0;
+done:
+	free(raw);
+	free(json);
+	buf_free(&path);
+	return rc;
+}
+
+static void *
+replay_work(size_t i, void *state, void *arg)
+{
+	struct replay *r = arg;
+	struct replay_worker *w = state;
+	struct replay_item *it = util_xcalloc(1, sizeof(*it));
+
+	if (w->lg != NULL && w->done > 0 &&
+	    w->done % REPLAY_REOPEN_EVERY == 0) {
+		ledger_close(w->lg);
+		if (ledger_open(&w->lg, ledger_path(r->lg), NULL) != 0)
+			w->lg = NULL;
 	}
-	if (is_case) {
+	w->done++;
+	if (w->lg == NULL)
+		it->rc = csirt_error_set(CSIRT_EFAIL, "replay: %s",
+		                         csirt_error_msg());
+	else
+		it->rc = replay_read(it, w->lg, r->ids[i]);
+	if (it->rc != 0)
+		snprintf(it->err, sizeof(it->err), "%s", csirt_error_msg());
+	return it;
+}
+
+static const struct pipeline_ops replay_ops = {
+    replay_worker_init,
+    replay_worker_fini,
+    replay_work,
+    replay_item_free,
+};
+
+static int
+replay_begin(struct replay *r)
+{
+	int rc;
+
+	if (r->in_tx)
+		return 0;
+	if ((rc = index_begin(r->ix)) != 0)
+		return rc;
+	r->in_tx = true;
+	return 0;
+}
+
+/* The note text the index keeps for `it` (NULL for none): the worker's,
+ * for a 機密性低 note, the version 1 in the index deciding for an edit.
+ * Caller frees *out. */
+static int
+replay_note_text(char **out, struct replay *r, struct replay_item *it,
+                 const char *commit)
+{
+	const Csirt__V1__Event *ev = it->ev;
+	int rc;
+
+	*out = NULL;
+	if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED) {
+		struct note_info ni = {0};
+		/* An edit inherits the note's classification (version 1 is
+		 * already in the index, or the event is out of order). */
+		rc = note_info_get(&ni, r->ix, ev->case_id,
+		                   ev->note_edited->note_id);
+		if (rc == CSIRT_ENOTFOUND)
+			rc = csirt_error_set(
+			    CSIRT_ETAMPER, "commit %.12s edits unknown note %s",
+			    commit, ev->note_edited->note_id);
+		if (rc != 0)
+			return rc;
+		bool low = ni.low;
+		note_info_free(&ni);
+		if (!low)
+			return 0;
+	} else if (ev->payload_case != CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED) {
+		return 0;
+	}
+	if (it->note_rc != 0)
+		return csirt_error_set(it->note_rc, "%s", it->note_err);
+	*out = it->note;
+	it->note = NULL;
+	return 0;
+}
+
+/* Applies the event commit `commit` read into `it`. */
+static int
+replay_apply(struct replay *r, struct replay_item *it, const char *commit)
+{
+	Csirt__V1__Event *ev = it->ev;
+	Csirt__V1__Case *c = NULL;
+	char *note = NULL;
+	int rc;
+
+	if (it->t.seq != r->seq + 1) {
+		rc = csirt_error_set(CSIRT_ETAMPER,
+		                     "commit %.12s has Seq %" PRIu64
+		                     ", expected %" PRIu64,
+		                     commit, it->t.seq, r->seq + 1);
+		goto done;
+	}
+	if ((rc = replay_begin(r)) != 0)
+		goto done;
+	if (it->is_case) {
 		if (ev->payload_case ==
 		    CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED)
 			c = case_new();
@@ -1788,41 +1926,73 @@ replay_cb(const char *commit, const char *message, void *arg)
 			goto done;
 		}
 	}
-	if ((rc = replay_note_text(&note, r, ev, commit)) != 0)
+	if ((rc = replay_note_text(&note, r, it, commit)) != 0)
 		goto done;
 	if ((rc = index_apply(r->ix, ev, commit, c, note)) != 0) {
 		rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s", commit);
 		goto done;
 	}
-	r->seq = t.seq;
+	r->seq = it->t.seq;
 	r->count++;
 	if ((rc = index_set_position(r->ix, r->seq, commit)) != 0)
 		goto done;
-	if (r->count % REPLAY_CHUNK == 0) {
+	if (r->count % r->chunk == 0) {
 		if ((rc = index_commit(r->ix)) != 0)
 			goto done;
 		r->in_tx = false;
-		if (r->count % (REPLAY_CHUNK * 50) == 0) {
-			char n[24];
-			snprintf(n, sizeof(n), "%" PRIu64, r->count);
-			log_info("replaying ledger", "events", n);
-		}
+	}
+	if (r->count % REPLAY_PROGRESS == 0) {
+		char n[24];
+		snprintf(n, sizeof(n), "%" PRIu64, r->count);
+		log_info("replaying ledger", "events", n);
 	}
 	rc = 0;
 done:
 	if (c != NULL)
 		case_free(c);
-	codec_free(ev ? &ev->base : NULL);
-	free(json);
 	free(note);
-	buf_free(&path);
 	return rc;
 }
 
-int
-writer_reconcile(struct ledger *lg, struct index *ix, uint64_t *replayed)
+static int
+replay_step(struct replay *r, struct replay_item *it, const char *commit)
 {
-	struct replay r = {lg, ix, 0, 0, false};
+	int rc;
+
+	if (it->rc != 0)
+		return csirt_error_set(it->rc, "%s", it->err);
+	if (!it->checkpoint)
+		return replay_apply(r, it, commit);
+	if (it->cp_size != r->seq)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "commit %.12s: checkpoint of %" PRIu64
+		                       " events after %" PRIu64 " events",
+		                       commit, it->cp_size, r->seq);
+	if ((rc = replay_begin(r)) != 0)
+		return rc;
+	return index_set_position(r->ix, r->seq, commit);
+}
+
+static int
+replay_collect_cb(const char *commit, const char *message, void *arg)
+{
+	struct replay *r = arg;
+
+	(void)message;
+	if (r->nids == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 1024;
+		r->ids = util_xrealloc(r->ids, r->cap * sizeof(*r->ids));
+	}
+	memcpy(r->ids[r->nids++], commit, LEDGER_OID_HEX);
+	return 0;
+}
+
+static int
+replay_run(struct ledger *lg, struct index *ix, uint64_t chunk,
+           uint64_t *replayed)
+{
+	struct replay r = {lg, ix, 0, 0, false, chunk, NULL, 0, 0};
+	struct pipeline *p = NULL;
 	char commit[LEDGER_OID_HEX];
 	int rc;
 
@@ -1830,7 +2000,18 @@ writer_reconcile(struct ledger *lg, struct index *ix, uint64_t *replayed)
 		*replayed = 0;
 	if ((rc = index_get_position(ix, &r.seq, commit)) != 0)
 		return rc;
-	rc = ledger_walk(lg, commit, replay_cb, &r);
+	if ((rc = ledger_walk(lg, commit, replay_collect_cb, &r)) != 0)
+		goto done;
+	if (r.nids > 0)
+		pipeline_start(&p, r.nids, pipeline_threads(REPLAY_THREADS_MAX),
+		               REPLAY_WINDOW, &replay_ops, &r);
+	for (size_t i = 0; i < r.nids && rc == 0; i++) {
+		struct replay_item *it = pipeline_take(p, i);
+		rc = replay_step(&r, it, r.ids[i]);
+		replay_item_free(it, NULL);
+	}
+done:
+	pipeline_stop(p);
 	if (r.in_tx) {
 		if (rc == 0)
 			rc = index_commit(ix);
@@ -1839,5 +2020,25 @@ writer_reconcile(struct ledger *lg, struct index *ix, uint64_t *replayed)
 	}
 	if (replayed != NULL)
 		*replayed = r.count;
+	free(r.ids);
+	return rc;
+}
+
+int
+writer_reconcile(struct ledger *lg, struct index *ix, uint64_t *replayed)
+{
+	return replay_run(lg, ix, REPLAY_CHUNK, replayed);
+}
+
+int
+writer_replay_bulk(struct ledger *lg, struct index *ix, uint64_t *replayed)
+{
+	int rc;
+
+	if ((rc = index_bulk_begin(ix)) != 0)
+		return rc;
+	rc = replay_run(lg, ix, UINT64_MAX, replayed);
+	if (rc == 0)
+		rc = index_bulk_end(ix);
 	return rc;
 }

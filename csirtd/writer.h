@@ -153,4 +153,12 @@ size_t writer_queue_len(struct writer *w);
  * the index recorded.  `replayed` may be NULL. */
 int writer_reconcile(struct ledger *lg, struct index *ix, uint64_t *replayed);
 
+/*
+ * writer_reconcile() into a fresh, private index that is thrown away on
+ * failure (`csirtd rebuild`, csirt-audit --index): one transaction in
+ * index_bulk_begin()'s mode, the secondary indexes built at the end.
+ * The caller fsyncs the file before it trusts it.
+ */
+int writer_replay_bulk(struct ledger *lg, struct index *ix, uint64_t *replayed);
+
 #endif
