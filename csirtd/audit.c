@@ -9,7 +9,6 @@
  * commit ids and the fold of every case seen so far.
  */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,11 +25,11 @@
 #include "layout.h"
 #include "ledger.h"
 #include "lifecycle.h"
+#include "pipeline.h"
 #include "util.h"
 #include "writer.h"
 
 #define AUDIT_SIGNERS_MAX 64
-#define AUDIT_SIG_THREADS_MAX 4
 /* Commits after which a repository handle is reopened.  libgit2 1.5's
  * object cache, once full (256 MiB across handles), evicts a few entries
  * per insertion and leaves tombstones in its hash table: lookups then
@@ -363,7 +362,6 @@ struct audit {
 	uint64_t cp_size;   /* of the last checkpoint commit */
 	struct checkpoint pinned;
 	bool have_pinned;
-	struct sigpool *sp; /* rule 3, ahead of the other rules */
 };
 
 static int
@@ -431,112 +429,20 @@ collect(struct audit *a)
 }
 
 static int
-check_signature(struct audit *a, const char *id, const struct rawcommit *c)
+check_signature(struct audit_report *r, const struct signers *signers,
+                const char *id, const struct rawcommit *c)
 {
 	if (c->nsigs != 1)
-		return fail(a->r, AUDIT_SIGNATURE, id,
+		return fail(r, AUDIT_SIGNATURE, id,
 		            c->nsigs == 0 ? "is not signed"
 		                          : "has more than one gpgsig header");
-	for (size_t i = 0; i < a->signers.n; i++)
+	for (size_t i = 0; i < signers->n; i++)
 		if (crypto_sshsig_verify(c->sig.data, c->sig.len, "git",
 		                         c->payload.data, c->payload.len,
-		                         a->signers.keys[i]) == 0)
+		                         signers->keys[i]) == 0)
 			return 0;
-	return fail(a->r, AUDIT_SIGNATURE, id,
+	return fail(r, AUDIT_SIGNATURE, id,
 	            "has no valid \"git\" signature by an allowed key");
-}
-
-/* Rules 5 and 6 for the event file of one commit. */
-static int
-check_event(struct audit *a, const char *id, const struct layout_trailers *t,
-            const struct files *f)
-{
-	Csirt__V1__Event *ev = NULL;
-	struct fold *fo = NULL;
-	Csirt__V1__Case *fresh = NULL, *c;
-	struct buf json = BUF_INIT;
-	char sha[CRYPTO_SHA256_HEX_LEN];
-	bool is_case = false, known = false;
-	int rc;
-
-	crypto_sha256_hex(sha, f->event, f->event_len);
-	if (strcmp(sha, t->event_sha256) != 0) {
-		rc = fail(a->r, AUDIT_EVENT, id,
-		          "%s does not match its Event-SHA256", f->event_path);
-		goto done;
-	}
-	if (codec_from_json((struct ProtobufCMessage **)&ev,
-	                    &csirt__v1__event__descriptor, f->event,
-	                    f->event_len, NULL) != 0) {
-		rc = fail(a->r, AUDIT_EVENT, id, "%s does not parse: %s",
-		          f->event_path, csirt_error_msg());
-		goto done;
-	}
-	{
-		const char *type = NULL;
-		known = layout_event_type((int)ev->payload_case, &type,
-		                          &is_case) == 0 &&
-		        strcmp(type, ev->type) == 0;
-	}
-	if (!known || ev->seq != t->seq || strcmp(ev->case_id, t->case_id) ||
-	    strcmp(ev->type, t->event) != 0 ||
-	    is_case != (t->case_id[0] != '\0')) {
-		rc =
-		    fail(a->r, AUDIT_EVENT, id,
-		         "%s (seq %" PRIu64 ", case \"%s\", type %s) disagrees "
-		         "with its payload or trailers",
-		         f->event_path, ev->seq, ev->case_id, ev->type);
-		goto done;
-	}
-	if (!is_case) {
-		rc = 0;
-		goto done;
-	}
-	fo = fold_get(&a->folds, ev->case_id);
-	if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED) {
-		if (fo != NULL) {
-			rc = fail(a->r, AUDIT_CASE, id,
-			          "reports case %s a second time", ev->case_id);
-			goto done;
-		}
-		c = fresh = case_new();
-	} else if (fo == NULL) {
-		rc = fail(a->r, AUDIT_CASE, id,
-		          "event for case %s, which was never reported",
-		          ev->case_id);
-		goto done;
-	} else {
-		c = fo->c;
-	}
-	if (case_apply(c, ev) != 0) {
-		rc = fail(a->r, AUDIT_CASE, id, "the fold refuses it: %s",
-		          csirt_error_msg());
-		goto done;
-	}
-	if (fresh != NULL) {
-		fold_put(&a->folds, ev->case_id, fresh);
-		fresh = NULL;
-	}
-	if (f->case_json == NULL) {
-		rc = fail(a->r, AUDIT_CASE, id, "does not write %s",
-		          f->case_path);
-		goto done;
-	}
-	if ((rc = codec_to_json(&json, &c->base, CODEC_PRETTY)) != 0)
-		goto done;
-	if (json.len != f->case_len ||
-	    memcmp(json.data, f->case_json, json.len) != 0) {
-		rc = fail(a->r, AUDIT_CASE, id,
-		          "%s differs from the fold of the case's events",
-		          f->case_path);
-		goto done;
-	}
-	rc = 0;
-done:
-	case_free(fresh);
-	codec_free(ev ? &ev->base : NULL);
-	buf_free(&json);
-	return rc;
 }
 
 /* ---- checkpoints (rules 9 and 10) ------------------------------------ */
@@ -573,61 +479,382 @@ cpfile_cb(const char *path, enum ledger_change change, unsigned mode,
 	return 0;
 }
 
-/* Rule 9 for checkpoint commit `i` claiming `size` events. */
-static int
-check_checkpoint(struct audit *a, size_t i, uint64_t size)
+/* ---- the commit pipeline ---------------------------------------------
+ *
+ * What a commit can be checked for without the commits before it -- rules
+ * 3 and 4, and the parts of rules 5 and 9 that read only the commit and
+ * its parent's tree -- runs on worker threads (pipeline.h) ahead of the
+ * main thread, each with its own repository handle.  The main thread takes
+ * the results in history order and does what depends on history: Seq, the
+ * fold of each case, the Merkle tree, the checkpoints' sizes and roots.  A
+ * worker's finding is reported at the place its check has in the order of
+ * check_commit(), so the first bad commit and the rule named are those of
+ * a one-thread pass.
+ */
+
+#define AUDIT_THREADS_MAX 4
+#define AUDIT_WINDOW 2048 /* commits checked ahead of the main thread */
+#define AUDIT_BATCH 256  /* consecutive commits a worker claims */
+
+enum commit_stage {
+	STAGE_READ,    /* unreadable, signature, trailers: before any Seq */
+	STAGE_CONTENT, /* files, event, checkpoint text: after the Seq */
+};
+
+/* A worker's result for one commit. */
+struct commit_item {
+	int rc; /* 0, or what the worker found */
+	enum commit_stage stage;
+	enum audit_rule rule; /* AUDIT_OK when rc is not a broken rule */
+	char message[512];    /* the rule's message, or the error */
+	bool checkpoint;
+	uint64_t cp_size;
+	struct checkpoint cp; /* opened and signature-checked */
+	char *cp_text;
+	size_t cp_len;
+	struct layout_trailers t;
+	Csirt__V1__Event *ev;
+	bool is_case;
+	char *case_json; /* as committed, when written */
+	size_t case_len;
+};
+
+struct commit_worker {
+	struct ledger *lg;
+	size_t done;
+	struct audit_report scratch; /* fail() target on this thread */
+};
+
+static void
+commit_item_free(void *res, void *arg)
 {
+	struct commit_item *it = res;
+
+	(void)arg;
+	codec_free(it->ev ? &it->ev->base : NULL);
+	free(it->cp_text);
+	free(it->case_json);
+	free(it);
+}
+
+static void *
+commit_worker_init(void *arg)
+{
+	struct audit *a = arg;
+	struct commit_worker *w = util_xcalloc(1, sizeof(*w));
+
+	if (ledger_open(&w->lg, a->opt->ledger, NULL) != 0)
+		w->lg = NULL;
+	return w;
+}
+
+static void
+commit_worker_fini(void *state, void *arg)
+{
+	struct commit_worker *w = state;
+
+	(void)arg;
+	ledger_close(w->lg);
+	free(w);
+}
+
+/* Rule 9's reading of checkpoint commit `i`: it adds exactly its file,
+ * which is a checkpoint signed by an allowed key. */
+static int
+checkpoint_read(struct audit *a, struct commit_worker *w, size_t i,
+                struct commit_item *it)
+{
+	struct audit_report *r = &w->scratch;
 	const char *id = a->ids[i];
-	struct cpfile f = {a->r, id, NULL, NULL, 0};
+	struct cpfile f = {r, id, NULL, NULL, 0};
 	struct buf path = BUF_INIT;
-	struct checkpoint cp;
-	unsigned char root[MERKLE_HASH_LEN];
 	int rc;
 
-	if (size != a->seq || size <= a->cp_size || i == 0) {
-		rc =
-		    fail(a->r, AUDIT_CHECKPOINT, id,
-		         "checkpoint of %" PRIu64 " events after %" PRIu64
-		         " events (the previous checkpoint covers %" PRIu64 ")",
-		         size, a->seq, a->cp_size);
-		goto done;
-	}
-	layout_checkpoint_path(&path, size);
+	if (i == 0) /* refused by the main thread before any content */
+		return 0;
+	layout_checkpoint_path(&path, it->cp_size);
 	f.path = path.data;
-	if ((rc = ledger_diff(a->lg, a->ids[i - 1], id, cpfile_cb, &f)) != 0) {
-		if (a->r->rule == AUDIT_OK)
-			rc = fail(a->r, AUDIT_FILES, id, "%s",
-			          csirt_error_msg());
+	if ((rc = ledger_changes(w->lg, a->ids[i - 1], id, cpfile_cb, &f)) != 0) {
+		if (r->rule == AUDIT_OK)
+			rc = fail(r, AUDIT_FILES, id, "%s", csirt_error_msg());
 		goto done;
 	}
 	if (f.data == NULL) {
-		rc = fail(a->r, AUDIT_FILES, id, "does not add %s", path.data);
+		rc = fail(r, AUDIT_FILES, id, "does not add %s", path.data);
 		goto done;
 	}
-	if (checkpoint_open(&cp, f.data, f.len, a->signers.keys,
+	if (checkpoint_open(&it->cp, f.data, f.len, a->signers.keys,
 	                    a->signers.n) != 0) {
-		rc = fail(a->r, AUDIT_CHECKPOINT, id, "%s: %s", path.data,
+		rc = fail(r, AUDIT_CHECKPOINT, id, "%s: %s", path.data,
 		          csirt_error_msg());
 		goto done;
 	}
-	merkle_root(&a->tree, root);
-	if (cp.size != size || strcmp(cp.head, a->ids[i - 1]) != 0 ||
-	    memcmp(cp.root, root, sizeof(root)) != 0) {
-		rc = fail(a->r, AUDIT_CHECKPOINT, id,
-		          "%s does not match the ledger (size %" PRIu64
-		          ", head %.12s, root %s the recomputed one)",
-		          path.data, cp.size, cp.head,
-		          memcmp(cp.root, root, sizeof(root)) ? "differs from"
-		                                              : "equals");
-		goto done;
-	}
-	a->cp_size = size;
-	a->r->checkpoints++;
-	memcpy(a->r->checkpoint, f.data, f.len + 1);
+	it->cp_text = f.data;
+	it->cp_len = f.len;
+	f.data = NULL;
 	rc = 0;
 done:
 	free(f.data);
 	buf_free(&path);
+	return rc;
+}
+
+/* Rule 5's reading of an event file: its hash, its parse, and its
+ * agreement with the trailers. */
+static int
+event_read(struct audit_report *r, const char *id, struct commit_item *it,
+           const struct files *f)
+{
+	const struct layout_trailers *t = &it->t;
+	Csirt__V1__Event *ev = NULL;
+	char sha[CRYPTO_SHA256_HEX_LEN];
+	const char *type = NULL;
+	bool known;
+
+	crypto_sha256_hex(sha, f->event, f->event_len);
+	if (strcmp(sha, t->event_sha256) != 0)
+		return fail(r, AUDIT_EVENT, id,
+		            "%s does not match its Event-SHA256",
+		            f->event_path);
+	if (codec_from_json((struct ProtobufCMessage **)&ev,
+	                    &csirt__v1__event__descriptor, f->event,
+	                    f->event_len, NULL) != 0)
+		return fail(r, AUDIT_EVENT, id, "%s does not parse: %s",
+		            f->event_path, csirt_error_msg());
+	it->ev = ev;
+	known = layout_event_type((int)ev->payload_case, &type,
+	                          &it->is_case) == 0 &&
+	        strcmp(type, ev->type) == 0;
+	if (!known || ev->seq != t->seq || strcmp(ev->case_id, t->case_id) ||
+	    strcmp(ev->type, t->event) != 0 ||
+	    it->is_case != (t->case_id[0] != '\0'))
+		return fail(r, AUDIT_EVENT, id,
+		            "%s (seq %" PRIu64 ", case \"%s\", type %s) "
+		            "disagrees with its payload or trailers",
+		            f->event_path, ev->seq, ev->case_id, ev->type);
+	return 0;
+}
+
+/* Rules 3 and 4, and what rules 5 and 9 read, for commit `i`. */
+static int
+commit_read(struct audit *a, struct commit_worker *w, size_t i,
+            struct commit_item *it)
+{
+	struct audit_report *r = &w->scratch;
+	const char *id = a->ids[i];
+	struct rawcommit c;
+	struct buf scope = BUF_INIT, evp = BUF_INIT, casep = BUF_INIT;
+	struct files f;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	memset(&c, 0, sizeof(c));
+	it->stage = STAGE_READ;
+	if (w->lg == NULL) {
+		rc = csirt_error_set(CSIRT_EFAIL, "opening %s: %s",
+		                     a->opt->ledger, csirt_error_msg());
+		goto done;
+	}
+	if ((rc = rawcommit_read(&c, w->lg, id)) != 0) {
+		rc = fail(r, AUDIT_SIGNATURE, id, "unreadable: %s",
+		          csirt_error_msg());
+		goto done;
+	}
+	if ((rc = check_signature(r, &a->signers, id, &c)) != 0)
+		goto done;
+	rc = layout_checkpoint_parse(&it->cp_size, c.message);
+	if (rc == 0) {
+		it->checkpoint = true;
+		it->stage = STAGE_CONTENT;
+		rc = checkpoint_read(a, w, i, it);
+		goto done;
+	}
+	if (rc != CSIRT_ENOTFOUND) {
+		rc = fail(r, AUDIT_CHECKPOINT, id, "%s", csirt_error_msg());
+		goto done;
+	}
+	if (layout_trailers_parse(&it->t, c.message) != 0) {
+		rc = fail(r, AUDIT_EVENT, id,
+		          "lacks well-formed csirtd trailers");
+		goto done;
+	}
+	it->stage = STAGE_CONTENT;
+	if (it->t.case_id[0] != '\0') {
+		layout_case_dir(&scope, it->t.case_id);
+		buf_putc(&scope, '/');
+		layout_case_json(&casep, it->t.case_id);
+		f.case_path = casep.data;
+	} else {
+		buf_puts(&scope, "directory/");
+	}
+	layout_event_path(&evp, it->t.case_id, it->t.seq);
+	f.r = r;
+	f.commit = id;
+	f.scope = scope.data;
+	f.event_path = evp.data;
+	if ((rc = ledger_changes(w->lg, i > 0 ? a->ids[i - 1] : NULL, id,
+	                      files_cb, &f)) != 0) {
+		if (r->rule == AUDIT_OK)
+			rc = fail(r, AUDIT_FILES, id, "%s", csirt_error_msg());
+		goto done;
+	}
+	if (f.event == NULL) {
+		rc = fail(r, AUDIT_FILES, id, "does not add its event file %s",
+		          evp.data);
+		goto done;
+	}
+	if ((rc = event_read(r, id, it, &f)) != 0)
+		goto done;
+	it->case_json = f.case_json;
+	it->case_len = f.case_len;
+	f.case_json = NULL;
+	rc = 0;
+done:
+	rawcommit_free(&c);
+	free(f.event);
+	free(f.case_json);
+	buf_free(&scope);
+	buf_free(&evp);
+	buf_free(&casep);
+	return rc;
+}
+
+static void *
+commit_work(size_t i, void *state, void *arg)
+{
+	struct audit *a = arg;
+	struct commit_worker *w = state;
+	struct commit_item *it = util_xcalloc(1, sizeof(*it));
+
+	if (w->lg != NULL && w->done > 0 && w->done % AUDIT_REOPEN_EVERY == 0) {
+		ledger_close(w->lg);
+		if (ledger_open(&w->lg, a->opt->ledger, NULL) != 0)
+			w->lg = NULL;
+	}
+	w->done++;
+	w->scratch.rule = AUDIT_OK;
+	it->rc = commit_read(a, w, i, it);
+	if (it->rc != 0) {
+		it->rule = w->scratch.rule;
+		snprintf(it->message, sizeof(it->message), "%s",
+		         it->rule != AUDIT_OK ? w->scratch.message
+		                              : csirt_error_msg());
+	}
+	return it;
+}
+
+static const struct pipeline_ops commit_ops = {
+    commit_worker_init,
+    commit_worker_fini,
+    commit_work,
+    commit_item_free,
+};
+
+/* Reports the worker's finding for commit `id` as the main thread's. */
+static int
+item_report(struct audit *a, const char *id, const struct commit_item *it)
+{
+	if (it->rule != AUDIT_OK)
+		return fail(a->r, it->rule, id, "%s", it->message);
+	return csirt_error_set(it->rc, "%s", it->message);
+}
+
+/* Rule 9 for checkpoint commit `i` claiming `size` events. */
+static int
+check_checkpoint(struct audit *a, size_t i, const struct commit_item *it)
+{
+	const char *id = a->ids[i];
+	uint64_t size = it->cp_size;
+	unsigned char root[MERKLE_HASH_LEN];
+	struct buf path = BUF_INIT;
+	int rc;
+
+	if (size != a->seq || size <= a->cp_size || i == 0)
+		return fail(a->r, AUDIT_CHECKPOINT, id,
+		            "checkpoint of %" PRIu64 " events after %" PRIu64
+		            " events (the previous checkpoint covers %" PRIu64
+		            ")",
+		            size, a->seq, a->cp_size);
+	if (it->rc != 0)
+		return item_report(a, id, it);
+	merkle_root(&a->tree, root);
+	if (it->cp.size != size || strcmp(it->cp.head, a->ids[i - 1]) != 0 ||
+	    memcmp(it->cp.root, root, sizeof(root)) != 0) {
+		layout_checkpoint_path(&path, size);
+		rc = fail(a->r, AUDIT_CHECKPOINT, id,
+		          "%s does not match the ledger (size %" PRIu64
+		          ", head %.12s, root %s the recomputed one)",
+		          path.data, it->cp.size, it->cp.head,
+		          memcmp(it->cp.root, root, sizeof(root))
+		              ? "differs from"
+		              : "equals");
+		buf_free(&path);
+		return rc;
+	}
+	a->cp_size = size;
+	a->r->checkpoints++;
+	memcpy(a->r->checkpoint, it->cp_text, it->cp_len + 1);
+	return 0;
+}
+
+/* Rule 6 for a case event: the fold accepts it and case.json is the
+ * fold. */
+static int
+check_fold(struct audit *a, const char *id, const struct commit_item *it)
+{
+	const Csirt__V1__Event *ev = it->ev;
+	struct fold *fo;
+	Csirt__V1__Case *fresh = NULL, *c;
+	struct buf json = BUF_INIT, casep = BUF_INIT;
+	int rc;
+
+	if (!it->is_case)
+		return 0;
+	fo = fold_get(&a->folds, ev->case_id);
+	if (ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_INCIDENT_REPORTED) {
+		if (fo != NULL) {
+			rc = fail(a->r, AUDIT_CASE, id,
+			          "reports case %s a second time", ev->case_id);
+			goto done;
+		}
+		c = fresh = case_new();
+	} else if (fo == NULL) {
+		rc = fail(a->r, AUDIT_CASE, id,
+		          "event for case %s, which was never reported",
+		          ev->case_id);
+		goto done;
+	} else {
+		c = fo->c;
+	}
+	if (case_apply(c, ev) != 0) {
+		rc = fail(a->r, AUDIT_CASE, id, "the fold refuses it: %s",
+		          csirt_error_msg());
+		goto done;
+	}
+	if (fresh != NULL) {
+		fold_put(&a->folds, ev->case_id, fresh);
+		fresh = NULL;
+	}
+	layout_case_json(&casep, ev->case_id);
+	if (it->case_json == NULL) {
+		rc = fail(a->r, AUDIT_CASE, id, "does not write %s",
+		          casep.data);
+		goto done;
+	}
+	if ((rc = codec_to_json(&json, &c->base, CODEC_PRETTY)) != 0)
+		goto done;
+	if (json.len != it->case_len ||
+	    memcmp(json.data, it->case_json, json.len) != 0) {
+		rc = fail(a->r, AUDIT_CASE, id,
+		          "%s differs from the fold of the case's events",
+		          casep.data);
+		goto done;
+	}
+	rc = 0;
+done:
+	case_free(fresh);
+	buf_free(&json);
+	buf_free(&casep);
 	return rc;
 }
 
@@ -681,241 +908,30 @@ check_pinned_at(struct audit *a, const char *id)
 	return 0;
 }
 
-/* ---- rule 3 on worker threads ----------------------------------------
- *
- * Signature checks are two fifths of the work and independent of each
- * other, so worker threads (one per spare CPU) check commits ahead of the
- * main thread, each with its own repository handle; check_commit() waits
- * for the verdict of its commit, so the first bad commit reported is
- * still the first in history order. */
-
-enum sig_state {
-	SIG_PENDING = 0,
-	SIG_OK,
-	SIG_NONE,     /* not signed */
-	SIG_MULTIPLE, /* more than one gpgsig header */
-	SIG_BAD,      /* no valid signature by an allowed key */
-	SIG_UNREADABLE,
-};
-
-struct sigpool {
-	struct audit *a;
-	unsigned char *state; /* by commit index, under mu */
-	size_t next;          /* next commit to claim, under mu */
-	bool stop;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t threads[AUDIT_SIG_THREADS_MAX];
-	size_t nthreads;
-};
-
-static enum sig_state
-sig_check(struct audit *a, struct ledger *lg, const char *id)
-{
-	struct rawcommit c;
-	enum sig_state st = SIG_BAD;
-
-	if (rawcommit_read(&c, lg, id) != 0) {
-		rawcommit_free(&c);
-		return SIG_UNREADABLE;
-	}
-	if (c.nsigs != 1)
-		st = c.nsigs == 0 ? SIG_NONE : SIG_MULTIPLE;
-	for (size_t i = 0; st == SIG_BAD && i < a->signers.n; i++)
-		if (crypto_sshsig_verify(c.sig.data, c.sig.len, "git",
-		                         c.payload.data, c.payload.len,
-		                         a->signers.keys[i]) == 0)
-			st = SIG_OK;
-	rawcommit_free(&c);
-	return st;
-}
-
-static void *
-sig_main(void *arg)
-{
-	struct sigpool *sp = arg;
-	struct ledger *lg = NULL;
-	bool open_ok = ledger_open(&lg, sp->a->opt->ledger, NULL) == 0;
-
-	for (size_t done = 0;; done++) {
-		size_t i;
-		enum sig_state st;
-		if (open_ok && done > 0 && done % AUDIT_REOPEN_EVERY == 0) {
-			ledger_close(lg);
-			lg = NULL;
-			open_ok =
-			    ledger_open(&lg, sp->a->opt->ledger, NULL) == 0;
-		}
-		pthread_mutex_lock(&sp->mu);
-		if (sp->stop || sp->next >= sp->a->nids) {
-			pthread_mutex_unlock(&sp->mu);
-			break;
-		}
-		i = sp->next++;
-		pthread_mutex_unlock(&sp->mu);
-		st = open_ok ? sig_check(sp->a, lg, sp->a->ids[i])
-		             : SIG_UNREADABLE;
-		pthread_mutex_lock(&sp->mu);
-		sp->state[i] = (unsigned char)st;
-		pthread_cond_broadcast(&sp->cv);
-		pthread_mutex_unlock(&sp->mu);
-	}
-	ledger_close(lg);
-	return NULL;
-}
-
-/* Starts the workers (none on a single CPU: check_commit() then checks
- * inline). */
-static void
-sigpool_start(struct audit *a)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n = ncpu > 1 ? (size_t)ncpu - 1 : 0;
-	struct sigpool *sp;
-
-	if (n > AUDIT_SIG_THREADS_MAX)
-		n = AUDIT_SIG_THREADS_MAX;
-	if (n == 0 || a->nids < 64)
-		return;
-	sp = util_xcalloc(1, sizeof(*sp));
-	sp->a = a;
-	sp->state = util_xcalloc(a->nids, 1);
-	pthread_mutex_init(&sp->mu, NULL);
-	pthread_cond_init(&sp->cv, NULL);
-	for (size_t i = 0; i < n; i++)
-		if (pthread_create(&sp->threads[sp->nthreads], NULL, sig_main,
-		                   sp) == 0)
-			sp->nthreads++;
-	a->sp = sp;
-}
-
-static void
-sigpool_stop(struct sigpool *sp)
-{
-	if (sp == NULL)
-		return;
-	pthread_mutex_lock(&sp->mu);
-	sp->stop = true;
-	pthread_mutex_unlock(&sp->mu);
-	for (size_t i = 0; i < sp->nthreads; i++)
-		pthread_join(sp->threads[i], NULL);
-	pthread_mutex_destroy(&sp->mu);
-	pthread_cond_destroy(&sp->cv);
-	free(sp->state);
-	free(sp);
-}
-
-/* Rule 3 for commit `i`, from the workers when they run. */
+/* Rules 3 to 6 and 9 for commit number `i` (0: the root), in the order a
+ * one-thread pass checks them, from the worker's result `it`. */
 static int
-check_signature_at(struct audit *a, size_t i, const struct rawcommit *c)
-{
-	struct sigpool *sp = a->sp;
-	enum sig_state st;
-
-	if (sp == NULL || sp->nthreads == 0)
-		return check_signature(a, a->ids[i], c);
-	pthread_mutex_lock(&sp->mu);
-	while (sp->state[i] == SIG_PENDING)
-		pthread_cond_wait(&sp->cv, &sp->mu);
-	st = (enum sig_state)sp->state[i];
-	pthread_mutex_unlock(&sp->mu);
-	if (st == SIG_UNREADABLE || st == SIG_OK)
-		/* A worker that could not read it: check here, where the
-		 * error is reported. */
-		return st == SIG_OK ? 0 : check_signature(a, a->ids[i], c);
-	return fail(a->r, AUDIT_SIGNATURE, a->ids[i], "%s",
-	            st == SIG_NONE       ? "is not signed"
-	            : st == SIG_MULTIPLE ? "has more than one gpgsig header"
-	                                 : "has no valid \"git\" signature "
-	                                   "by an allowed key");
-}
-
-/* Rules 3 to 6 for commit number `i` (0: the root). */
-static int
-check_commit(struct audit *a, size_t i)
+check_commit(struct audit *a, size_t i, const struct commit_item *it)
 {
 	const char *id = a->ids[i];
-	struct rawcommit c;
-	struct layout_trailers t;
-	struct buf scope = BUF_INIT, evp = BUF_INIT, casep = BUF_INIT;
-	struct files f;
 	int rc;
 
-	memset(&f, 0, sizeof(f));
-	if ((rc = rawcommit_read(&c, a->lg, id)) != 0) {
-		rc = fail(a->r, AUDIT_SIGNATURE, id, "unreadable: %s",
-		          csirt_error_msg());
-		goto done;
-	}
-	if ((rc = check_signature_at(a, i, &c)) != 0)
-		goto done;
-	{
-		uint64_t size = 0;
-		rc = layout_checkpoint_parse(&size, c.message);
-		if (rc == 0) {
-			rc = check_checkpoint(a, i, size);
-			goto done;
-		}
-		if (rc != CSIRT_ENOTFOUND) {
-			rc = fail(a->r, AUDIT_CHECKPOINT, id, "%s",
-			          csirt_error_msg());
-			goto done;
-		}
-	}
-	if (layout_trailers_parse(&t, c.message) != 0) {
-		rc = fail(a->r, AUDIT_EVENT, id,
-		          "lacks well-formed csirtd trailers");
-		goto done;
-	}
-	if (t.seq != a->seq + 1) {
-		rc = fail(a->r, AUDIT_EVENT, id,
-		          "has Seq %" PRIu64 ", expected %" PRIu64, t.seq,
-		          a->seq + 1);
-		goto done;
-	}
-	if (t.case_id[0] != '\0') {
-		layout_case_dir(&scope, t.case_id);
-		buf_putc(&scope, '/');
-		layout_case_json(&casep, t.case_id);
-		f.case_path = casep.data;
-	} else {
-		buf_puts(&scope, "directory/");
-	}
-	layout_event_path(&evp, t.case_id, t.seq);
-	f.r = a->r;
-	f.commit = id;
-	f.scope = scope.data;
-	f.event_path = evp.data;
-	if ((rc = ledger_diff(a->lg, i > 0 ? a->ids[i - 1] : NULL, id, files_cb,
-	                      &f)) != 0) {
-		if (a->r->rule == AUDIT_OK)
-			rc = fail(a->r, AUDIT_FILES, id, "%s",
-			          csirt_error_msg());
-		goto done;
-	}
-	if (f.event == NULL) {
-		rc = fail(a->r, AUDIT_FILES, id,
-		          "does not add its event file %s", evp.data);
-		goto done;
-	}
-	if ((rc = check_event(a, id, &t, &f)) != 0)
-		goto done;
-	if ((rc = merkle_append_sha256_hex(&a->tree, t.event_sha256)) != 0) {
-		rc = fail(a->r, AUDIT_EVENT, id, "%s", csirt_error_msg());
-		goto done;
-	}
-	a->seq = t.seq;
-	if ((rc = check_pinned_at(a, id)) != 0)
-		goto done;
-	rc = 0;
-done:
-	rawcommit_free(&c);
-	free(f.event);
-	free(f.case_json);
-	buf_free(&scope);
-	buf_free(&evp);
-	buf_free(&casep);
-	return rc;
+	if (it->rc != 0 && it->stage == STAGE_READ)
+		return item_report(a, id, it);
+	if (it->checkpoint)
+		return check_checkpoint(a, i, it);
+	if (it->t.seq != a->seq + 1)
+		return fail(a->r, AUDIT_EVENT, id,
+		            "has Seq %" PRIu64 ", expected %" PRIu64, it->t.seq,
+		            a->seq + 1);
+	if (it->rc != 0)
+		return item_report(a, id, it);
+	if ((rc = check_fold(a, id, it)) != 0)
+		return rc;
+	if ((rc = merkle_append_sha256_hex(&a->tree, it->t.event_sha256)) != 0)
+		return fail(a->r, AUDIT_EVENT, id, "%s", csirt_error_msg());
+	a->seq = it->t.seq;
+	return check_pinned_at(a, id);
 }
 
 /* Rule 7: the anchor is one of the verified commits, with its Seq (a
@@ -1017,6 +1033,7 @@ int
 audit_verify(struct audit_report *out, const struct audit_options *opt)
 {
 	struct audit a;
+	struct pipeline *pl = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -1038,15 +1055,13 @@ audit_verify(struct audit_report *out, const struct audit_options *opt)
 	if ((rc = collect(&a)) != 0)
 		goto done;
 	a.seqs = util_xcalloc(a.nids, sizeof(*a.seqs));
-	sigpool_start(&a);
+	pipeline_start(&pl, a.nids, pipeline_threads(AUDIT_THREADS_MAX),
+	               AUDIT_WINDOW, AUDIT_BATCH, &commit_ops, &a);
 	for (size_t i = 0; i < a.nids; i++) {
-		if (i > 0 && i % AUDIT_REOPEN_EVERY == 0) {
-			ledger_close(a.lg);
-			a.lg = NULL;
-			if ((rc = ledger_open(&a.lg, opt->ledger, NULL)) != 0)
-				goto done;
-		}
-		if ((rc = check_commit(&a, i)) != 0)
+		struct commit_item *it = pipeline_take(pl, i);
+		rc = check_commit(&a, i, it);
+		commit_item_free(it, NULL);
+		if (rc != 0)
 			goto done;
 		a.seqs[i] = a.seq;
 		out->commits++;
@@ -1072,7 +1087,7 @@ done:
 	if (rc != 0 && out->rule == AUDIT_OK)
 		snprintf(out->message, sizeof(out->message), "%s",
 		         csirt_error_msg());
-	sigpool_stop(a.sp);
+	pipeline_stop(pl);
 	ledger_close(a.lg);
 	folds_free(&a.folds);
 	signers_free(&a.signers);

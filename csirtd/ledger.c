@@ -3222,3 +3222,249 @@ ledger_path(const struct ledger *lg)
 {
 	return lg->path;
 }
+
+/*
+ * ledger_changes(): ledger_diff() on the raw tree objects.  The entries of
+ * both sides are parsed in place (no git_tree objects, no name lookups:
+ * both lists are in git's tree order, so matching is one merge pass), and
+ * the raw objects stay in the odb cache of the handle, where the old side
+ * of a commit is the new side of the commit before.  Reports the same
+ * changes in the same order as ledger_diff(): changed and added entries
+ * in the new tree's order, then the deleted ones in the old tree's.
+ */
+
+struct rawent {
+	const char *name;
+	size_t len;
+	unsigned mode;
+	bool is_tree;
+	git_oid oid;
+	bool matched;
+};
+
+/* Parses a raw tree into entries (caller frees *out). */
+static int
+rawtree_parse(struct rawent **out, size_t *n, git_odb_object *o)
+{
+	const unsigned char *p = git_odb_object_data(o);
+	const unsigned char *end = p + git_odb_object_size(o);
+	struct rawent *e = NULL;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	while (p < end) {
+		const char *name;
+		size_t namelen, len;
+		bool is_tree;
+		unsigned mode = 0;
+
+		len = tree_entry(p, end, &name, &namelen, &is_tree);
+		if (len == 0) {
+			free(e);
+			return csirt_error_set(
+			    CSIRT_ETAMPER, "malformed tree %.12s",
+			    git_oid_tostr_s(git_odb_object_id(o)));
+		}
+		for (const unsigned char *m = p; *m != ' '; m++)
+			mode = mode * 8 + (unsigned)(*m - '0');
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			e = util_xrealloc(e, cap * sizeof(*e));
+		}
+		e[*n].name = name;
+		e[*n].len = namelen;
+		e[*n].mode = mode;
+		e[*n].is_tree = mode == GIT_FILEMODE_TREE;
+		e[*n].matched = false;
+		git_oid_fromraw(&e[*n].oid,
+		                (const unsigned char *)name + namelen + 1);
+		(*n)++;
+		p += len;
+	}
+	*out = e;
+	return 0;
+}
+
+static int
+rawobj_read(git_odb_object **out, struct ledger *lg, const git_oid *oid,
+            git_object_t want)
+{
+	if (git_odb_read(out, lg->odb, oid) < 0)
+		return git_fail(CSIRT_ETAMPER, "reading ledger object");
+	if (git_odb_object_type(*out) != want) {
+		git_odb_object_free(*out);
+		*out = NULL;
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "object %.12s is not a %s",
+		                       git_oid_tostr_s(oid),
+		                       git_object_type2string(want));
+	}
+	return 0;
+}
+
+static int changes_trees(struct ledger *lg, const git_oid *old,
+                         const git_oid *new, struct buf *prefix,
+                         ledger_change_cb cb, void *arg);
+
+/* One side of a changed entry, descending into trees. */
+static int
+changes_entry(struct ledger *lg, const struct rawent *e, enum ledger_change ch,
+              struct buf *prefix, ledger_change_cb cb, void *arg)
+{
+	size_t keep = prefix->len;
+	git_odb_object *o = NULL;
+	const char *data = NULL;
+	size_t n = 0;
+	int rc;
+
+	buf_put(prefix, e->name, e->len);
+	if (e->is_tree) {
+		buf_putc(prefix, '/');
+		rc = ch == LEDGER_DELETED
+		         ? changes_trees(lg, &e->oid, NULL, prefix, cb, arg)
+		         : changes_trees(lg, NULL, &e->oid, prefix, cb, arg);
+		goto done;
+	}
+	if (ch != LEDGER_DELETED && (e->mode == GIT_FILEMODE_BLOB ||
+	                             e->mode == GIT_FILEMODE_BLOB_EXECUTABLE)) {
+		size_t hlen = 0;
+		git_object_t htype = GIT_OBJECT_INVALID;
+
+		/* Evidence content can be gigabytes: its header says so
+		 * without inflating it. */
+		if (git_odb_read_header(&hlen, &htype, lg->odb, &e->oid) < 0 ||
+		    htype != GIT_OBJECT_BLOB) {
+			rc = git_fail(CSIRT_ETAMPER, "reading blob header");
+			goto done;
+		}
+		if (hlen > LEDGER_DIFF_BLOB_MAX) {
+			rc = cb(prefix->data, ch, e->mode, NULL, hlen, arg);
+			goto done;
+		}
+		if ((rc = rawobj_read(&o, lg, &e->oid, GIT_OBJECT_BLOB)) != 0)
+			goto done;
+		data = git_odb_object_data(o);
+		n = git_odb_object_size(o);
+	}
+	rc = cb(prefix->data, ch, e->mode, data, n, arg);
+done:
+	git_odb_object_free(o);
+	prefix->len = keep;
+	prefix->data[keep] = '\0';
+	return rc;
+}
+
+/* The entry of `v` (sorted, `nv`) named like `e`, any type; *cur is a
+ * cursor that makes the merge linear when both sides are in order. */
+static struct rawent *
+rawent_find(struct rawent *v, size_t nv, size_t *cur, const struct rawent *e)
+{
+	while (*cur < nv && entry_cmp(v[*cur].name, v[*cur].len,
+	                              v[*cur].is_tree, e->name, e->len,
+	                              e->is_tree) < 0)
+		(*cur)++;
+	if (*cur < nv && v[*cur].len == e->len &&
+	    memcmp(v[*cur].name, e->name, e->len) == 0)
+		return &v[*cur];
+	/* A file that became a tree, or the reverse: another position. */
+	for (size_t i = 0; i < nv; i++)
+		if (v[i].len == e->len && memcmp(v[i].name, e->name, e->len) == 0)
+			return &v[i];
+	return NULL;
+}
+
+static int
+changes_trees(struct ledger *lg, const git_oid *old, const git_oid *new,
+              struct buf *prefix, ledger_change_cb cb, void *arg)
+{
+	git_odb_object *oo = NULL, *no = NULL;
+	struct rawent *ov = NULL, *nv = NULL;
+	size_t on = 0, nn = 0, cur = 0;
+	int rc;
+
+	if ((old != NULL &&
+	     ((rc = rawobj_read(&oo, lg, old, GIT_OBJECT_TREE)) != 0 ||
+	      (rc = rawtree_parse(&ov, &on, oo)) != 0)) ||
+	    (new != NULL &&
+	     ((rc = rawobj_read(&no, lg, new, GIT_OBJECT_TREE)) != 0 ||
+	      (rc = rawtree_parse(&nv, &nn, no)) != 0)))
+		goto done;
+	for (size_t i = 0; i < nn; i++) {
+		struct rawent *e = &nv[i];
+		struct rawent *o = rawent_find(ov, on, &cur, e);
+
+		if (o != NULL)
+			o->matched = true;
+		if (o != NULL && o->mode == e->mode &&
+		    git_oid_equal(&o->oid, &e->oid))
+			continue;
+		if (o != NULL && o->is_tree && e->is_tree) {
+			size_t keep = prefix->len;
+			buf_put(prefix, e->name, e->len);
+			buf_putc(prefix, '/');
+			rc = changes_trees(lg, &o->oid, &e->oid, prefix, cb,
+			                   arg);
+			prefix->len = keep;
+			prefix->data[keep] = '\0';
+		} else if (o != NULL && (o->is_tree || e->is_tree)) {
+			/* A file became a directory or the reverse. */
+			rc = changes_entry(lg, o, LEDGER_DELETED, prefix, cb,
+			                   arg);
+			if (rc == 0)
+				rc = changes_entry(lg, e, LEDGER_ADDED, prefix,
+				                   cb, arg);
+		} else {
+			rc = changes_entry(
+			    lg, e, o != NULL ? LEDGER_MODIFIED : LEDGER_ADDED,
+			    prefix, cb, arg);
+		}
+		if (rc != 0)
+			goto done;
+	}
+	for (size_t i = 0; i < on; i++)
+		if (!ov[i].matched &&
+		    (rc = changes_entry(lg, &ov[i], LEDGER_DELETED, prefix, cb,
+		                        arg)) != 0)
+			goto done;
+	rc = 0;
+done:
+	free(ov);
+	free(nv);
+	git_odb_object_free(oo);
+	git_odb_object_free(no);
+	return rc;
+}
+
+int
+ledger_changes(struct ledger *lg, const char *parent, const char *commit,
+               ledger_change_cb cb, void *arg)
+{
+	git_oid oid, ptree, ctree;
+	git_commit *pc = NULL, *cc = NULL;
+	struct buf prefix = BUF_INIT;
+	int rc = -1;
+
+	if (git_oid_fromstr(&oid, commit) < 0 ||
+	    git_commit_lookup(&cc, lg->repo, &oid) < 0) {
+		rc = git_fail(CSIRT_ETAMPER, "reading ledger commit");
+		goto done;
+	}
+	git_oid_cpy(&ctree, git_commit_tree_id(cc));
+	if (parent != NULL && *parent != '\0') {
+		if (git_oid_fromstr(&oid, parent) < 0 ||
+		    git_commit_lookup(&pc, lg->repo, &oid) < 0) {
+			rc = git_fail(CSIRT_ETAMPER, "reading parent commit");
+			goto done;
+		}
+		git_oid_cpy(&ptree, git_commit_tree_id(pc));
+	}
+	buf_puts(&prefix, "");
+	rc = changes_trees(lg, pc != NULL ? &ptree : NULL, &ctree, &prefix, cb,
+	                   arg);
+done:
+	buf_free(&prefix);
+	git_commit_free(pc);
+	git_commit_free(cc);
+	return rc;
+}

@@ -173,4 +173,10 @@ int ledger_push(const char *path, const char *url, char pushed[LEDGER_OID_HEX]);
  * threads that open their own handles. */
 const char *ledger_path(const struct ledger *lg);
 
+/* ledger_diff() with the same reports in the same order, faster: the raw
+ * tree objects are compared entry by entry, without libgit2's tree
+ * objects (the whole-ledger passes call it once per commit). */
+int ledger_changes(struct ledger *lg, const char *parent, const char *commit,
+                   ledger_change_cb cb, void *arg);
+
 #endif

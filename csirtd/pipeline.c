@@ -2,9 +2,9 @@
  * pipeline.c - the ordered parallel map of pipeline.h.
  *
  * One mutex guards the claim counter and a ring of `window` result slots
- * (slot i % window).  A worker claims the next item only when it is within
- * the window of the consumer's position, so a slot is never reused before
- * its result was taken.  Never touches the ledger or the index itself.
+ * (slot i % window).  A worker claims the next `batch` items only when
+ * they are within the window of the consumer's position, so a slot is
+ * never reused before its result was taken.  Never touches the ledger or the index itself.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,7 +19,7 @@
 struct pipeline {
 	const struct pipeline_ops *ops;
 	void *arg;
-	size_t n, window;
+	size_t n, window, batch;
 	void **slots; /* by item % window, under mu */
 	size_t next;  /* next item to claim, under mu */
 	size_t taken; /* items taken by the consumer, under mu */
@@ -38,24 +38,28 @@ pipeline_main(void *arg)
 	void *state = p->ops->thread_init ? p->ops->thread_init(p->arg) : NULL;
 
 	for (;;) {
-		size_t i;
-		void *res;
+		size_t first, end;
 
 		pthread_mutex_lock(&p->mu);
 		while (!p->stop && p->next < p->n &&
-		       p->next >= p->taken + p->window)
+		       p->next + p->batch > p->taken + p->window)
 			pthread_cond_wait(&p->room, &p->mu);
 		if (p->stop || p->next >= p->n) {
 			pthread_mutex_unlock(&p->mu);
 			break;
 		}
-		i = p->next++;
+		first = p->next;
+		end = first + p->batch < p->n ? first + p->batch : p->n;
+		p->next = end;
 		pthread_mutex_unlock(&p->mu);
-		res = p->ops->work(i, state, p->arg);
-		pthread_mutex_lock(&p->mu);
-		p->slots[i % p->window] = res;
-		pthread_cond_broadcast(&p->ready);
-		pthread_mutex_unlock(&p->mu);
+		for (size_t i = first; i < end; i++) {
+			void *res = p->ops->work(i, state, p->arg);
+			pthread_mutex_lock(&p->mu);
+			p->slots[i % p->window] = res;
+			if (i == p->taken)
+				pthread_cond_broadcast(&p->ready);
+			pthread_mutex_unlock(&p->mu);
+		}
 	}
 	if (p->ops->thread_fini != NULL)
 		p->ops->thread_fini(state, p->arg);
@@ -64,14 +68,18 @@ pipeline_main(void *arg)
 
 void
 pipeline_start(struct pipeline **out, size_t n, size_t nthreads, size_t window,
-               const struct pipeline_ops *ops, void *arg)
+               size_t batch, const struct pipeline_ops *ops, void *arg)
 {
 	struct pipeline *p = util_xcalloc(1, sizeof(*p));
 
 	p->ops = ops;
 	p->arg = arg;
 	p->n = n;
-	p->window = window > 0 ? window : 1;
+	p->batch = batch > 0 ? batch : 1;
+	/* Every worker's batch fits in the window at once. */
+	p->window = window > p->batch * PIPELINE_THREADS_MAX
+	                ? window
+	                : p->batch * PIPELINE_THREADS_MAX;
 	p->slots = util_xcalloc(p->window, sizeof(*p->slots));
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->ready, NULL);

@@ -24,9 +24,12 @@ struct pipeline_ops {
 	void (*discard)(void *result, void *arg);
 };
 
-/* Starts `nthreads` (at least 1) workers over `n` items. */
+/* Starts `nthreads` (at least 1) workers over `n` items.  A worker claims
+ * `batch` consecutive items at a time (what it read for one stays in its
+ * caches for the next). */
 void pipeline_start(struct pipeline **out, size_t n, size_t nthreads,
-                    size_t window, const struct pipeline_ops *ops, void *arg);
+                    size_t window, size_t batch,
+                    const struct pipeline_ops *ops, void *arg);
 
 /* Waits for and returns item i's result, which the caller then owns.  i
  * must be the next item in order (0, 1, 2, ...). */

@@ -1636,6 +1636,7 @@ writer_queue_len(struct writer *w)
  */
 
 #define REPLAY_WINDOW 4096 /* commits read ahead of the index */
+#define REPLAY_BATCH 256   /* consecutive commits a worker claims */
 #define REPLAY_THREADS_MAX 4
 #define REPLAY_REOPEN_EVERY 10000 /* see AUDIT_REOPEN_EVERY in audit.c */
 
@@ -2004,7 +2005,7 @@ replay_run(struct ledger *lg, struct index *ix, uint64_t chunk,
 		goto done;
 	if (r.nids > 0)
 		pipeline_start(&p, r.nids, pipeline_threads(REPLAY_THREADS_MAX),
-		               REPLAY_WINDOW, &replay_ops, &r);
+		               REPLAY_WINDOW, REPLAY_BATCH, &replay_ops, &r);
 	for (size_t i = 0; i < r.nids && rc == 0; i++) {
 		struct replay_item *it = pipeline_take(p, i);
 		rc = replay_step(&r, it, r.ids[i]);
