@@ -147,6 +147,7 @@ struct rawcommit {
 	size_t len;
 	size_t nparents;
 	char parent[LEDGER_OID_HEX];
+	char tree[LEDGER_OID_HEX];
 	int nsigs;
 	struct buf sig;     /* armoured SSHSIG, without the header's indent */
 	struct buf payload; /* the commit without its gpgsig header */
@@ -196,6 +197,9 @@ rawcommit_read(struct rawcommit *c, struct ledger *lg, const char *id)
 			buf_put(&c->sig, p + 7, (size_t)(end - p - 7));
 			continue;
 		}
+		if (strncmp(p, "tree ", 5) == 0 && c->tree[0] == '\0')
+			snprintf(c->tree, sizeof(c->tree), "%.*s",
+			         (int)(end - p - 5), p + 5);
 		if (strncmp(p, "parent ", 7) == 0) {
 			if (c->nparents++ == 0)
 				snprintf(c->parent, sizeof(c->parent), "%.*s",
@@ -494,7 +498,7 @@ cpfile_cb(const char *path, enum ledger_change change, unsigned mode,
 
 #define AUDIT_THREADS_MAX 4
 #define AUDIT_WINDOW 2048 /* commits checked ahead of the main thread */
-#define AUDIT_BATCH 256  /* consecutive commits a worker claims */
+#define AUDIT_BATCH 256   /* consecutive commits a worker claims */
 
 enum commit_stage {
 	STAGE_READ,    /* unreadable, signature, trailers: before any Seq */
@@ -522,7 +526,9 @@ struct commit_item {
 struct commit_worker {
 	struct ledger *lg;
 	size_t done;
-	struct audit_report scratch; /* fail() target on this thread */
+	size_t prev;                    /* the commit read last, + 1 */
+	char prev_tree[LEDGER_OID_HEX]; /* and its tree */
+	struct audit_report scratch;    /* fail() target on this thread */
 };
 
 static void
@@ -562,6 +568,7 @@ commit_worker_fini(void *state, void *arg)
  * which is a checkpoint signed by an allowed key. */
 static int
 checkpoint_read(struct audit *a, struct commit_worker *w, size_t i,
+                const char *old_tree, const char *new_tree,
                 struct commit_item *it)
 {
 	struct audit_report *r = &w->scratch;
@@ -574,7 +581,8 @@ checkpoint_read(struct audit *a, struct commit_worker *w, size_t i,
 		return 0;
 	layout_checkpoint_path(&path, it->cp_size);
 	f.path = path.data;
-	if ((rc = ledger_changes(w->lg, a->ids[i - 1], id, cpfile_cb, &f)) != 0) {
+	if ((rc = ledger_changes(w->lg, old_tree, new_tree, cpfile_cb, &f)) !=
+	    0) {
 		if (r->rule == AUDIT_OK)
 			rc = fail(r, AUDIT_FILES, id, "%s", csirt_error_msg());
 		goto done;
@@ -622,8 +630,8 @@ event_read(struct audit_report *r, const char *id, struct commit_item *it,
 		return fail(r, AUDIT_EVENT, id, "%s does not parse: %s",
 		            f->event_path, csirt_error_msg());
 	it->ev = ev;
-	known = layout_event_type((int)ev->payload_case, &type,
-	                          &it->is_case) == 0 &&
+	known = layout_event_type((int)ev->payload_case, &type, &it->is_case) ==
+	            0 &&
 	        strcmp(type, ev->type) == 0;
 	if (!known || ev->seq != t->seq || strcmp(ev->case_id, t->case_id) ||
 	    strcmp(ev->type, t->event) != 0 ||
@@ -644,6 +652,7 @@ commit_read(struct audit *a, struct commit_worker *w, size_t i,
 	const char *id = a->ids[i];
 	struct rawcommit c;
 	struct buf scope = BUF_INIT, evp = BUF_INIT, casep = BUF_INIT;
+	char parent_tree[LEDGER_OID_HEX];
 	struct files f;
 	int rc;
 
@@ -662,11 +671,27 @@ commit_read(struct audit *a, struct commit_worker *w, size_t i,
 	}
 	if ((rc = check_signature(r, &a->signers, id, &c)) != 0)
 		goto done;
+	if (i > 0 && w->prev != i) {
+		/* The first of a batch: its parent's tree from the parent. */
+		struct rawcommit pc;
+		rc = rawcommit_read(&pc, w->lg, a->ids[i - 1]);
+		snprintf(w->prev_tree, sizeof(w->prev_tree), "%s", pc.tree);
+		rawcommit_free(&pc);
+		if (rc != 0) {
+			rc = fail(r, AUDIT_FILES, id, "parent unreadable: %s",
+			          csirt_error_msg());
+			goto done;
+		}
+	}
+	snprintf(parent_tree, sizeof(parent_tree), "%s",
+	         i > 0 ? w->prev_tree : "");
+	snprintf(w->prev_tree, sizeof(w->prev_tree), "%s", c.tree);
+	w->prev = i + 1;
 	rc = layout_checkpoint_parse(&it->cp_size, c.message);
 	if (rc == 0) {
 		it->checkpoint = true;
 		it->stage = STAGE_CONTENT;
-		rc = checkpoint_read(a, w, i, it);
+		rc = checkpoint_read(a, w, i, parent_tree, c.tree, it);
 		goto done;
 	}
 	if (rc != CSIRT_ENOTFOUND) {
@@ -692,8 +717,8 @@ commit_read(struct audit *a, struct commit_worker *w, size_t i,
 	f.commit = id;
 	f.scope = scope.data;
 	f.event_path = evp.data;
-	if ((rc = ledger_changes(w->lg, i > 0 ? a->ids[i - 1] : NULL, id,
-	                      files_cb, &f)) != 0) {
+	if ((rc = ledger_changes(w->lg, parent_tree, c.tree, files_cb, &f)) !=
+	    0) {
 		if (r->rule == AUDIT_OK)
 			rc = fail(r, AUDIT_FILES, id, "%s", csirt_error_msg());
 		goto done;
@@ -837,8 +862,8 @@ check_fold(struct audit *a, const char *id, const struct commit_item *it)
 	}
 	layout_case_json(&casep, ev->case_id);
 	if (it->case_json == NULL) {
-		rc = fail(a->r, AUDIT_CASE, id, "does not write %s",
-		          casep.data);
+		rc =
+		    fail(a->r, AUDIT_CASE, id, "does not write %s", casep.data);
 		goto done;
 	}
 	if ((rc = codec_to_json(&json, &c->base, CODEC_PRETTY)) != 0)
@@ -1043,6 +1068,7 @@ audit_verify(struct audit_report *out, const struct audit_options *opt)
 	if ((rc = crypto_init()) != 0 ||
 	    (rc = signers_load(&a.signers, opt->allowed_signers)) != 0)
 		goto done;
+	ledger_pass_mode(true, true);
 	if ((rc = ledger_open(&a.lg, opt->ledger, NULL)) != 0) {
 		if (rc == CSIRT_ETAMPER)
 			rc = fail(out, AUDIT_REFS, NULL, "%s",
@@ -1089,6 +1115,7 @@ done:
 		         csirt_error_msg());
 	pipeline_stop(pl);
 	ledger_close(a.lg);
+	ledger_pass_mode(false, true);
 	folds_free(&a.folds);
 	signers_free(&a.signers);
 	free(a.ids);

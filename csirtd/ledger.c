@@ -129,7 +129,12 @@ struct ledger {
 	bool merger_started, merger_stop;
 	pthread_mutex_t mmu;
 	pthread_cond_t mcv;
+
+	struct rawcache *raw; /* whole-ledger passes, see ledger_changes() */
 };
+
+struct rawcache;
+static void rawcache_free(struct rawcache *c);
 
 static int
 git_fail(int code, const char *what)
@@ -1785,6 +1790,7 @@ ledger_close(struct ledger *lg)
 		packw_free(lg->pw);
 	free(lg->pw);
 	buf_free(&lg->delta);
+	rawcache_free(lg->raw);
 	git_odb_free(lg->odb);
 	git_repository_free(lg->repo);
 	free(lg->path);
@@ -3286,20 +3292,61 @@ rawtree_parse(struct rawent **out, size_t *n, git_odb_object *o)
 	return 0;
 }
 
+/*
+ * The raw objects a pass reads twice -- the trees on a commit's path, old
+ * side of the next commit's diff, or walked again for a second file --
+ * kept per handle in a small direct-mapped table by object id.  Unlike
+ * libgit2's cache (which the passes turn off, see ledger_pass_mode()) it
+ * never grows and never slows down when full.
+ */
+#define RAWCACHE_SLOTS 256
+
+struct rawcache {
+	git_odb_object *slot[RAWCACHE_SLOTS];
+};
+
+static void
+rawcache_free(struct rawcache *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < RAWCACHE_SLOTS; i++)
+		git_odb_object_free(c->slot[i]);
+	free(c);
+}
+
+/* Reads object `oid`, which must be of type `want`; the caller frees *out
+ * with git_odb_object_free(). */
 static int
 rawobj_read(git_odb_object **out, struct ledger *lg, const git_oid *oid,
             git_object_t want)
 {
-	if (git_odb_read(out, lg->odb, oid) < 0)
-		return git_fail(CSIRT_ETAMPER, "reading ledger object");
-	if (git_odb_object_type(*out) != want) {
-		git_odb_object_free(*out);
-		*out = NULL;
-		return csirt_error_set(CSIRT_ETAMPER,
-		                       "object %.12s is not a %s",
-		                       git_oid_tostr_s(oid),
-		                       git_object_type2string(want));
+	size_t h = ((size_t)oid->id[0] << 8 | oid->id[1]) % RAWCACHE_SLOTS;
+	git_odb_object *o;
+
+	if (lg->raw == NULL)
+		lg->raw = util_xcalloc(1, sizeof(*lg->raw));
+	o = lg->raw->slot[h];
+	if (o != NULL && git_oid_equal(git_odb_object_id(o), oid)) {
+		*out = o;
+		return git_odb_object_dup(out, o) < 0
+		           ? git_fail(CSIRT_EFAIL, "odb object")
+		           : 0;
 	}
+	if (git_odb_read(&o, lg->odb, oid) < 0)
+		return git_fail(CSIRT_ETAMPER, "reading ledger object");
+	if (git_odb_object_type(o) != want) {
+		git_odb_object_free(o);
+		return csirt_error_set(
+		    CSIRT_ETAMPER, "object %.12s is not a %s",
+		    git_oid_tostr_s(oid), git_object_type2string(want));
+	}
+	if (want == GIT_OBJECT_TREE) {
+		git_odb_object_free(lg->raw->slot[h]);
+		if (git_odb_object_dup(&lg->raw->slot[h], o) < 0)
+			lg->raw->slot[h] = NULL;
+	}
+	*out = o;
 	return 0;
 }
 
@@ -3360,16 +3407,17 @@ done:
 static struct rawent *
 rawent_find(struct rawent *v, size_t nv, size_t *cur, const struct rawent *e)
 {
-	while (*cur < nv && entry_cmp(v[*cur].name, v[*cur].len,
-	                              v[*cur].is_tree, e->name, e->len,
-	                              e->is_tree) < 0)
+	while (*cur < nv &&
+	       entry_cmp(v[*cur].name, v[*cur].len, v[*cur].is_tree, e->name,
+	                 e->len, e->is_tree) < 0)
 		(*cur)++;
 	if (*cur < nv && v[*cur].len == e->len &&
 	    memcmp(v[*cur].name, e->name, e->len) == 0)
 		return &v[*cur];
 	/* A file that became a tree, or the reverse: another position. */
 	for (size_t i = 0; i < nv; i++)
-		if (v[i].len == e->len && memcmp(v[i].name, e->name, e->len) == 0)
+		if (v[i].len == e->len &&
+		    memcmp(v[i].name, e->name, e->len) == 0)
 			return &v[i];
 	return NULL;
 }
@@ -3437,34 +3485,108 @@ done:
 }
 
 int
-ledger_changes(struct ledger *lg, const char *parent, const char *commit,
+ledger_changes(struct ledger *lg, const char *old_tree, const char *new_tree,
                ledger_change_cb cb, void *arg)
 {
-	git_oid oid, ptree, ctree;
-	git_commit *pc = NULL, *cc = NULL;
+	git_oid ot, nt;
 	struct buf prefix = BUF_INIT;
-	int rc = -1;
+	int rc;
 
-	if (git_oid_fromstr(&oid, commit) < 0 ||
-	    git_commit_lookup(&cc, lg->repo, &oid) < 0) {
-		rc = git_fail(CSIRT_ETAMPER, "reading ledger commit");
-		goto done;
-	}
-	git_oid_cpy(&ctree, git_commit_tree_id(cc));
-	if (parent != NULL && *parent != '\0') {
-		if (git_oid_fromstr(&oid, parent) < 0 ||
-		    git_commit_lookup(&pc, lg->repo, &oid) < 0) {
-			rc = git_fail(CSIRT_ETAMPER, "reading parent commit");
+	if ((old_tree != NULL && *old_tree != '\0' &&
+	     git_oid_fromstr(&ot, old_tree) < 0) ||
+	    git_oid_fromstr(&nt, new_tree) < 0)
+		return csirt_error_set(CSIRT_EINVAL, "bad tree id");
+	buf_puts(&prefix, "");
+	rc = changes_trees(lg,
+	                   old_tree != NULL && *old_tree != '\0' ? &ot : NULL,
+	                   &nt, &prefix, cb, arg);
+	buf_free(&prefix);
+	return rc;
+}
+
+void
+ledger_pass_mode(bool on, bool hash_checks)
+{
+	if (ledger_lib_init() != 0)
+		return;
+	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, on ? 0 : 1);
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION,
+	                 !on || hash_checks ? 1 : 0);
+}
+
+/* The id of the tree of raw commit `commit` ("tree <hex>" first). */
+static int
+commit_tree_id(git_oid *out, const char *raw, size_t len, const char *commit)
+{
+	if (len < 46 || memcmp(raw, "tree ", 5) != 0 || raw[45] != '\n' ||
+	    git_oid_fromstrn(out, raw + 5, GIT_OID_HEXSZ) < 0)
+		return csirt_error_set(
+		    CSIRT_ETAMPER, "commit %.12s has no tree header", commit);
+	return 0;
+}
+
+int
+ledger_tree_read_file(char **out, size_t *len, struct ledger *lg,
+                      const char *commit_raw, size_t raw_len,
+                      const char *commit, const char *path)
+{
+	git_odb_object *t = NULL, *blob = NULL;
+	git_oid oid;
+	const char *p = path;
+	int rc;
+
+	*out = NULL;
+	if ((rc = commit_tree_id(&oid, commit_raw, raw_len, commit)) != 0)
+		return rc;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t want = slash ? (size_t)(slash - p) : strlen(p);
+		const unsigned char *q, *end;
+		bool found = false;
+
+		if ((rc = rawobj_read(&t, lg, &oid, GIT_OBJECT_TREE)) != 0)
+			goto done;
+		q = git_odb_object_data(t);
+		end = q + git_odb_object_size(t);
+		while (q < end) {
+			const char *name;
+			size_t namelen, n;
+			bool is_tree;
+			n = tree_entry(q, end, &name, &namelen, &is_tree);
+			if (n == 0)
+				break;
+			if (namelen == want && is_tree == (slash != NULL) &&
+			    memcmp(name, p, want) == 0) {
+				git_oid_fromraw(&oid,
+				                (const unsigned char *)name +
+				                    namelen + 1);
+				found = true;
+				break;
+			}
+			q += n;
+		}
+		git_odb_object_free(t);
+		t = NULL;
+		if (!found) {
+			rc = csirt_error_set(
+			    CSIRT_ENOTFOUND,
+			    "%s not found in ledger commit %.12s", path,
+			    commit);
 			goto done;
 		}
-		git_oid_cpy(&ptree, git_commit_tree_id(pc));
+		if (slash == NULL)
+			break;
+		p = slash + 1;
 	}
-	buf_puts(&prefix, "");
-	rc = changes_trees(lg, pc != NULL ? &ptree : NULL, &ctree, &prefix, cb,
-	                   arg);
+	if ((rc = rawobj_read(&blob, lg, &oid, GIT_OBJECT_BLOB)) != 0)
+		goto done;
+	*len = git_odb_object_size(blob);
+	*out = util_xmalloc(*len + 1);
+	memcpy(*out, git_odb_object_data(blob), *len);
+	(*out)[*len] = '\0';
+	rc = 0;
 done:
-	buf_free(&prefix);
-	git_commit_free(pc);
-	git_commit_free(cc);
+	git_odb_object_free(t);
+	git_odb_object_free(blob);
 	return rc;
 }

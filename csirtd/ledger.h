@@ -10,6 +10,7 @@
 #ifndef CSIRT_LEDGER_H
 #define CSIRT_LEDGER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -173,10 +174,29 @@ int ledger_push(const char *path, const char *url, char pushed[LEDGER_OID_HEX]);
  * threads that open their own handles. */
 const char *ledger_path(const struct ledger *lg);
 
-/* ledger_diff() with the same reports in the same order, faster: the raw
+/* ledger_diff() with the same reports in the same order, between two trees
+ * given by id (`old_tree` "" or NULL: the empty tree), faster: the raw
  * tree objects are compared entry by entry, without libgit2's tree
  * objects (the whole-ledger passes call it once per commit). */
-int ledger_changes(struct ledger *lg, const char *parent, const char *commit,
-                   ledger_change_cb cb, void *arg);
+int ledger_changes(struct ledger *lg, const char *old_tree,
+                   const char *new_tree, ledger_change_cb cb, void *arg);
+
+/*
+ * Process-wide, around a whole-ledger pass (csirt-audit, `csirtd
+ * rebuild`), before it opens handles: `on` turns libgit2's object cache
+ * off (the passes keep a small table of the trees they read twice; a full
+ * libgit2 cache slows every lookup down) and, when `hash_checks` is false,
+ * libgit2's check of object hashes on read off too -- only for a pass that
+ * trusts the ledger (a rebuild; csirt-audit keeps it on).  `on` false
+ * restores the defaults (cache and hash checks on).
+ */
+void ledger_pass_mode(bool on, bool hash_checks);
+
+/* ledger_read_file() for a commit already read raw (`commit_raw`, from
+ * ledger_object_read()): walks the raw trees, sharing the trees read with
+ * the previous walks on the handle.  Caller frees *out (NUL-terminated). */
+int ledger_tree_read_file(char **out, size_t *len, struct ledger *lg,
+                          const char *commit_raw, size_t raw_len,
+                          const char *commit, const char *path);
 
 #endif

@@ -4,7 +4,8 @@
  * One mutex guards the claim counter and a ring of `window` result slots
  * (slot i % window).  A worker claims the next `batch` items only when
  * they are within the window of the consumer's position, so a slot is
- * never reused before its result was taken.  Never touches the ledger or the index itself.
+ * never reused before its result was taken.  Never touches the ledger or the
+ * index itself.
  */
 #include <pthread.h>
 #include <stdbool.h>

@@ -28,8 +28,8 @@ struct pipeline_ops {
  * `batch` consecutive items at a time (what it read for one stays in its
  * caches for the next). */
 void pipeline_start(struct pipeline **out, size_t n, size_t nthreads,
-                    size_t window, size_t batch,
-                    const struct pipeline_ops *ops, void *arg);
+                    size_t window, size_t batch, const struct pipeline_ops *ops,
+                    void *arg);
 
 /* Waits for and returns item i's result, which the caller then owns.  i
  * must be the next item in order (0, 1, 2, ...). */

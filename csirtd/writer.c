@@ -1707,7 +1707,8 @@ replay_worker_fini(void *state, void *arg)
 }
 
 static int
-replay_read_note(struct replay_item *it, struct ledger *lg, const char *commit)
+replay_read_note(struct replay_item *it, struct ledger *lg, const char *raw,
+                 size_t raw_len, const char *commit)
 {
 	const Csirt__V1__Event *ev = it->ev;
 	const char *path, *sha256;
@@ -1726,7 +1727,8 @@ replay_read_note(struct replay_item *it, struct ledger *lg, const char *commit)
 	} else {
 		return 0;
 	}
-	if (ledger_read_file(&text, &len, lg, commit, path) != 0)
+	if (ledger_tree_read_file(&text, &len, lg, raw, raw_len, commit,
+	                          path) != 0)
 		return csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s: note",
 		                        commit);
 	crypto_sha256_hex(sha, text, len);
@@ -1748,10 +1750,11 @@ replay_read(struct replay_item *it, struct ledger *lg, const char *commit)
 	struct buf path = BUF_INIT;
 	char *raw = NULL, *json = NULL, sha[CRYPTO_SHA256_HEX_LEN];
 	const char *message, *type = NULL;
-	size_t len;
+	size_t len, raw_len = 0;
 	int rc;
 
-	if ((rc = ledger_object_read(&raw, &len, lg, commit, "commit")) != 0 ||
+	if ((rc = ledger_object_read(&raw, &raw_len, lg, commit, "commit")) !=
+	        0 ||
 	    (message = strstr(raw, "\n\n")) == NULL) {
 		rc = csirt_error_set(
 		    CSIRT_ETAMPER, "reading ledger commit %.12s: %s", commit,
@@ -1772,7 +1775,8 @@ replay_read(struct replay_item *it, struct ledger *lg, const char *commit)
 		goto done;
 	}
 	layout_event_path(&path, it->t.case_id, it->t.seq);
-	if ((rc = ledger_read_file(&json, &len, lg, commit, path.data)) != 0) {
+	if ((rc = ledger_tree_read_file(&json, &len, lg, raw, raw_len, commit,
+	                                path.data)) != 0) {
 		rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s", commit);
 		goto done;
 	}
@@ -1802,7 +1806,7 @@ replay_read(struct replay_item *it, struct ledger *lg, const char *commit)
 		    commit);
 		goto done;
 	}
-	if ((it->note_rc = replay_read_note(it, lg, commit)) != 0)
+	if ((it->note_rc = replay_read_note(it, lg, raw, raw_len, commit)) != 0)
 		snprintf(it->note_err, sizeof(it->note_err), "%s",
 		         csirt_error_msg());
 	rc = 0;
