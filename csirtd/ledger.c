@@ -2514,168 +2514,6 @@ ledger_object_read(char **out, size_t *len, struct ledger *lg, const char *id,
 	return 0;
 }
 
-/* Reports one side of a changed entry (`e` in the new tree when `added`,
- * else in the old one), descending into trees. */
-static int diff_trees(struct ledger *lg, const git_tree *old,
-                      const git_tree *new, const char *prefix,
-                      ledger_change_cb cb, void *arg);
-
-static int
-diff_entry(struct ledger *lg, const git_tree_entry *e, enum ledger_change ch,
-           const char *prefix, ledger_change_cb cb, void *arg)
-{
-	struct buf path = BUF_INIT;
-	git_tree *t = NULL;
-	git_blob *blob = NULL;
-	const char *data = NULL;
-	size_t n = 0;
-	git_filemode_t mode = git_tree_entry_filemode(e);
-	int rc;
-
-	buf_printf(&path, "%s%s", prefix, git_tree_entry_name(e));
-	if (mode == GIT_FILEMODE_TREE) {
-		if (git_tree_lookup(&t, lg->repo, git_tree_entry_id(e)) < 0) {
-			rc = git_fail(CSIRT_ETAMPER, "reading tree");
-			goto done;
-		}
-		buf_putc(&path, '/');
-		rc = ch == LEDGER_DELETED
-		         ? diff_trees(lg, t, NULL, path.data, cb, arg)
-		         : diff_trees(lg, NULL, t, path.data, cb, arg);
-		goto done;
-	}
-	if (ch != LEDGER_DELETED && (mode == GIT_FILEMODE_BLOB ||
-	                             mode == GIT_FILEMODE_BLOB_EXECUTABLE)) {
-		size_t hlen = 0;
-		git_object_t htype = GIT_OBJECT_INVALID;
-
-		/* Evidence content can be gigabytes: its header says so
-		 * without inflating it. */
-		if (git_odb_read_header(&hlen, &htype, lg->odb,
-		                        git_tree_entry_id(e)) < 0 ||
-		    htype != GIT_OBJECT_BLOB) {
-			rc = git_fail(CSIRT_ETAMPER, "reading blob header");
-			goto done;
-		}
-		if (hlen > LEDGER_DIFF_BLOB_MAX) {
-			rc = cb(path.data, ch, (unsigned)mode, NULL, hlen, arg);
-			goto done;
-		}
-		if (git_blob_lookup(&blob, lg->repo, git_tree_entry_id(e)) <
-		    0) {
-			rc = git_fail(CSIRT_ETAMPER, "reading blob");
-			goto done;
-		}
-		data = git_blob_rawcontent(blob);
-		n = (size_t)git_blob_rawsize(blob);
-	}
-	rc = cb(path.data, ch, (unsigned)mode, data, n, arg);
-done:
-	git_blob_free(blob);
-	git_tree_free(t);
-	buf_free(&path);
-	return rc;
-}
-
-/*
- * A tree diff that skips every subtree whose id is unchanged, so that a
- * commit costs the depth of what it touched, not the size of the ledger
- * (libgit2's diff walks both trees whole: quadratic over a history).
- */
-static int
-diff_trees(struct ledger *lg, const git_tree *old, const git_tree *new,
-           const char *prefix, ledger_change_cb cb, void *arg)
-{
-	size_t nnew = new ? git_tree_entrycount(new) : 0;
-	size_t nold = old ? git_tree_entrycount(old) : 0;
-	int rc;
-
-	for (size_t i = 0; i < nnew; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(new, i);
-		const git_tree_entry *o =
-		    old ? git_tree_entry_byname(old, git_tree_entry_name(e))
-		        : NULL;
-		git_filemode_t em = git_tree_entry_filemode(e);
-		git_filemode_t om = o ? git_tree_entry_filemode(o) : 0;
-
-		if (o != NULL && om == em &&
-		    git_oid_equal(git_tree_entry_id(o), git_tree_entry_id(e)))
-			continue;
-		if (o != NULL && om == GIT_FILEMODE_TREE &&
-		    em == GIT_FILEMODE_TREE) {
-			git_tree *ot = NULL, *et = NULL;
-			struct buf sub = BUF_INIT;
-			if (git_tree_lookup(&ot, lg->repo,
-			                    git_tree_entry_id(o)) < 0 ||
-			    git_tree_lookup(&et, lg->repo,
-			                    git_tree_entry_id(e)) < 0) {
-				git_tree_free(ot);
-				return git_fail(CSIRT_ETAMPER, "reading tree");
-			}
-			buf_printf(&sub, "%s%s/", prefix,
-			           git_tree_entry_name(e));
-			rc = diff_trees(lg, ot, et, sub.data, cb, arg);
-			buf_free(&sub);
-			git_tree_free(ot);
-			git_tree_free(et);
-		} else if (o != NULL && (om == GIT_FILEMODE_TREE ||
-		                         em == GIT_FILEMODE_TREE)) {
-			/* A file became a directory or the reverse. */
-			rc = diff_entry(lg, o, LEDGER_DELETED, prefix, cb, arg);
-			if (rc == 0)
-				rc = diff_entry(lg, e, LEDGER_ADDED, prefix, cb,
-				                arg);
-		} else {
-			rc = diff_entry(
-			    lg, e, o != NULL ? LEDGER_MODIFIED : LEDGER_ADDED,
-			    prefix, cb, arg);
-		}
-		if (rc != 0)
-			return rc;
-	}
-	for (size_t i = 0; i < nold; i++) {
-		const git_tree_entry *o = git_tree_entry_byindex(old, i);
-		if (new != NULL &&
-		    git_tree_entry_byname(new, git_tree_entry_name(o)) != NULL)
-			continue;
-		if ((rc = diff_entry(lg, o, LEDGER_DELETED, prefix, cb, arg)) !=
-		    0)
-			return rc;
-	}
-	return 0;
-}
-
-int
-ledger_diff(struct ledger *lg, const char *parent, const char *commit,
-            ledger_change_cb cb, void *arg)
-{
-	git_oid oid;
-	git_commit *pc = NULL, *cc = NULL;
-	git_tree *pt = NULL, *ct = NULL;
-	int rc = -1;
-
-	if (git_oid_fromstr(&oid, commit) < 0 ||
-	    git_commit_lookup(&cc, lg->repo, &oid) < 0 ||
-	    git_commit_tree(&ct, cc) < 0) {
-		rc = git_fail(CSIRT_ETAMPER, "reading ledger commit");
-		goto done;
-	}
-	if (parent != NULL && *parent != '\0' &&
-	    (git_oid_fromstr(&oid, parent) < 0 ||
-	     git_commit_lookup(&pc, lg->repo, &oid) < 0 ||
-	     git_commit_tree(&pt, pc) < 0)) {
-		rc = git_fail(CSIRT_ETAMPER, "reading parent commit");
-		goto done;
-	}
-	rc = diff_trees(lg, pt, ct, "", cb, arg);
-done:
-	git_tree_free(pt);
-	git_tree_free(ct);
-	git_commit_free(pc);
-	git_commit_free(cc);
-	return rc;
-}
-
 /* ---- large blobs ----------------------------------------------------- */
 
 #define LEDGER_IO_CHUNK 65536
@@ -3230,12 +3068,14 @@ ledger_path(const struct ledger *lg)
 }
 
 /*
- * ledger_changes(): ledger_diff() on the raw tree objects.  The entries of
- * both sides are parsed in place (no git_tree objects, no name lookups:
- * both lists are in git's tree order, so matching is one merge pass), and
- * the raw objects stay in the odb cache of the handle, where the old side
- * of a commit is the new side of the commit before.  Reports the same
- * changes in the same order as ledger_diff(): changed and added entries
+ * ledger_changes(): a tree diff that skips every subtree whose id is
+ * unchanged, so that a commit costs the depth of what it touched, not the
+ * size of the ledger (libgit2's diff walks both trees whole: quadratic
+ * over a history).  The entries of both sides are parsed in place from
+ * the raw objects (no git_tree objects, no name lookups: both lists are in
+ * git's tree order, so matching is one merge pass), and the trees read
+ * stay in the handle's raw table, where the old side of a commit is the
+ * new side of the commit before.  Changed and added entries are reported
  * in the new tree's order, then the deleted ones in the old tree's.
  */
 

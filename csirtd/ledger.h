@@ -151,11 +151,6 @@ enum ledger_change {
 typedef int (*ledger_change_cb)(const char *path, enum ledger_change change,
                                 unsigned mode, const char *data, size_t len,
                                 void *arg);
-/* Every file that differs between the trees of `parent` ("" or NULL: the
- * empty tree) and `commit`, without rename detection; unchanged subtrees
- * are skipped, so the cost is that of the change, not of the tree. */
-int ledger_diff(struct ledger *lg, const char *parent, const char *commit,
-                ledger_change_cb cb, void *arg);
 
 /* ---- mirrors (mirror.c calls this from its own thread) */
 
@@ -174,10 +169,9 @@ int ledger_push(const char *path, const char *url, char pushed[LEDGER_OID_HEX]);
  * threads that open their own handles. */
 const char *ledger_path(const struct ledger *lg);
 
-/* ledger_diff() with the same reports in the same order, between two trees
- * given by id (`old_tree` "" or NULL: the empty tree), faster: the raw
- * tree objects are compared entry by entry, without libgit2's tree
- * objects (the whole-ledger passes call it once per commit). */
+/* Every file that differs between two trees given by id (`old_tree` "" or
+ * NULL: the empty tree), without rename detection; unchanged subtrees are
+ * skipped, so the cost is that of the change, not of the tree. */
 int ledger_changes(struct ledger *lg, const char *old_tree,
                    const char *new_tree, ledger_change_cb cb, void *arg);
 

@@ -403,6 +403,68 @@ START_TEST(test_ledger_rebuild_equals_live)
 }
 END_TEST
 
+/*
+ * `csirtd rebuild` loads a private file in bulk mode and only then swaps it
+ * in: a rebuild that fails on a bad commit (here an unsigned commit with no
+ * trailers, added with stock git) leaves the old index exactly as it was
+ * and no half-built file; once the ledger is whole again, the rebuilt
+ * index is back in WAL with synchronous=FULL semantics (a reader can open
+ * it) and passes the start-up consistency check.
+ */
+START_TEST(test_ledger_rebuild_failure_keeps_index)
+{
+	struct fx_env e;
+	struct buf out = BUF_INIT;
+	struct index *ix = NULL;
+	char *ixp, *tmp, *live, *after, *head;
+	uint64_t events = 0;
+
+	fx_env_init(&e);
+	fx_env_open(&e);
+	fx_seed_directory(e.w);
+	fx_history_batched(e.w, 30, 2);
+	fx_env_close(&e);
+	ixp = util_path_join(e.data, "index.sqlite");
+	tmp = util_path_join(e.data, "index.sqlite.rebuild");
+	live = dump_index(ixp);
+	head = ledger_head_hex(&e);
+	ck_assert_int_eq(
+	    tu_sh(&out,
+	          "cd '%s' && c=$(git commit-tree -p ledger -m junk "
+	          "ledger^{tree}) && git update-ref refs/heads/ledger $c",
+	          e.repo),
+	    0);
+	ck_assert_int_eq(datadir_rebuild(e.data, &events), CSIRT_ETAMPER);
+	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "trailer"));
+	ck_assert_msg(!util_path_exists(tmp), "a half-built index was left");
+	after = dump_index(ixp);
+	ck_assert_msg(strcmp(live, after) == 0,
+	              "a failed rebuild changed the index");
+	free(after);
+
+	buf_reset(&out);
+	ck_assert_int_eq(tu_sh(&out,
+	                       "git -C '%s' update-ref refs/heads/ledger %s",
+	                       e.repo, head),
+	                 0);
+	ck_assert_int_eq(datadir_rebuild(e.data, &events), 0);
+	ck_assert_uint_ge(events, 30 * 10);
+	ck_assert_int_eq(index_open_readonly(&ix, ixp), 0);
+	ck_assert_int_eq(index_sync_check(ix), 0);
+	index_close(ix);
+	after = dump_index(ixp);
+	ck_assert_msg(strcmp(live, after) == 0,
+	              "rebuilt index differs from the live one");
+	free(after);
+	free(live);
+	free(head);
+	free(ixp);
+	free(tmp);
+	buf_free(&out);
+	fx_env_free(&e);
+}
+END_TEST
+
 /* Occurrences of `needle` in `s`. */
 static int
 count(const char *s, const char *needle)
@@ -758,6 +820,7 @@ ledger_suite(void)
 	tcase_add_test(tc, test_ledger_refuses_rewritten_history);
 	tcase_add_test(tc, test_ledger_stale_lock_recovered);
 	tcase_add_test(tc, test_ledger_pack_count_bounded);
+	tcase_add_test(tc, test_ledger_rebuild_failure_keeps_index);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(big, 600);
 	tcase_add_test(big, test_ledger_rebuild_equals_live);

@@ -39,6 +39,7 @@ static const struct {
     {"evidence", evidence_suite},
     {"checkpoint", checkpoint_suite},
     {"mirror", mirror_suite},
+    {"pipeline", pipeline_suite},
 };
 
 int

@@ -30,5 +30,6 @@ Suite *request_suite(void); /* check_request.c: 第13.2 */
 Suite *evidence_suite(void); /* issue 6 */
 Suite *checkpoint_suite(void);
 Suite *mirror_suite(void);
+Suite *pipeline_suite(void); /* whole-ledger passes */
 
 #endif
