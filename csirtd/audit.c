@@ -1020,7 +1020,7 @@ check_index(struct audit *a)
 	}
 	path = util_path_join(dir, "index.sqlite");
 	if ((rc = index_open(&fresh, path)) != 0 ||
-	    (rc = writer_reconcile(a->lg, fresh, NULL)) != 0 ||
+	    (rc = writer_replay_bulk(a->lg, fresh, NULL)) != 0 ||
 	    (rc = index_dump(&want, fresh)) != 0) {
 		rc = fail(a->r, AUDIT_INDEX, NULL,
 		          "cannot replay the ledger: %s", csirt_error_msg());
