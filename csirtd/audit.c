@@ -30,13 +30,6 @@
 #include "writer.h"
 
 #define AUDIT_SIGNERS_MAX 64
-/* Commits after which a repository handle is reopened.  libgit2 1.5's
- * object cache, once full (256 MiB across handles), evicts a few entries
- * per insertion and leaves tombstones in its hash table: lookups then
- * probe ever longer chains (measured: 35 % of a 1,000,000-commit verify in
- * git_oid_equal, and slowing).  A fresh handle starts with an empty cache,
- * and 10,000 commits of trees stay well below the limit. */
-#define AUDIT_REOPEN_EVERY 10000
 #define AUDIT_FILE_MAX (1u << 20)
 
 static const char *const rule_names[] = {
@@ -398,13 +391,6 @@ collect(struct audit *a)
 	snprintf(id, sizeof(id), "%s", a->r->head);
 	while (id[0] != '\0') {
 		struct rawcommit c;
-		if (a->nids > 0 && a->nids % AUDIT_REOPEN_EVERY == 0) {
-			ledger_close(a->lg);
-			a->lg = NULL;
-			if ((rc = ledger_open(&a->lg, a->opt->ledger, NULL)) !=
-			    0)
-				return rc;
-		}
 		if ((rc = rawcommit_read(&c, a->lg, id)) != 0) {
 			rc = fail(a->r, AUDIT_LINEAR, id, "unreadable: %s",
 			          csirt_error_msg());
@@ -523,9 +509,12 @@ struct commit_item {
 	size_t case_len;
 };
 
+/* A worker's own handle is never reopened: in pass mode libgit2 keeps no
+ * object cache (a full one, 256 MiB across handles, evicts a few entries
+ * per insertion and leaves tombstones that slowed lookups down: 35 % of a
+ * 1,000,000-commit verify in git_oid_equal). */
 struct commit_worker {
 	struct ledger *lg;
-	size_t done;
 	size_t prev;                    /* the commit read last, + 1 */
 	char prev_tree[LEDGER_OID_HEX]; /* and its tree */
 	struct audit_report scratch;    /* fail() target on this thread */
@@ -751,12 +740,6 @@ commit_work(size_t i, void *state, void *arg)
 	struct commit_worker *w = state;
 	struct commit_item *it = util_xcalloc(1, sizeof(*it));
 
-	if (w->lg != NULL && w->done > 0 && w->done % AUDIT_REOPEN_EVERY == 0) {
-		ledger_close(w->lg);
-		if (ledger_open(&w->lg, a->opt->ledger, NULL) != 0)
-			w->lg = NULL;
-	}
-	w->done++;
 	w->scratch.rule = AUDIT_OK;
 	it->rc = commit_read(a, w, i, it);
 	if (it->rc != 0) {

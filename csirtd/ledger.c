@@ -3344,11 +3344,20 @@ ledger_changes(struct ledger *lg, const char *old_tree, const char *new_tree,
 	return rc;
 }
 
+static bool pass_mode;
+
+bool
+ledger_pass_mode_active(void)
+{
+	return pass_mode;
+}
+
 void
 ledger_pass_mode(bool on, bool hash_checks)
 {
 	if (ledger_lib_init() != 0)
 		return;
+	pass_mode = on;
 	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, on ? 0 : 1);
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION,
 	                 !on || hash_checks ? 1 : 0);

@@ -185,6 +185,7 @@ int ledger_changes(struct ledger *lg, const char *old_tree,
  * restores the defaults (cache and hash checks on).
  */
 void ledger_pass_mode(bool on, bool hash_checks);
+bool ledger_pass_mode_active(void);
 
 /* ledger_read_file() for a commit already read raw (`commit_raw`, from
  * ledger_object_read()): walks the raw trees, sharing the trees read with

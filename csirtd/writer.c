@@ -1638,7 +1638,7 @@ writer_queue_len(struct writer *w)
 #define REPLAY_WINDOW 4096 /* commits read ahead of the index */
 #define REPLAY_BATCH 256   /* consecutive commits a worker claims */
 #define REPLAY_THREADS_MAX 4
-#define REPLAY_REOPEN_EVERY 10000 /* see AUDIT_REOPEN_EVERY in audit.c */
+#define REPLAY_REOPEN_EVERY 10000
 
 struct replay {
 	struct ledger *lg;
@@ -1824,7 +1824,9 @@ replay_work(size_t i, void *state, void *arg)
 	struct replay_worker *w = state;
 	struct replay_item *it = util_xcalloc(1, sizeof(*it));
 
-	if (w->lg != NULL && w->done > 0 &&
+	/* With libgit2's object cache on (the daemon's start-up), a full
+	 * cache slows every lookup down: a fresh handle starts empty. */
+	if (w->lg != NULL && w->done > 0 && !ledger_pass_mode_active() &&
 	    w->done % REPLAY_REOPEN_EVERY == 0) {
 		ledger_close(w->lg);
 		if (ledger_open(&w->lg, ledger_path(r->lg), NULL) != 0)
