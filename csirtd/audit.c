@@ -483,7 +483,7 @@ cpfile_cb(const char *path, enum ledger_change change, unsigned mode,
  */
 
 #define AUDIT_THREADS_MAX 4
-#define AUDIT_WINDOW 2048 /* commits checked ahead of the main thread */
+#define AUDIT_WINDOW 4096 /* commits checked ahead of the main thread */
 #define AUDIT_BATCH 256   /* consecutive commits a worker claims */
 
 enum commit_stage {

@@ -3280,8 +3280,17 @@ changes_trees(struct ledger *lg, const git_oid *old, const git_oid *new,
 		goto done;
 	for (size_t i = 0; i < nn; i++) {
 		struct rawent *e = &nv[i];
-		struct rawent *o = rawent_find(ov, on, &cur, e);
+		struct rawent *o;
 
+		/* Most entries are the same entry at the merge cursor. */
+		if (cur < on && ov[cur].len == e->len &&
+		    ov[cur].mode == e->mode &&
+		    git_oid_equal(&ov[cur].oid, &e->oid) &&
+		    memcmp(ov[cur].name, e->name, e->len) == 0) {
+			ov[cur++].matched = true;
+			continue;
+		}
+		o = rawent_find(ov, on, &cur, e);
 		if (o != NULL)
 			o->matched = true;
 		if (o != NULL && o->mode == e->mode &&
