@@ -400,8 +400,9 @@ extern const struct index_migration index_migrations[];
  * and recreated from their own SQL at the end (one sort each instead of a
  * b-tree insert per row).  Never for the live index: a crash in bulk mode
  * leaves a file that must be thrown away.  index_bulk_end() must follow
- * outside any transaction; it restores WAL and synchronous=FULL and
- * checkpoints, so the file is complete once the caller fsyncs it.
+ * outside any transaction; it recreates the indexes and restores WAL and
+ * synchronous=FULL, so the file is complete once the caller has closed
+ * the index (which checkpoints) and fsynced it.
  */
 int index_bulk_begin(struct index *ix);
 int index_bulk_end(struct index *ix);
