@@ -1020,15 +1020,8 @@ check_index(struct audit *a)
 done:
 	index_close(given);
 	index_close(fresh);
-	if (path != NULL) {
-		static const char *const sfx[] = {"", "-wal", "-shm"};
-		for (size_t i = 0; i < UTIL_ARRAY_LEN(sfx); i++) {
-			struct buf p = BUF_INIT;
-			buf_printf(&p, "%s%s", path, sfx[i]);
-			unlink(p.data);
-			buf_free(&p);
-		}
-	}
+	if (path != NULL)
+		index_remove_files(path);
 	if (dir != NULL)
 		rmdir(dir);
 	free(path);

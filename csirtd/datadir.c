@@ -335,18 +335,9 @@ datadir_rebuild(const char *path, uint64_t *events)
 	rc = util_fsync_path(path);
 done:
 	index_close(ix);
-	if (rc != 0 && lock_fd >= 0) {
-		/* Never leave a half-built index behind (ours: we hold the
-		 * lock). */
-		static const char *const sfx[] = {"", "-wal", "-shm",
-		                                  "-journal"};
-		for (size_t i = 0; i < UTIL_ARRAY_LEN(sfx); i++) {
-			struct buf side = BUF_INIT;
-			buf_printf(&side, "%s%s", tmp.data, sfx[i]);
-			unlink(side.data);
-			buf_free(&side);
-		}
-	}
+	/* Never leave a half-built index behind (ours: we hold the lock). */
+	if (rc != 0 && lock_fd >= 0)
+		index_remove_files(tmp.data);
 	ledger_close(lg);
 	ledger_pass_mode(false, true);
 	if (lock_fd >= 0)

@@ -3055,3 +3055,16 @@ index_bulk_end(struct index *ix)
 		    CSIRT_EFAIL, "index: cannot return to WAL (%s)", mode);
 	return 0;
 }
+
+void
+index_remove_files(const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(sfx); i++) {
+		struct buf p = BUF_INIT;
+		buf_printf(&p, "%s%s", path, sfx[i]);
+		unlink(p.data);
+		buf_free(&p);
+	}
+}

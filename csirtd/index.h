@@ -407,4 +407,8 @@ extern const struct index_migration index_migrations[];
 int index_bulk_begin(struct index *ix);
 int index_bulk_end(struct index *ix);
 
+/* Removes an index file that is no longer wanted (a temporary or failed
+ * rebuild) with its -wal, -shm and -journal companions.  Closed first. */
+void index_remove_files(const char *path);
+
 #endif
