@@ -243,9 +243,10 @@ sweep_cb(void *arg)
 	sweep_arm(ev);
 }
 
-/* The caller's upload `id`; CSIRT_ENOTFOUND for another user's. */
+/* The caller's upload `id`; CSIRT_ENOTFOUND for another user's.  With
+ * `idle`, CSIRT_ESTATE while it is being committed. */
 static int
-upload_find(struct upload **out, struct rpc_ctx *ctx, const char *id)
+upload_find(struct upload **out, struct rpc_ctx *ctx, const char *id, bool idle)
 {
 	struct rpc_evidence *ev = rpc_evidence_of(ctx);
 
@@ -254,6 +255,10 @@ upload_find(struct upload **out, struct rpc_ctx *ctx, const char *id)
 	for (struct upload *u = ev->uploads; u != NULL; u = u->next) {
 		if (strcmp(u->id, id) == 0 &&
 		    strcmp(u->owner, ctx->user->login) == 0) {
+			if (idle && u->committing)
+				return csirt_error_set(
+				    CSIRT_ESTATE,
+				    "the upload is being committed");
 			*out = u;
 			return 0;
 		}
@@ -376,9 +381,11 @@ sha256_hex_valid(const char *s)
 	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
-static Csirt__V1__EvidenceUpload *
-upload_status(const struct upload *u, int64_t ttl_ms)
+/* The upload as the API shows it (an EvidenceUpload message). */
+static ProtobufCMessage *
+upload_status(const struct upload *u, const struct rpc_env *env)
 {
+	int64_t ttl_ms = (int64_t)env->evidence_upload_ttl_s * 1000;
 	Csirt__V1__EvidenceUpload *r =
 	    msg_new(&csirt__v1__evidence_upload__descriptor);
 	char t[UTIL_TIME_LEN];
@@ -392,7 +399,7 @@ upload_status(const struct upload *u, int64_t ttl_ms)
 	r->received = evidence_stage_received(u->st);
 	util_time_format_ms(t, sizeof(t), u->touched_ms + ttl_ms);
 	codec_set_string(&r->expires_at, t);
-	return r;
+	return &r->base;
 }
 
 /* ---- upload ----------------------------------------------------------- */
@@ -544,8 +551,7 @@ RPC_HANDLER(rpc_evidence_begin)
 	ev->nuploads++;
 	log_info("evidence upload begun", "upload", u->id, "evidence",
 	         u->m->evidence_id, "actor", ctx->user->login);
-	*out =
-	    &upload_status(u, (int64_t)env->evidence_upload_ttl_s * 1000)->base;
+	*out = upload_status(u, env);
 	u = NULL;
 	sweep_arm(ev);
 	rc = 0;
@@ -564,11 +570,8 @@ RPC_HANDLER(rpc_evidence_append)
 	struct upload *u;
 	int rc;
 
-	if ((rc = upload_find(&u, ctx, r->upload_id)) != 0)
+	if ((rc = upload_find(&u, ctx, r->upload_id, true)) != 0)
 		return rc;
-	if (u->committing)
-		return csirt_error_set(CSIRT_ESTATE,
-		                       "the upload is being committed");
 	if (r->data.len == 0 || r->data.len > EVIDENCE_CHUNK_MAX)
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "data: 1 to %u bytes per call",
@@ -577,9 +580,7 @@ RPC_HANDLER(rpc_evidence_append)
 	                                r->data.len)) != 0)
 		return rc;
 	u->touched_ms = util_time_now_ms();
-	*out = &upload_status(u, (int64_t)rpc_env(ctx)->evidence_upload_ttl_s *
-	                             1000)
-	            ->base;
+	*out = upload_status(u, rpc_env(ctx));
 	return 0;
 }
 
@@ -589,12 +590,10 @@ RPC_HANDLER(rpc_evidence_status)
 	struct upload *u;
 	int rc;
 
-	if ((rc = upload_find(&u, ctx, r->upload_id)) != 0)
+	if ((rc = upload_find(&u, ctx, r->upload_id, false)) != 0)
 		return rc;
 	u->touched_ms = util_time_now_ms();
-	*out = &upload_status(u, (int64_t)rpc_env(ctx)->evidence_upload_ttl_s *
-	                             1000)
-	            ->base;
+	*out = upload_status(u, rpc_env(ctx));
 	return 0;
 }
 
@@ -604,14 +603,9 @@ RPC_HANDLER(rpc_evidence_cancel)
 	struct upload *u;
 	int rc;
 
-	if ((rc = upload_find(&u, ctx, r->upload_id)) != 0)
+	if ((rc = upload_find(&u, ctx, r->upload_id, true)) != 0)
 		return rc;
-	if (u->committing)
-		return csirt_error_set(CSIRT_ESTATE,
-		                       "the upload is being committed");
-	*out = &upload_status(u, (int64_t)rpc_env(ctx)->evidence_upload_ttl_s *
-	                             1000)
-	            ->base;
+	*out = upload_status(u, rpc_env(ctx));
 	upload_remove(rpc_evidence_of(ctx), u);
 	return 0;
 }
@@ -672,11 +666,8 @@ RPC_HANDLER(rpc_evidence_commit)
 	int rc;
 
 	(void)out;
-	if ((rc = upload_find(&u, ctx, r->upload_id)) != 0)
+	if ((rc = upload_find(&u, ctx, r->upload_id, true)) != 0)
 		return rc;
-	if (u->committing)
-		return csirt_error_set(CSIRT_ESTATE,
-		                       "the upload is being committed");
 	rc = evidence_stage_finish(u->st, u->m->sha256);
 	if (rc == CSIRT_EINVAL) {
 		/* The bytes are not the file the client meant: useless. */
