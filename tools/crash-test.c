@@ -2,7 +2,7 @@
  * crash-test - SIGKILL csirtd under load, many times, and prove that no
  * acknowledged write is ever lost or duplicated.
  *
- * Each trial starts the daemon on the same data directory, drives it
+ * Each trial starts the daemon on the run's data directory, drives it
  * with N keep-alive connections (notes by the 情報セキュリティ管理者 and
  * reports by a 所属長, each carrying a unique marker) for a random time,
  * SIGKILLs it while requests are in flight, and restarts it (which
@@ -17,7 +17,13 @@
  *   - `git fsck --strict` is clean and `csirt-audit verify --index` passes.
  *
  *   crash-test --csirtd PATH --audit PATH [--trials N] [--connections N]
- *              [--min-ms MS] [--max-ms MS] [--seed N] [--keep]
+ *              [--min-ms MS] [--max-ms MS] [--fresh-every N] [--seed N]
+ *              [--keep]
+ *
+ * Every --fresh-every trials the run starts over on a new data directory
+ * (the old one is removed unless --keep): each trial's checks read the
+ * whole ledger, so one ever-growing directory would make a long run
+ * quadratic.
  *
  * Prints one line per trial and a summary: trials, acknowledged, lost,
  * duplicated.  Exit status 0 when nothing was lost or duplicated and
@@ -30,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,7 +74,7 @@ struct conn_state {
 
 struct opts {
 	const char *csirtd, *audit;
-	unsigned trials, connections, min_ms, max_ms, seed;
+	unsigned trials, connections, min_ms, max_ms, fresh_every, seed;
 	bool keep;
 };
 
@@ -76,8 +83,9 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: crash-test --csirtd PATH --audit PATH [--trials N] "
 	           "[--connections N]\n"
-	           "                  [--min-ms MS] [--max-ms MS] [--seed N] "
-	           "[--keep]\n"
+	           "                  [--min-ms MS] [--max-ms MS] "
+	           "[--fresh-every N]\n"
+	           "                  [--seed N] [--keep]\n"
 	           "\n"
 	           "  --csirtd PATH      the daemon to kill\n"
 	           "  --audit PATH       csirt-audit, run after every restart\n"
@@ -85,9 +93,11 @@ usage(FILE *f)
 	           "  --connections N    concurrent clients (default 16)\n"
 	           "  --min-ms, --max-ms load time before each kill (default "
 	           "20..400)\n"
+	           "  --fresh-every N    a new data directory every N trials "
+	           "(default 25)\n"
 	           "  --seed N           for the kill times (default: from "
 	           "the clock; printed)\n"
-	           "  --keep             keep the data directory\n");
+	           "  --keep             keep the data directories\n");
 }
 
 static unsigned
@@ -114,6 +124,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 	    {"connections", required_argument, NULL, 'n'},
 	    {"min-ms", required_argument, NULL, 'm'},
 	    {"max-ms", required_argument, NULL, 'M'},
+	    {"fresh-every", required_argument, NULL, 'f'},
 	    {"seed", required_argument, NULL, 's'},
 	    {"keep", no_argument, NULL, 'k'},
 	    {"help", no_argument, NULL, 'h'},
@@ -125,6 +136,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 	o->connections = 16;
 	o->min_ms = 20;
 	o->max_ms = 400;
+	o->fresh_every = 25;
 	o->seed = (unsigned)bl_now_us();
 	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (ch) {
@@ -146,6 +158,10 @@ parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 'M':
 			o->max_ms = num_arg("max-ms", optarg, 1, 60000);
+			break;
+		case 'f':
+			o->fresh_every =
+			    num_arg("fresh-every", optarg, 1, 100000);
 			break;
 		case 's':
 			o->seed = num_arg("seed", optarg, 0, UINT32_MAX);
@@ -405,18 +421,61 @@ trial_check(struct trial *t, const char *data, const char *audit,
 	return lost != 0 || dup != 0 || wrong != 0 || failed;
 }
 
+/* One data directory of a run: the daemon's, its users and its cases. */
+struct gen {
+	char *dir, *data, *log, *admin;
+	struct bl_fixture fx;
+	char *cases[NCASES];
+};
+
+/* Creates generation `n` under `root` and starts the daemon on it. */
+static void
+gen_start(struct gen *g, const struct opts *o, const char *root, unsigned n,
+          struct bl_child *d)
+{
+	char name[32];
+
+	memset(g, 0, sizeof(*g));
+	snprintf(name, sizeof(name), "run%u", n);
+	g->dir = util_path_join(root, name);
+	if (mkdir(g->dir, 0700) != 0)
+		bl_die("mkdir %s: %s", g->dir, strerror(errno));
+	g->data = util_path_join(g->dir, "var");
+	g->log = util_path_join(g->dir, "csirtd.log");
+	g->admin = bl_csirtd_init(o->csirtd, g->data, g->log);
+	bl_csirtd_start(d, o->csirtd, g->data, g->log);
+	bl_fixture_setup(&g->fx, d->addr, g->admin);
+	for (unsigned i = 0; i < NCASES; i++)
+		g->cases[i] =
+		    bl_report(&g->fx, d->addr, "crash-test: 対象事案");
+}
+
+/* Frees generation `g`, removing its directory unless `keep`. */
+static void
+gen_end(struct gen *g, bool keep)
+{
+	if (!keep)
+		bl_rmrf(g->dir);
+	for (unsigned i = 0; i < NCASES; i++)
+		free(g->cases[i]);
+	free(g->dir);
+	free(g->data);
+	free(g->log);
+	free(g->admin);
+	memset(g, 0, sizeof(*g));
+}
+
 int
 main(int argc, char **argv)
 {
 	struct opts o;
 	struct bl_child d = {0};
-	struct bl_fixture fx = {0};
+	struct gen g;
 	struct totals tot = {0};
 	struct bl_conn *conns;
 	struct conn_state *cs;
 	char tmpl[] = "/tmp/crash-test.XXXXXX";
-	char *data, *log, *admin, *cases[NCASES];
-	unsigned seed, i;
+	unsigned seed, i, ngen = 1;
 	int bad = 0;
 
 	bl_prog = "crash-test";
@@ -425,16 +484,11 @@ main(int argc, char **argv)
 	seed = o.seed;
 	if (mkdtemp(tmpl) == NULL)
 		bl_die("mkdtemp: %s", strerror(errno));
-	data = util_path_join(tmpl, "var");
-	log = util_path_join(tmpl, "csirtd.log");
-	admin = bl_csirtd_init(o.csirtd, data, log);
-	bl_csirtd_start(&d, o.csirtd, data, log);
-	bl_fixture_setup(&fx, d.addr, admin);
-	for (i = 0; i < NCASES; i++)
-		cases[i] = bl_report(&fx, d.addr, "crash-test: 対象事案");
+	gen_start(&g, &o, tmpl, ngen, &d);
 	printf("crash-test: %u trials, %u connections, %u..%u ms of load, "
-	       "seed %u, data %s\n",
-	       o.trials, o.connections, o.min_ms, o.max_ms, o.seed, data);
+	       "seed %u, a new data directory every %u trials under %s\n",
+	       o.trials, o.connections, o.min_ms, o.max_ms, o.seed,
+	       o.fresh_every, tmpl);
 	conns = util_xcalloc(o.connections, sizeof(*conns));
 	cs = util_xcalloc(o.connections, sizeof(*cs));
 	for (i = 0; i < o.connections; i++)
@@ -447,8 +501,8 @@ main(int argc, char **argv)
 
 		t.trial = k;
 		t.seed = rand_r(&seed);
-		t.fx = &fx;
-		t.cases = cases;
+		t.fx = &g.fx;
+		t.cases = g.cases;
 		t.addr = d.addr;
 		for (i = 0; i < o.connections; i++)
 			conns[i].fd = -1;
@@ -464,12 +518,18 @@ main(int argc, char **argv)
 		 * clean stop, so that the checks do not race the daemon's own
 		 * writes (deadline.missed events once reports are 30 minutes
 		 * old), and a start again for the next trial. */
-		bl_csirtd_start(&d, o.csirtd, data, log);
+		bl_csirtd_start(&d, o.csirtd, g.data, g.log);
 		bl_child_stop(&d, SIGTERM);
-		bad = trial_check(&t, data, o.audit, &tot);
+		bad = trial_check(&t, g.data, o.audit, &tot);
 		free(t.w);
-		if (!bad && k < o.trials)
-			bl_csirtd_start(&d, o.csirtd, data, log);
+		if (bad || k == o.trials)
+			continue;
+		if (k % o.fresh_every == 0) {
+			gen_end(&g, o.keep);
+			gen_start(&g, &o, tmpl, ++ngen, &d);
+		} else {
+			bl_csirtd_start(&d, o.csirtd, g.data, g.log);
+		}
 	}
 	bl_child_stop(&d, SIGTERM);
 	printf("crash-test: %u trials, %" PRIu64 " acknowledged, %" PRIu64
@@ -480,20 +540,16 @@ main(int argc, char **argv)
 	       o.trials, tot.acked, tot.lost, tot.dup, tot.wrong_commit,
 	       tot.unacked_present, tot.refused, tot.fsck, tot.verify);
 	if (bad)
-		printf("crash-test: FAILED; data kept in %s (seed %u)\n", tmpl,
+		printf("crash-test: FAILED; data kept in %s (seed %u)\n", g.dir,
 		       o.seed);
-	else if (!o.keep)
+	gen_end(&g, true);
+	if (!bad && !o.keep)
 		bl_rmrf(tmpl);
 	for (i = 0; i < o.connections; i++) {
 		buf_free(&cs[i].req);
 		buf_free(&conns[i].in);
 	}
-	for (i = 0; i < NCASES; i++)
-		free(cases[i]);
 	free(conns);
 	free(cs);
-	free(data);
-	free(log);
-	free(admin);
 	return bad;
 }
