@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@
 #include "crypto.h"
 #include "error.h"
 #include "ledger.h"
+#include "ledger_pack.h"
 #include "log.h"
 #include "util.h"
 
@@ -131,10 +133,29 @@ struct ledger {
 	pthread_cond_t mcv;
 
 	struct rawcache *raw; /* whole-ledger passes, see ledger_changes() */
+	struct pack_reader *packs; /* whole-ledger passes: ledger_pack.h */
 };
 
 struct rawcache;
 static void rawcache_free(struct rawcache *c);
+
+/* An object read by a pass; shared between the threads of a pass (the
+ * pass cache), so its count is atomic.  Never changed once read. */
+struct rawobj {
+	git_oid oid;
+	git_object_t type;
+	atomic_uint refs;
+	bool checked; /* its hash was checked on read */
+	/* A tree: the offset of its last entry once a parse has reached it,
+	 * SIZE_MAX before (see changes_append()). */
+	atomic_size_t last;
+	size_t len;
+	unsigned char *data; /* NUL-terminated */
+};
+
+static int rawobj_fetch(struct rawobj **out, struct ledger *lg,
+                        const git_oid *oid);
+static void rawobj_put(struct rawobj *o);
 
 static int
 git_fail(int code, const char *what)
@@ -1791,6 +1812,7 @@ ledger_close(struct ledger *lg)
 	free(lg->pw);
 	buf_free(&lg->delta);
 	rawcache_free(lg->raw);
+	pack_reader_close(lg->packs);
 	git_odb_free(lg->odb);
 	git_repository_free(lg->repo);
 	free(lg->path);
@@ -2489,6 +2511,7 @@ ledger_object_read(char **out, size_t *len, struct ledger *lg, const char *id,
                    const char *type)
 {
 	git_odb_object *obj = NULL;
+	struct rawobj *o = NULL;
 	git_oid oid;
 	size_t n;
 
@@ -2497,6 +2520,23 @@ ledger_object_read(char **out, size_t *len, struct ledger *lg, const char *id,
 	if (strlen(id) != GIT_OID_HEXSZ || git_oid_fromstr(&oid, id) < 0)
 		return csirt_error_set(CSIRT_EINVAL, "bad object id \"%.64s\"",
 		                       id);
+	if (ledger_pass_mode_active()) {
+		/* A pass reads every commit: through its own pack reader. */
+		if (rawobj_fetch(&o, lg, &oid) != 0)
+			return csirt_error_set(CSIRT_ENOTFOUND, "%s",
+			                       csirt_error_msg());
+		if (strcmp(git_object_type2string(o->type), type) != 0) {
+			rawobj_put(o);
+			return csirt_error_set(CSIRT_ETAMPER,
+			                       "object %.12s is not a %s", id,
+			                       type);
+		}
+		*out = util_xmalloc(o->len + 1);
+		memcpy(*out, o->data, o->len + 1);
+		*len = o->len;
+		rawobj_put(o);
+		return 0;
+	}
 	if (git_odb_read(&obj, lg->odb, &oid) < 0)
 		return git_fail(CSIRT_ENOTFOUND, "reading ledger object");
 	if (strcmp(git_object_type2string(git_odb_object_type(obj)), type) !=
@@ -3088,12 +3128,13 @@ struct rawent {
 	bool matched;
 };
 
-/* Parses a raw tree into entries (caller frees *out). */
+/* Parses a raw tree into entries (caller frees *out), from byte `from`
+ * (an entry's start) to its end. */
 static int
-rawtree_parse(struct rawent **out, size_t *n, git_odb_object *o)
+rawtree_parse(struct rawent **out, size_t *n, struct rawobj *o, size_t from)
 {
-	const unsigned char *p = git_odb_object_data(o);
-	const unsigned char *end = p + git_odb_object_size(o);
+	const unsigned char *p = o->data + from;
+	const unsigned char *end = o->data + o->len, *last = NULL;
 	struct rawent *e = NULL;
 	size_t cap = 0;
 
@@ -3108,9 +3149,9 @@ rawtree_parse(struct rawent **out, size_t *n, git_odb_object *o)
 		len = tree_entry(p, end, &name, &namelen, &is_tree);
 		if (len == 0) {
 			free(e);
-			return csirt_error_set(
-			    CSIRT_ETAMPER, "malformed tree %.12s",
-			    git_oid_tostr_s(git_odb_object_id(o)));
+			return csirt_error_set(CSIRT_ETAMPER,
+			                       "malformed tree %.12s",
+			                       git_oid_tostr_s(&o->oid));
 		}
 		for (const unsigned char *m = p; *m != ' '; m++)
 			mode = mode * 8 + (unsigned)(*m - '0');
@@ -3126,8 +3167,11 @@ rawtree_parse(struct rawent **out, size_t *n, git_odb_object *o)
 		git_oid_fromraw(&e[*n].oid,
 		                (const unsigned char *)name + namelen + 1);
 		(*n)++;
+		last = p;
 		p += len;
 	}
+	if (last != NULL)
+		atomic_store(&o->last, (size_t)(last - o->data));
 	*out = e;
 	return 0;
 }
@@ -3142,8 +3186,50 @@ rawtree_parse(struct rawent **out, size_t *n, git_odb_object *o)
 #define RAWCACHE_SLOTS 256
 
 struct rawcache {
-	git_odb_object *slot[RAWCACHE_SLOTS];
+	struct rawobj *slot[RAWCACHE_SLOTS];
 };
+
+static void
+rawobj_put(struct rawobj *o)
+{
+	if (o != NULL && atomic_fetch_sub(&o->refs, 1) == 1) {
+		free(o->data);
+		free(o);
+	}
+}
+
+static struct rawobj *
+rawobj_ref(struct rawobj *o)
+{
+	atomic_fetch_add(&o->refs, 1);
+	return o;
+}
+
+static struct rawobj *
+rawobj_new(const git_oid *oid, git_object_t type, unsigned char *data,
+           size_t len)
+{
+	struct rawobj *o = util_xmalloc(sizeof(*o));
+
+	git_oid_cpy(&o->oid, oid);
+	o->type = type;
+	atomic_init(&o->refs, 1);
+	atomic_init(&o->last, SIZE_MAX);
+	o->checked = false;
+	o->data = data;
+	o->len = len;
+	return o;
+}
+
+static struct rawobj *
+rawobj_copy(const git_oid *oid, git_object_t type, const void *data, size_t len)
+{
+	unsigned char *d = util_xmalloc(len + 1);
+
+	memcpy(d, data, len);
+	d[len] = '\0';
+	return rawobj_new(oid, type, d, len);
+}
 
 static void
 rawcache_free(struct rawcache *c)
@@ -3151,40 +3237,190 @@ rawcache_free(struct rawcache *c)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < RAWCACHE_SLOTS; i++)
-		git_odb_object_free(c->slot[i]);
+		rawobj_put(c->slot[i]);
 	free(c);
 }
 
-/* Reads object `oid`, which must be of type `want`; the caller frees *out
- * with git_odb_object_free(). */
+/*
+ * The trees of a pass, shared by its threads.  A commit's old side is
+ * often a tree last read thousands of commits before, by another worker
+ * (a case's events/ tree, say, which every event of the case rewrites and
+ * which grows with the case): read again from the pack, its bytes are
+ * inflated and hashed twice.  Here every tree read in a pass is kept,
+ * direct-mapped by id, within a byte budget, and shared by reference.
+ * Only trees whose hash was checked serve a pass that checks hashes
+ * (pass_hash_checks), and every change of mode empties the table.
+ */
+#define PASSCACHE_SLOTS 65536
+#define PASSCACHE_BYTES ((size_t)256 << 20)
+
+static struct {
+	pthread_mutex_t mu;
+	struct rawobj **slot; /* PASSCACHE_SLOTS, or NULL outside a pass */
+	size_t bytes;
+} passcache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+
+static bool pass_mode, pass_hash_checks;
+
+static size_t
+passcache_slot(const git_oid *oid)
+{
+	uint32_t h;
+
+	memcpy(&h, oid->id + 4, sizeof(h));
+	return h % PASSCACHE_SLOTS;
+}
+
+static void
+passcache_reset(bool on)
+{
+	struct rawobj **old;
+
+	pthread_mutex_lock(&passcache.mu);
+	old = passcache.slot;
+	passcache.slot =
+	    on ? util_xcalloc(PASSCACHE_SLOTS, sizeof(*passcache.slot)) : NULL;
+	passcache.bytes = 0;
+	pthread_mutex_unlock(&passcache.mu);
+	if (old != NULL)
+		for (size_t i = 0; i < PASSCACHE_SLOTS; i++)
+			rawobj_put(old[i]);
+	free(old);
+}
+
+/* Tree `oid` from the table (a reference), or NULL. */
+static struct rawobj *
+passcache_get(const git_oid *oid)
+{
+	struct rawobj *o = NULL, *e;
+
+	pthread_mutex_lock(&passcache.mu);
+	if (passcache.slot != NULL) {
+		e = passcache.slot[passcache_slot(oid)];
+		if (e != NULL && git_oid_equal(&e->oid, oid) &&
+		    (e->checked || !pass_hash_checks))
+			o = rawobj_ref(e);
+	}
+	pthread_mutex_unlock(&passcache.mu);
+	return o;
+}
+
+static void
+passcache_put(struct rawobj *o)
+{
+	struct rawobj *old = NULL, **e;
+
+	pthread_mutex_lock(&passcache.mu);
+	if (passcache.slot != NULL) {
+		e = &passcache.slot[passcache_slot(&o->oid)];
+		if (passcache.bytes - (*e ? (*e)->len : 0) + o->len <=
+		    PASSCACHE_BYTES) {
+			old = *e;
+			passcache.bytes -= old != NULL ? old->len : 0;
+			*e = rawobj_ref(o);
+			passcache.bytes += o->len;
+		}
+	}
+	pthread_mutex_unlock(&passcache.mu);
+	rawobj_put(old);
+}
+
+/*
+ * Reads object `oid` for a pass: in pass mode from the packs by this
+ * handle's own reader (ledger_pack.h) with the hash checked here by
+ * libgit2's collision-detecting SHA-1 when the pass checks hashes, and
+ * through libgit2 for whatever that reader declines or when the hash does
+ * not match (so that the error is libgit2's, as it always was).
+ */
 static int
-rawobj_read(git_odb_object **out, struct ledger *lg, const git_oid *oid,
+rawobj_fetch(struct rawobj **out, struct ledger *lg, const git_oid *oid)
+{
+	git_odb_object *g = NULL;
+	enum pack_type pt;
+	unsigned char *data;
+	size_t len;
+
+	*out = NULL;
+	if (pass_mode) {
+		if ((*out = passcache_get(oid)) != NULL)
+			return 0;
+		if (lg->packs == NULL)
+			lg->packs =
+			    pack_reader_open(git_repository_path(lg->repo));
+		if (pack_reader_read(lg->packs, oid->id, &pt, &data, &len) ==
+		    0) {
+			git_oid chk;
+			git_object_t type = (git_object_t)pt;
+			if (!pass_hash_checks ||
+			    (git_odb_hash(&chk, data, len, type) == 0 &&
+			     git_oid_equal(&chk, oid))) {
+				*out = rawobj_new(oid, type, data, len);
+				(*out)->checked = pass_hash_checks;
+				if (type == GIT_OBJECT_TREE)
+					passcache_put(*out);
+				return 0;
+			}
+			free(data);
+		}
+	}
+	if (git_odb_read(&g, lg->odb, oid) < 0)
+		return git_fail(CSIRT_ETAMPER, "reading ledger object");
+	*out = rawobj_copy(oid, git_odb_object_type(g), git_odb_object_data(g),
+	                   git_odb_object_size(g));
+	git_odb_object_free(g);
+	/* libgit2 checks hashes except in a pass that turned that off. */
+	(*out)->checked = !pass_mode || pass_hash_checks;
+	if (pass_mode && (*out)->type == GIT_OBJECT_TREE)
+		passcache_put(*out);
+	return 0;
+}
+
+/* The type and size of object `oid` without loading a large blob. */
+static int
+rawobj_header(struct ledger *lg, const git_oid *oid, size_t *len,
+              git_object_t *type)
+{
+	enum pack_type pt;
+
+	if (pass_mode && lg->packs != NULL &&
+	    pack_reader_header(lg->packs, oid->id, &pt, len) == 0) {
+		*type = (git_object_t)pt;
+		return 0;
+	}
+	if (git_odb_read_header(len, type, lg->odb, oid) < 0)
+		return git_fail(CSIRT_ETAMPER, "reading object header");
+	return 0;
+}
+
+/* Reads object `oid`, which must be of type `want`; the caller releases
+ * *out with rawobj_put(). */
+static int
+rawobj_read(struct rawobj **out, struct ledger *lg, const git_oid *oid,
             git_object_t want)
 {
 	size_t h = ((size_t)oid->id[0] << 8 | oid->id[1]) % RAWCACHE_SLOTS;
-	git_odb_object *o;
+	struct rawobj *o;
+	int rc;
 
+	*out = NULL;
 	if (lg->raw == NULL)
 		lg->raw = util_xcalloc(1, sizeof(*lg->raw));
 	o = lg->raw->slot[h];
-	if (o != NULL && git_oid_equal(git_odb_object_id(o), oid)) {
-		*out = o;
-		return git_odb_object_dup(out, o) < 0
-		           ? git_fail(CSIRT_EFAIL, "odb object")
-		           : 0;
+	if (o == NULL || !git_oid_equal(&o->oid, oid)) {
+		if ((rc = rawobj_fetch(&o, lg, oid)) != 0)
+			return rc;
+		if (o->type == GIT_OBJECT_TREE) {
+			rawobj_put(lg->raw->slot[h]);
+			lg->raw->slot[h] = rawobj_ref(o);
+		}
+	} else {
+		rawobj_ref(o);
 	}
-	if (git_odb_read(&o, lg->odb, oid) < 0)
-		return git_fail(CSIRT_ETAMPER, "reading ledger object");
-	if (git_odb_object_type(o) != want) {
-		git_odb_object_free(o);
+	if (o->type != want) {
+		rawobj_put(o);
 		return csirt_error_set(
 		    CSIRT_ETAMPER, "object %.12s is not a %s",
 		    git_oid_tostr_s(oid), git_object_type2string(want));
-	}
-	if (want == GIT_OBJECT_TREE) {
-		git_odb_object_free(lg->raw->slot[h]);
-		if (git_odb_object_dup(&lg->raw->slot[h], o) < 0)
-			lg->raw->slot[h] = NULL;
 	}
 	*out = o;
 	return 0;
@@ -3200,7 +3436,7 @@ changes_entry(struct ledger *lg, const struct rawent *e, enum ledger_change ch,
               struct buf *prefix, ledger_change_cb cb, void *arg)
 {
 	size_t keep = prefix->len;
-	git_odb_object *o = NULL;
+	struct rawobj *o = NULL;
 	const char *data = NULL;
 	size_t n = 0;
 	int rc;
@@ -3220,9 +3456,12 @@ changes_entry(struct ledger *lg, const struct rawent *e, enum ledger_change ch,
 
 		/* Evidence content can be gigabytes: its header says so
 		 * without inflating it. */
-		if (git_odb_read_header(&hlen, &htype, lg->odb, &e->oid) < 0 ||
-		    htype != GIT_OBJECT_BLOB) {
-			rc = git_fail(CSIRT_ETAMPER, "reading blob header");
+		if ((rc = rawobj_header(lg, &e->oid, &hlen, &htype)) != 0)
+			goto done;
+		if (htype != GIT_OBJECT_BLOB) {
+			rc = csirt_error_set(CSIRT_ETAMPER,
+			                     "object %.12s is not a blob",
+			                     git_oid_tostr_s(&e->oid));
 			goto done;
 		}
 		if (hlen > LEDGER_DIFF_BLOB_MAX) {
@@ -3231,12 +3470,12 @@ changes_entry(struct ledger *lg, const struct rawent *e, enum ledger_change ch,
 		}
 		if ((rc = rawobj_read(&o, lg, &e->oid, GIT_OBJECT_BLOB)) != 0)
 			goto done;
-		data = git_odb_object_data(o);
-		n = git_odb_object_size(o);
+		data = (const char *)o->data;
+		n = o->len;
 	}
 	rc = cb(prefix->data, ch, e->mode, data, n, arg);
 done:
-	git_odb_object_free(o);
+	rawobj_put(o);
 	prefix->len = keep;
 	prefix->data[keep] = '\0';
 	return rc;
@@ -3262,21 +3501,70 @@ rawent_find(struct rawent *v, size_t nv, size_t *cur, const struct rawent *e)
 	return NULL;
 }
 
+/*
+ * changes_trees() for the commonest change of a big tree: an append.  An
+ * event file's name sorts after every earlier one, so a case's events/
+ * tree -- rewritten by every event of the case, and growing with it --
+ * usually gains one entry at its end, and the old tree is then a prefix
+ * of the new one: the entries after it are the added ones, and neither
+ * tree needs parsing whole.  Applies only when the old tree's last entry
+ * is known (a parse reached it) and the new entries sort after it, in
+ * order; otherwise *applied is false and nothing was reported.
+ */
+static int
+changes_append(bool *applied, struct ledger *lg, struct rawobj *oo,
+               struct rawobj *no, struct buf *prefix, ledger_change_cb cb,
+               void *arg)
+{
+	size_t olast = atomic_load(&oo->last), n = 0;
+	struct rawent prev, *v = NULL;
+	int rc = 0;
+
+	*applied = false;
+	if (olast >= oo->len || oo->len >= no->len ||
+	    memcmp(oo->data, no->data, oo->len) != 0 ||
+	    tree_entry(oo->data + olast, oo->data + oo->len, &prev.name,
+	               &prev.len, &prev.is_tree) != oo->len - olast ||
+	    rawtree_parse(&v, &n, no, oo->len) != 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		if (entry_cmp(prev.name, prev.len, prev.is_tree, v[i].name,
+		              v[i].len, v[i].is_tree) >= 0)
+			goto done;
+		prev = v[i];
+	}
+	*applied = true;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = changes_entry(lg, &v[i], LEDGER_ADDED, prefix, cb, arg);
+done:
+	if (!*applied)
+		csirt_error_clear(); /* the whole parse will say it again */
+	free(v);
+	return rc;
+}
+
 static int
 changes_trees(struct ledger *lg, const git_oid *old, const git_oid *new,
               struct buf *prefix, ledger_change_cb cb, void *arg)
 {
-	git_odb_object *oo = NULL, *no = NULL;
+	struct rawobj *oo = NULL, *no = NULL;
 	struct rawent *ov = NULL, *nv = NULL;
 	size_t on = 0, nn = 0, cur = 0;
 	int rc;
 
 	if ((old != NULL &&
-	     ((rc = rawobj_read(&oo, lg, old, GIT_OBJECT_TREE)) != 0 ||
-	      (rc = rawtree_parse(&ov, &on, oo)) != 0)) ||
+	     (rc = rawobj_read(&oo, lg, old, GIT_OBJECT_TREE)) != 0) ||
 	    (new != NULL &&
-	     ((rc = rawobj_read(&no, lg, new, GIT_OBJECT_TREE)) != 0 ||
-	      (rc = rawtree_parse(&nv, &nn, no)) != 0)))
+	     (rc = rawobj_read(&no, lg, new, GIT_OBJECT_TREE)) != 0))
+		goto done;
+	if (oo != NULL && no != NULL) {
+		bool applied;
+		rc = changes_append(&applied, lg, oo, no, prefix, cb, arg);
+		if (applied)
+			goto done;
+	}
+	if ((oo != NULL && (rc = rawtree_parse(&ov, &on, oo, 0)) != 0) ||
+	    (no != NULL && (rc = rawtree_parse(&nv, &nn, no, 0)) != 0))
 		goto done;
 	for (size_t i = 0; i < nn; i++) {
 		struct rawent *e = &nv[i];
@@ -3328,8 +3616,8 @@ changes_trees(struct ledger *lg, const git_oid *old, const git_oid *new,
 done:
 	free(ov);
 	free(nv);
-	git_odb_object_free(oo);
-	git_odb_object_free(no);
+	rawobj_put(oo);
+	rawobj_put(no);
 	return rc;
 }
 
@@ -3353,8 +3641,6 @@ ledger_changes(struct ledger *lg, const char *old_tree, const char *new_tree,
 	return rc;
 }
 
-static bool pass_mode;
-
 bool
 ledger_pass_mode_active(void)
 {
@@ -3367,6 +3653,8 @@ ledger_pass_mode(bool on, bool hash_checks)
 	if (ledger_lib_init() != 0)
 		return;
 	pass_mode = on;
+	pass_hash_checks = !on || hash_checks;
+	passcache_reset(on);
 	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, on ? 0 : 1);
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION,
 	                 !on || hash_checks ? 1 : 0);
@@ -3388,7 +3676,7 @@ ledger_tree_read_file(char **out, size_t *len, struct ledger *lg,
                       const char *commit_raw, size_t raw_len,
                       const char *commit, const char *path)
 {
-	git_odb_object *t = NULL, *blob = NULL;
+	struct rawobj *t = NULL, *blob = NULL;
 	git_oid oid;
 	const char *p = path;
 	int rc;
@@ -3404,8 +3692,8 @@ ledger_tree_read_file(char **out, size_t *len, struct ledger *lg,
 
 		if ((rc = rawobj_read(&t, lg, &oid, GIT_OBJECT_TREE)) != 0)
 			goto done;
-		q = git_odb_object_data(t);
-		end = q + git_odb_object_size(t);
+		q = t->data;
+		end = q + t->len;
 		while (q < end) {
 			const char *name;
 			size_t namelen, n;
@@ -3423,7 +3711,7 @@ ledger_tree_read_file(char **out, size_t *len, struct ledger *lg,
 			}
 			q += n;
 		}
-		git_odb_object_free(t);
+		rawobj_put(t);
 		t = NULL;
 		if (!found) {
 			rc = csirt_error_set(
@@ -3438,13 +3726,13 @@ ledger_tree_read_file(char **out, size_t *len, struct ledger *lg,
 	}
 	if ((rc = rawobj_read(&blob, lg, &oid, GIT_OBJECT_BLOB)) != 0)
 		goto done;
-	*len = git_odb_object_size(blob);
+	*len = blob->len;
 	*out = util_xmalloc(*len + 1);
-	memcpy(*out, git_odb_object_data(blob), *len);
+	memcpy(*out, blob->data, *len);
 	(*out)[*len] = '\0';
 	rc = 0;
 done:
-	git_odb_object_free(t);
-	git_odb_object_free(blob);
+	rawobj_put(t);
+	rawobj_put(blob);
 	return rc;
 }

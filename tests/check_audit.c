@@ -6,10 +6,13 @@
  * that the rules behind the signature are exercised too.
  */
 #include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "crypto.h"
@@ -540,6 +543,126 @@ START_TEST(test_audit_index_edited)
 }
 END_TEST
 
+/* Adler-32 (RFC 1950), to rewrite a zlib stream's trailer in place. */
+static uint32_t
+adler32_of(const unsigned char *p, size_t n)
+{
+	uint32_t a = 1, b = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		a = (a + p[i]) % 65521;
+		b = (b + a) % 65521;
+	}
+	return b << 16 | a;
+}
+
+/*
+ * Changes one byte in the packs, inside the entry of the first object of
+ * type `type` that is not a delta.  With `keep_zlib` the object must be a
+ * single zlib stored block (trees, commits), and its Adler-32 is
+ * rewritten: the stream still inflates, and only the object's hash can
+ * tell.  Otherwise a byte in the middle of the zlib stream is flipped.
+ */
+static void
+pack_byte_changed(struct fx_env *e, const char *type, bool keep_zlib)
+{
+	struct buf out = BUF_INIT, path = BUF_INIT;
+	unsigned long long off, insize;
+	char name[256], *raw;
+	unsigned char *d, *p;
+	size_t len;
+
+	ck_assert_msg(tu_sh(&out,
+	                    "cd '%s/objects/pack' && for i in *.idx; do "
+	                    "o=$(git verify-pack -v $i | awk '$2==\"%s\" && "
+	                    "NF==5 {print $4, $5; exit}'); [ -n \"$o\" ] && "
+	                    "{ echo \"${i%%.idx}.pack $o\"; exit 0; }; done; "
+	                    "exit 1",
+	                    e->repo, type) == 0,
+	              "no %s in the packs: %s", type, out.data);
+	ck_assert_int_eq(
+	    sscanf(out.data, "%255s %llu %llu", name, &insize, &off), 3);
+	buf_printf(&path, "%s/objects/pack/%s", e->repo, name);
+	ck_assert_int_eq(util_read_file(&raw, &len, path.data, SIZE_MAX), 0);
+	d = (unsigned char *)raw;
+	ck_assert_uint_lt(off + insize, len);
+	p = d + off;
+	while (*p & 0x80) /* the entry's type and size */
+		p++;
+	p++;
+	ck_assert_int_eq((p[0] << 8 | p[1]) % 31, 0); /* a zlib header */
+	if (keep_zlib) {
+		size_t n = (size_t)(p[3] | p[4] << 8);
+		uint32_t a;
+		ck_assert_int_eq(p[2], 0x01); /* one final stored block */
+		ck_assert_uint_eq(n ^ 0xffffu, (size_t)(p[5] | p[6] << 8));
+		p[7 + n - 1] ^= 0x01; /* the last entry's object id */
+		a = adler32_of(p + 7, n);
+		p[7 + n] = (unsigned char)(a >> 24);
+		p[8 + n] = (unsigned char)(a >> 16);
+		p[9 + n] = (unsigned char)(a >> 8);
+		p[10 + n] = (unsigned char)a;
+	} else {
+		d[off + insize / 2] ^= 0x20;
+	}
+	ck_assert_int_eq(chmod(path.data, 0644), 0);
+	ck_assert_int_eq(util_write_file_atomic(path.data, d, len, 0444), 0);
+	free(d);
+	buf_free(&out);
+	buf_free(&path);
+}
+
+/* Bytes changed inside the pack files themselves, not through git: the
+ * verifier reads every object, and checks each one's hash. */
+START_TEST(test_audit_pack_tree_altered)
+{
+	struct fx_env e;
+
+	build_ledger(&e, 2);
+	pack_byte_changed(&e, "tree", true);
+	assert_refused(&e, "", "hash mismatch");
+	fx_env_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_pack_blob_byte_flipped)
+{
+	struct fx_env e;
+	struct buf out = BUF_INIT;
+
+	build_ledger(&e, 2);
+	pack_byte_changed(&e, "blob", false);
+	ck_assert_int_eq(audit(&out, &e, ""), 1);
+	ck_assert_msg(strstr(out.data, "rule ") != NULL, "%s", out.data);
+	buf_free(&out);
+	fx_env_free(&e);
+}
+END_TEST
+
+/* An auditor's copy repacked by stock git (deltas of every kind, chains
+ * of any depth) verifies the same. */
+START_TEST(test_audit_repacked_ledger_verifies)
+{
+	struct fx_env e;
+	struct buf out = BUF_INIT, want = BUF_INIT;
+
+	build_ledger(&e, 3);
+	ck_assert_msg(audit(&want, &e, "") == 0, "%s", want.data);
+	ck_assert_msg(tu_sh(&out,
+	                    "cd '%s' && chmod -R u+w objects && "
+	                    "git repack -adfq --depth=50 --window=50 && "
+	                    "git verify-pack -v objects/pack/*.idx | "
+	                    "grep 'chain length = [2-9]'",
+	                    e.repo) == 0,
+	              "no delta chains after the repack: %s", out.data);
+	ck_assert_msg(audit(&out, &e, "") == 0, "%s", out.data);
+	ck_assert_str_eq(out.data, want.data);
+	buf_free(&out);
+	buf_free(&want);
+	fx_env_free(&e);
+}
+END_TEST
+
 START_TEST(test_audit_ten_thousand_events)
 {
 	struct fx_env e;
@@ -583,6 +706,9 @@ audit_suite(void)
 	tcase_add_test(tc, test_audit_case_json_modified);
 	tcase_add_test(tc, test_audit_index_edited);
 	tcase_add_test(tc, test_audit_ten_thousand_events);
+	tcase_add_test(tc, test_audit_pack_tree_altered);
+	tcase_add_test(tc, test_audit_pack_blob_byte_flipped);
+	tcase_add_test(tc, test_audit_repacked_ledger_verifies);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -21,6 +21,7 @@
 #include "index.h"
 #include "layout.h"
 #include "ledger.h"
+#include "ledger_pack.h"
 #include "lifecycle.h"
 #include "suites.h"
 #include "testutil.h"
@@ -774,6 +775,178 @@ START_TEST(test_ledger_stale_lock_recovered)
 }
 END_TEST
 
+/* ---- the passes' own pack reader (ledger_pack.h) ---------------------- */
+
+static const char *const pack_type_names[] = {"", "commit", "tree", "blob",
+                                              "tag"};
+
+/* What git lists in the repository at `gitdir`: "id type size" lines
+ * (caller frees). */
+static char *
+object_list(const char *gitdir)
+{
+	struct buf out = BUF_INIT;
+
+	ck_assert_msg(
+	    tu_sh(
+	        &out,
+	        "git --git-dir='%s' cat-file --batch-all-objects "
+	        "--batch-check='%%(objectname) %%(objecttype) %%(objectsize)'",
+	        gitdir) == 0,
+	    "%s", out.data);
+	return buf_detach(&out);
+}
+
+/*
+ * Reads every object of `list` (object_list()) in the repository at
+ * `gitdir` with the pack reader, and checks its type and size against
+ * git's and its content against its id (SHA-1 of git's "type size\0"
+ * header and the content).  Returns how many it read; counts those it
+ * declined in *declined, and fails on any other disagreement.
+ */
+static size_t
+pack_read_all(const char *gitdir, const char *list, size_t *declined)
+{
+	struct buf out = BUF_INIT;
+	struct pack_reader *pr = pack_reader_open(gitdir);
+	size_t n = 0;
+	char *line, *nl;
+
+	*declined = 0;
+	buf_puts(&out, list);
+	for (line = out.data; (nl = strchr(line, '\n')) != NULL;
+	     line = nl + 1) {
+		char hex[41], type[16], head[64], got[41];
+		unsigned char oid[PACK_OID_LEN], sum[CRYPTO_SHA1_LEN], *data;
+		struct crypto_sha1_ctx *h;
+		enum pack_type t, ht;
+		size_t size, len, hlen;
+		unsigned x;
+		int hl;
+
+		*nl = '\0';
+		ck_assert_msg(sscanf(line, "%40s %15s %zu", hex, type, &size) ==
+		                  3,
+		              "git said: %s", line);
+		for (int i = 0; i < PACK_OID_LEN; i++) {
+			ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &x), 1);
+			oid[i] = (unsigned char)x;
+		}
+		if (pack_reader_read(pr, oid, &t, &data, &len) != 0) {
+			(*declined)++;
+			continue;
+		}
+		ck_assert_str_eq(pack_type_names[t], type);
+		ck_assert_uint_eq(len, size);
+		ck_assert_int_eq(data[len], '\0');
+		hl = snprintf(head, sizeof(head), "%s %zu", type, len);
+		h = crypto_sha1_new();
+		crypto_sha1_update(h, head, (size_t)hl + 1);
+		crypto_sha1_update(h, data, len);
+		crypto_sha1_final(h, sum);
+		util_hex(got, sum, sizeof(sum));
+		ck_assert_str_eq(got, hex);
+		ck_assert_int_eq(pack_reader_header(pr, oid, &ht, &hlen), 0);
+		ck_assert_int_eq(ht, t);
+		ck_assert_uint_eq(hlen, len);
+		free(data);
+		n++;
+	}
+	pack_reader_close(pr);
+	buf_free(&out);
+	return n;
+}
+
+/* A history with deltas of every kind: a file that grows (long chains), a
+ * Japanese text edited, binary blobs, and trees changing each commit. */
+#define PACK_HISTORY                                                            \
+	"git init -q r && cd r && git config user.email t@t.invalid && "        \
+	"git config user.name t && for i in $(seq 1 40); do "                   \
+	"seq 1 $((i * 50)) > grow.txt && printf '事案 %%s: 聴取\\n' $i >> " \
+	"日本語.md && head -c 2000 /dev/urandom > bin$((i %% 3)) && "        \
+	"git add -A && git commit -qm \"c $i\" || exit 1; done && "
+
+START_TEST(test_ledger_pack_reader_matches_git)
+{
+	char *dir = tu_tmpdir();
+	struct buf out = BUF_INIT, gd = BUF_INIT;
+	size_t declined, n;
+	char *list;
+
+	/* OFS_DELTA chains, as `git repack` writes them. */
+	ck_assert_msg(tu_sh(&out,
+	                    "cd '%s' && " PACK_HISTORY
+	                    "git repack -adq --depth=50 --window=50 && "
+	                    "git prune-packed && git verify-pack -v "
+	                    ".git/objects/pack/*.idx | grep -c 'chain length "
+	                    "= [2-9]'",
+	                    dir) == 0,
+	              "%s", out.data);
+	buf_printf(&gd, "%s/r/.git", dir);
+	list = object_list(gd.data);
+	n = pack_read_all(gd.data, list, &declined);
+	ck_assert_uint_ge(n, 160);
+	ck_assert_uint_eq(declined, 0);
+
+	/* REF_DELTA: pack-objects without --delta-base-offset. */
+	ck_assert_msg(tu_sh(&out,
+	                    "cd '%s' && git init -q --bare ref.git && "
+	                    "git -C r rev-list --objects --all | "
+	                    "git -C r pack-objects -q --window=50 --depth=50 "
+	                    "'%s/ref.git/objects/pack/pack' >/dev/null",
+	                    dir, dir) == 0,
+	              "%s", out.data);
+	buf_reset(&gd);
+	buf_printf(&gd, "%s/ref.git", dir);
+	ck_assert_uint_eq(pack_read_all(gd.data, list, &declined), n);
+	ck_assert_uint_eq(declined, 0);
+
+	/* A loose object is declined (libgit2 reads it). */
+	ck_assert_int_eq(tu_sh(&out,
+	                       "cd '%s/r' && echo 新しい > new.txt && git add "
+	                       "new.txt && git commit -qm loose",
+	                       dir),
+	                 0);
+	buf_reset(&gd);
+	buf_printf(&gd, "%s/r/.git", dir);
+	free(list);
+	list = object_list(gd.data);
+	ck_assert_uint_eq(pack_read_all(gd.data, list, &declined), n);
+	ck_assert_uint_eq(declined, 3); /* blob, tree, commit */
+
+	/* A truncated pack: what lies past the end is declined, the rest
+	 * still reads (and matches). */
+	ck_assert_int_eq(tu_sh(&out,
+	                       "cd '%s/ref.git/objects/pack' && p=$(ls "
+	                       "*.pack) && s=$(stat -c %%s $p) && chmod u+w "
+	                       "$p && truncate -s $((s / 2)) $p",
+	                       dir),
+	                 0);
+	buf_reset(&gd);
+	buf_printf(&gd, "%s/ref.git", dir);
+	ck_assert_uint_gt(pack_read_all(gd.data, list, &declined), 0);
+	ck_assert_uint_gt(declined, 0);
+
+	/* An index that is not one: the pack is left out altogether. */
+	ck_assert_int_eq(tu_sh(&out,
+	                       "cd '%s/ref.git/objects/pack' && i=$(ls *.idx) "
+	                       "&& chmod u+w $i && printf 'xxxx' | dd of=$i "
+	                       "conv=notrunc status=none",
+	                       dir),
+	                 0);
+	{
+		struct pack_reader *pr = pack_reader_open(gd.data);
+		ck_assert_uint_eq(pack_reader_packs(pr), 0);
+		pack_reader_close(pr);
+	}
+	free(list);
+	buf_free(&out);
+	buf_free(&gd);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_ledger_pack_count_bounded)
 {
 	struct fx_env e;
@@ -820,6 +993,7 @@ ledger_suite(void)
 	tcase_add_test(tc, test_ledger_refuses_rewritten_history);
 	tcase_add_test(tc, test_ledger_stale_lock_recovered);
 	tcase_add_test(tc, test_ledger_pack_count_bounded);
+	tcase_add_test(tc, test_ledger_pack_reader_matches_git);
 	tcase_add_test(tc, test_ledger_rebuild_failure_keeps_index);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(big, 600);

@@ -25,5 +25,5 @@ check 'sodium\.h' csirtd/crypto.c
 check 'openssl/' csirtd/crypto.c
 check 'protobuf-c/' csirtd/codec.c
 check 'jansson\.h' csirtd/codec.c
-check 'zlib\.h' csirtd/ledger.c
+check 'zlib\.h' 'csirtd/ledger.c csirtd/ledger_pack.c'
 exit $status
