@@ -6,6 +6,14 @@
  * they are within the window of the consumer's position, so a slot is
  * never reused before its result was taken.  Never touches the ledger or the
  * index itself.
+ *
+ * The lock is taken once per batch, not per item: a worker publishes its
+ * batch's results together, and the consumer wakes the workers only when
+ * its position reaches a batch boundary -- the only positions at which a
+ * waiting worker's claim can fit (claims start at multiples of `batch`,
+ * and the window is one too).  Per item, the wake-ups and the lock handed
+ * between three threads cost a 1,000,000-commit verify about a twentieth
+ * of its time in the kernel.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -37,6 +45,7 @@ pipeline_main(void *arg)
 {
 	struct pipeline *p = arg;
 	void *state = p->ops->thread_init ? p->ops->thread_init(p->arg) : NULL;
+	void **res = util_xcalloc(p->batch, sizeof(*res));
 
 	for (;;) {
 		size_t first, end;
@@ -53,17 +62,18 @@ pipeline_main(void *arg)
 		end = first + p->batch < p->n ? first + p->batch : p->n;
 		p->next = end;
 		pthread_mutex_unlock(&p->mu);
-		for (size_t i = first; i < end; i++) {
-			void *res = p->ops->work(i, state, p->arg);
-			pthread_mutex_lock(&p->mu);
-			p->slots[i % p->window] = res;
-			if (i == p->taken)
-				pthread_cond_broadcast(&p->ready);
-			pthread_mutex_unlock(&p->mu);
-		}
+		for (size_t i = first; i < end; i++)
+			res[i - first] = p->ops->work(i, state, p->arg);
+		pthread_mutex_lock(&p->mu);
+		for (size_t i = first; i < end; i++)
+			p->slots[i % p->window] = res[i - first];
+		if (p->taken >= first && p->taken < end)
+			pthread_cond_broadcast(&p->ready);
+		pthread_mutex_unlock(&p->mu);
 	}
 	if (p->ops->thread_fini != NULL)
 		p->ops->thread_fini(state, p->arg);
+	free(res);
 	return NULL;
 }
 
@@ -81,6 +91,7 @@ pipeline_start(struct pipeline **out, size_t n, size_t nthreads, size_t window,
 	p->window = window > p->batch * PIPELINE_THREADS_MAX
 	                ? window
 	                : p->batch * PIPELINE_THREADS_MAX;
+	p->window += (p->batch - p->window % p->batch) % p->batch;
 	p->slots = util_xcalloc(p->window, sizeof(*p->slots));
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->ready, NULL);
@@ -117,7 +128,8 @@ pipeline_take(struct pipeline *p, size_t i)
 	res = p->slots[i % p->window];
 	p->slots[i % p->window] = NULL;
 	p->taken = i + 1;
-	pthread_cond_broadcast(&p->room);
+	if (p->taken % p->batch == 0)
+		pthread_cond_broadcast(&p->room);
 	pthread_mutex_unlock(&p->mu);
 	return res;
 }
