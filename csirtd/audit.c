@@ -378,8 +378,7 @@ refs_cb(const char *name, void *arg)
 static int
 collect(struct audit *a)
 {
-	char id[LEDGER_OID_HEX];
-	size_t cap = 0;
+	char bad[LEDGER_OID_HEX];
 	int rc;
 
 	if ((rc = ledger_refs(a->lg, refs_cb, a)) != 0)
@@ -388,32 +387,12 @@ collect(struct audit *a)
 	if (a->r->head[0] == '\0')
 		return fail(a->r, AUDIT_REFS, NULL,
 		            LEDGER_REF " does not exist");
-	snprintf(id, sizeof(id), "%s", a->r->head);
-	while (id[0] != '\0') {
-		struct rawcommit c;
-		if ((rc = rawcommit_read(&c, a->lg, id)) != 0) {
-			rc = fail(a->r, AUDIT_LINEAR, id, "unreadable: %s",
-			          csirt_error_msg());
-			rawcommit_free(&c);
-			return rc;
-		}
-		if (c.nparents > 1) {
-			rawcommit_free(&c);
-			return fail(a->r, AUDIT_LINEAR, id,
-			            "is a merge (%zu parents)", c.nparents);
-		}
-		if (a->nids == cap) {
-			cap = cap ? cap * 2 : 1024;
-			a->ids = util_xrealloc(a->ids, cap * sizeof(*a->ids));
-		}
-		memcpy(a->ids[a->nids++], id, LEDGER_OID_HEX);
-		memcpy(id, c.parent, LEDGER_OID_HEX);
-		rawcommit_free(&c);
-	}
-	for (size_t i = 0, j = a->nids - 1; i < j; i++, j--) {
-		memcpy(id, a->ids[i], LEDGER_OID_HEX);
-		memcpy(a->ids[i], a->ids[j], LEDGER_OID_HEX);
-		memcpy(a->ids[j], id, LEDGER_OID_HEX);
+	if ((rc = ledger_first_parents(a->lg, "", &a->ids, &a->nids, bad)) !=
+	    0) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", csirt_error_msg());
+		return fail(a->r, AUDIT_LINEAR, bad[0] != '\0' ? bad : NULL,
+		            "%s", msg);
 	}
 	return 0;
 }

@@ -2365,6 +2365,109 @@ done:
 }
 
 int
+ledger_first_parents(struct ledger *lg, const char *since,
+                     char (**ids)[LEDGER_OID_HEX], size_t *n,
+                     char bad[LEDGER_OID_HEX])
+{
+	bool want_since = since != NULL && *since != '\0';
+	git_oid since_oid, cur;
+	size_t cap = 0;
+	int rc = 0;
+
+	*ids = NULL;
+	*n = 0;
+	bad[0] = '\0';
+	if (want_since && git_oid_fromstr(&since_oid, since) < 0)
+		return csirt_error_set(CSIRT_ETAMPER, "bad commit id \"%s\"",
+		                       since);
+	if (!lg->has_head) {
+		if (want_since)
+			return csirt_error_set(
+			    CSIRT_ETAMPER,
+			    "the index records ledger commit "
+			    "%.12s but the ledger is empty",
+			    since);
+		return 0;
+	}
+	git_oid_cpy(&cur, &lg->head);
+	while (!want_since || !git_oid_equal(&cur, &since_oid)) {
+		struct rawobj *c = NULL;
+		const char *p;
+		size_t nparents = 0;
+		git_oid parent;
+
+		git_oid_tostr(bad, LEDGER_OID_HEX, &cur);
+		if ((rc = rawobj_fetch(&c, lg, &cur)) != 0 ||
+		    c->type != GIT_OBJECT_COMMIT) {
+			rc = csirt_error_set(CSIRT_ETAMPER, "is unreadable: %s",
+			                     rc != 0 ? csirt_error_msg()
+			                             : "not a commit");
+			rawobj_put(c);
+			goto done;
+		}
+		/* git's order: "tree <id>\n", then one "parent <id>\n" per
+		 * parent. */
+		p = (const char *)c->data;
+		if (c->len < 46 || memcmp(p, "tree ", 5) != 0 || p[45] != '\n')
+			rc = csirt_error_set(CSIRT_ETAMPER,
+			                     "is unreadable: no tree header");
+		for (p += 46;
+		     rc == 0 &&
+		     (size_t)(p - (const char *)c->data) + 48 <= c->len &&
+		     memcmp(p, "parent ", 7) == 0 && p[47] == '\n';
+		     p += 48)
+			if (nparents++ == 0 &&
+			    git_oid_fromstrn(&parent, p + 7, GIT_OID_HEXSZ) < 0)
+				rc = csirt_error_set(
+				    CSIRT_ETAMPER, "is unreadable: bad parent");
+		rawobj_put(c);
+		if (rc != 0)
+			goto done;
+		if (nparents > 1) {
+			rc = csirt_error_set(CSIRT_ETAMPER,
+			                     "is a merge (%zu parents)",
+			                     nparents);
+			goto done;
+		}
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			*ids = util_xrealloc(*ids, cap * sizeof(**ids));
+		}
+		memcpy((*ids)[(*n)++], bad, LEDGER_OID_HEX);
+		if (nparents == 0) {
+			if (want_since) {
+				git_oid_tostr(bad, LEDGER_OID_HEX, &lg->head);
+				rc = csirt_error_set(
+				    CSIRT_ETAMPER,
+				    "does not descend from commit %.12s "
+				    "recorded "
+				    "by the index: the ledger was rewritten or "
+				    "replaced",
+				    since);
+				goto done;
+			}
+			break;
+		}
+		git_oid_cpy(&cur, &parent);
+	}
+	for (size_t i = 0, j = *n ? *n - 1 : 0; i < j; i++, j--) {
+		char t[LEDGER_OID_HEX];
+		memcpy(t, (*ids)[i], LEDGER_OID_HEX);
+		memcpy((*ids)[i], (*ids)[j], LEDGER_OID_HEX);
+		memcpy((*ids)[j], t, LEDGER_OID_HEX);
+	}
+	bad[0] = '\0';
+	rc = 0;
+done:
+	if (rc != 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int
 ledger_walk(struct ledger *lg, const char *since, ledger_walk_cb cb, void *arg)
 {
 	git_revwalk *walk = NULL;

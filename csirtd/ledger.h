@@ -97,6 +97,16 @@ void ledger_blob_close(struct ledger_blob_reader *r);
 int ledger_read_file(char **out, size_t *len, struct ledger *lg,
                      const char *commit, const char *path);
 
+/* The commits after `since` ("" for the whole history) up to the head,
+ * oldest first, following each commit's one parent: *ids (caller frees)
+ * and *n.  CSIRT_ETAMPER when a commit on the way is unreadable or a merge
+ * (the ledger's history is linear), or when the line reaches its root
+ * without meeting `since` (the ledger was rewritten or replaced); the
+ * message then begins with what is wrong and `bad` names the commit. */
+int ledger_first_parents(struct ledger *lg, const char *since,
+                         char (**ids)[LEDGER_OID_HEX], size_t *n,
+                         char bad[LEDGER_OID_HEX]);
+
 /* Calls `cb` for every commit after `since` ("" for the whole history) up
  * to the head, oldest first, with the commit id and its message.  Returns
  * CSIRT_ETAMPER if `since` is not an ancestor of the head. */

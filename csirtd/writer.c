@@ -1648,7 +1648,7 @@ struct replay {
 	bool in_tx;
 	uint64_t chunk;              /* events per transaction */
 	char (*ids)[LEDGER_OID_HEX]; /* the commits to replay, oldest first */
-	size_t nids, cap;
+	size_t nids;
 };
 
 /* What a worker read for one commit. */
@@ -1981,34 +1981,28 @@ replay_step(struct replay *r, struct replay_item *it, const char *commit)
 }
 
 static int
-replay_collect_cb(const char *commit, const char *message, void *arg)
-{
-	struct replay *r = arg;
-
-	(void)message;
-	if (r->nids == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 1024;
-		r->ids = util_xrealloc(r->ids, r->cap * sizeof(*r->ids));
-	}
-	memcpy(r->ids[r->nids++], commit, LEDGER_OID_HEX);
-	return 0;
-}
-
-static int
 replay_run(struct ledger *lg, struct index *ix, uint64_t chunk,
            uint64_t *replayed)
 {
-	struct replay r = {lg, ix, 0, 0, false, chunk, NULL, 0, 0};
+	struct replay r = {lg, ix, 0, 0, false, chunk, NULL, 0};
 	struct pipeline *p = NULL;
-	char commit[LEDGER_OID_HEX];
+	char commit[LEDGER_OID_HEX], bad[LEDGER_OID_HEX];
 	int rc;
 
 	if (replayed != NULL)
 		*replayed = 0;
 	if ((rc = index_get_position(ix, &r.seq, commit)) != 0)
 		return rc;
-	if ((rc = ledger_walk(lg, commit, replay_collect_cb, &r)) != 0)
+	if ((rc = ledger_first_parents(lg, commit, &r.ids, &r.nids, bad)) !=
+	    0) {
+		if (bad[0] != '\0') {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", csirt_error_msg());
+			rc = csirt_error_set(rc, "ledger commit %.12s %s", bad,
+			                     msg);
+		}
 		goto done;
+	}
 	if (r.nids > 0)
 		pipeline_start(&p, r.nids, pipeline_threads(REPLAY_THREADS_MAX),
 		               REPLAY_WINDOW, REPLAY_BATCH, &replay_ops, &r);
