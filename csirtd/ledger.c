@@ -3356,12 +3356,21 @@ rawcache_free(struct rawcache *c)
  */
 #define PASSCACHE_SLOTS 65536
 #define PASSCACHE_BYTES ((size_t)256 << 20)
+#define PASSCACHE_LOCKS 64 /* striped: one lock made 6 % of a verify */
 
 static struct {
-	pthread_mutex_t mu;
+	pthread_mutex_t mu[PASSCACHE_LOCKS]; /* slot i under mu[i % LOCKS] */
 	struct rawobj **slot; /* PASSCACHE_SLOTS, or NULL outside a pass */
-	size_t bytes;
-} passcache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+	atomic_size_t bytes;
+} passcache;
+static pthread_once_t passcache_once = PTHREAD_ONCE_INIT;
+
+static void
+passcache_init(void)
+{
+	for (size_t i = 0; i < PASSCACHE_LOCKS; i++)
+		pthread_mutex_init(&passcache.mu[i], NULL);
+}
 
 static bool pass_mode, pass_hash_checks;
 
@@ -3374,17 +3383,18 @@ passcache_slot(const git_oid *oid)
 	return h % PASSCACHE_SLOTS;
 }
 
+/* Called with no pass running (ledger_pass_mode()), so no other thread
+ * holds a stripe. */
 static void
 passcache_reset(bool on)
 {
 	struct rawobj **old;
 
-	pthread_mutex_lock(&passcache.mu);
+	pthread_once(&passcache_once, passcache_init);
 	old = passcache.slot;
 	passcache.slot =
 	    on ? util_xcalloc(PASSCACHE_SLOTS, sizeof(*passcache.slot)) : NULL;
-	passcache.bytes = 0;
-	pthread_mutex_unlock(&passcache.mu);
+	atomic_store(&passcache.bytes, 0);
 	if (old != NULL)
 		for (size_t i = 0; i < PASSCACHE_SLOTS; i++)
 			rawobj_put(old[i]);
@@ -3396,15 +3406,16 @@ static struct rawobj *
 passcache_get(const git_oid *oid)
 {
 	struct rawobj *o = NULL, *e;
+	size_t i = passcache_slot(oid);
 
-	pthread_mutex_lock(&passcache.mu);
-	if (passcache.slot != NULL) {
-		e = passcache.slot[passcache_slot(oid)];
-		if (e != NULL && git_oid_equal(&e->oid, oid) &&
-		    (e->checked || !pass_hash_checks))
-			o = rawobj_ref(e);
-	}
-	pthread_mutex_unlock(&passcache.mu);
+	if (passcache.slot == NULL)
+		return NULL;
+	pthread_mutex_lock(&passcache.mu[i % PASSCACHE_LOCKS]);
+	e = passcache.slot[i];
+	if (e != NULL && git_oid_equal(&e->oid, oid) &&
+	    (e->checked || !pass_hash_checks))
+		o = rawobj_ref(e);
+	pthread_mutex_unlock(&passcache.mu[i % PASSCACHE_LOCKS]);
 	return o;
 }
 
@@ -3412,19 +3423,23 @@ static void
 passcache_put(struct rawobj *o)
 {
 	struct rawobj *old = NULL, **e;
+	size_t i = passcache_slot(&o->oid);
 
-	pthread_mutex_lock(&passcache.mu);
-	if (passcache.slot != NULL) {
-		e = &passcache.slot[passcache_slot(&o->oid)];
-		if (passcache.bytes - (*e ? (*e)->len : 0) + o->len <=
-		    PASSCACHE_BYTES) {
-			old = *e;
-			passcache.bytes -= old != NULL ? old->len : 0;
-			*e = rawobj_ref(o);
-			passcache.bytes += o->len;
-		}
+	if (passcache.slot == NULL)
+		return;
+	pthread_mutex_lock(&passcache.mu[i % PASSCACHE_LOCKS]);
+	e = &passcache.slot[i];
+	/* The budget is kept loosely across stripes: a racing put may
+	 * overshoot it by one tree. */
+	if (atomic_load(&passcache.bytes) - (*e ? (*e)->len : 0) + o->len <=
+	    PASSCACHE_BYTES) {
+		old = *e;
+		if (old != NULL)
+			atomic_fetch_sub(&passcache.bytes, old->len);
+		*e = rawobj_ref(o);
+		atomic_fetch_add(&passcache.bytes, o->len);
 	}
-	pthread_mutex_unlock(&passcache.mu);
+	pthread_mutex_unlock(&passcache.mu[i % PASSCACHE_LOCKS]);
 	rawobj_put(old);
 }
 

@@ -65,6 +65,7 @@ struct pack {
 	const unsigned char *off64; /* n64 big-endian 64-bit offsets */
 	size_t n64;
 	time_t mtime;
+	bool borrowed; /* not mapped here (pack_reader_open_mem()) */
 };
 
 struct base {
@@ -138,6 +139,10 @@ map_file(const char *path, size_t *len, time_t *mtime)
 static void
 pack_unmap(struct pack *p)
 {
+	if (p->borrowed) {
+		memset(p, 0, sizeof(*p));
+		return;
+	}
 	if (p->idx != NULL)
 		munmap((void *)(uintptr_t)p->idx, p->idx_len);
 	if (p->data != NULL)
@@ -512,9 +517,9 @@ static bool read_at(struct pack_reader *pr, const struct pack *p, uint64_t off,
                     unsigned depth, enum pack_type *type, unsigned char **data,
                     size_t *len);
 
-/* Delta base at `off` of `p`, through the cache; borrowed until the next
- * call. */
-static const struct base *
+/* Delta base at `off` of `p`, through the cache: in a slot until the next
+ * call that misses the same slot (read_at() drops a big one after use). */
+static struct base *
 base_get(struct pack_reader *pr, const struct pack *p, uint64_t off,
          unsigned depth)
 {
@@ -534,19 +539,18 @@ base_get(struct pack_reader *pr, const struct pack *p, uint64_t off,
 	b->type = type;
 	b->data = data;
 	b->len = len;
-	if (len > BASE_MAX) {
-		/* Returned once, then dropped at the next miss of this slot;
-		 * big bases are rare enough not to be worth keeping. */
-		b->off = UINT64_MAX;
-	}
 	return b;
 }
 
+/* The object at `off` of `p`.  A delta's base is resolved before the
+ * delta is inflated, so that a chain holds one level's buffers at a time,
+ * not one per level. */
 static bool
 read_at(struct pack_reader *pr, const struct pack *p, uint64_t off,
-        unsigned depth, enum pack_type *type, unsigned char **data, size_t *len)
+        unsigned depth, enum pack_type *type, unsigned char **data,
+        size_t *len)
 {
-	const struct base *b;
+	struct base *b = NULL;
 	struct entry e;
 	unsigned char *z;
 	bool ok;
@@ -554,31 +558,64 @@ read_at(struct pack_reader *pr, const struct pack *p, uint64_t off,
 	if (depth > PACK_DELTA_DEPTH || !entry_read(p, off, &e) ||
 	    e.size > PACK_OBJECT_MAX)
 		return false;
-	z = util_xmalloc((size_t)e.size + 1);
-	if (!inflate_at(pr, p, e.zoff, z, (size_t)e.size)) {
-		free(z);
-		return false;
+	if (e.type == OBJ_REF_DELTA) {
+		uint64_t boff;
+		const struct pack *bp = reader_find(pr, e.base_id, &boff);
+		if (bp == NULL || (b = base_get(pr, bp, boff, depth)) == NULL)
+			return false;
+	} else if (e.type == OBJ_OFS_DELTA) {
+		if ((b = base_get(pr, p, e.base_off, depth)) == NULL)
+			return false;
 	}
-	z[e.size] = '\0';
-	if (e.type >= PACK_COMMIT && e.type <= PACK_TAG) {
+	z = util_xmalloc((size_t)e.size + 1);
+	ok = inflate_at(pr, p, e.zoff, z, (size_t)e.size);
+	if (ok && b == NULL) {
+		z[e.size] = '\0';
 		*type = (enum pack_type)e.type;
 		*data = z;
 		*len = (size_t)e.size;
 		return true;
 	}
-	if (e.type == OBJ_REF_DELTA) {
-		uint64_t boff;
-		const struct pack *bp = reader_find(pr, e.base_id, &boff);
-		b = bp != NULL ? base_get(pr, bp, boff, depth) : NULL;
-	} else {
-		b = base_get(pr, p, e.base_off, depth);
-	}
-	ok = b != NULL &&
+	ok = ok &&
 	     delta_apply(data, len, b->data, b->len, z, (size_t)e.size);
 	if (ok)
 		*type = b->type;
 	free(z);
+	if (b != NULL && b->len > BASE_MAX) {
+		/* Big bases are rare: not worth their memory. */
+		free(b->data);
+		b->data = NULL;
+	}
 	return ok;
+}
+
+/* A reader over one pack and its index held in memory, borrowed (the fuzz
+ * target's way in). */
+struct pack_reader *
+pack_reader_open_mem(const unsigned char *idx, size_t idx_len,
+                     const unsigned char *pack, size_t pack_len)
+{
+	struct pack_reader *pr = util_xcalloc(1, sizeof(*pr));
+	struct pack_maps *m = util_xcalloc(1, sizeof(*m));
+	struct pack p;
+
+	memset(&p, 0, sizeof(p));
+	p.idx = idx;
+	p.idx_len = idx_len;
+	p.data = pack;
+	p.data_len = pack_len;
+	p.borrowed = true;
+	m->gitdir = util_strdup("");
+	m->refs = 1;
+	if (pack_check(&p)) {
+		m->packs = util_xmalloc(sizeof(*m->packs));
+		m->packs[0] = p;
+		m->n = 1;
+	}
+	pr->maps = m;
+	pr->packs = m->packs;
+	pr->n = m->n;
+	return pr;
 }
 
 int

@@ -28,6 +28,14 @@ struct pack_reader;
 struct pack_reader *pack_reader_open(const char *gitdir);
 void pack_reader_close(struct pack_reader *pr);
 
+/* A reader over one pack and its .idx held in memory, borrowed until
+ * pack_reader_close() (the fuzz target's way in); a malformed pair gives a
+ * reader that declines everything. */
+struct pack_reader *pack_reader_open_mem(const unsigned char *idx,
+                                         size_t idx_len,
+                                         const unsigned char *pack,
+                                         size_t pack_len);
+
 /* Packs mapped (for tests). */
 size_t pack_reader_packs(const struct pack_reader *pr);
 
