@@ -547,8 +547,7 @@ base_get(struct pack_reader *pr, const struct pack *p, uint64_t off,
  * not one per level. */
 static bool
 read_at(struct pack_reader *pr, const struct pack *p, uint64_t off,
-        unsigned depth, enum pack_type *type, unsigned char **data,
-        size_t *len)
+        unsigned depth, enum pack_type *type, unsigned char **data, size_t *len)
 {
 	struct base *b = NULL;
 	struct entry e;
@@ -576,8 +575,7 @@ read_at(struct pack_reader *pr, const struct pack *p, uint64_t off,
 		*len = (size_t)e.size;
 		return true;
 	}
-	ok = ok &&
-	     delta_apply(data, len, b->data, b->len, z, (size_t)e.size);
+	ok = ok && delta_apply(data, len, b->data, b->len, z, (size_t)e.size);
 	if (ok)
 		*type = b->type;
 	free(z);
