@@ -454,16 +454,6 @@ packw_add_delta(struct packw *pw, const git_oid *oid, uint64_t base_off,
 	packw_entry_done(pw, start);
 }
 
-static void
-put_be32(struct buf *b, uint32_t v)
-{
-	unsigned char x[4] = {(unsigned char)(v >> 24),
-	                      (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-	                      (unsigned char)v};
-
-	buf_put(b, x, 4);
-}
-
 static uint32_t
 get_be32(const unsigned char *p)
 {
@@ -495,22 +485,22 @@ idx_build(struct buf *idx, struct pentry *e, size_t n,
 	buf_put(idx, magic, sizeof(magic));
 	for (uint32_t i = 0, acc = 0; i < 256; i++) {
 		acc += fan[i];
-		put_be32(idx, acc);
+		buf_put_be32(idx, acc);
 	}
 	for (size_t i = 0; i < n; i++)
 		buf_put(idx, e[i].oid.id, GIT_OID_RAWSZ);
 	for (size_t i = 0; i < n; i++)
-		put_be32(idx, e[i].crc);
+		buf_put_be32(idx, e[i].crc);
 	for (size_t i = 0; i < n; i++) {
 		if (e[i].off < 0x80000000u)
-			put_be32(idx, (uint32_t)e[i].off);
+			buf_put_be32(idx, (uint32_t)e[i].off);
 		else
-			put_be32(idx, 0x80000000u | (uint32_t)nlarge++);
+			buf_put_be32(idx, 0x80000000u | (uint32_t)nlarge++);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (e[i].off >= 0x80000000u) {
-			put_be32(idx, (uint32_t)(e[i].off >> 32));
-			put_be32(idx, (uint32_t)e[i].off);
+			buf_put_be32(idx, (uint32_t)(e[i].off >> 32));
+			buf_put_be32(idx, (uint32_t)e[i].off);
 		}
 	}
 	buf_put(idx, pack_sha, CRYPTO_SHA1_LEN);

@@ -532,6 +532,16 @@ buf_putc(struct buf *b, char c)
 }
 
 void
+buf_put_be32(struct buf *b, uint32_t v)
+{
+	unsigned char x[4] = {(unsigned char)(v >> 24),
+	                      (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+	                      (unsigned char)v};
+
+	buf_put(b, x, 4);
+}
+
+void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -38,15 +38,6 @@ ent_cmp(const void *a, const void *b)
 	              ((const struct ent *)b)->oid, PACK_OID_LEN);
 }
 
-static void
-put32(struct buf *b, uint32_t v)
-{
-	unsigned char x[4] = {(unsigned char)(v >> 24),
-	                      (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-	                      (unsigned char)v};
-	buf_put(b, x, 4);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -70,31 +61,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	qsort(e, k, sizeof(e[0]), ent_cmp);
 
 	buf_put(&pack, "PACK", 4);
-	put32(&pack, 2);
-	put32(&pack, (uint32_t)k);
+	buf_put_be32(&pack, 2);
+	buf_put_be32(&pack, (uint32_t)k);
 	buf_put(&pack, data + 1 + k * ENTRY_LEN, size - 1 - k * ENTRY_LEN);
 	for (int i = 0; i < PACK_OID_LEN; i++)
 		buf_putc(&pack, '\0');
 
 	buf_put(&idx, "\377tOc", 4);
-	put32(&idx, 2);
+	buf_put_be32(&idx, 2);
 	for (size_t i = 0; i < k; i++)
 		for (unsigned b = e[i].oid[0]; b < 256; b++)
 			fan[b]++;
 	for (unsigned b = 0; b < 256; b++)
-		put32(&idx, fan[b]);
+		buf_put_be32(&idx, fan[b]);
 	for (size_t i = 0; i < k; i++)
 		buf_put(&idx, e[i].oid, PACK_OID_LEN);
 	for (size_t i = 0; i < k; i++)
-		put32(&idx, 0); /* CRC-32s: the reader does not use them */
+		buf_put_be32(&idx,
+		             0); /* CRC-32s: the reader does not use them */
 	for (size_t i = 0; i < k; i++)
-		put32(&idx, e[i].off & 0x80000000u
-		                ? 0x80000000u | (uint32_t)n64++
-		                : e[i].off);
+		buf_put_be32(&idx, e[i].off & 0x80000000u
+		                       ? 0x80000000u | (uint32_t)n64++
+		                       : e[i].off);
 	for (size_t i = 0; i < k; i++)
 		if (e[i].off & 0x80000000u) {
-			put32(&idx, 0);
-			put32(&idx, e[i].off);
+			buf_put_be32(&idx, 0);
+			buf_put_be32(&idx, e[i].off);
 		}
 	for (int i = 0; i < 2 * PACK_OID_LEN; i++)
 		buf_putc(&idx, '\0');
