@@ -3340,11 +3340,13 @@ rawcache_free(struct rawcache *c)
  * (a case's events/ tree, say, which every event of the case rewrites and
  * which grows with the case): read again from the pack, its bytes are
  * inflated and hashed twice.  Here every tree read in a pass is kept,
- * direct-mapped by id, within a byte budget, and shared by reference.
+ * direct-mapped by id, within a byte budget, and shared by reference,
+ * until a newer version of it has been compared with it (passcache_drop()):
+ * the table holds about one version of each tree path, the live ones.
  * Only trees whose hash was checked serve a pass that checks hashes
  * (pass_hash_checks), and every change of mode empties the table.
  */
-#define PASSCACHE_SLOTS 65536
+#define PASSCACHE_SLOTS 262144
 #define PASSCACHE_BYTES ((size_t)256 << 20)
 #define PASSCACHE_LOCKS 64 /* striped: one lock made 6 % of a verify */
 
@@ -3428,6 +3430,26 @@ passcache_put(struct rawobj *o)
 			atomic_fetch_sub(&passcache.bytes, old->len);
 		*e = rawobj_ref(o);
 		atomic_fetch_add(&passcache.bytes, o->len);
+	}
+	pthread_mutex_unlock(&passcache.mu[i % PASSCACHE_LOCKS]);
+	rawobj_put(old);
+}
+
+/* Forgets tree `o` if the table holds it. */
+static void
+passcache_drop(const struct rawobj *o)
+{
+	struct rawobj *old = NULL;
+	size_t i = passcache_slot(&o->oid);
+
+	if (passcache.slot == NULL)
+		return;
+	pthread_mutex_lock(&passcache.mu[i % PASSCACHE_LOCKS]);
+	if (passcache.slot[i] != NULL &&
+	    git_oid_equal(&passcache.slot[i]->oid, &o->oid)) {
+		old = passcache.slot[i];
+		passcache.slot[i] = NULL;
+		atomic_fetch_sub(&passcache.bytes, old->len);
 	}
 	pthread_mutex_unlock(&passcache.mu[i % PASSCACHE_LOCKS]);
 	rawobj_put(old);
@@ -3722,6 +3744,10 @@ changes_trees(struct ledger *lg, const git_oid *old, const git_oid *new,
 			goto done;
 	rc = 0;
 done:
+	/* The history is linear: once a newer version of this tree was
+	 * compared with it, nothing compares with it again. */
+	if (rc == 0 && oo != NULL && no != NULL)
+		passcache_drop(oo);
 	free(ov);
 	free(nv);
 	rawobj_put(oo);

@@ -93,7 +93,7 @@ struct pack_reader {
 	struct pack_maps *maps;
 	struct pack *packs; /* maps->packs */
 	size_t n;
-	size_t last; /* the pack of the last hit: most reads stay there */
+	size_t *order; /* pack indices, most recently hit first */
 	z_stream zs;
 	bool zinit;
 	struct base bases[BASE_SLOTS];
@@ -192,6 +192,14 @@ pack_newer_first(const void *a, const void *b)
 	return (x->mtime < y->mtime) - (x->mtime > y->mtime);
 }
 
+static void
+reader_order_init(struct pack_reader *pr)
+{
+	pr->order = util_xcalloc(pr->n ? pr->n : 1, sizeof(*pr->order));
+	for (size_t i = 0; i < pr->n; i++)
+		pr->order[i] = i;
+}
+
 static struct pack_maps *
 maps_open(const char *gitdir)
 {
@@ -272,6 +280,7 @@ pack_reader_open(const char *gitdir)
 	}
 	pr->packs = pr->maps->packs;
 	pr->n = pr->maps->n;
+	reader_order_init(pr);
 	return pr;
 }
 
@@ -298,6 +307,7 @@ pack_reader_close(struct pack_reader *pr)
 		free(pr->bases[i].data);
 	if (pr->zinit)
 		inflateEnd(&pr->zs);
+	free(pr->order);
 	free(pr);
 }
 
@@ -341,20 +351,23 @@ pack_find(const struct pack *p, const unsigned char *oid, uint64_t *off)
 	return false;
 }
 
+/* Packs are tried most recently hit first (a hit moves its pack to the
+ * front): a commit's new objects share one pack, and the older objects it
+ * needs sit in a few others. */
 static const struct pack *
 reader_find(struct pack_reader *pr, const unsigned char *oid, uint64_t *off)
 {
-	if (pr->n == 0)
-		return NULL;
-	if (pack_find(&pr->packs[pr->last], oid, off))
-		return &pr->packs[pr->last];
-	for (size_t i = 0; i < pr->n; i++)
-		if (i != pr->last && pack_find(&pr->packs[i], oid, off)) {
-			pr->last = i;
-			return &pr->packs[i];
-		}
+	for (size_t j = 0; j < pr->n; j++) {
+		size_t k = pr->order[j];
+		if (!pack_find(&pr->packs[k], oid, off))
+			continue;
+		memmove(pr->order + 1, pr->order, j * sizeof(*pr->order));
+		pr->order[0] = k;
+		return &pr->packs[k];
+	}
 	return NULL;
 }
+
 
 /* An entry's header at `off`: its type, its (inflated) size, where its
  * zlib stream starts, and a delta's base. */
@@ -613,6 +626,7 @@ pack_reader_open_mem(const unsigned char *idx, size_t idx_len,
 	pr->maps = m;
 	pr->packs = m->packs;
 	pr->n = m->n;
+	reader_order_init(pr);
 	return pr;
 }
 
