@@ -3343,8 +3343,9 @@ rawcache_free(struct rawcache *c)
  * direct-mapped by id, within a byte budget, and shared by reference,
  * until a newer version of it has been compared with it (passcache_drop()):
  * the table holds about one version of each tree path, the live ones.
- * Only trees whose hash was checked serve a pass that checks hashes
- * (pass_hash_checks), and every change of mode empties the table.
+ * Only a pass that checks hashes (csirt-audit) uses it: a rebuild walks
+ * each commit's trees from the root and never needs an old version, so
+ * the table would only cost it.  Every change of mode empties it.
  */
 #define PASSCACHE_SLOTS 262144
 #define PASSCACHE_BYTES ((size_t)256 << 20)
@@ -3472,7 +3473,7 @@ rawobj_fetch(struct rawobj **out, struct ledger *lg, const git_oid *oid)
 
 	*out = NULL;
 	if (pass_mode) {
-		if ((*out = passcache_get(oid)) != NULL)
+		if (pass_hash_checks && (*out = passcache_get(oid)) != NULL)
 			return 0;
 		if (lg->packs == NULL)
 			lg->packs =
@@ -3486,7 +3487,7 @@ rawobj_fetch(struct rawobj **out, struct ledger *lg, const git_oid *oid)
 			     git_oid_equal(&chk, oid))) {
 				*out = rawobj_new(oid, type, data, len);
 				(*out)->checked = pass_hash_checks;
-				if (type == GIT_OBJECT_TREE)
+				if (pass_hash_checks && type == GIT_OBJECT_TREE)
 					passcache_put(*out);
 				return 0;
 			}
@@ -3500,7 +3501,7 @@ rawobj_fetch(struct rawobj **out, struct ledger *lg, const git_oid *oid)
 	git_odb_object_free(g);
 	/* libgit2 checks hashes except in a pass that turned that off. */
 	(*out)->checked = !pass_mode || pass_hash_checks;
-	if (pass_mode && (*out)->type == GIT_OBJECT_TREE)
+	if (pass_mode && pass_hash_checks && (*out)->type == GIT_OBJECT_TREE)
 		passcache_put(*out);
 	return 0;
 }
