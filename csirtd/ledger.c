@@ -146,8 +146,9 @@ struct rawobj {
 	git_object_t type;
 	atomic_uint refs;
 	bool checked; /* its hash was checked on read */
-	/* A tree: the offset of its last entry once a parse has reached it,
-	 * SIZE_MAX before (see changes_append()). */
+	/* A tree: the offset of its last entry once a parse has found the
+	 * whole tree in git's order with no name twice; SIZE_MAX before, or
+	 * when it is not (see changes_append()). */
 	atomic_size_t last;
 	size_t len;
 	unsigned char *data; /* NUL-terminated */
@@ -3221,15 +3222,29 @@ struct rawent {
 	bool matched;
 };
 
+/* Whether entry `a` comes strictly before `b` in git's order, their names
+ * differing (a file and a directory of one name are the same name). */
+static bool
+rawent_before(const struct rawent *a, const struct rawent *b)
+{
+	return entry_cmp(a->name, a->len, a->is_tree, b->name, b->len,
+	                 b->is_tree) < 0 &&
+	       !(a->len == b->len && memcmp(a->name, b->name, a->len) == 0);
+}
+
 /* Parses a raw tree into entries (caller frees *out), from byte `from`
- * (an entry's start) to its end. */
+ * (an entry's start) to its end; *last_off, when given, gets where the
+ * last entry starts.  A whole parse (`from` 0) that finds the entries in
+ * git's order, no name twice, records that in o->last. */
 static int
-rawtree_parse(struct rawent **out, size_t *n, struct rawobj *o, size_t from)
+rawtree_parse(struct rawent **out, size_t *n, struct rawobj *o, size_t from,
+              size_t *last_off)
 {
 	const unsigned char *p = o->data + from;
 	const unsigned char *end = o->data + o->len, *last = NULL;
 	struct rawent *e = NULL;
 	size_t cap = 0;
+	bool sorted = from == 0;
 
 	*out = NULL;
 	*n = 0;
@@ -3259,12 +3274,16 @@ rawtree_parse(struct rawent **out, size_t *n, struct rawobj *o, size_t from)
 		e[*n].matched = false;
 		git_oid_fromraw(&e[*n].oid,
 		                (const unsigned char *)name + namelen + 1);
+		if (sorted && *n > 0 && !rawent_before(&e[*n - 1], &e[*n]))
+			sorted = false;
 		(*n)++;
 		last = p;
 		p += len;
 	}
-	if (last != NULL)
+	if (sorted && last != NULL)
 		atomic_store(&o->last, (size_t)(last - o->data));
+	if (last_off != NULL)
+		*last_off = last != NULL ? (size_t)(last - o->data) : SIZE_MAX;
 	*out = e;
 	return 0;
 }
@@ -3647,7 +3666,7 @@ changes_append(bool *applied, struct ledger *lg, struct rawobj *oo,
                struct rawobj *no, struct buf *prefix, ledger_change_cb cb,
                void *arg)
 {
-	size_t olast = atomic_load(&oo->last), n = 0;
+	size_t olast = atomic_load(&oo->last), n = 0, nlast = SIZE_MAX;
 	struct rawent prev, *v = NULL;
 	int rc = 0;
 
@@ -3656,14 +3675,17 @@ changes_append(bool *applied, struct ledger *lg, struct rawobj *oo,
 	    memcmp(oo->data, no->data, oo->len) != 0 ||
 	    tree_entry(oo->data + olast, oo->data + oo->len, &prev.name,
 	               &prev.len, &prev.is_tree) != oo->len - olast ||
-	    rawtree_parse(&v, &n, no, oo->len) != 0)
+	    rawtree_parse(&v, &n, no, oo->len, &nlast) != 0 || n == 0)
 		goto done;
+	/* The old tree is in order with no name twice (its `last` says so):
+	 * the new entries must follow it the same way, or the whole diff
+	 * decides. */
 	for (size_t i = 0; i < n; i++) {
-		if (entry_cmp(prev.name, prev.len, prev.is_tree, v[i].name,
-		              v[i].len, v[i].is_tree) >= 0)
+		if (!rawent_before(&prev, &v[i]))
 			goto done;
 		prev = v[i];
 	}
+	atomic_store(&no->last, nlast);
 	*applied = true;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = changes_entry(lg, &v[i], LEDGER_ADDED, prefix, cb, arg);
@@ -3694,8 +3716,8 @@ changes_trees(struct ledger *lg, const git_oid *old, const git_oid *new,
 		if (applied)
 			goto done;
 	}
-	if ((oo != NULL && (rc = rawtree_parse(&ov, &on, oo, 0)) != 0) ||
-	    (no != NULL && (rc = rawtree_parse(&nv, &nn, no, 0)) != 0))
+	if ((oo != NULL && (rc = rawtree_parse(&ov, &on, oo, 0, NULL)) != 0) ||
+	    (no != NULL && (rc = rawtree_parse(&nv, &nn, no, 0, NULL)) != 0))
 		goto done;
 	for (size_t i = 0; i < nn; i++) {
 		struct rawent *e = &nv[i];
