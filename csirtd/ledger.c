@@ -2458,65 +2458,57 @@ done:
 	return rc;
 }
 
+/* The message of raw commit `c` (after the blank line ending its headers;
+ * a signature's continuation lines are never empty). */
+static const char *
+commit_message(const struct rawobj *c)
+{
+	for (size_t i = 0; i + 1 < c->len; i++)
+		if (c->data[i] == '\n' && c->data[i + 1] == '\n')
+			return (const char *)c->data + i + 2;
+	return NULL;
+}
+
+/* One history for every walk: ledger_first_parents(), then each commit's
+ * message. */
 int
 ledger_walk(struct ledger *lg, const char *since, ledger_walk_cb cb, void *arg)
 {
-	git_revwalk *walk = NULL;
-	git_oid since_oid, oid;
-	char hex[LEDGER_OID_HEX];
-	int rc = -1, err;
+	char(*ids)[LEDGER_OID_HEX] = NULL;
+	char bad[LEDGER_OID_HEX];
+	size_t n = 0;
+	int rc;
 
-	if (!lg->has_head) {
-		if (since != NULL && *since != '\0')
-			return csirt_error_set(
-			    CSIRT_ETAMPER,
-			    "the index records ledger commit %.12s but the "
-			    "ledger is empty",
-			    since);
-		return 0;
-	}
-	if (since != NULL && *since != '\0') {
-		if (git_oid_fromstr(&since_oid, since) < 0)
-			return csirt_error_set(CSIRT_ETAMPER,
-			                       "bad commit id \"%s\"", since);
-		if (!git_oid_equal(&since_oid, &lg->head) &&
-		    git_graph_descendant_of(lg->repo, &lg->head, &since_oid) !=
-		        1)
-			return csirt_error_set(
-			    CSIRT_ETAMPER,
-			    "ledger head %.12s does not descend from commit "
-			    "%.12s recorded by the index: the ledger was "
-			    "rewritten or replaced",
-			    git_oid_tostr_s(&lg->head), since);
-	}
-	if (git_revwalk_new(&walk, lg->repo) < 0 ||
-	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) <
-	        0 ||
-	    git_revwalk_push(walk, &lg->head) < 0 ||
-	    (since != NULL && *since != '\0' &&
-	     git_revwalk_hide(walk, &since_oid) < 0)) {
-		rc = git_fail(CSIRT_ETAMPER, "walking ledger");
-		goto done;
-	}
-	while ((err = git_revwalk_next(&oid, walk)) == 0) {
-		git_commit *c = NULL;
-		if (git_commit_lookup(&c, lg->repo, &oid) < 0) {
-			rc = git_fail(CSIRT_ETAMPER, "reading ledger commit");
-			goto done;
+	if ((rc = ledger_first_parents(lg, since, &ids, &n, bad)) != 0) {
+		if (bad[0] != '\0') {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", csirt_error_msg());
+			rc = csirt_error_set(rc, "ledger commit %.12s %s", bad,
+			                     msg);
 		}
-		git_oid_tostr(hex, sizeof(hex), &oid);
-		rc = cb(hex, git_commit_message(c), arg);
-		git_commit_free(c);
-		if (rc != 0)
-			goto done;
+		return rc;
 	}
-	if (err != GIT_ITEROVER) {
-		rc = git_fail(CSIRT_ETAMPER, "walking ledger");
-		goto done;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct rawobj *c = NULL;
+		const char *message;
+		git_oid oid;
+
+		if (git_oid_fromstr(&oid, ids[i]) < 0 ||
+		    (rc = rawobj_fetch(&c, lg, &oid)) != 0) {
+			rc = csirt_error_set(CSIRT_ETAMPER,
+			                     "reading ledger commit %.12s",
+			                     ids[i]);
+			break;
+		}
+		if ((message = commit_message(c)) == NULL)
+			rc = csirt_error_set(
+			    CSIRT_ETAMPER, "ledger commit %.12s has no message",
+			    ids[i]);
+		else
+			rc = cb(ids[i], message, arg);
+		rawobj_put(c);
 	}
-	rc = 0;
-done:
-	git_revwalk_free(walk);
+	free(ids);
 	return rc;
 }
 
