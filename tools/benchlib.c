@@ -447,7 +447,12 @@ conn_open(struct bl_load *l, struct bl_conn *c, int ep)
 	if (c->fd < 0)
 		bl_die("cannot connect to %s: %s", l->addr, strerror(errno));
 	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-	ev.events = EPOLLIN | EPOLLOUT;
+	/* Edge-triggered: a level-triggered EPOLLOUT is ready whenever the
+	 * socket has room, which is always, so epoll_wait returned at once
+	 * and this loop spun a whole core (half the samples of a note run
+	 * on 2 cores were the client's epoll).  conn_send writes and
+	 * conn_read reads until EAGAIN, as edge triggering needs. */
+	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 	ev.data.ptr = c;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
 		bl_die("epoll_ctl: %s", strerror(errno));
@@ -511,7 +516,10 @@ conn_read(struct bl_load *l, struct bl_conn *c)
 			return 1;
 		}
 		conn_next(l, c);
-		return conn_send(c) < 0;
+		if (conn_send(c) < 0)
+			return 1;
+		/* Read on to EAGAIN: an end of file that came with the
+		 * response would otherwise raise no further edge. */
 	}
 }
 
@@ -541,8 +549,8 @@ bl_load_run(struct bl_load *l, int64_t until_us)
 
 			if ((evs[i].events & EPOLLOUT) && conn_send(c) < 0)
 				reopen = 1;
-			if (!reopen &&
-			    (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+			if (!reopen && (evs[i].events & (EPOLLIN | EPOLLRDHUP |
+			                                 EPOLLHUP | EPOLLERR)))
 				reopen = conn_read(l, c);
 			if (reopen) {
 				if (c->req != NULL && c->sent != 0 &&

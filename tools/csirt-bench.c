@@ -38,7 +38,7 @@
 
 #define MAX_CONNECTIONS 4096
 #define NOTE_TEXT_LEN 200
-#define MAX_CASES 256
+#define MAX_CASES 100000
 
 enum kind { K_REPORT, K_NOTE, K_GET, K_LIST, K_COUNT };
 
@@ -63,6 +63,7 @@ struct opts {
 	const char *json;
 	const struct workload *wl;
 	int connections;
+	int cases; /* 0: one per connection */
 	double seconds;
 	double warmup;
 };
@@ -85,6 +86,10 @@ struct stats {
  * sends now, and its random sequence. */
 struct conn_state {
 	struct buf tpl[K_COUNT];
+	/* AddNote to each of the connection's cases (cases i, i + N, ...
+	 * of N connections), sent in turn; tpl[K_NOTE] is unused. */
+	struct buf *notes;
+	size_t nnotes, next_note;
 	enum kind kind;
 	uint64_t rng;
 };
@@ -103,7 +108,8 @@ usage(FILE *f)
 	        "ADMIN-TOKEN)\n"
 	        "                   [--workload report|note|get|list|mixed] "
 	        "[--connections N]\n"
-	        "                   [--seconds S] [--warmup S] [--bare PATH] "
+	        "                   [--cases N] [--seconds S] [--warmup S] "
+	        "[--bare PATH]\n                   "
 	        "[--json FILE]\n"
 	        "\n"
 	        "  --csirtd PATH      start this csirtd on a fresh data "
@@ -112,6 +118,11 @@ usage(FILE *f)
 	        "--token (an administrator's)\n"
 	        "  --workload W       what to send (default mixed)\n"
 	        "  --connections N    keep-alive connections (default 64)\n"
+	        "  --cases N          cases the notes and reads go to; each "
+	        "connection\n"
+	        "                     writes to its share in turn (default: "
+	        "one per\n"
+	        "                     connection)\n"
 	        "  --seconds S        measured time (default 10)\n"
 	        "  --warmup S         unmeasured time first (default 1)\n"
 	        "  --bare PATH        tools/evhttp-bare: run the same load "
@@ -145,7 +156,12 @@ next_cb(struct bl_conn *c, void *arg)
 	for (k = 0; k < K_COUNT - 1 && r >= run->wl->weight[k]; k++)
 		r -= run->wl->weight[k];
 	cs->kind = (enum kind)k;
-	c->req = &cs->tpl[k];
+	if (k == K_NOTE) {
+		c->req = &cs->notes[cs->next_note];
+		cs->next_note = (cs->next_note + 1) % cs->nnotes;
+	} else {
+		c->req = &cs->tpl[k];
+	}
 }
 
 static void
@@ -300,21 +316,31 @@ conns_prepare(struct bl_conn *conns, struct conn_state *cs, int n,
 	list->page_size = 20;
 	for (int i = 0; i < n; i++) {
 		const char *id = cases[i % ncases];
-		Csirt__V1__AddNoteRequest *note = bl_note_new(id, text);
 
+		cs[i].nnotes = 0;
+		for (int j = i % ncases; j < ncases || cs[i].nnotes == 0;
+		     j += n)
+			cs[i].nnotes++;
+		cs[i].notes = util_xcalloc(cs[i].nnotes, sizeof(*cs[i].notes));
+		for (size_t j = 0; j < cs[i].nnotes; j++) {
+			Csirt__V1__AddNoteRequest *note = bl_note_new(
+			    cases[((size_t)(i % ncases) + j * (size_t)n) %
+			          (size_t)ncases],
+			    text);
+			bl_request(&cs[i].notes[j], addr, BL_CASE("AddNote"),
+			           fx->sm, &note->base);
+			codec_free(&note->base);
+		}
 		conns[i].fd = -1;
 		conns[i].user = &cs[i];
 		cs[i].rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
 		codec_set_string(&get->id, id);
 		bl_request(&cs[i].tpl[K_REPORT], addr,
 		           BL_CASE("ReportIncident"), fx->rep, &r->base);
-		bl_request(&cs[i].tpl[K_NOTE], addr, BL_CASE("AddNote"), fx->sm,
-		           &note->base);
 		bl_request(&cs[i].tpl[K_GET], addr, BL_CASE("GetCase"), fx->rep,
 		           &get->base);
 		bl_request(&cs[i].tpl[K_LIST], addr, BL_CASE("ListCases"),
 		           fx->rep, &list->base);
-		codec_free(&note->base);
 	}
 	codec_free(&r->base);
 	codec_free(&get->base);
@@ -361,6 +387,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 	    {"token", required_argument, NULL, 't'},
 	    {"workload", required_argument, NULL, 'w'},
 	    {"connections", required_argument, NULL, 'n'},
+	    {"cases", required_argument, NULL, 'C'},
 	    {"seconds", required_argument, NULL, 's'},
 	    {"warmup", required_argument, NULL, 'W'},
 	    {"bare", required_argument, NULL, 'b'},
@@ -408,6 +435,16 @@ parse_opts(struct opts *o, int argc, char **argv)
 				        "csirt-bench: --connections must be "
 				        "1..%d\n",
 				        MAX_CONNECTIONS);
+				exit(2);
+			}
+			break;
+		case 'C':
+			o->cases = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || o->cases < 1 ||
+			    o->cases > MAX_CASES) {
+				fprintf(stderr,
+				        "csirt-bench: --cases must be 1..%d\n",
+				        MAX_CASES);
 				exit(2);
 			}
 			break;
@@ -485,7 +522,7 @@ main(int argc, char **argv)
 	conns = util_xcalloc((size_t)o.connections, sizeof(*conns));
 	cs = util_xcalloc((size_t)o.connections, sizeof(*cs));
 	bl_fixture_setup(&fx, addr, admin);
-	ncases = o.connections < MAX_CASES ? o.connections : MAX_CASES;
+	ncases = o.cases != 0 ? o.cases : o.connections;
 	cases = util_xcalloc((size_t)ncases, sizeof(*cases));
 	for (k = 0; k < ncases; k++)
 		cases[k] = bl_report(&fx, addr, "ベンチマーク: 対象事案");
@@ -561,6 +598,9 @@ main(int argc, char **argv)
 		buf_free(&conns[i].in);
 		for (k = 0; k < K_COUNT; k++)
 			buf_free(&cs[i].tpl[k]);
+		for (size_t j = 0; j < cs[i].nnotes; j++)
+			buf_free(&cs[i].notes[j]);
+		free(cs[i].notes);
 	}
 	for (k = 0; k < ncases; k++)
 		free(cases[k]);
