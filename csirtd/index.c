@@ -533,6 +533,7 @@ enum ix_stmt {
 	IX_ROLLBACK_TO,
 	IX_EVENT_EXISTS,
 	IX_EVENT_INSERT,
+	IX_EVENT_SET_COMMIT,
 	IX_CASE_UPSERT,
 	IX_ASSIGNEES_DELETE,
 	IX_ASSIGNEE_INSERT,
@@ -572,6 +573,7 @@ static const char *const ix_sql[IX__COUNT] = {
     [IX_EVENT_INSERT] =
         "INSERT INTO events (seq, case_id, type, actor, role, time_ms,"
         " commit_id, pb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [IX_EVENT_SET_COMMIT] = "UPDATE events SET commit_id = ?2 WHERE seq = ?1",
     /* last_seq only moves forward: an older fold never overwrites a
      * newer one (changes() == 0 is reported as tampering). */
     [IX_CASE_UPSERT] =
@@ -1437,6 +1439,29 @@ index_set_position(struct index *ix, uint64_t seq, const char *commit_id)
 	db_bind_int(d, st, 1, (int64_t)seq);
 	db_bind_text(d, st, 2, commit_id);
 	return db_run(d, st, "position");
+}
+
+int
+index_set_event_commit(struct index *ix, uint64_t seq, const char *commit_id)
+{
+	struct db *d = &ix->db;
+	sqlite3_stmt *st = d->stmts[IX_EVENT_SET_COMMIT];
+	int err;
+
+	if (seq == 0 || seq > INT64_MAX || !index_commit_id_valid(commit_id))
+		return csirt_error_set(
+		    CSIRT_EINVAL, "index: bad event commit %" PRIu64 " \"%s\"",
+		    seq, commit_id ? commit_id : "(null)");
+	db_bind_int(d, st, 1, (int64_t)seq);
+	db_bind_text(d, st, 2, commit_id);
+	if ((err = db_run(d, st, "event commit")) != 0)
+		return err;
+	if (sqlite3_changes(d->conn) != 1)
+		return csirt_error_set(CSIRT_ETAMPER,
+		                       "index: no event %" PRIu64
+		                       " to give commit %s",
+		                       seq, commit_id);
+	return 0;
 }
 
 int

@@ -102,6 +102,12 @@ int index_apply(struct index *ix, const struct Csirt__V1__Event *ev,
 
 /* The last ledger event reflected in the index. */
 int index_set_position(struct index *ix, uint64_t seq, const char *commit_id);
+/* Sets the commit of event `seq`, applied in this transaction with
+ * INDEX_COMMIT_PENDING as its commit (the writer learns commit ids only at
+ * the end of a batch: commitq.h). */
+#define INDEX_COMMIT_PENDING "0000000000000000000000000000000000000000"
+int index_set_event_commit(struct index *ix, uint64_t seq,
+                           const char *commit_id);
 /* Sets 0 and "" on an empty index. */
 int index_get_position(struct index *ix, uint64_t *seq,
                        char commit_id[INDEX_COMMIT_ID_LEN + 1]);

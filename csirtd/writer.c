@@ -9,8 +9,11 @@
  *   1. BEGIN IMMEDIATE on the index; open a ledger batch.
  *   2. For each command: validate against the current state (the index sees
  *      this batch's own earlier writes), assign seq/time/case id, fold the
- *      case, commit the event to the ledger (in memory) and the index.
- *   3. Write the batch's objects as one pack, fsync, move the ref (fsync),
+ *      case, render its files, queue its ledger commit (commitq.h: built
+ *      in memory on a thread of its own while this one goes on) and apply
+ *      it to the index with its commit id pending.
+ *   3. Drain the queued commits and give their index rows their ids.  Write
+ *      the batch's objects as one pack, fsync, move the ref (fsync),
  *      then COMMIT the index (WAL, synchronous=NORMAL: not fsynced; the
  *      ledger is durable by then, and start-up reconciliation replays a
  *      tail the index lost in a crash).
@@ -33,6 +36,7 @@
 #include "checkpoint.h"
 #include "clock.h"
 #include "codec.h"
+#include "commitq.h"
 #include "crypto.h"
 #include "error.h"
 #include "evidence.h"
@@ -55,6 +59,12 @@
 struct writer {
 	struct ledger *lg;
 	struct index *ix;
+	/* The batch's ledger commits run here (commitq.h); `cur` is the
+	 * command being applied, `cq_failed` the one whose commit failed
+	 * (SIZE_MAX: none), `last_commit` the newest commit id drained. */
+	struct commitq *cq;
+	size_t cur, cq_failed;
+	char last_commit[LEDGER_OID_HEX];
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -120,6 +130,7 @@ writer_new(struct writer **out, struct ledger *lg, struct index *ix,
 	w->batch_max = batch_max ? batch_max : 1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	commitq_new(&w->cq, lg);
 	if ((rc = index_get_position(ix, &w->last_seq, commit)) != 0) {
 		writer_free(w);
 		return rc;
@@ -709,10 +720,37 @@ is_command_error(int rc)
 	       rc == CSIRT_ESTATE || rc == CSIRT_EBUSY;
 }
 
-/* Validates and applies one command.  Returns 0, a command error (nothing
- * was written), or a batch error (the batch must be aborted). */
+/* The drain's report of one commit: the event's index row gets its id. */
 static int
-apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
+commit_drained(void *arg, uint64_t seq, const char commit[LEDGER_OID_HEX])
+{
+	struct writer *w = arg;
+
+	memcpy(w->last_commit, commit, LEDGER_OID_HEX);
+	return seq != 0 ? index_set_event_commit(w->ix, seq, commit) : 0;
+}
+
+/* Waits for the batch's queued commits (the ledger is the writer's again
+ * afterwards) and gives their index rows their ids.  Batch error on
+ * failure, with the failed command in w->cq_failed. */
+static int
+commits_drain(struct writer *w)
+{
+	size_t failed;
+	int rc = commitq_drain(w->cq, commit_drained, w, &failed);
+
+	if (rc != 0)
+		w->cq_failed = failed;
+	return rc;
+}
+
+/* Validates and applies one command, queueing its ledger commit; the id
+ * goes to `commit_out` (NULL: nowhere) when the batch drains.  Returns 0, a
+ * command error (nothing was written), or a batch error (the batch must be
+ * aborted). */
+static int
+apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq,
+          char *commit_out)
 {
 	Csirt__V1__Event *ev = cmd->ev;
 	Csirt__V1__Case *current = NULL;
@@ -832,7 +870,9 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 		char blob[LEDGER_OID_HEX];
 		uint64_t csize = 0;
 
-		if ((rc = ledger_blob_put_file(w->lg, m->content_path,
+		/* The ledger is the commit thread's until drained. */
+		if ((rc = commits_drain(w)) != 0 ||
+		    (rc = ledger_blob_put_file(w->lg, m->content_path,
 		                               cmd->content_file, blob,
 		                               &csize)) != 0)
 			goto done;
@@ -881,10 +921,17 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq)
 	if (e_json.len > 0)
 		files[nfiles++] =
 		    (struct ledger_file){e_path.data, e_json.data, e_json.len};
-	struct ledger_commit_info info = {ev->actor, now_ms, msg.data};
-	if ((rc = ledger_commit(w->lg, &info, files, nfiles, cmd->commit)) !=
-	        0 ||
-	    (rc = index_apply(w->ix, ev, cmd->commit, current,
+	{
+		/* The files' own storage moves into the queue; a note's text
+		 * and cipher are the command's, valid until it completes. */
+		struct buf *const own[] = {&ev_path, &ev_json, &f_path, &f_json,
+		                           &n_path,  &e_path,  &e_json};
+
+		commitq_commit(w->cq, ev->actor, now_ms, &msg, files, nfiles,
+		               own, UTIL_ARRAY_LEN(own), seq, w->cur,
+		               commit_out);
+	}
+	if ((rc = index_apply(w->ix, ev, INDEX_COMMIT_PENDING, current,
 	                      cmd->note_cipher != NULL ? NULL : note)) != 0) {
 		if (is_command_error(rc))
 			rc = csirt_error_wrap(CSIRT_EFAIL, "index");
@@ -922,13 +969,12 @@ cmd_fail(struct writer_cmd *cmd, int rc)
  * After an accepted report `cmd` (seq `seq`): when its category is in
  * policy.auto_escalate, applies a case.escalated event by the daemon as
  * event seq + 1 of the same batch, and hands the escalated case to `cmd`.
- * Sets *added to 1 and `commit` to the escalation's commit when it did.  An
- * escalation the lifecycle refuses is logged and skipped (the report stands); a
- * batch error is returned.
+ * Sets *added to 1 when it did.  An escalation the lifecycle refuses is
+ * logged and skipped (the report stands); a batch error is returned.
  */
 static int
 auto_escalate(struct writer *w, struct writer_cmd *cmd, uint64_t seq,
-              int *added, char commit[LEDGER_OID_HEX])
+              int *added)
 {
 	struct writer_cmd sub;
 	const Csirt__V1__Case *rc_case;
@@ -960,12 +1006,11 @@ auto_escalate(struct writer *w, struct writer_cmd *cmd, uint64_t seq,
 	codec_set_string(&ev->case_escalated->reason, reason);
 	memset(&sub, 0, sizeof(sub));
 	sub.ev = ev;
-	rc = apply_one(w, &sub, seq + 1);
+	rc = apply_one(w, &sub, seq + 1, NULL);
 	if (rc == 0) {
 		codec_free(&cmd->case_after->base);
 		cmd->case_after = sub.case_after;
 		sub.case_after = NULL;
-		memcpy(commit, sub.commit, LEDGER_OID_HEX);
 		*added = 1;
 	} else if (is_command_error(rc)) {
 		log_error("automatic escalation refused", "case", rc_case->id,
@@ -1268,17 +1313,18 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 		return rc;
 	}
 	w->cp.saved = w->cp.tree;
+	w->cq_failed = SIZE_MAX;
 	for (size_t i = 0; i < n; i++) {
 		if (cmds[i]->rc != 0)
 			continue; /* failed in an earlier attempt */
-		rc = apply_one(w, cmds[i], seq + 1);
+		w->cur = i;
+		rc = apply_one(w, cmds[i], seq + 1, cmds[i]->commit);
 		if (rc == 0) {
 			int added = 0;
 			seq++;
 			accepted++;
-			memcpy(commit, cmds[i]->commit, sizeof(commit));
-			if ((rc = auto_escalate(w, cmds[i], seq, &added,
-			                        commit)) != 0) {
+			if ((rc = auto_escalate(w, cmds[i], seq, &added)) !=
+			    0) {
 				*culprit = i;
 				goto abort;
 			}
@@ -1294,10 +1340,16 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 		}
 	}
 	if (accepted == 0) {
+		commitq_discard(w->cq);
 		ledger_batch_abort(w->lg);
 		index_rollback(w->ix);
 		return 0;
 	}
+	if ((rc = commits_drain(w)) != 0) {
+		*culprit = w->cq_failed;
+		goto abort;
+	}
+	memcpy(commit, w->last_commit, sizeof(commit));
 	/* A checkpoint falls due at the end of a batch: its own commit on
 	 * top of the batch's last event, durable with them. */
 	now_ms = clock_now_ms(w->clock);
@@ -1336,6 +1388,11 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 		w->commit_hook(w->commit_hook_arg);
 	return 0;
 abort:
+	/* A command whose queued commit failed is the culprit, whoever
+	 * noticed (the drain, or a later command that had to drain). */
+	if (w->cq_failed != SIZE_MAX)
+		*culprit = w->cq_failed;
+	commitq_discard(w->cq);
 	ledger_batch_abort(w->lg);
 	index_rollback(w->ix);
 	w->cp.tree = w->cp.saved;
@@ -1560,6 +1617,10 @@ writer_main(void *arg)
 int
 writer_start(struct writer *w)
 {
+	int rc;
+
+	if ((rc = commitq_start(w->cq)) != 0)
+		return rc;
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
 		return csirt_error_set(CSIRT_EFAIL,
 		                       "cannot start the writer thread");
@@ -1588,6 +1649,7 @@ writer_free(struct writer *w)
 	if (w == NULL)
 		return;
 	writer_stop(w);
+	commitq_free(w->cq);
 	free(w->cp.frontier_path);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);

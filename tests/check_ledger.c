@@ -4,6 +4,8 @@
  * reconciliation and refusal of rewritten history.
  */
 #include <check.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "commitq.h"
 #include "crypto.h"
 #include "datadir.h"
 #include "deadline.h"
@@ -400,6 +403,210 @@ START_TEST(test_ledger_rebuild_equals_live)
 	free(live);
 	free(rebuilt);
 	free(ixp);
+	fx_env_free(&e);
+}
+END_TEST
+
+struct done_count {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int n;
+};
+
+static void
+count_done(struct writer_cmd *cmd, void *arg)
+{
+	struct done_count *dc = arg;
+
+	(void)cmd;
+	pthread_mutex_lock(&dc->mu);
+	dc->n++;
+	pthread_cond_signal(&dc->cv);
+	pthread_mutex_unlock(&dc->mu);
+}
+
+/*
+ * The writer as the daemon runs it: its own thread, with the ledger
+ * commits built on the commit thread (commitq.h) while the writer goes on.
+ * 600 notes on 8 cases, submitted at once so that batches fill: every
+ * command is acknowledged with the commit git has for its seq, the index
+ * rows carry the same ids (a rebuild from the ledger gives the same index
+ * and no row keeps the pending id), and git fsck and the signatures pass.
+ */
+START_TEST(test_ledger_writer_thread_commits)
+{
+	enum { NCASES = 8, N = 600 };
+	struct fx_env e;
+	struct done_count dc = {PTHREAD_MUTEX_INITIALIZER,
+	                        PTHREAD_COND_INITIALIZER, 0};
+	struct writer_cmd *cmds = util_xcalloc(N, sizeof(*cmds));
+	char ids[NCASES][12], (*texts)[64] = util_xcalloc(N, sizeof(*texts));
+	struct buf log = BUF_INIT;
+	char *ixp, *live, *rebuilt;
+	uint64_t events = 0;
+
+	fx_env_init(&e);
+	fx_env_open(&e);
+	fx_seed_directory(e.w);
+	for (int i = 0; i < NCASES; i++)
+		ck_assert_int_eq(
+		    fx_submit(
+		        e.w,
+		        fx_report("rep1", "d1",
+		                  CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+		                  "スレッド試験"),
+		        NULL, ids[i], NULL),
+		    0);
+	ck_assert_int_eq(writer_start(e.w), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(texts[i], sizeof(texts[i]), "第%d報: 聴取記録", i);
+		cmds[i].ev = fx_note(ids[i % NCASES], "sm",
+		                     CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER);
+		cmds[i].note_text = texts[i];
+		cmds[i].done = count_done;
+		cmds[i].arg = &dc;
+		ck_assert_int_eq(writer_submit(e.w, &cmds[i]), 0);
+	}
+	pthread_mutex_lock(&dc.mu);
+	while (dc.n < N)
+		pthread_cond_wait(&dc.cv, &dc.mu);
+	pthread_mutex_unlock(&dc.mu);
+	writer_stop(e.w);
+
+	/* "<commit> <seq>" for every commit on the ledger. */
+	ck_assert_int_eq(tu_sh(&log,
+	                       "git -C '%s' log --format='%%H %%(trailers:"
+	                       "key=Seq,valueonly)' refs/heads/ledger | grep .",
+	                       e.repo),
+	                 0);
+	for (int i = 0; i < N; i++) {
+		char want[80];
+
+		ck_assert_msg(cmds[i].rc == 0, "note %d: %s", i, cmds[i].err);
+		snprintf(want, sizeof(want), "%s %" PRIu64 "\n", cmds[i].commit,
+		         cmds[i].seq);
+		ck_assert_msg(strstr(log.data, want) != NULL,
+		              "note %d: git has no commit %s with seq %" PRIu64,
+		              i, cmds[i].commit, cmds[i].seq);
+		writer_cmd_release(&cmds[i]);
+	}
+	/* Every commit the thread signed verifies with stock git. */
+	ck_assert_int_eq(
+	    tu_sh(NULL,
+	          "git -C '%s' fsck --strict --no-dangling && "
+	          "for c in $(git -C '%s' rev-list -%d refs/heads/ledger); do "
+	          "git -C '%s' -c gpg.ssh.allowedSignersFile='%s/keys/"
+	          "allowed_signers' verify-commit $c 2>/dev/null || exit 1; "
+	          "done",
+	          e.repo, e.repo, N, e.repo, e.data),
+	    0);
+	fx_env_close(&e);
+
+	ixp = util_path_join(e.data, "index.sqlite");
+	live = dump_index(ixp);
+	ck_assert_ptr_null(strstr(live, INDEX_COMMIT_PENDING));
+	ck_assert_int_eq(datadir_rebuild(e.data, &events), 0);
+	ck_assert_uint_ge(events, N + NCASES);
+	rebuilt = dump_index(ixp);
+	ck_assert_msg(strcmp(live, rebuilt) == 0,
+	              "rebuilt index differs from the live one");
+	free(live);
+	free(rebuilt);
+	free(ixp);
+	buf_free(&log);
+	free(cmds);
+	free(texts);
+	fx_env_free(&e);
+}
+END_TEST
+
+struct drained {
+	uint64_t tags[4];
+	char commits[4][LEDGER_OID_HEX];
+	size_t n;
+};
+
+static int
+note_drained(void *arg, uint64_t tag, const char commit[LEDGER_OID_HEX])
+{
+	struct drained *d = arg;
+
+	ck_assert_uint_lt(d->n, 4);
+	d->tags[d->n] = tag;
+	memcpy(d->commits[d->n++], commit, LEDGER_OID_HEX);
+	return 0;
+}
+
+/* Queues a commit of one file at `path` (contents borrowed). */
+static void
+queue_one(struct commitq *q, const char *path, const char *text, uint64_t tag,
+          size_t origin, char *out)
+{
+	struct ledger_file f = {path, text, strlen(text)};
+	struct buf msg = BUF_INIT;
+
+	buf_printf(&msg, "test commit %" PRIu64 "\n", tag);
+	commitq_commit(q, "sm", 1790000000000 + (int64_t)tag, &msg, &f, 1, NULL,
+	               0, tag, origin, out);
+	ck_assert_ptr_null(msg.data); /* moved into the queue */
+}
+
+/*
+ * The commit thread on its own: a failed commit is reported by the drain
+ * with its origin and message, the commits queued after it never run (they
+ * would build on it), and the queue is empty after; the next batch runs in
+ * order, hands each id to the callback and to `out`, and is what git sees.
+ */
+START_TEST(test_ledger_commitq_failure_and_order)
+{
+	struct fx_env e;
+	struct commitq *q;
+	struct drained d = {0};
+	char out[LEDGER_OID_HEX] = "", *head;
+	size_t failed = 0;
+
+	fx_env_init(&e);
+	fx_env_open(&e);
+	commitq_new(&q, e.dd->lg);
+	ck_assert_int_eq(commitq_start(q), 0);
+
+	ck_assert_int_eq(ledger_batch_begin(e.dd->lg), 0);
+	queue_one(q, "test/a.txt", "一", 1, 10, NULL);
+	queue_one(q, "test//bad", "二", 2, 11, NULL);
+	queue_one(q, "test/c.txt", "三", 3, 12, out);
+	ck_assert_int_eq(commitq_drain(q, note_drained, &d, &failed),
+	                 CSIRT_EFAIL);
+	ck_assert_uint_eq(failed, 11);
+	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "test//bad"));
+	ck_assert_uint_eq(d.n, 1); /* the one before the failure */
+	ck_assert_uint_eq(d.tags[0], 1);
+	ck_assert_str_eq(out, ""); /* never ran */
+	ledger_batch_abort(e.dd->lg);
+	ck_assert_int_eq(commitq_drain(q, NULL, NULL, &failed), 0);
+
+	memset(&d, 0, sizeof(d));
+	ck_assert_int_eq(ledger_batch_begin(e.dd->lg), 0);
+	queue_one(q, "test/a.txt", "一", 4, 20, NULL);
+	queue_one(q, "test/b.txt", "二", 5, 21, out);
+	ck_assert_int_eq(commitq_drain(q, note_drained, &d, &failed), 0);
+	ck_assert_uint_eq(failed, SIZE_MAX);
+	ck_assert_uint_eq(d.n, 2);
+	ck_assert_uint_eq(d.tags[0], 4);
+	ck_assert_uint_eq(d.tags[1], 5);
+	ck_assert_str_eq(out, d.commits[1]);
+	ck_assert_int_eq(ledger_batch_finish(e.dd->lg), 0);
+	commitq_free(q);
+
+	head = ledger_head_hex(&e);
+	ck_assert_str_eq(head, d.commits[1]);
+	ck_assert_int_eq(tu_sh(NULL,
+	                       "test \"$(git -C '%s' rev-parse %s^)\" = %s && "
+	                       "test \"$(git -C '%s' show %s:test/b.txt)\" = "
+	                       "二 && git -C '%s' fsck --strict --no-dangling",
+	                       e.repo, d.commits[1], d.commits[0], e.repo, head,
+	                       e.repo),
+	                 0);
+	free(head);
 	fx_env_free(&e);
 }
 END_TEST
@@ -995,6 +1202,8 @@ ledger_suite(void)
 	tcase_add_test(tc, test_ledger_pack_count_bounded);
 	tcase_add_test(tc, test_ledger_pack_reader_matches_git);
 	tcase_add_test(tc, test_ledger_rebuild_failure_keeps_index);
+	tcase_add_test(tc, test_ledger_writer_thread_commits);
+	tcase_add_test(tc, test_ledger_commitq_failure_and_order);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(big, 600);
 	tcase_add_test(big, test_ledger_rebuild_equals_live);
