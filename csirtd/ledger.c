@@ -2063,17 +2063,20 @@ merges_step(struct ledger *lg, bool schedule)
 }
 
 /* Packs on disk that this process knows of: resting ones and the sources
- * of merges not yet collected. */
+ * of merges not yet collected.  A job's state is the merger's to change,
+ * under mmu (ThreadSanitizer found this read outside it). */
 static size_t
 packs_known(struct ledger *lg)
 {
 	size_t n = 0;
 
+	pthread_mutex_lock(&lg->mmu);
 	for (size_t l = 0; l < LEDGER_MERGE_LEVELS; l++) {
 		n += lg->nlevel[l];
 		if (lg->jobs[l].state != JOB_IDLE)
 			n += lg->jobs[l].n + 1;
 	}
+	pthread_mutex_unlock(&lg->mmu);
 	return n;
 }
 
