@@ -34,6 +34,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -687,11 +689,14 @@ static const char *const ix_sql[IX__COUNT] = {
         " ORDER BY case_id, seq LIMIT ?5",
 };
 
+struct ckpt;
+
 struct index {
 	struct db db;
 	struct pbuf ev_pb;  /* packed event, bound while it is inserted */
 	struct pbuf rec_pb; /* packed case/user/division, likewise */
 	int wal_frames;     /* frames in the WAL after the last commit */
+	struct ckpt *ckpt;  /* the checkpoint thread, when started */
 	/* The secondary indexes index_bulk_begin() dropped, as "name\0sql\0"
 	 * records for index_bulk_end() to recreate. */
 	struct buf bulk_indexes;
@@ -790,6 +795,7 @@ index_close(struct index *ix)
 {
 	if (ix == NULL)
 		return;
+	index_checkpointer_stop(ix);
 	db_close(&ix->db);
 	free(ix->ev_pb.data);
 	free(ix->rec_pb.data);
@@ -809,6 +815,126 @@ index_begin(struct index *ix)
 	return db_run(&ix->db, ix->db.stmts[IX_BEGIN], "begin");
 }
 
+/*
+ * The checkpoint thread (index_checkpointer_start): the same PASSIVE
+ * checkpoint as index_commit() runs inline, on a connection of its own, so
+ * that the writer does not wait for the checkpoint's copying and fsyncs
+ * (under load a batch's COMMIT took 0.5 ms at the median and 1.8 ms on
+ * average, the checkpoints making the difference).  WAL mode lets a
+ * checkpoint run beside a write transaction.  A failed checkpoint is never
+ * retried: the thread stops and index_checkpointer_check() reports it from
+ * then on, so the writer stops before its next batch.  Nothing is lost by
+ * the delay: the index is derived from the ledger, and a commit is not
+ * fsynced anyway (synchronous=NORMAL).
+ */
+struct ckpt {
+	struct index *conn;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool due, stop, failed;
+	char err[256];
+};
+
+static void *
+ckpt_main(void *arg)
+{
+	struct ckpt *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->stop) {
+		int rc;
+
+		if (!c->due) {
+			pthread_cond_wait(&c->cv, &c->mu);
+			continue;
+		}
+		c->due = false;
+		pthread_mutex_unlock(&c->mu);
+		rc = sqlite3_wal_checkpoint_v2(c->conn->db.conn, "main",
+		                               SQLITE_CHECKPOINT_PASSIVE, NULL,
+		                               NULL);
+		pthread_mutex_lock(&c->mu);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+			snprintf(c->err, sizeof(c->err),
+			         "index: checkpoint: %s",
+			         sqlite3_errmsg(c->conn->db.conn));
+			c->failed = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int
+index_checkpointer_start(struct index *ix)
+{
+	const char *path = sqlite3_db_filename(ix->db.conn, "main");
+	struct ckpt *c;
+	int err;
+
+	if (ix->ckpt != NULL)
+		return 0;
+	if (path == NULL || *path == '\0')
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "index: no file to checkpoint");
+	c = util_xcalloc(1, sizeof(*c));
+	if ((err = index_open(&c->conn, path)) != 0) {
+		free(c);
+		return err;
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
+		index_close(c->conn);
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		free(c);
+		return csirt_error_set(CSIRT_EFAIL,
+		                       "index: cannot start the checkpoint "
+		                       "thread");
+	}
+	ix->ckpt = c;
+	return 0;
+}
+
+void
+index_checkpointer_stop(struct index *ix)
+{
+	struct ckpt *c = ix->ckpt;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	if (c->failed)
+		log_error("index checkpoint failed", "error", c->err);
+	index_close(c->conn);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+	ix->ckpt = NULL;
+}
+
+int
+index_checkpointer_check(struct index *ix)
+{
+	struct ckpt *c = ix->ckpt;
+	int rc = 0;
+
+	if (c == NULL)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	if (c->failed)
+		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "%s", c->err);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 int
 index_commit(struct index *ix)
 {
@@ -818,6 +944,14 @@ index_commit(struct index *ix)
 		return err;
 	if (ix->wal_frames < INDEX_CHECKPOINT_FRAMES)
 		return 0;
+	if (ix->ckpt != NULL) {
+		pthread_mutex_lock(&ix->ckpt->mu);
+		ix->ckpt->due = true;
+		pthread_cond_signal(&ix->ckpt->cv);
+		pthread_mutex_unlock(&ix->ckpt->mu);
+		ix->wal_frames = 0;
+		return 0;
+	}
 	/* PASSIVE: readers are never waited for; frames they still need
 	 * stay in the WAL for the next checkpoint. */
 	rc = sqlite3_wal_checkpoint_v2(ix->db.conn, "main",

@@ -68,6 +68,15 @@ int index_begin(struct index *ix);
 int index_commit(struct index *ix);
 int index_rollback(struct index *ix);
 
+/* Moves the WAL checkpoints of read-write connection `ix` from
+ * index_commit() to a thread with a connection of its own (the writer's).
+ * A checkpoint that fails is not retried; index_checkpointer_check()
+ * answers CSIRT_EUNAVAILABLE from then on.  Stopped by index_close() or
+ * index_checkpointer_stop(). */
+int index_checkpointer_start(struct index *ix);
+void index_checkpointer_stop(struct index *ix);
+int index_checkpointer_check(struct index *ix);
+
 /*
  * Records one ledger event and everything it changes, atomically (a
  * savepoint: on failure nothing of this event remains, and the enclosing

@@ -1119,6 +1119,10 @@ checkpoint_idle(struct writer *w)
 	/* The tree grew since the last checkpoint, so the head is the
 	 * newest event's commit. */
 	ledger_head(w->lg, commit);
+	if ((rc = index_checkpointer_check(w->ix)) != 0) {
+		w->broken = true;
+		return rc;
+	}
 	if ((rc = index_begin(w->ix)) != 0)
 		return rc;
 	if ((rc = ledger_batch_begin(w->lg)) != 0) {
@@ -1306,6 +1310,12 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 	int rc;
 
 	*culprit = SIZE_MAX;
+	/* A failed background checkpoint stops the writer like any failed
+	 * fsync: nothing after it is trusted. */
+	if ((rc = index_checkpointer_check(w->ix)) != 0) {
+		w->broken = true;
+		return rc;
+	}
 	if ((rc = index_begin(w->ix)) != 0)
 		return rc;
 	if ((rc = ledger_batch_begin(w->lg)) != 0) {
@@ -1619,7 +1629,8 @@ writer_start(struct writer *w)
 {
 	int rc;
 
-	if ((rc = commitq_start(w->cq)) != 0)
+	if ((rc = commitq_start(w->cq)) != 0 ||
+	    (rc = index_checkpointer_start(w->ix)) != 0)
 		return rc;
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
 		return csirt_error_set(CSIRT_EFAIL,
@@ -1641,6 +1652,7 @@ writer_stop(struct writer *w)
 		pthread_join(w->thread, NULL);
 		w->started = false;
 	}
+	index_checkpointer_stop(w->ix);
 }
 
 void

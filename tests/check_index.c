@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "csirt/v1/domain.pb-c.h"
 #include "error.h"
@@ -600,6 +601,69 @@ START_TEST(test_index_japanese_survives_reopen)
 	csirt__v1__case__free_unpacked(c, NULL);
 	buf_free(&d);
 	fx_close(&f);
+	script_free(&s);
+}
+END_TEST
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/*
+ * With the checkpoint thread (the writer's), index_commit() leaves the WAL
+ * checkpoint to it: commits of 1,500 users, one transaction each, pass the
+ * 1,000-frame mark; only a checkpoint writes the database file in WAL mode,
+ * and it grows without this connection checkpointing, with every row
+ * there; the thread reports no failure and stops at close.
+ */
+START_TEST(test_index_checkpoint_thread)
+{
+	struct script s;
+	struct fx f;
+	char commit[INDEX_COMMIT_ID_LEN + 1];
+	off_t before;
+	int waited = 0;
+
+	script_build(&s);
+	fx_open(&f);
+	script_apply(f.ix, &s);
+	ck_assert_int_eq(index_checkpointer_start(f.ix), 0);
+	before = file_size(f.path);
+	for (uint64_t seq = SCRIPT_LEN + 1; seq <= SCRIPT_LEN + 1500; seq++) {
+		char login[32];
+		Csirt__V1__Event *ev;
+
+		snprintf(login, sizeof(login), "user%05" PRIu64, seq);
+		ev = ev_user_created(
+		    seq, user_new(login, "負荷 太郎（チェックポイント試験）",
+		                  CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""));
+		commit_for(commit, seq);
+		ck_assert_int_eq(index_begin(f.ix), 0);
+		ck_assert_msg(index_apply(f.ix, ev, commit, NULL, NULL) == 0,
+		              "%s", csirt_error_msg());
+		ck_assert_int_eq(index_set_position(f.ix, seq, commit), 0);
+		ck_assert_int_eq(index_commit(f.ix), 0);
+		csirt__v1__event__free_unpacked(ev, NULL);
+	}
+	while (file_size(f.path) <= before && waited++ < 200) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_msg(file_size(f.path) > before,
+	              "the database file stayed at %lld bytes",
+	              (long long)before);
+	ck_assert_int_eq(index_checkpointer_check(f.ix), 0);
+	{
+		Csirt__V1__User *u = NULL;
+		ck_assert_int_eq(index_user_get(&u, f.ix, "user01510"), 0);
+		csirt__v1__user__free_unpacked(u, NULL);
+	}
+	fx_close(&f); /* stops the thread */
 	script_free(&s);
 }
 END_TEST
@@ -2303,6 +2367,7 @@ index_suite(void)
 	tcase_add_test(tc, test_index_directory_lists_and_count);
 	tcase_add_test(tc, test_index_lists_on_readonly_connection);
 	tcase_add_test(tc, test_index_stats_hand_computed);
+	tcase_add_test(tc, test_index_checkpoint_thread);
 	tcase_add_test(ks, test_keystore_tokens);
 	tcase_add_test(ks, test_keystore_item_keys_destroyed_for_good);
 	suite_add_tcase(s, tc);
