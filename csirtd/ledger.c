@@ -68,6 +68,14 @@
 #define LEDGER_MAX_PACKS 48
 /* Clean subtrees are dropped from memory past this many nodes. */
 #define LEDGER_CACHE_NODES 200000
+/* Blobs shorter than this go into a batch's pack as stored zlib blocks,
+ * like trees and commits: zlib spends 6-10 us on a blob of a few hundred
+ * bytes whatever its level (an event, a case.json, a short note), and
+ * gains a third of it.  Measured: deflate was 32 % of the commit thread
+ * under csirt-bench note; a 20,000-event ledger (ledger-bench --audit
+ * --events 20000 --keep) is 113.7 MB against 105.3 MB, built in 3.6-3.9 s
+ * against 4.6 s.  `git gc` compresses them again. */
+#define LEDGER_DEFLATE_MIN 1024
 
 /* One entry of the in-memory tree: a blob or a (possibly unloaded) tree. */
 struct tnode {
@@ -383,7 +391,7 @@ packw_add(struct packw *pw, const git_oid *oid, git_object_t type,
 		return 0;
 	start = pw->data.len;
 	packw_put_header(pw, (unsigned)type, len);
-	if (type != GIT_OBJECT_BLOB) {
+	if (type != GIT_OBJECT_BLOB || len < LEDGER_DEFLATE_MIN) {
 		packw_put_stored(pw, data, len);
 	} else {
 		if (!pw->zinit) {
