@@ -1297,10 +1297,16 @@ writer_set_checkpoints(struct writer *w, const struct crypto_signer *signer,
 	return 0;
 }
 
+static size_t take_more(struct writer *w, struct writer_cmd **cmds, size_t have,
+                        const struct timespec *until);
+
 /* Runs one batch; returns 0, or a batch error after which every command
- * not yet failed must be failed by the caller. */
+ * not yet failed must be failed by the caller.  With `intake`, commands
+ * queued meanwhile join the batch as its last one is applied (take_more(),
+ * waiting until `until` when not NULL), and *np grows. */
 static int
-batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
+batch_try(struct writer *w, struct writer_cmd **cmds, size_t *np, bool intake,
+          const struct timespec *until, size_t *culprit)
 {
 	uint64_t seq = w->last_seq;
 	char commit[LEDGER_OID_HEX] = "";
@@ -1324,7 +1330,14 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t n, size_t *culprit)
 	}
 	w->cp.saved = w->cp.tree;
 	w->cq_failed = SIZE_MAX;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0;; i++) {
+		if (i == *np) {
+			size_t got =
+			    intake ? take_more(w, cmds, *np, until) : 0;
+			if (got == 0)
+				break;
+			*np += got;
+		}
 		if (cmds[i]->rc != 0)
 			continue; /* failed in an earlier attempt */
 		w->cur = i;
@@ -1407,7 +1420,7 @@ abort:
 	index_rollback(w->ix);
 	w->cp.tree = w->cp.saved;
 	w->nyears = 0; /* counters may have advanced; reload */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < *np; i++) {
 		if (cmds[i]->rc == 0 && cmds[i]->case_after != NULL) {
 			codec_free(&cmds[i]->case_after->base);
 			cmds[i]->case_after = NULL;
@@ -1416,10 +1429,13 @@ abort:
 	return rc;
 }
 
+/* Runs a batch of the `*np` commands taken, and (`until`: see
+ * batch_try()) those that join it; *np is the final count. */
 static void
-process_batch(struct writer *w, struct writer_cmd **cmds, size_t n)
+process_batch(struct writer *w, struct writer_cmd **cmds, size_t *np,
+              const struct timespec *until)
 {
-	size_t culprit;
+	size_t culprit, n = *np;
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -1435,13 +1451,15 @@ process_batch(struct writer *w, struct writer_cmd **cmds, size_t n)
 			cmd_fail(cmds[i], CSIRT_EUNAVAILABLE);
 		return;
 	}
-	rc = batch_try(w, cmds, n, &culprit);
+	rc = batch_try(w, cmds, np, true, until, &culprit);
+	n = *np;
 	if (rc != 0 && !w->broken && culprit != SIZE_MAX) {
-		/* One command broke the batch: fail it, run the rest again. */
+		/* One command broke the batch: fail it, run the rest again
+		 * (no newcomers this time). */
 		log_error("command aborted its batch", "error",
 		          csirt_error_msg());
 		cmd_fail(cmds[culprit], CSIRT_EFAIL);
-		rc = batch_try(w, cmds, n, &culprit);
+		rc = batch_try(w, cmds, np, false, NULL, &culprit);
 	}
 	if (rc != 0) {
 		log_error("ledger batch failed", "error", csirt_error_msg(),
@@ -1507,19 +1525,7 @@ deadline_after_us(struct timespec *ts, int64_t us)
 
 /* Takes up to batch_max commands; with `wait`, blocks until some arrive,
  * the writer stops, or a pending checkpoint falls due by time (then it
- * returns 0 without stopping).  Returns the count.
- *
- * Under load it also lets the batch fill: the clients acknowledged by the
- * previous batch send their next commands while the loop thread answers
- * them, so right after a batch the queue holds only the first few of
- * them, and batches alternated between large and small (csirt-bench note,
- * 64 connections: 64, 1, 63, 1, ...; 25 events a batch on average).  With
- * waiting it takes until as many commands are queued as the previous
- * batch had, for at most a quarter of that batch's time and
- * WRITER_GATHER_MAX_US: a lone client (previous batch of 1) never waits.
- * Measured: 47 events a batch, 1,680-1,938 req/s against 736-1,018 (2 ms
- * cap: no better, the clients' round trip is longer under load).  The
- * wait uses the real clock: it is a bounded pause, not a deadline. */
+ * returns 0 without stopping).  Returns the count. */
 static size_t
 take(struct writer *w, struct writer_cmd **cmds, bool wait)
 {
@@ -1527,16 +1533,6 @@ take(struct writer *w, struct writer_cmd **cmds, bool wait)
 	size_t n = 0;
 
 	pthread_mutex_lock(&w->mu);
-	if (wait && w->last_n > 1 && w->qlen < w->last_n && !w->stopping) {
-		struct timespec ts;
-		int64_t us = w->last_us / 4;
-
-		deadline_after_us(
-		    &ts, us < WRITER_GATHER_MAX_US ? us : WRITER_GATHER_MAX_US);
-		while (w->qlen < w->last_n && !w->stopping)
-			if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
-				break;
-	}
 	while (wait && w->head == NULL && !w->stopping) {
 		struct timespec ts;
 		if (wait_ms < 0) {
@@ -1558,6 +1554,48 @@ take(struct writer *w, struct writer_cmd **cmds, bool wait)
 	return n;
 }
 
+/*
+ * Commands that join the open batch (cmds[have...]), up to batch_max.
+ *
+ * Under load the clients acknowledged by one batch send their next
+ * commands while the loop thread answers them, so when a batch starts
+ * the queue holds only the first few of them: taken as they were,
+ * batches alternated between large and small (csirt-bench note, 64
+ * connections: 64, 1, 63, 1, ...).  Waiting for them before starting
+ * (until as many were queued as the previous batch had, for at most a
+ * quarter of its time) gave 47 events a batch, but left the writer and
+ * the commit thread idle for 2.5 ms of a 16 ms batch.  Instead the batch
+ * starts at once and takes the newcomers as it goes; only when it has
+ * applied everything queued, has fewer than the previous batch, and
+ * `until` (that same bound) has not passed does it wait for more.  A lone
+ * client (previous batch of 1) never waits.
+ */
+static size_t
+take_more(struct writer *w, struct writer_cmd **cmds, size_t have,
+          const struct timespec *until)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&w->mu);
+	if (until != NULL)
+		while (w->head == NULL && have < w->last_n && !w->stopping)
+			if (pthread_cond_timedwait(&w->cv, &w->mu, until) != 0)
+				break;
+	while (w->head != NULL && have + n < w->batch_max) {
+		cmds[have + n++] = w->head;
+		w->head = w->head->next;
+		w->qlen--;
+	}
+	if (w->head == NULL)
+		w->tail = NULL;
+	pthread_mutex_unlock(&w->mu);
+	for (size_t i = have; i < have + n; i++) {
+		cmds[i]->rc = 0;
+		cmds[i]->err[0] = '\0';
+	}
+	return n;
+}
+
 static void
 complete(struct writer_cmd **cmds, size_t n)
 {
@@ -1573,7 +1611,7 @@ writer_run_once(struct writer *w)
 	size_t n;
 
 	while ((n = take(w, cmds, false)) > 0) {
-		process_batch(w, cmds, n);
+		process_batch(w, cmds, &n, NULL);
 		complete(cmds, n);
 	}
 	free(cmds);
@@ -1606,10 +1644,20 @@ writer_main(void *arg)
 			continue;
 		}
 		{
-			struct timespec t0, t1;
+			struct timespec t0, t1, until, *up = NULL;
 
 			clock_gettime(CLOCK_MONOTONIC, &t0);
-			process_batch(w, cmds, n);
+			pthread_mutex_lock(&w->mu);
+			if (w->last_n > 1) {
+				int64_t us = w->last_us / 4;
+				deadline_after_us(&until,
+				                  us < WRITER_GATHER_MAX_US
+				                      ? us
+				                      : WRITER_GATHER_MAX_US);
+				up = &until;
+			}
+			pthread_mutex_unlock(&w->mu);
+			process_batch(w, cmds, &n, up);
 			complete(cmds, n);
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			pthread_mutex_lock(&w->mu);
