@@ -76,6 +76,8 @@
  * --events 20000 --keep) is 113.7 MB against 105.3 MB, built in 3.6-3.9 s
  * against 4.6 s.  `git gc` compresses them again. */
 #define LEDGER_DEFLATE_MIN 1024
+/* Empty files kept ready for a batch's pack and index (see struct spares). */
+#define LEDGER_SPARES 6
 
 /* One entry of the in-memory tree: a blob or a (possibly unloaded) tree. */
 struct tnode {
@@ -92,6 +94,27 @@ struct tnode {
 	unsigned char *base;
 	size_t base_len;
 	uint64_t base_gen, base_off;
+};
+
+/*
+ * Files for the batch's pack and index, created ahead by a thread of their
+ * own.  Creating a file was a millisecond of a batch on ext4 without a
+ * journal, which passes over every recently deleted inode for a new one
+ * (csirt-bench note: 1.06 ms on average for a batch's three files, 2 ms at
+ * the 90th percentile).  Named spare-N.tmp in objects/pack, so that the
+ * start-up sweep removes what a crash leaves; a batch that finds none
+ * creates its own as before.
+ */
+struct spares {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool started, stop, off;
+	int fd[LEDGER_SPARES];
+	char *path[LEDGER_SPARES];
+	size_t n;
+	uint64_t seq;
+	char *dir;
 };
 
 /* A pack written while this process runs. */
@@ -143,6 +166,7 @@ struct ledger {
 	 * 8 packs and their indexes took up to 9 ms of the writer's batch. */
 	char (*trash)[64];
 	size_t ntrash, trashcap;
+	struct spares spares;
 
 	struct rawcache *raw; /* whole-ledger passes, see ledger_changes() */
 	struct pack_reader *packs; /* whole-ledger passes: ledger_pack.h */
@@ -1663,6 +1687,7 @@ server_info_refresh(struct ledger *lg)
 }
 
 static void merges_stop(struct ledger *lg);
+static void spares_stop(struct spares *sp);
 static int pack_objects(struct ledger *lg, const git_oid *oids, size_t n,
                         git_revwalk *walk, char name_out[64]);
 static void pack_remove(struct ledger *lg, const char *name);
@@ -1767,6 +1792,8 @@ ledger_open(struct ledger **out, const char *path,
 	lg = util_xcalloc(1, sizeof(*lg));
 	pthread_mutex_init(&lg->mmu, NULL);
 	pthread_cond_init(&lg->mcv, NULL);
+	pthread_mutex_init(&lg->spares.mu, NULL);
+	pthread_cond_init(&lg->spares.cv, NULL);
 	lg->signer = signer;
 	lg->path = util_strdup(path);
 	if (signer != NULL)
@@ -1805,6 +1832,7 @@ ledger_close(struct ledger *lg)
 	if (lg == NULL)
 		return;
 	merges_stop(lg);
+	spares_stop(&lg->spares);
 	if (lg->signer != NULL && lg->repo != NULL)
 		server_info_refresh(lg);
 	free(lg->trash);
@@ -2163,6 +2191,109 @@ merges_stop(struct ledger *lg)
 	merges_step(lg, false);
 }
 
+static void *
+spares_main(void *arg)
+{
+	struct spares *sp = arg;
+
+	pthread_mutex_lock(&sp->mu);
+	for (;;) {
+		struct buf p = BUF_INIT;
+		int fd;
+
+		if (sp->stop)
+			break;
+		if (sp->off || sp->n == LEDGER_SPARES) {
+			pthread_cond_wait(&sp->cv, &sp->mu);
+			continue;
+		}
+		buf_printf(&p, "%s/spare-%" PRIu64 ".tmp", sp->dir, sp->seq++);
+		pthread_mutex_unlock(&sp->mu);
+		(void)unlink(p.data); /* a crash's, should the sweep miss it */
+		fd =
+		    open(p.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+		pthread_mutex_lock(&sp->mu);
+		if (fd < 0) {
+			/* Batches create their own files from now on. */
+			log_warn("cannot create a spare pack file", "path",
+			         p.data, "error", strerror(errno));
+			sp->off = true;
+			buf_free(&p);
+			continue;
+		}
+		sp->fd[sp->n] = fd;
+		sp->path[sp->n++] = buf_detach(&p);
+	}
+	pthread_mutex_unlock(&sp->mu);
+	return NULL;
+}
+
+/* Takes a ready file (its descriptor and path), starting the thread on
+ * first use; false when there is none. */
+static bool
+spares_take(struct ledger *lg, int *fd, struct buf *path)
+{
+	struct spares *sp = &lg->spares;
+	bool got = false;
+
+	pthread_mutex_lock(&sp->mu);
+	if (!sp->started && !sp->off) {
+		sp->dir = util_path_join(lg->path, "objects/pack");
+		if (pthread_create(&sp->thread, NULL, spares_main, sp) == 0)
+			sp->started = true;
+		else
+			sp->off = true;
+	}
+	if (sp->n > 0) {
+		sp->n--;
+		*fd = sp->fd[sp->n];
+		buf_reset(path);
+		buf_puts(path, sp->path[sp->n]);
+		free(sp->path[sp->n]);
+		got = true;
+	}
+	pthread_cond_signal(&sp->cv);
+	pthread_mutex_unlock(&sp->mu);
+	return got;
+}
+
+/* Writes `len` bytes into a spare file (its path in `path`), or into
+ * `path` itself, created here, when there is none. */
+static int
+spare_write(struct ledger *lg, int *fd, struct buf *path, const void *data,
+            size_t len)
+{
+	if (!spares_take(lg, fd, path))
+		return util_write_file_fd(fd, path->data, data, len, 0444);
+	if (util_write_all(*fd, data, len) < 0)
+		return csirt_error_set(CSIRT_EUNAVAILABLE, "write %s: %s",
+		                       path->data, strerror(errno));
+	return 0;
+}
+
+/* Stops the thread and removes the files it made. */
+static void
+spares_stop(struct spares *sp)
+{
+	pthread_mutex_lock(&sp->mu);
+	sp->stop = true;
+	pthread_cond_signal(&sp->cv);
+	pthread_mutex_unlock(&sp->mu);
+	if (sp->started)
+		pthread_join(sp->thread, NULL);
+	sp->started = false;
+	while (sp->n > 0) {
+		sp->n--;
+		close(sp->fd[sp->n]);
+		unlink(sp->path[sp->n]);
+		free(sp->path[sp->n]);
+	}
+	free(sp->dir);
+	sp->dir = NULL;
+	pthread_mutex_destroy(&sp->mu);
+	pthread_cond_destroy(&sp->cv);
+}
+
 /* Makes the batch durable and moves the ref to lg->tip: the pack and its
  * index under temporary names and the ref's lock file are written, then
  * fsynced together (util_fsync_parallel: the three flushes overlap); the
@@ -2223,11 +2354,10 @@ batch_write_durable(struct ledger *lg, char name_out[64])
 		char line[LEDGER_OID_HEX + 1];
 
 		snprintf(line, sizeof(line), "%s\n", tip);
-		if ((rc = util_write_file_fd(&fds[0], pack_tmp.data,
-		                             pw->data.data, pw->data.len,
-		                             0444)) != 0 ||
-		    (rc = util_write_file_fd(&fds[1], idx_tmp.data, data.data,
-		                             data.len, 0444)) != 0)
+		if ((rc = spare_write(lg, &fds[0], &pack_tmp, pw->data.data,
+		                      pw->data.len)) != 0 ||
+		    (rc = spare_write(lg, &fds[1], &idx_tmp, data.data,
+		                      data.len)) != 0)
 			goto done;
 		/* The lock is git's: one that exists is someone else's
 		 * (git pack-refs, say), never removed here (start-up
