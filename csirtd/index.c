@@ -697,6 +697,7 @@ struct index {
 	struct pbuf rec_pb; /* packed case/user/division, likewise */
 	int wal_frames;     /* frames in the WAL after the last commit */
 	struct ckpt *ckpt;  /* the checkpoint thread, when started */
+	bool whole_batch;   /* index_set_whole_batch() */
 	/* The secondary indexes index_bulk_begin() dropped, as "name\0sql\0"
 	 * records for index_bulk_end() to recreate. */
 	struct buf bulk_indexes;
@@ -1524,6 +1525,9 @@ index_apply(struct index *ix, const Csirt__V1__Event *ev, const char *commit_id,
 		    " of %s: case_after is %s at seq %" PRIu64,
 		    ev->seq, ev->case_id, case_after->id, case_after->last_seq);
 
+	if (ix->whole_batch)
+		return index_apply_all(ix, ev, commit_id, case_after, note_text,
+		                       time_ms);
 	/* A recorded seq is a conflict before anything else is looked at
 	 * (replay relies on it); the events primary key is the backstop. */
 	db_bind_int(d, d->stmts[IX_EVENT_EXISTS], 1, (int64_t)ev->seq);
@@ -1573,6 +1577,12 @@ index_set_position(struct index *ix, uint64_t seq, const char *commit_id)
 	db_bind_int(d, st, 1, (int64_t)seq);
 	db_bind_text(d, st, 2, commit_id);
 	return db_run(d, st, "position");
+}
+
+void
+index_set_whole_batch(struct index *ix, bool on)
+{
+	ix->whole_batch = on;
 }
 
 int

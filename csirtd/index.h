@@ -109,6 +109,15 @@ int index_apply(struct index *ix, const struct Csirt__V1__Event *ev,
                 const char *commit_id, const struct Csirt__V1__Case *case_after,
                 const char *note_text);
 
+/*
+ * For a caller that rolls back its whole transaction whenever
+ * index_apply() fails (the writer): index_apply() then skips the savepoint
+ * that makes one event atomic and its early look-up of the seq (the events
+ * key still refuses a duplicate).  Two and three statements fewer per
+ * event.  Off by default; replay relies on both.
+ */
+void index_set_whole_batch(struct index *ix, bool on);
+
 /* The last ledger event reflected in the index. */
 int index_set_position(struct index *ix, uint64_t seq, const char *commit_id);
 /* Sets the commit of event `seq`, applied in this transaction with

@@ -131,6 +131,8 @@ writer_new(struct writer **out, struct ledger *lg, struct index *ix,
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	commitq_new(&w->cq, lg);
+	/* A batch that fails anywhere is rolled back whole (batch_try()). */
+	index_set_whole_batch(ix, true);
 	if ((rc = index_get_position(ix, &w->last_seq, commit)) != 0) {
 		writer_free(w);
 		return rc;
@@ -1710,6 +1712,7 @@ writer_free(struct writer *w)
 		return;
 	writer_stop(w);
 	commitq_free(w->cq);
+	index_set_whole_batch(w->ix, false);
 	free(w->cp.frontier_path);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
@@ -1979,6 +1982,8 @@ replay_begin(struct replay *r)
 
 	if (r->in_tx)
 		return 0;
+	/* Replay relies on index_apply()'s per-event atomicity. */
+	index_set_whole_batch(r->ix, false);
 	if ((rc = index_begin(r->ix)) != 0)
 		return rc;
 	r->in_tx = true;
