@@ -447,12 +447,14 @@ conn_open(struct bl_load *l, struct bl_conn *c, int ep)
 	if (c->fd < 0)
 		bl_die("cannot connect to %s: %s", l->addr, strerror(errno));
 	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-	/* Edge-triggered: a level-triggered EPOLLOUT is ready whenever the
-	 * socket has room, which is always, so epoll_wait returned at once
-	 * and this loop spun a whole core (half the samples of a note run
-	 * on 2 cores were the client's epoll).  conn_send writes and
-	 * conn_read reads until EAGAIN, as edge triggering needs. */
-	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+	/* Input only: EPOLLOUT is ready whenever the socket has room, which
+	 * is always, so asking for it made epoll_wait return at once and
+	 * this loop spin a whole core (half the samples of a note run on 2
+	 * cores were the client's epoll).  A request is written when it is
+	 * due; EPOLLOUT is asked for only while one does not fit
+	 * (conn_send). */
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	c->want_out = false;
 	ev.data.ptr = c;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
 		bl_die("epoll_ctl: %s", strerror(errno));
@@ -467,25 +469,41 @@ conn_next(struct bl_load *l, struct bl_conn *c)
 	c->t0_us = bl_now_us();
 }
 
-/* Writes what is left of the request: 0, or -1 on error. */
+/* Writes what is left of the request, and asks for EPOLLOUT while some
+ * is left (or no longer): 0, or -1 on error. */
 static int
-conn_send(struct bl_conn *c)
+conn_send(struct bl_conn *c, int ep)
 {
+	bool left = false;
+
 	while (c->sent < c->req->len) {
 		ssize_t w =
 		    write(c->fd, c->req->data + c->sent, c->req->len - c->sent);
-		if (w < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			left = true;
+			break;
+		}
 		if (w <= 0)
 			return -1;
 		c->sent += (size_t)w;
+	}
+	if (left != c->want_out) {
+		struct epoll_event ev = {0};
+
+		ev.events = EPOLLIN | EPOLLRDHUP | (left ? EPOLLOUT : 0);
+		ev.data.ptr = c;
+		if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+			return -1;
+		c->want_out = left;
 	}
 	return 0;
 }
 
 /* Reads what is there; returns 1 when the connection must be reopened. */
 static int
-conn_read(struct bl_load *l, struct bl_conn *c)
+conn_read(struct bl_load *l, struct bl_conn *c, int ep)
 {
 	char chunk[65536];
 
@@ -516,10 +534,8 @@ conn_read(struct bl_load *l, struct bl_conn *c)
 			return 1;
 		}
 		conn_next(l, c);
-		if (conn_send(c) < 0)
-			return 1;
-		/* Read on to EAGAIN: an end of file that came with the
-		 * response would otherwise raise no further edge. */
+		/* Level-triggered: whatever follows raises EPOLLIN again. */
+		return conn_send(c, ep) < 0;
 	}
 }
 
@@ -536,6 +552,9 @@ bl_load_run(struct bl_load *l, int64_t until_us)
 		l->conns[i].index = i;
 		conn_open(l, &l->conns[i], ep);
 		conn_next(l, &l->conns[i]);
+		if (conn_send(&l->conns[i], ep) < 0)
+			bl_die("cannot send to %s: %s", l->addr,
+			       strerror(errno));
 	}
 	while (bl_now_us() < until_us) {
 		int64_t left = (until_us - bl_now_us()) / 1000;
@@ -547,11 +566,11 @@ bl_load_run(struct bl_load *l, int64_t until_us)
 			struct bl_conn *c = evs[i].data.ptr;
 			int reopen = 0;
 
-			if ((evs[i].events & EPOLLOUT) && conn_send(c) < 0)
+			if ((evs[i].events & EPOLLOUT) && conn_send(c, ep) < 0)
 				reopen = 1;
 			if (!reopen && (evs[i].events & (EPOLLIN | EPOLLRDHUP |
 			                                 EPOLLHUP | EPOLLERR)))
-				reopen = conn_read(l, c);
+				reopen = conn_read(l, c, ep);
 			if (reopen) {
 				if (c->req != NULL && c->sent != 0 &&
 				    l->lost != NULL)
@@ -561,6 +580,9 @@ bl_load_run(struct bl_load *l, int64_t until_us)
 				l->reconnects++;
 				conn_open(l, c, ep);
 				conn_next(l, c);
+				if (conn_send(c, ep) < 0)
+					bl_die("cannot send to %s: %s", l->addr,
+					       strerror(errno));
 			}
 		}
 	}

@@ -97,6 +97,7 @@ struct bl_conn {
 	int index;
 	const struct buf *req;
 	size_t sent;
+	bool want_out; /* EPOLLOUT armed: the request did not fit at once */
 	struct buf in;
 	int64_t t0_us;
 	void *user;
