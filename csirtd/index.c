@@ -528,6 +528,7 @@ pbuf_pack(struct pbuf *b, const ProtobufCMessage *m, size_t *len)
 
 enum ix_stmt {
 	IX_BEGIN,
+	IX_BEGIN_READ,
 	IX_COMMIT,
 	IX_ROLLBACK,
 	IX_SAVEPOINT,
@@ -566,6 +567,7 @@ enum ix_stmt {
 
 static const char *const ix_sql[IX__COUNT] = {
     [IX_BEGIN] = "BEGIN IMMEDIATE",
+    [IX_BEGIN_READ] = "BEGIN",
     [IX_COMMIT] = "COMMIT",
     [IX_ROLLBACK] = "ROLLBACK",
     [IX_SAVEPOINT] = "SAVEPOINT index_apply",
@@ -963,6 +965,28 @@ index_commit(struct index *ix)
 		                       sqlite3_errmsg(ix->db.conn));
 	ix->wal_frames = 0;
 	return 0;
+}
+
+void
+index_read_begin(struct index *ix)
+{
+	if (ix == NULL || !sqlite3_get_autocommit(ix->db.conn))
+		return;
+	/* Deferred: the snapshot is taken by the first read.  On failure
+	 * every statement runs on its own, as without. */
+	if (db_run(&ix->db, ix->db.stmts[IX_BEGIN_READ], "begin") != 0)
+		log_warn("index: no read transaction", "error",
+		         csirt_error_msg());
+}
+
+void
+index_read_end(struct index *ix)
+{
+	if (ix == NULL || sqlite3_get_autocommit(ix->db.conn))
+		return;
+	if (db_run(&ix->db, ix->db.stmts[IX_COMMIT], "commit") != 0)
+		log_warn("index: ending a read transaction", "error",
+		         csirt_error_msg());
 }
 
 int

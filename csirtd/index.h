@@ -68,6 +68,14 @@ int index_begin(struct index *ix);
 int index_commit(struct index *ix);
 int index_rollback(struct index *ix);
 
+/* A read transaction on a read-only connection, around the reads of one
+ * request: they see one snapshot, and SQLite locks and unlocks its WAL
+ * once instead of per statement.  Must end before the caller waits for
+ * anything (a checkpoint cannot pass an open reader).  No-ops for a NULL
+ * index or when one is open already (begin) or none is (end). */
+void index_read_begin(struct index *ix);
+void index_read_end(struct index *ix);
+
 /* Moves the WAL checkpoints of read-write connection `ix` from
  * index_commit() to a thread with a connection of its own (the writer's).
  * A checkpoint that fails is not retried; index_checkpointer_check()
