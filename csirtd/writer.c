@@ -1590,6 +1590,7 @@ take_more(struct writer *w, struct writer_cmd **cmds, size_t have,
 	}
 	if (w->head == NULL)
 		w->tail = NULL;
+	w->stats.joined += n;
 	pthread_mutex_unlock(&w->mu);
 	for (size_t i = have; i < have + n; i++) {
 		cmds[i]->rc = 0;

@@ -144,6 +144,7 @@ struct writer_stats {
 	uint64_t max_batch;       /* largest batch */
 	uint64_t checkpoints;     /* checkpoints written since start */
 	uint64_t checkpoint_size; /* tree size of the newest one, or 0 */
+	uint64_t joined;          /* commands that joined a batch under way */
 };
 void writer_get_stats(struct writer *w, struct writer_stats *out);
 size_t writer_queue_len(struct writer *w);

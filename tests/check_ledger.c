@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -427,11 +428,12 @@ count_done(struct writer_cmd *cmd, void *arg)
 
 /*
  * The writer as the daemon runs it: its own thread, with the ledger
- * commits built on the commit thread (commitq.h) while the writer goes on.
- * 600 notes on 8 cases, submitted at once so that batches fill: every
- * command is acknowledged with the commit git has for its seq, the index
- * rows carry the same ids (a rebuild from the ledger gives the same index
- * and no row keeps the pending id), and git fsck and the signatures pass.
+ * commits built on the commit thread (commitq.h) while the writer goes on,
+ * and commands joining a batch as it is applied.  600 notes and edits on
+ * 8 cases: every command is acknowledged with the commit git has for its
+ * seq, each note and edit is in the ledger once, the index rows carry the
+ * same ids (a rebuild from the ledger gives the same index, and no row
+ * keeps the pending id), and git fsck and the signatures pass.
  */
 START_TEST(test_ledger_writer_thread_commits)
 {
@@ -441,7 +443,9 @@ START_TEST(test_ledger_writer_thread_commits)
 	                        PTHREAD_COND_INITIALIZER, 0};
 	struct writer_cmd *cmds = util_xcalloc(N, sizeof(*cmds));
 	char ids[NCASES][12], (*texts)[64] = util_xcalloc(N, sizeof(*texts));
+	int notes[NCASES] = {0};
 	struct buf log = BUF_INIT;
+	struct writer_stats st;
 	char *ixp, *live, *rebuilt;
 	uint64_t events = 0;
 
@@ -457,11 +461,32 @@ START_TEST(test_ledger_writer_thread_commits)
 		                  "スレッド試験"),
 		        NULL, ids[i], NULL),
 		    0);
+	/* Queued as clients would send them, a few at a time, so that they
+	 * arrive while batches are applied and join them (counted below). */
 	ck_assert_int_eq(writer_start(e.w), 0);
 	for (int i = 0; i < N; i++) {
+		if (i % 8 == 0) {
+			struct timespec ts = {0, 300 * 1000};
+			nanosleep(&ts, NULL);
+		}
 		snprintf(texts[i], sizeof(texts[i]), "第%d報: 聴取記録", i);
-		cmds[i].ev = fx_note(ids[i % NCASES], "sm",
-		                     CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER);
+		/* Now and then an edit of the case's newest note, most
+		 * likely added in the same batch: the edit reads the note
+		 * rows that batch wrote. */
+		if (i % 50 == 49) {
+			char note_id[16];
+
+			snprintf(note_id, sizeof(note_id), "n%d",
+			         notes[i % NCASES]);
+			cmds[i].ev = fx_note_edit(
+			    ids[i % NCASES], note_id, "sm",
+			    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "追記");
+		} else {
+			notes[i % NCASES]++;
+			cmds[i].ev =
+			    fx_note(ids[i % NCASES], "sm",
+			            CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER);
+		}
 		cmds[i].note_text = texts[i];
 		cmds[i].done = count_done;
 		cmds[i].arg = &dc;
@@ -471,6 +496,8 @@ START_TEST(test_ledger_writer_thread_commits)
 	while (dc.n < N)
 		pthread_cond_wait(&dc.cv, &dc.mu);
 	pthread_mutex_unlock(&dc.mu);
+	writer_get_stats(e.w, &st);
+	ck_assert_msg(st.joined > 0, "no command joined a batch under way");
 	writer_stop(e.w);
 
 	/* "<commit> <seq>" for every commit on the ledger. */
@@ -489,6 +516,23 @@ START_TEST(test_ledger_writer_thread_commits)
 		              "note %d: git has no commit %s with seq %" PRIu64,
 		              i, cmds[i].commit, cmds[i].seq);
 		writer_cmd_release(&cmds[i]);
+	}
+	/* Each note and edit once: none lost, none applied twice. */
+	{
+		struct buf count = BUF_INIT;
+		char want[64];
+
+		ck_assert_int_eq(
+		    tu_sh(&count,
+		          "git -C '%s' log --format='%%(trailers:key=Event,"
+		          "valueonly)' refs/heads/ledger | grep '^note' | "
+		          "sort | uniq -c | tr -s ' \\n' '  '",
+		          e.repo),
+		    0);
+		snprintf(want, sizeof(want), " %d note.added %d note.edited ",
+		         N - N / 50, N / 50);
+		ck_assert_str_eq(count.data, want);
+		buf_free(&count);
 	}
 	/* Every commit the thread signed verifies with stock git. */
 	ck_assert_int_eq(
