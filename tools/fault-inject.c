@@ -52,16 +52,21 @@ typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
 typedef int (*fsync_fn)(int);
 
 /* next_<name>(): the real function, looked up once (dlsym is
- * thread-safe; a race only looks the same symbol up twice). */
+ * thread-safe; a race only looks the same symbol up twice, and the
+ * pointer is read and written atomically, so ThreadSanitizer has nothing
+ * to report in the daemons it wraps). */
 #define NEXT(name, type)                                                       \
 	static type next_##name(void)                                          \
 	{                                                                      \
 		static type f;                                                 \
-		if (f == NULL) {                                               \
+		type g;                                                        \
+		__atomic_load(&f, &g, __ATOMIC_ACQUIRE);                       \
+		if (g == NULL) {                                               \
 			void *p = dlsym(RTLD_NEXT, #name);                     \
-			memcpy(&f, &p, sizeof(f));                             \
+			memcpy(&g, &p, sizeof(g));                             \
+			__atomic_store(&f, &g, __ATOMIC_RELEASE);              \
 		}                                                              \
-		return f;                                                      \
+		return g;                                                      \
 	}
 NEXT(write, write_fn)
 NEXT(pwrite, pwrite_fn)
