@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3009,6 +3010,15 @@ keystore_token_lookup(struct keystore *ks, const char *hash_hex,
 	return 0;
 }
 
+/* Bumped after every revocation, whichever connection made it. */
+static atomic_uint_fast64_t token_generation;
+
+uint64_t
+keystore_token_generation(void)
+{
+	return atomic_load(&token_generation);
+}
+
 int
 keystore_token_revoke(struct keystore *ks, const char *token_id,
                       int64_t when_ms)
@@ -3021,8 +3031,12 @@ keystore_token_revoke(struct keystore *ks, const char *token_id,
 	db_bind_int(d, st, 2, when_ms);
 	if ((err = db_run(d, st, "revoking token")) != 0)
 		return err;
-	if (sqlite3_changes(d->conn) == 1)
+	if (sqlite3_changes(d->conn) == 1) {
+		/* After the commit (autocommit): a lookup that sees the new
+		 * generation sees the revocation. */
+		atomic_fetch_add(&token_generation, 1);
 		return 0;
+	}
 	/* Nothing changed: unknown, or revoked before (kept as is). */
 	st = d->stmts[KS_TOKEN_EXISTS];
 	db_bind_text(d, st, 1, token_id);

@@ -46,6 +46,9 @@ int keystore_token_lookup(struct keystore *ks, const char *hash_hex,
  * and keeps the first revocation time. */
 int keystore_token_revoke(struct keystore *ks, const char *token_id,
                           int64_t when_ms);
+/* A counter that every successful revocation advances (in this process,
+ * on any connection): a cache of lookups is valid while it stands still. */
+uint64_t keystore_token_generation(void);
 
 /*
  * Calls `cb` for each token of `login` (NULL: all) ordered by creation time

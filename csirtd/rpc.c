@@ -183,8 +183,21 @@ static const double metric_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                         0.1,   0.25,   0.5,   1,    2.5};
 #define NBUCKETS UTIL_ARRAY_LEN(metric_buckets)
 
+/* Token lookups the loop thread made, by the token's hash (direct-mapped):
+ * the keystore's read is a statement and a lock of its own per call (7 %
+ * of csirt-bench get).  An entry holds while no token has been revoked
+ * since it was made (keystore_token_generation()); a user disabled is
+ * still refused, by the index's row read on every call. */
+#define RPC_TOKEN_SLOTS 64
+struct token_slot {
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	char *login;
+	uint64_t generation;
+};
+
 struct rpc {
 	struct rpc_env env;
+	struct token_slot tokens[RPC_TOKEN_SLOTS];
 	/* [method or NMETHODS for unrouted][code] */
 	uint64_t calls[NMETHODS + 1][NCODES];
 	uint64_t hist[NBUCKETS + 1];
@@ -646,12 +659,42 @@ authenticate(struct rpc_ctx *ctx)
 	return rc;
 }
 
+/* The login of the token whose hash is `hash` (caller frees), from the
+ * cache or the keystore. */
+static int
+token_lookup(struct rpc *r, const char *hash, char **login)
+{
+	struct token_slot *t =
+	    &r->tokens[((unsigned char)hash[0] * 31u + (unsigned char)hash[1]) %
+	               RPC_TOKEN_SLOTS];
+	uint64_t gen = keystore_token_generation();
+	char *token_id = NULL;
+	int rc;
+
+	if (t->login != NULL && t->generation == gen &&
+	    strcmp(t->hash, hash) == 0) {
+		*login = util_strdup(t->login);
+		return 0;
+	}
+	/* `gen` was read first: a revocation during the look-up leaves the
+	 * entry stale at once. */
+	rc = keystore_token_lookup(r->env.ks, hash, login, &token_id);
+	free(token_id);
+	if (rc == 0) {
+		free(t->login);
+		memcpy(t->hash, hash, sizeof(t->hash));
+		t->login = util_strdup(*login);
+		t->generation = gen;
+	}
+	return rc;
+}
+
 int
 rpc_authenticate_bearer(Csirt__V1__User **out, struct rpc *r,
                         const char *header)
 {
 	char hash[CRYPTO_SHA256_HEX_LEN];
-	char *login = NULL, *token_id = NULL;
+	char *login = NULL;
 	int rc;
 
 	*out = NULL;
@@ -661,13 +704,12 @@ rpc_authenticate_bearer(Csirt__V1__User **out, struct rpc *r,
 		    CSIRT_EUNAUTHENTICATED,
 		    "missing \"Authorization: Bearer <token>\" header");
 	crypto_token_hash(hash, header + 7);
-	rc = keystore_token_lookup(r->env.ks, hash, &login, &token_id);
+	rc = token_lookup(r, hash, &login);
 	if (rc == 0)
 		rc = index_user_get(out, r->env.ix, login);
 	if (rc == 0 && (*out)->disabled)
 		rc = CSIRT_ENOTFOUND;
 	free(login);
-	free(token_id);
 	if (rc != 0) {
 		codec_free(*out ? &(*out)->base : NULL);
 		*out = NULL;
@@ -805,5 +847,7 @@ rpc_free(struct rpc *r)
 	rpc_watch_free(r->watch);
 	rpc_evidence_free(r->evidence);
 	offload_free(r->io);
+	for (size_t i = 0; i < RPC_TOKEN_SLOTS; i++)
+		free(r->tokens[i].login);
 	free(r);
 }
