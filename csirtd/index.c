@@ -845,6 +845,8 @@ ckpt_main(void *arg)
 {
 	struct ckpt *c = arg;
 
+	util_thread_background();
+
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
 		int rc;

@@ -2016,6 +2016,8 @@ merger_main(void *arg)
 {
 	struct ledger *lg = arg;
 
+	util_thread_background();
+
 	pthread_mutex_lock(&lg->mmu);
 	for (;;) {
 		struct merge_job *job = NULL;
@@ -2195,6 +2197,8 @@ static void *
 spares_main(void *arg)
 {
 	struct spares *sp = arg;
+
+	util_thread_background();
 
 	pthread_mutex_lock(&sp->mu);
 	for (;;) {

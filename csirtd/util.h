@@ -49,6 +49,10 @@ bool util_path_exists(const char *path);
 /* Writes all `len` bytes to `fd` (retrying short writes and EINTR);
  * 0, or -1 with errno set (EIO for a zero-byte write). */
 int util_write_all(int fd, const void *data, size_t len);
+/* Lowers the calling thread's CPU priority (nice 10): for housekeeping
+ * threads that must not take the cores from the request path.  Best
+ * effort; Linux only. */
+void util_thread_background(void);
 /* Joins into a newly allocated string; caller frees. */
 char *util_path_join(const char *a, const char *b);
 
