@@ -2216,6 +2216,15 @@ spares_main(void *arg)
 		(void)unlink(p.data); /* a crash's, should the sweep miss it */
 		fd =
 		    open(p.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+		/* The mode util_write_file_fd() gives, whatever the umask. */
+		if (fd >= 0 && fchmod(fd, 0444) < 0) {
+			int e = errno;
+
+			close(fd);
+			unlink(p.data);
+			fd = -1;
+			errno = e;
+		}
 		pthread_mutex_lock(&sp->mu);
 		if (fd < 0) {
 			/* Batches create their own files from now on. */
