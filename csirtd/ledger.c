@@ -787,7 +787,8 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 	buf_printf(&tmp, "%s/objects/pack/tmp_merge_%d.pack", repo,
 	           (int)getpid());
 	out = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
-	if (out < 0) {
+	/* 0444 whatever the umask, like the packs it merges. */
+	if (out < 0 || fchmod(out, 0444) < 0) {
 		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "create %s: %s",
 		                     tmp.data, strerror(errno));
 		goto done;
@@ -2875,7 +2876,8 @@ ledger_blob_put_file(struct ledger *lg, const char *path, const char *file,
 	buf_printf(&tmp, "%s/objects/pack/tmp_blob_%d_%u.pack", lg->path,
 	           (int)getpid(), seq++);
 	out = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
-	if (out < 0) {
+	/* 0444 whatever the umask, like the packs it merges. */
+	if (out < 0 || fchmod(out, 0444) < 0) {
 		rc = csirt_error_set(CSIRT_EUNAVAILABLE, "create %s: %s",
 		                     tmp.data, strerror(errno));
 		goto done;
