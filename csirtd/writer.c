@@ -52,7 +52,7 @@
 
 #define WRITER_YEARS 8
 #define REPLAY_CHUNK 2000
-/* Longest wait for a batch to fill (see take()). */
+/* Longest wait for more commands to join a batch (see take_more()). */
 #define WRITER_GATHER_MAX_US 8000
 #define REPLAY_PROGRESS 100000 /* events between progress lines */
 
