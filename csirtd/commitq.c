@@ -85,16 +85,17 @@ job_run(struct commitq *q, struct job *j)
 		snprintf(j->err, sizeof(j->err), "%s", csirt_error_msg());
 }
 
-/* Appends `j` to the done list; the caller holds the lock. */
+/* Appends `j` to the list (`head`, `tail`): the to-do or the done one;
+ * the caller holds the lock. */
 static void
-done_push(struct commitq *q, struct job *j)
+job_push(struct job **head, struct job **tail, struct job *j)
 {
 	j->next = NULL;
-	if (q->done_tail != NULL)
-		q->done_tail->next = j;
+	if (*tail != NULL)
+		(*tail)->next = j;
 	else
-		q->done = j;
-	q->done_tail = j;
+		*head = j;
+	*tail = j;
 }
 
 static void *
@@ -128,7 +129,7 @@ commitq_main(void *arg)
 			if (j->rc != 0)
 				q->failed = true;
 		}
-		done_push(q, j);
+		job_push(&q->done, &q->done_tail, j);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
@@ -177,16 +178,11 @@ commitq_commit(struct commitq *q, const char *author, int64_t time_ms,
 			job_run(q, j);
 			q->failed = j->rc != 0;
 		}
-		done_push(q, j);
+		job_push(&q->done, &q->done_tail, j);
 		return;
 	}
 	pthread_mutex_lock(&q->mu);
-	j->next = NULL;
-	if (q->todo_tail != NULL)
-		q->todo_tail->next = j;
-	else
-		q->todo = j;
-	q->todo_tail = j;
+	job_push(&q->todo, &q->todo_tail, j);
 	if (q->sleeping)
 		pthread_cond_signal(&q->work);
 	pthread_mutex_unlock(&q->mu);
