@@ -35,9 +35,9 @@ void crypto_sha256_update(struct crypto_sha256_ctx *ctx, const void *data,
 void crypto_sha256_final(struct crypto_sha256_ctx *ctx,
                          unsigned char out[CRYPTO_SHA256_LEN]);
 
-/* SHA-1, for git's pack and index checksums only (never for security
- * decisions: the ledger's integrity rests on the ed25519 signatures and
- * SHA-256 event hashes). */
+/* SHA-1, for git's pack and index checksums and the ids of the trees the
+ * ledger builds (never for security decisions: the ledger's integrity
+ * rests on the ed25519 signatures and SHA-256 event hashes). */
 #define CRYPTO_SHA1_LEN 20
 struct crypto_sha1_ctx;
 struct crypto_sha1_ctx *crypto_sha1_new(void);
