@@ -292,10 +292,11 @@ folds_free(struct folds *f)
 struct files {
 	struct audit_report *r;
 	const char *commit;
-	const char *scope;      /* "cases/.../<id>/" or "directory/" */
-	const char *event_path; /* the one event file it must add */
-	const char *case_path;  /* its case.json, or NULL */
-	char *event;            /* content of the event file */
+	const char *scope;           /* "cases/.../<id>/" or "directory/" */
+	const char *event_path;      /* the one event file it must add */
+	const char *event_path_flat; /* or there, in an older ledger */
+	const char *case_path;       /* its case.json, or NULL */
+	char *event;                 /* content of the event file */
 	size_t event_len;
 	char *case_json; /* content of case.json when written */
 	size_t case_len;
@@ -323,7 +324,11 @@ files_cb(const char *path, enum ledger_change change, unsigned mode,
 		return fail(f->r, AUDIT_FILES, f->commit,
 		            "%s is not a regular file (mode %o)", path, mode);
 	if (is_event) {
-		if (strcmp(path, f->event_path) != 0 || f->event != NULL)
+		/* Its bucket, or (a ledger from before the buckets) the flat
+		 * path. */
+		if ((strcmp(path, f->event_path) != 0 &&
+		     strcmp(path, f->event_path_flat) != 0) ||
+		    f->event != NULL)
 			return fail(f->r, AUDIT_FILES, f->commit,
 			            "adds event file %s besides its own %s",
 			            path, f->event_path);
@@ -619,7 +624,8 @@ commit_read(struct audit *a, struct commit_worker *w, size_t i,
 	struct audit_report *r = &w->scratch;
 	const char *id = a->ids[i];
 	struct rawcommit c;
-	struct buf scope = BUF_INIT, evp = BUF_INIT, casep = BUF_INIT;
+	struct buf scope = BUF_INIT, evp = BUF_INIT, evflat = BUF_INIT,
+	           casep = BUF_INIT;
 	char parent_tree[LEDGER_OID_HEX];
 	struct files f;
 	int rc;
@@ -681,10 +687,12 @@ commit_read(struct audit *a, struct commit_worker *w, size_t i,
 		buf_puts(&scope, "directory/");
 	}
 	layout_event_path(&evp, it->t.case_id, it->t.seq);
+	layout_event_path_flat(&evflat, it->t.case_id, it->t.seq);
 	f.r = r;
 	f.commit = id;
 	f.scope = scope.data;
 	f.event_path = evp.data;
+	f.event_path_flat = evflat.data;
 	if ((rc = ledger_changes(w->lg, parent_tree, c.tree, files_cb, &f)) !=
 	    0) {
 		if (r->rule == AUDIT_OK)
@@ -708,6 +716,7 @@ done:
 	free(f.case_json);
 	buf_free(&scope);
 	buf_free(&evp);
+	buf_free(&evflat);
 	buf_free(&casep);
 	return rc;
 }

@@ -111,10 +111,31 @@ layout_event_path(struct buf *out, const char *case_id, uint64_t seq)
 {
 	if (case_id != NULL && *case_id != '\0') {
 		layout_case_dir(out, case_id);
+		buf_puts(out, "/events/");
+	} else {
+		buf_puts(out, "directory/events/");
+	}
+	buf_printf(out, "%07" PRIu64 "/%010" PRIu64 ".json", seq / 1000, seq);
+}
+
+void
+layout_event_path_flat(struct buf *out, const char *case_id, uint64_t seq)
+{
+	if (case_id != NULL && *case_id != '\0') {
+		layout_case_dir(out, case_id);
 		buf_printf(out, "/events/%010" PRIu64 ".json", seq);
 	} else {
 		buf_printf(out, "directory/events/%010" PRIu64 ".json", seq);
 	}
+}
+
+void
+layout_note_path(struct buf *out, const char *case_id, uint32_t number,
+                 bool sealed)
+{
+	layout_case_dir(out, case_id);
+	buf_printf(out, "/notes/%03" PRIu32 "/n%" PRIu32 ".md%s", number / 100,
+	           number, sealed ? ".enc" : "");
 }
 
 void

@@ -3,10 +3,11 @@
  * messages are shaped.  Pure functions: no I/O, no libraries.
  *
  *   cases/<yyyy>/<nn>/<nn>/<case-id>/case.json
- *   cases/<yyyy>/<nn>/<nn>/<case-id>/events/<seq>.json
+ *   cases/<yyyy>/<nn>/<nn>/<case-id>/events/<seq/1000>/<seq>.json
+ *   cases/<yyyy>/<nn>/<nn>/<case-id>/notes/<k/100>/n<k>.md[.enc]
  *   cases/<yyyy>/<nn>/<nn>/<case-id>/evidence/<evidence-id>/v<N>/
  *       manifest.json, content.enc     (issue 6)
- *   directory/events/<seq>.json
+ *   directory/events/<seq/1000>/<seq>.json
  *   directory/users/<login>.json
  *   directory/divisions/<code>.json
  *
@@ -17,6 +18,16 @@
  * about 40·N bytes to hash and store (one flat level of 1,000 buckets made
  * every commit write ~40 KB).  <seq> is zero-padded to 10 digits so
  * listings sort.
+ *
+ * A case's events and notes are bucketed for the same reason: a case
+ * gains a file per event, and a flat events/ (and notes/) tree was
+ * rewritten whole by each of them: at a few hundred events a case that was
+ * most of a commit's cost and 12 KB of pack per event (csirt-bench note,
+ * 64 cases).  An event's bucket is its seq's first 7 digits (1,000 seqs:
+ * a case holds at most 1,000 files in one, usually a few); a note's is its
+ * number / 100 (000 for n1..n99).  Ledgers written before the buckets
+ * keep their flat events/<seq>.json: readers try the bucket first, then
+ * the flat path (layout_event_path_flat); a note's path is in its event.
  */
 #ifndef CSIRT_LAYOUT_H
 #define CSIRT_LAYOUT_H
@@ -37,6 +48,11 @@ void layout_case_dir(struct buf *out, const char *case_id);
 void layout_case_json(struct buf *out, const char *case_id);
 /* `case_id` NULL or "" for directory events. */
 void layout_event_path(struct buf *out, const char *case_id, uint64_t seq);
+/* Where ledgers written before the event buckets keep an event. */
+void layout_event_path_flat(struct buf *out, const char *case_id, uint64_t seq);
+/* Note number `number` (1, 2, ...) of a case; `sealed`: 機密性高・中. */
+void layout_note_path(struct buf *out, const char *case_id, uint32_t number,
+                      bool sealed);
 void layout_user_path(struct buf *out, const char *login);
 void layout_division_path(struct buf *out, const char *code);
 

@@ -368,7 +368,6 @@ reader_find(struct pack_reader *pr, const unsigned char *oid, uint64_t *off)
 	return NULL;
 }
 
-
 /* An entry's header at `off`: its type, its (inflated) size, where its
  * zlib stream starts, and a delta's base. */
 struct entry {

@@ -50,18 +50,18 @@ enum case_action {
 	CASE_ACTION_REOPEN,             /* CaseReopened */
 	CASE_ACTION_DEADLINE_MISS,      /* DeadlineMissed (the daemon only) */
 	/* 第13.2 (request.c) */
-	CASE_ACTION_REQUEST_CREATE,  /* RequestCreated */
-	CASE_ACTION_REQUEST_ACK,     /* RequestAcknowledged */
-	CASE_ACTION_REQUEST_RESPOND, /* RequestResponded */
-	CASE_ACTION_REQUEST_FULFIL,  /* RequestFulfilled */
-	CASE_ACTION_REQUEST_CANCEL,  /* RequestCancelled */
-	CASE_ACTION_ITEM_REGISTER,   /* ItemRegistered */
-	CASE_ACTION_ITEM_TRANSFER,   /* ItemCustody item_transferred */
-	CASE_ACTION_ITEM_RETURN,     /* ItemCustody item_returned */
-	CASE_ACTION_ITEM_DISPOSE,    /* ItemCustody item_disposed */
-	CASE_ACTION_EVIDENCE_ADD,       /* EvidenceAdded (issue 6) */
-	CASE_ACTION_EVIDENCE_DISPOSE,   /* EvidenceDisposed (廃棄) */
-	CASE_ACTION_EVIDENCE_REVIEW,    /* EvidenceReclassified (第4.5) */
+	CASE_ACTION_REQUEST_CREATE,   /* RequestCreated */
+	CASE_ACTION_REQUEST_ACK,      /* RequestAcknowledged */
+	CASE_ACTION_REQUEST_RESPOND,  /* RequestResponded */
+	CASE_ACTION_REQUEST_FULFIL,   /* RequestFulfilled */
+	CASE_ACTION_REQUEST_CANCEL,   /* RequestCancelled */
+	CASE_ACTION_ITEM_REGISTER,    /* ItemRegistered */
+	CASE_ACTION_ITEM_TRANSFER,    /* ItemCustody item_transferred */
+	CASE_ACTION_ITEM_RETURN,      /* ItemCustody item_returned */
+	CASE_ACTION_ITEM_DISPOSE,     /* ItemCustody item_disposed */
+	CASE_ACTION_EVIDENCE_ADD,     /* EvidenceAdded (issue 6) */
+	CASE_ACTION_EVIDENCE_DISPOSE, /* EvidenceDisposed (廃棄) */
+	CASE_ACTION_EVIDENCE_REVIEW,  /* EvidenceReclassified (第4.5) */
 	CASE_ACTION__COUNT
 };
 

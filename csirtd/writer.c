@@ -371,8 +371,8 @@ prepare_note(const struct writer_cmd *cmd, const Csirt__V1__Case *current,
 		return csirt_error_set(CSIRT_ENOTFOUND, "case not found");
 	}
 	snprintf(id, sizeof(id), "n%u", current->note_count + 1);
-	layout_case_dir(path, current->id);
-	buf_printf(path, "/notes/%s.md%s", id, blob != NULL ? ".enc" : "");
+	layout_note_path(path, current->id, current->note_count + 1,
+	                 blob != NULL);
 	codec_set_string(&na->note_id, id);
 	codec_set_string(&na->path, path->data);
 	if (blob != NULL) {
@@ -1901,8 +1901,16 @@ replay_read(struct replay_item *it, struct ledger *lg, const char *commit)
 		goto done;
 	}
 	layout_event_path(&path, it->t.case_id, it->t.seq);
-	if ((rc = ledger_tree_read_file(&json, &len, lg, raw, raw_len, commit,
-	                                path.data)) != 0) {
+	rc = ledger_tree_read_file(&json, &len, lg, raw, raw_len, commit,
+	                           path.data);
+	if (rc == CSIRT_ENOTFOUND) {
+		/* A ledger from before the event buckets. */
+		buf_reset(&path);
+		layout_event_path_flat(&path, it->t.case_id, it->t.seq);
+		rc = ledger_tree_read_file(&json, &len, lg, raw, raw_len,
+		                           commit, path.data);
+	}
+	if (rc != 0) {
 		rc = csirt_error_wrap(CSIRT_ETAMPER, "commit %.12s", commit);
 		goto done;
 	}

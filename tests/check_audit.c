@@ -663,6 +663,71 @@ START_TEST(test_audit_repacked_ledger_verifies)
 }
 END_TEST
 
+/*
+ * A ledger from before the event buckets (events/<seq>.json, flat) still
+ * verifies and rebuilds: the history is rewritten into that layout, signed
+ * with the daemon's own key, authors and times kept.
+ */
+START_TEST(test_audit_flat_event_layout_verifies)
+{
+	struct fx_env e;
+	struct buf out = BUF_INIT, want = BUF_INIT, args = BUF_INIT;
+	size_t events = 0;
+	char *count;
+
+	build_ledger(&e, 3);
+	ck_assert_msg(audit(&want, &e, "") == 0, "%s", want.data);
+	tamper(
+	    &e,
+	    "prev= && for c in $(git rev-list --reverse ledger); do "
+	    "rm -f \"$T/ix\" && GIT_INDEX_FILE=\"$T/ix\" git read-tree $c && "
+	    "GIT_INDEX_FILE=\"$T/ix\" git ls-files -s | "
+	    "grep -E '/events/[0-9]{7}/[0-9]{10}\\.json$' | "
+	    "while read -r m o s p; do "
+	    "printf '0 %040d\\t%s\\n' 0 \"$p\" && "
+	    "printf '%s %s\\t%s\\n' $m $o \"$(printf '%s' \"$p\" | "
+	    "sed -E 's#/events/[0-9]{7}/#/events/#')\"; done | "
+	    "GIT_INDEX_FILE=\"$T/ix\" git update-index --index-info && "
+	    "t=$(GIT_INDEX_FILE=\"$T/ix\" git write-tree) && "
+	    "a=$(git log -1 --format='%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd' "
+	    "--date=raw $c | tr '\\0' '\\n') && "
+	    "n=$(msg $c | GIT_AUTHOR_NAME=$(echo \"$a\" | sed -n 1p) "
+	    "GIT_AUTHOR_EMAIL=$(echo \"$a\" | sed -n 2p) "
+	    "GIT_AUTHOR_DATE=\"$(echo \"$a\" | sed -n 3p)\" "
+	    "GIT_COMMITTER_NAME=$(echo \"$a\" | sed -n 4p) "
+	    "GIT_COMMITTER_EMAIL=$(echo \"$a\" | sed -n 5p) "
+	    "GIT_COMMITTER_DATE=\"$(echo \"$a\" | sed -n 6p)\" "
+	    "sign $t ${prev:+-p $prev}) && prev=$n || exit 1; done && "
+	    "git update-ref refs/heads/ledger $prev");
+	/* Flat now, every event. */
+	ck_assert_int_eq(tu_sh(&out,
+	                       "git -C '%s' ls-tree -r --name-only ledger | "
+	                       "grep -c -E '/events/[0-9]{10}\\.json$' && ! "
+	                       "git -C '%s' ls-tree -r --name-only ledger | "
+	                       "grep -E '/events/[0-9]{7}/'",
+	                       e.repo, e.repo),
+	                 0);
+	count = strchr(want.data, ' ') + 1; /* "verified N events..." */
+	ck_assert_uint_eq(strtoul(out.data, NULL, 10),
+	                  strtoul(count, NULL, 10));
+	ck_assert_msg(audit(&out, &e, "") == 0, "%s", out.data);
+	ck_assert_int_eq(
+	    strncmp(out.data, want.data,
+	            (size_t)(strstr(want.data, "head") - want.data)),
+	    0);
+	/* The index rebuilt from it agrees with it. */
+	ck_assert_msg(datadir_rebuild(e.data, &events) == 0, "%s",
+	              csirt_error_msg());
+	ck_assert_uint_eq(events, strtoul(count, NULL, 10));
+	buf_printf(&args, "--index '%s/index.sqlite'", e.data);
+	ck_assert_msg(audit(&out, &e, args.data) == 0, "%s", out.data);
+	buf_free(&out);
+	buf_free(&want);
+	buf_free(&args);
+	fx_env_free(&e);
+}
+END_TEST
+
 START_TEST(test_audit_ten_thousand_events)
 {
 	struct fx_env e;
@@ -709,6 +774,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_audit_pack_tree_altered);
 	tcase_add_test(tc, test_audit_pack_blob_byte_flipped);
 	tcase_add_test(tc, test_audit_repacked_ledger_verifies);
+	tcase_add_test(tc, test_audit_flat_event_layout_verifies);
 	suite_add_tcase(s, tc);
 	return s;
 }

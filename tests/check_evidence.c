@@ -1146,8 +1146,8 @@ START_TEST(test_evidence_secret_notes_encrypted)
 	          "ledger | grep notes/",
 	          a.data),
 	    0);
-	ck_assert_msg(strstr(out.data, "notes/n1.md.enc") != NULL &&
-	                  strstr(out.data, "notes/n2.md.enc") != NULL,
+	ck_assert_msg(strstr(out.data, "notes/000/n1.md.enc") != NULL &&
+	                  strstr(out.data, "notes/000/n2.md.enc") != NULL,
 	              "%s", out.data);
 	assert_nowhere(&a, NOTE_CANARY);
 	assert_nowhere(&a, "聴取結果");

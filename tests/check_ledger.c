@@ -872,8 +872,9 @@ START_TEST(test_ledger_note_edits_versioned)
 
 	/* Stock git: four commits on the note's one path, the last one
 	 * holding the newest text. */
-	layout_case_dir(&path, id);
-	buf_puts(&path, "/notes/n1.md");
+	layout_note_path(&path, id, 1, false);
+	ck_assert_str_eq(path.data + strlen(path.data) - 16,
+	                 "/notes/000/n1.md");
 	ck_assert_int_eq(tu_sh(&out,
 	                       "git -C '%s' log --format=%%s ledger -- '%s'",
 	                       e.repo, path.data),
@@ -1148,6 +1149,7 @@ START_TEST(test_ledger_trees_match_git)
 	struct buf repo = BUF_INIT, out = BUF_INIT;
 
 	buf_printf(&repo, "%s/ledger.git", dir);
+	ck_assert_int_eq(crypto_init(), 0);
 	ck_assert_int_eq(ledger_create(repo.data), 0);
 	ck_assert_int_eq(crypto_signer_generate(&signer), 0);
 	ck_assert_int_eq(ledger_open(&lg, repo.data, signer), 0);

@@ -347,8 +347,8 @@ trial_check(struct trial *t, const char *data, const char *audit,
 	 * file, the note event holding only its hash. */
 	buf_printf(&cmd,
 	           "git -C '%s' grep -o -E 'crash-test t%u c[0-9]+ n[0-9]+\\.' "
-	           "ledger -- ':(glob)cases/**/events/*.json' "
-	           "':(glob)cases/**/notes/*.md' 2>/dev/null | "
+	           "ledger -- ':(glob)cases/**/events/**/*.json' "
+	           "':(glob)cases/**/notes/**/*.md' 2>/dev/null | "
 	           "sed 's/^\\([^:]*\\):\\([^:]*\\):\\(.*\\)$/\\3 \\2/' | "
 	           "sort -u",
 	           ledger, t->trial);
