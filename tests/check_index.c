@@ -668,6 +668,63 @@ START_TEST(test_index_checkpoint_thread)
 }
 END_TEST
 
+/*
+ * The WAL stays bounded under a steady stream of commits with the
+ * checkpoint thread: the thread alone never finishes while the writer
+ * appends, so without the writer's catch-up (index_checkpointer_check()
+ * between transactions) the WAL only grew.  20,000 commits write about
+ * 60,000 frames; the WAL must stay under 2.5 times the restart mark
+ * (8,000 frames), as the writer waits for the thread at twice the mark.
+ */
+START_TEST(test_index_wal_bounded)
+{
+	struct script s;
+	struct fx f;
+	char commit[INDEX_COMMIT_ID_LEN + 1], *wal;
+	off_t max = 0;
+
+	script_build(&s);
+	fx_open(&f);
+	script_apply(f.ix, &s);
+	ck_assert_int_eq(index_checkpointer_start(f.ix), 0);
+	wal = util_xmalloc(strlen(f.path) + 5);
+	sprintf(wal, "%s-wal", f.path);
+	for (uint64_t seq = SCRIPT_LEN + 1; seq <= SCRIPT_LEN + 20000; seq++) {
+		char login[32];
+		Csirt__V1__Event *ev;
+		off_t now;
+
+		snprintf(login, sizeof(login), "user%05" PRIu64, seq);
+		ev = ev_user_created(
+		    seq, user_new(login, "負荷 花子（WAL 試験）",
+		                  CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""));
+		commit_for(commit, seq);
+		ck_assert_int_eq(index_checkpointer_check(f.ix), 0);
+		ck_assert_int_eq(index_begin(f.ix), 0);
+		ck_assert_msg(index_apply(f.ix, ev, commit, NULL, NULL) == 0,
+		              "%s", csirt_error_msg());
+		ck_assert_int_eq(index_set_position(f.ix, seq, commit), 0);
+		ck_assert_int_eq(index_commit(f.ix), 0);
+		csirt__v1__event__free_unpacked(ev, NULL);
+		if ((now = file_size(wal)) > max)
+			max = now;
+	}
+	ck_assert_msg(max < (off_t)(8000 * 5 / 2) * (4096 + 24),
+	              "the WAL grew to %lld bytes", (long long)max);
+	ck_assert_msg(max > (off_t)8000 * 4096,
+	              "the WAL stayed at %lld bytes: nothing was measured",
+	              (long long)max);
+	{
+		Csirt__V1__User *u = NULL;
+		ck_assert_int_eq(index_user_get(&u, f.ix, "user20010"), 0);
+		csirt__v1__user__free_unpacked(u, NULL);
+	}
+	free(wal);
+	fx_close(&f);
+	script_free(&s);
+}
+END_TEST
+
 START_TEST(test_index_duplicate_seq_conflict)
 {
 	struct script s;
@@ -2368,6 +2425,7 @@ index_suite(void)
 	tcase_add_test(tc, test_index_lists_on_readonly_connection);
 	tcase_add_test(tc, test_index_stats_hand_computed);
 	tcase_add_test(tc, test_index_checkpoint_thread);
+	tcase_add_test(tc, test_index_wal_bounded);
 	tcase_add_test(ks, test_keystore_tokens);
 	tcase_add_test(ks, test_keystore_item_keys_destroyed_for_good);
 	suite_add_tcase(s, tc);
