@@ -513,6 +513,43 @@ pentry_cmp(const void *a, const void *b)
 	                   &((const struct pentry *)b)->oid);
 }
 
+/*
+ * Sorts entries by id: spread by their first two bytes (ids are hashes, so
+ * evenly), then each bucket sorted on its own.  A merge's index holds every
+ * object of up to LEDGER_MERGE_FANOUT^level batches, and qsort() of the
+ * 56-byte entries through a comparator was a third of the merger thread.
+ */
+static void
+pentry_sort(struct pentry *e, size_t n)
+{
+	enum { BUCKETS = 65536 };
+	struct pentry *tmp;
+	uint32_t *at;
+
+	if (n < 256) {
+		qsort(e, n, sizeof(*e), pentry_cmp);
+		return;
+	}
+	at = util_xcalloc(BUCKETS + 1, sizeof(*at));
+	tmp = util_xmalloc(n * sizeof(*tmp));
+	for (size_t i = 0; i < n; i++)
+		at[((unsigned)e[i].oid.id[0] << 8 | e[i].oid.id[1]) + 1]++;
+	for (size_t b = 0; b < BUCKETS; b++)
+		at[b + 1] += at[b];
+	for (size_t i = 0; i < n; i++)
+		tmp[at[(unsigned)e[i].oid.id[0] << 8 | e[i].oid.id[1]]++] =
+		    e[i];
+	/* at[b] is now where bucket b ends. */
+	for (size_t b = 0, start = 0; b < BUCKETS; start = at[b++]) {
+		size_t len = at[b] - start;
+		if (len > 1)
+			qsort(tmp + start, len, sizeof(*tmp), pentry_cmp);
+	}
+	memcpy(e, tmp, n * sizeof(*e));
+	free(tmp);
+	free(at);
+}
+
 /* Builds in `idx` the index (version 2) of entries `e` (sorted here). */
 static void
 idx_build(struct buf *idx, struct pentry *e, size_t n,
@@ -524,7 +561,7 @@ idx_build(struct buf *idx, struct pentry *e, size_t n,
 	uint32_t fan[256] = {0};
 	size_t nlarge = 0;
 
-	qsort(e, n, sizeof(*e), pentry_cmp);
+	pentry_sort(e, n);
 	for (size_t i = 0; i < n; i++)
 		fan[e[i].oid.id[0]]++;
 	buf_put(idx, magic, sizeof(magic));
