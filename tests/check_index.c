@@ -614,6 +614,27 @@ file_size(const char *path)
 	return st.st_size;
 }
 
+/* Commits user `seq` ("user%05d") in a transaction of its own, as the
+ * writer would (index_checkpointer_check() first). */
+static void
+commit_user(struct index *ix, uint64_t seq, const char *name)
+{
+	char login[32], commit[INDEX_COMMIT_ID_LEN + 1];
+	Csirt__V1__Event *ev;
+
+	snprintf(login, sizeof(login), "user%05" PRIu64, seq);
+	ev = ev_user_created(
+	    seq, user_new(login, name, CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""));
+	commit_for(commit, seq);
+	ck_assert_int_eq(index_checkpointer_check(ix), 0);
+	ck_assert_int_eq(index_begin(ix), 0);
+	ck_assert_msg(index_apply(ix, ev, commit, NULL, NULL) == 0, "%s",
+	              csirt_error_msg());
+	ck_assert_int_eq(index_set_position(ix, seq, commit), 0);
+	ck_assert_int_eq(index_commit(ix), 0);
+	csirt__v1__event__free_unpacked(ev, NULL);
+}
+
 /*
  * With the checkpoint thread (the writer's), index_commit() leaves the WAL
  * checkpoint to it: commits of 1,500 users, one transaction each, pass the
@@ -625,7 +646,6 @@ START_TEST(test_index_checkpoint_thread)
 {
 	struct script s;
 	struct fx f;
-	char commit[INDEX_COMMIT_ID_LEN + 1];
 	off_t before;
 	int waited = 0;
 
@@ -634,22 +654,8 @@ START_TEST(test_index_checkpoint_thread)
 	script_apply(f.ix, &s);
 	ck_assert_int_eq(index_checkpointer_start(f.ix), 0);
 	before = file_size(f.path);
-	for (uint64_t seq = SCRIPT_LEN + 1; seq <= SCRIPT_LEN + 1500; seq++) {
-		char login[32];
-		Csirt__V1__Event *ev;
-
-		snprintf(login, sizeof(login), "user%05" PRIu64, seq);
-		ev = ev_user_created(
-		    seq, user_new(login, "負荷 太郎（チェックポイント試験）",
-		                  CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""));
-		commit_for(commit, seq);
-		ck_assert_int_eq(index_begin(f.ix), 0);
-		ck_assert_msg(index_apply(f.ix, ev, commit, NULL, NULL) == 0,
-		              "%s", csirt_error_msg());
-		ck_assert_int_eq(index_set_position(f.ix, seq, commit), 0);
-		ck_assert_int_eq(index_commit(f.ix), 0);
-		csirt__v1__event__free_unpacked(ev, NULL);
-	}
+	for (uint64_t seq = SCRIPT_LEN + 1; seq <= SCRIPT_LEN + 1500; seq++)
+		commit_user(f.ix, seq, "負荷 太郎（チェックポイント試験）");
 	while (file_size(f.path) <= before && waited++ < 200) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
@@ -680,7 +686,7 @@ START_TEST(test_index_wal_bounded)
 {
 	struct script s;
 	struct fx f;
-	char commit[INDEX_COMMIT_ID_LEN + 1], *wal;
+	char *wal;
 	off_t max = 0;
 
 	script_build(&s);
@@ -690,22 +696,9 @@ START_TEST(test_index_wal_bounded)
 	wal = util_xmalloc(strlen(f.path) + 5);
 	sprintf(wal, "%s-wal", f.path);
 	for (uint64_t seq = SCRIPT_LEN + 1; seq <= SCRIPT_LEN + 20000; seq++) {
-		char login[32];
-		Csirt__V1__Event *ev;
 		off_t now;
 
-		snprintf(login, sizeof(login), "user%05" PRIu64, seq);
-		ev = ev_user_created(
-		    seq, user_new(login, "負荷 花子（WAL 試験）",
-		                  CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""));
-		commit_for(commit, seq);
-		ck_assert_int_eq(index_checkpointer_check(f.ix), 0);
-		ck_assert_int_eq(index_begin(f.ix), 0);
-		ck_assert_msg(index_apply(f.ix, ev, commit, NULL, NULL) == 0,
-		              "%s", csirt_error_msg());
-		ck_assert_int_eq(index_set_position(f.ix, seq, commit), 0);
-		ck_assert_int_eq(index_commit(f.ix), 0);
-		csirt__v1__event__free_unpacked(ev, NULL);
+		commit_user(f.ix, seq, "負荷 花子（WAL 試験）");
 		if ((now = file_size(wal)) > max)
 			max = now;
 	}
