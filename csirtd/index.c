@@ -539,6 +539,7 @@ enum ix_stmt {
 	IX_EVENT_INSERT,
 	IX_EVENT_SET_COMMIT,
 	IX_CASE_UPSERT,
+	IX_CASE_UPDATE_BODY,
 	IX_ASSIGNEES_DELETE,
 	IX_ASSIGNEE_INSERT,
 	IX_NOTE_INSERT,
@@ -601,6 +602,20 @@ static const char *const ix_sql[IX__COUNT] = {
         " emergency = excluded.emergency, last_seq = excluded.last_seq,"
         " overdue = excluded.overdue,"
         " pb = excluded.pb WHERE excluded.last_seq > cases.last_seq",
+    /* The common case, a case whose indexed columns stay (a note, say):
+     * only the others are set, so SQLite leaves the five indexes on cases
+     * alone (the upsert sets them all, and deletes and reinserts every
+     * index entry).  The indexed columns are in the WHERE: if any
+     * changed, no row matches and the upsert runs instead.  Same
+     * parameters as IX_CASE_UPSERT. */
+    [IX_CASE_UPDATE_BODY] =
+        "UPDATE cases SET title = ?6, reporter = ?8,"
+        " recognized_at_ms = ?9, updated_at_ms = ?11,"
+        " confidentiality = ?12, integrity = ?13, availability = ?14,"
+        " emergency = ?15, last_seq = ?16, pb = ?17, description = ?18"
+        " WHERE id = ?1 AND last_seq < ?16 AND category = ?4 AND state = ?5"
+        " AND division = ?7 AND reported_at_ms IS ?10 AND overdue = ?19"
+        " AND year = ?2 AND counter = ?3",
     [IX_ASSIGNEES_DELETE] = "DELETE FROM case_assignees WHERE case_id = ?1",
     [IX_ASSIGNEE_INSERT] =
         "INSERT INTO case_assignees (case_id, login) VALUES (?1, ?2)",
@@ -1134,7 +1149,7 @@ index_apply_case(struct index *ix, const Csirt__V1__Case *c,
                  bool assignees_changed)
 {
 	struct db *d = &ix->db;
-	sqlite3_stmt *st = d->stmts[IX_CASE_UPSERT];
+	sqlite3_stmt *st;
 	const Csirt__V1__Classification *cl = c->classification;
 	int64_t recognized, reported, updated;
 	bool has_rec, has_rep, has_upd;
@@ -1154,32 +1169,38 @@ index_apply_case(struct index *ix, const Csirt__V1__Case *c,
 		return err;
 	pb = pbuf_pack(&ix->rec_pb, &c->base, &len);
 
-	db_bind_text(d, st, 1, c->id);
-	db_bind_int(d, st, 2, year);
-	db_bind_int(d, st, 3, counter);
-	db_bind_int(d, st, 4, c->category);
-	db_bind_int(d, st, 5, c->state);
-	db_bind_text(d, st, 6, c->title);
-	db_bind_text(d, st, 7, c->division);
-	db_bind_text(d, st, 8, c->reporter);
-	index_bind_time(ix, st, 9, recognized, has_rec);
-	index_bind_time(ix, st, 10, reported, has_rep);
-	index_bind_time(ix, st, 11, updated, has_upd);
-	db_bind_int(d, st, 12, cl != NULL ? cl->confidentiality : 0);
-	db_bind_int(d, st, 13, cl != NULL ? cl->integrity : 0);
-	db_bind_int(d, st, 14, cl != NULL ? cl->availability : 0);
-	db_bind_int(d, st, 15, c->emergency != NULL && c->emergency->flag);
-	db_bind_int(d, st, 16, (int64_t)c->last_seq);
-	db_bind_blob(d, st, 17, pb, len);
-	db_bind_text(d, st, 18, c->description);
-	db_bind_int(d, st, 19, c->overdue ? 1 : 0);
-	if ((err = db_run(d, st, "case")) != 0)
-		return err;
-	if (sqlite3_changes(d->conn) != 1)
-		return csirt_error_set(CSIRT_ETAMPER,
-		                       "index: case %s already has an event "
-		                       "after seq %" PRIu64,
-		                       c->id, c->last_seq);
+	for (int pass = 0; pass < 2; pass++) {
+		st = d->stmts[pass == 0 ? IX_CASE_UPDATE_BODY : IX_CASE_UPSERT];
+		db_bind_text(d, st, 1, c->id);
+		db_bind_int(d, st, 2, year);
+		db_bind_int(d, st, 3, counter);
+		db_bind_int(d, st, 4, c->category);
+		db_bind_int(d, st, 5, c->state);
+		db_bind_text(d, st, 6, c->title);
+		db_bind_text(d, st, 7, c->division);
+		db_bind_text(d, st, 8, c->reporter);
+		index_bind_time(ix, st, 9, recognized, has_rec);
+		index_bind_time(ix, st, 10, reported, has_rep);
+		index_bind_time(ix, st, 11, updated, has_upd);
+		db_bind_int(d, st, 12, cl != NULL ? cl->confidentiality : 0);
+		db_bind_int(d, st, 13, cl != NULL ? cl->integrity : 0);
+		db_bind_int(d, st, 14, cl != NULL ? cl->availability : 0);
+		db_bind_int(d, st, 15,
+		            c->emergency != NULL && c->emergency->flag);
+		db_bind_int(d, st, 16, (int64_t)c->last_seq);
+		db_bind_blob(d, st, 17, pb, len);
+		db_bind_text(d, st, 18, c->description);
+		db_bind_int(d, st, 19, c->overdue ? 1 : 0);
+		if ((err = db_run(d, st, "case")) != 0)
+			return err;
+		if (sqlite3_changes(d->conn) == 1)
+			break;
+		if (pass == 1)
+			return csirt_error_set(CSIRT_ETAMPER,
+			                       "index: case %s already has an "
+			                       "event after seq %" PRIu64,
+			                       c->id, c->last_seq);
+	}
 
 	/* The fold changes assignees only on assignment (and a report
 	 * starts with none): skip two statements on every other event. */
