@@ -37,6 +37,7 @@
  * open and at a clean close, packs before refs; they are not fsynced:
  * ledger_open() rewrites them after a crash.
  */
+#define _GNU_SOURCE /* sync_file_range */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -758,6 +759,16 @@ merge_out(int fd, struct buf *out, const void *p, size_t n)
 		return 0;
 	if (util_write_all(fd, out->data, out->len) < 0)
 		return -1;
+	/* Start writing it back now: left to the closing fsync, a merge's
+	 * megabytes reached the disk in one burst, and the writer's fsync
+	 * then waited behind them. */
+	{
+		off_t end = lseek(fd, 0, SEEK_CUR);
+		if (end > 0)
+			(void)sync_file_range(fd, end - (off_t)out->len,
+			                      (off_t)out->len,
+			                      SYNC_FILE_RANGE_WRITE);
+	}
 	buf_reset(out);
 	return 0;
 }
