@@ -332,6 +332,8 @@ files_cb(const char *path, enum ledger_change change, unsigned mode,
 			return fail(f->r, AUDIT_FILES, f->commit,
 			            "adds event file %s besides its own %s",
 			            path, f->event_path);
+		if (strcmp(path, f->event_path) != 0)
+			f->event_path = f->event_path_flat; /* as found */
 		f->event = util_xmalloc(len + 1);
 		memcpy(f->event, data, len);
 		f->event[len] = '\0';

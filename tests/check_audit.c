@@ -721,6 +721,21 @@ START_TEST(test_audit_flat_event_layout_verifies)
 	ck_assert_uint_eq(events, strtoul(count, NULL, 10));
 	buf_printf(&args, "--index '%s/index.sqlite'", e.data);
 	ck_assert_msg(audit(&out, &e, args.data) == 0, "%s", out.data);
+	/* A flat event file altered is named as it is. */
+	tamper(&e, "p=$(evp $H) && t=$(git cat-file blob $H:$p | "
+	           "sed 's/\"lead\"/\"leac\"/' | put $H $p) && "
+	           "c=$(msg $H | sign $t -p $P) && "
+	           "git update-ref refs/heads/ledger $c && "
+	           "printf '%s' \"$p\" | grep -E '/events/[0-9]{10}\\.json$'");
+	ck_assert_int_eq(audit(&out, &e, ""), 1);
+	{
+		const char *p = strstr(out.data, "/events/");
+		ck_assert_msg(
+		    strstr(out.data, "does not match its Event-SHA256") &&
+		        p != NULL && strspn(p + 8, "0123456789") == 10 &&
+		        strncmp(p + 18, ".json", 5) == 0,
+		    "%s", out.data);
+	}
 	buf_free(&out);
 	buf_free(&want);
 	buf_free(&args);
