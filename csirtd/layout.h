@@ -26,8 +26,9 @@
  * 64 cases).  An event's bucket is its seq's first 7 digits (1,000 seqs:
  * a case holds at most 1,000 files in one, usually a few); a note's is its
  * number / 100 (000 for n1..n99).  Ledgers written before the buckets
- * keep their flat events/<seq>.json: readers try the bucket first, then
- * the flat path (layout_event_path_flat); a note's path is in its event.
+ * keep their flat events/<seq>.json: replay and the auditor accept both
+ * (layout_event_path_flat; replay tries first the layout it found last);
+ * a note's path is in its event.
  */
 #ifndef CSIRT_LAYOUT_H
 #define CSIRT_LAYOUT_H
