@@ -871,6 +871,15 @@ struct ckpt {
 	char err[256];
 };
 
+/* Records a failed checkpoint on `conn` (under c->mu): never retried. */
+static void
+ckpt_failed(struct ckpt *c, sqlite3 *conn)
+{
+	snprintf(c->err, sizeof(c->err), "index: checkpoint: %s",
+	         sqlite3_errmsg(conn));
+	c->failed = true;
+}
+
 static void *
 ckpt_main(void *arg)
 {
@@ -908,10 +917,7 @@ ckpt_main(void *arg)
 		c->running = false;
 		pthread_cond_broadcast(&c->cv); /* a writer may wait for it */
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-			snprintf(c->err, sizeof(c->err),
-			         "index: checkpoint: %s",
-			         sqlite3_errmsg(c->conn->db.conn));
-			c->failed = true;
+			ckpt_failed(c, c->conn->db.conn);
 			break;
 		}
 		c->caught_up = rc == SQLITE_OK;
@@ -1004,10 +1010,7 @@ index_checkpointer_check(struct index *ix)
 			    ix->db.conn, "main", SQLITE_CHECKPOINT_PASSIVE,
 			    NULL, NULL);
 			if (err != SQLITE_OK && err != SQLITE_BUSY) {
-				snprintf(c->err, sizeof(c->err),
-				         "index: checkpoint: %s",
-				         sqlite3_errmsg(ix->db.conn));
-				c->failed = true;
+				ckpt_failed(c, ix->db.conn);
 				rc = csirt_error_set(CSIRT_EUNAVAILABLE, "%s",
 				                     c->err);
 			}
