@@ -72,8 +72,11 @@
 #define CRYPTO_TOKEN_PREFIX "csirt_"
 #define CRYPTO_TOKEN_BYTES 32
 
+/* SHA-1 and SHA-256 are OpenSSL's: its SHA-NI/AVX2 code hashed 1.2 KB
+ * in 0.75 us here, libsodium's portable C in 3.9 us (every event's JSON
+ * and every request's token are hashed). */
 struct crypto_sha256_ctx {
-	crypto_hash_sha256_state state;
+	EVP_MD_CTX *md;
 };
 
 /*
@@ -112,11 +115,74 @@ crypto_random(void *buf, size_t len)
 	randombytes_buf(buf, len);
 }
 
+/* Fetched once: EVP_sha1() and EVP_sha256() make every
+ * EVP_DigestInit_ex() look the digest up in the providers again
+ * (EVP_MD_fetch was 5 % of the commit thread, which hashes a few trees
+ * per event). */
+enum md_which { MD_SHA1, MD_SHA256, MD_SHA512, MD__COUNT };
+
+static EVP_MD *mds[MD__COUNT];
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void
+md_fetch(void)
+{
+	mds[MD_SHA1] = EVP_MD_fetch(NULL, "SHA1", NULL);
+	mds[MD_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
+	mds[MD_SHA512] = EVP_MD_fetch(NULL, "SHA512", NULL);
+}
+
+/* A context ready to hash with `which`.  Aborts when out of memory or
+ * when libcrypto lacks the digest: nothing sensible can go on without. */
+static EVP_MD_CTX *
+md_new(enum md_which which)
+{
+	EVP_MD_CTX *md;
+	EVP_MD *type;
+
+	pthread_once(&md_once, md_fetch);
+	type = mds[which];
+	md = EVP_MD_CTX_new();
+	if (type == NULL || md == NULL ||
+	    EVP_DigestInit_ex(md, type, NULL) != 1)
+		abort();
+	return md;
+}
+
+static void
+md_update(EVP_MD_CTX *md, const void *data, size_t len)
+{
+	if (len > 0 && EVP_DigestUpdate(md, data, len) != 1)
+		abort();
+}
+
+/* Writes the digest (`len` bytes) and frees the context. */
+static void
+md_final(EVP_MD_CTX *md, unsigned char *out, unsigned int len)
+{
+	unsigned int n = 0;
+
+	if (EVP_DigestFinal_ex(md, out, &n) != 1 || n != len)
+		abort();
+	EVP_MD_CTX_free(md);
+}
+
+/* The `len`-byte digest of data[0..n) with `which`. */
+static void
+md_digest(enum md_which which, unsigned char *out, unsigned int len,
+          const void *data, size_t n)
+{
+	EVP_MD_CTX *md = md_new(which);
+
+	md_update(md, data, n);
+	md_final(md, out, len);
+}
+
 void
 crypto_sha256(unsigned char out[CRYPTO_SHA256_LEN], const void *data,
               size_t len)
 {
-	crypto_hash_sha256(out, data, len);
+	md_digest(MD_SHA256, out, CRYPTO_SHA256_LEN, data, len);
 }
 
 void
@@ -134,7 +200,7 @@ crypto_sha256_new(void)
 {
 	struct crypto_sha256_ctx *ctx = util_xmalloc(sizeof(*ctx));
 
-	crypto_hash_sha256_init(&ctx->state);
+	ctx->md = md_new(MD_SHA256);
 	return ctx;
 }
 
@@ -142,15 +208,15 @@ void
 crypto_sha256_update(struct crypto_sha256_ctx *ctx, const void *data,
                      size_t len)
 {
-	crypto_hash_sha256_update(&ctx->state, data, len);
+	md_update(ctx->md, data, len);
 }
 
 void
 crypto_sha256_final(struct crypto_sha256_ctx *ctx,
                     unsigned char out[CRYPTO_SHA256_LEN])
 {
-	crypto_hash_sha256_final(&ctx->state, out);
-	sodium_memzero(ctx, sizeof(*ctx));
+	/* EVP_MD_CTX_free() cleanses the state. */
+	md_final(ctx->md, out, CRYPTO_SHA256_LEN);
 	free(ctx);
 }
 
@@ -827,7 +893,7 @@ crypto_sshsig_sign(const struct crypto_signer *s, const char *namespace,
 	if (namespace == NULL || *namespace == '\0')
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "SSH signature needs a namespace");
-	crypto_hash_sha512(digest, msg, len);
+	md_digest(MD_SHA512, digest, sizeof(digest), msg, len);
 	crypto_sshsig_signed_data(&data, namespace, "sha512", digest,
 	                          sizeof(digest));
 	crypto_sign_detached(sig, NULL, (const unsigned char *)data.data,
@@ -943,11 +1009,13 @@ crypto_sshsig_check(const struct crypto_sshsig *sg,
 	if (crypto_bytes_eq(sg->hash_alg, sg->hash_alg_len, "sha512")) {
 		hash_alg = "sha512";
 		digest_len = crypto_hash_sha512_BYTES;
-		crypto_hash_sha512(digest, msg, len);
+		md_digest(MD_SHA512, digest, crypto_hash_sha512_BYTES, msg,
+		          len);
 	} else if (crypto_bytes_eq(sg->hash_alg, sg->hash_alg_len, "sha256")) {
 		hash_alg = "sha256";
 		digest_len = crypto_hash_sha256_BYTES;
-		crypto_hash_sha256(digest, msg, len);
+		md_digest(MD_SHA256, digest, crypto_hash_sha256_BYTES, msg,
+		          len);
 	} else {
 		return csirt_error_set(CSIRT_EINVAL,
 		                       "SSH signature: unsupported hash "
@@ -1072,53 +1140,31 @@ crypto_token_hash(char out[CRYPTO_SHA256_HEX_LEN], const char *token)
 
 /* ---- SHA-1 (git pack checksums) ------------------------------------ */
 
-/* libsodium has no SHA-1; git's pack format needs it.  OpenSSL's EVP is
- * used for exactly this and nothing else here. */
+/* libsodium has no SHA-1; git's pack format needs it. */
 struct crypto_sha1_ctx {
 	EVP_MD_CTX *md;
 };
 
-/* Fetched once: EVP_sha1() makes every EVP_DigestInit_ex() look SHA-1 up
- * in the providers again (EVP_MD_fetch was 5 % of the commit thread, which
- * hashes a few trees per event). */
-static EVP_MD *sha1_md;
-static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
-
-static void
-sha1_fetch(void)
-{
-	sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
-}
-
 struct crypto_sha1_ctx *
 crypto_sha1_new(void)
 {
-	struct crypto_sha1_ctx *ctx = util_xcalloc(1, sizeof(*ctx));
+	struct crypto_sha1_ctx *ctx = util_xmalloc(sizeof(*ctx));
 
-	pthread_once(&sha1_once, sha1_fetch);
-	ctx->md = EVP_MD_CTX_new();
-	if (sha1_md == NULL || ctx->md == NULL ||
-	    EVP_DigestInit_ex(ctx->md, sha1_md, NULL) != 1)
-		abort(); /* out of memory, or a broken libcrypto */
+	ctx->md = md_new(MD_SHA1);
 	return ctx;
 }
 
 void
 crypto_sha1_update(struct crypto_sha1_ctx *ctx, const void *data, size_t len)
 {
-	if (len > 0 && EVP_DigestUpdate(ctx->md, data, len) != 1)
-		abort();
+	md_update(ctx->md, data, len);
 }
 
 void
 crypto_sha1_final(struct crypto_sha1_ctx *ctx,
                   unsigned char out[CRYPTO_SHA1_LEN])
 {
-	unsigned int n = 0;
-
-	if (EVP_DigestFinal_ex(ctx->md, out, &n) != 1 || n != CRYPTO_SHA1_LEN)
-		abort();
-	EVP_MD_CTX_free(ctx->md);
+	md_final(ctx->md, out, CRYPTO_SHA1_LEN);
 	free(ctx);
 }
 
