@@ -1,4 +1,5 @@
 #include <check.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -182,6 +183,47 @@ json_of(const void *msg, unsigned flags)
 	ck_assert_msg(codec_to_json(&b, msg, flags) == 0, "to_json: %s",
 	              csirt_error_msg());
 	return buf_detach(&b);
+}
+
+/* jansson, reading codec_to_json()'s output back, prints the same bytes:
+ * the ledger holds what jansson printed before codec wrote JSON itself,
+ * and audit and replay compare against the bytes codec prints now. */
+static void
+jansson_agrees(const char *json, unsigned flags)
+{
+	size_t jflags =
+	    JSON_PRESERVE_ORDER |
+	    ((flags & CODEC_PRETTY) ? JSON_INDENT(2) : JSON_COMPACT);
+	json_error_t err;
+	json_t *v = json_loads(json, 0, &err);
+	struct buf b = BUF_INIT;
+	char *again;
+
+	ck_assert_msg(v != NULL, "jansson rejects %s: %s", json, err.text);
+	again = json_dumps(v, jflags);
+	ck_assert_ptr_nonnull(again);
+	buf_puts(&b, again);
+	if (flags & CODEC_PRETTY)
+		buf_putc(&b, '\n');
+	ck_assert_str_eq(b.data, json);
+	buf_free(&b);
+	free(again);
+	json_decref(v);
+}
+
+/* json_of() and jansson_agrees() under every flag combination. */
+static void
+jansson_agrees_all(const void *msg)
+{
+	static const unsigned flags[] = {0, CODEC_PRETTY, CODEC_EMIT_DEFAULTS,
+	                                 CODEC_PRETTY | CODEC_EMIT_DEFAULTS};
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		char *j = json_of(msg, flags[i]);
+
+		jansson_agrees(j, flags[i]);
+		free(j);
+	}
 }
 
 static ProtobufCMessage *
@@ -392,6 +434,77 @@ START_TEST(test_codec_defaults_omitted_or_emitted)
 	ck_assert_str_eq(j, "{\"incident_reported\":{}}");
 	free(j);
 	codec_free(&cl->base);
+	codec_free(&ev->base);
+}
+END_TEST
+
+START_TEST(test_codec_json_matches_jansson)
+{
+	Csirt__V1__Event *ev = event_full();
+	Csirt__V1__Case *c = msg_new(&csirt__v1__case__descriptor);
+	struct test_all *t = msg_new(&test_all_descriptor);
+	static const double doubles[] = {
+	    0.1,  1.5,         -0.0, 1e300,    5e-324,   -2.5e-7,
+	    1e21, 123456789.0, NAN,  INFINITY, -INFINITY};
+	static const int32_t nums[] = {INT32_MIN, -1, 0, 7, INT32_MAX};
+	char all[128 + 1], *j;
+	size_t k = 0;
+
+	jansson_agrees_all(ev);
+	jansson_agrees_all(ev->incident_reported->case_->classification);
+	/* Every ASCII byte, and UTF-8 of every length, U+10FFFF included. */
+	for (int ch = 1; ch < 128; ch++)
+		all[k++] = (char)ch;
+	all[k] = '\0';
+	codec_set_string(&c->title, all);
+	codec_set_string(&c->description,
+	                 "é ſ 事案 \xef\xbb\xbf \xe2\x80\xa8 😀 "
+	                 "\xf4\x8f\xbf\xbf \"q\" \\ /");
+	codec_set_string(&c->division, "\x7f\x1f\x01");
+	jansson_agrees_all(c);
+	j = json_of(c, 0);
+	ck_assert_ptr_nonnull(strstr(j, "\\u0001\\u0002"));
+	ck_assert_ptr_nonnull(strstr(j, "\\b\\t\\n\\u000B\\f\\r"));
+	ck_assert_ptr_nonnull(strstr(j, "\\u001F !\\\"#"));
+	ck_assert_ptr_nonnull(strstr(j, "Z[\\\\]^"));
+	ck_assert_ptr_nonnull(strstr(j, "|}~\x7f\""));
+	free(j);
+
+	/* Scalars of every kind the hand-written descriptor has. */
+	t->small_int = INT32_MIN;
+	t->big_fixed = INT64_MIN;
+	t->flag = 1;
+	t->f = 0.1f;
+	t->nums = util_xmalloc(sizeof(nums));
+	memcpy(t->nums, nums, sizeof(nums));
+	t->n_nums = sizeof(nums) / sizeof(nums[0]);
+	t->blob.len = 5;
+	t->blob.data = util_xmalloc(5);
+	memcpy(t->blob.data,
+	       "\x00\xff\x10"
+	       "ab",
+	       5);
+	for (size_t i = 0; i < sizeof(doubles) / sizeof(doubles[0]); i++) {
+		t->d = doubles[i];
+		jansson_agrees_all(t);
+	}
+	j = json_of(t, 0);
+	ck_assert_str_eq(j, "{\"blob\":\"AP8QYWI=\",\"d\":\"-Infinity\","
+	                    "\"f\":0.10000000149011612,"
+	                    "\"small_int\":-2147483648,"
+	                    "\"big_fixed\":\"-9223372036854775808\","
+	                    "\"flag\":true,"
+	                    "\"nums\":[-2147483648,-1,0,7,2147483647]}");
+	free(j);
+	t->d = -0.0;
+	j = json_of(t, CODEC_PRETTY);
+	ck_assert_ptr_nonnull(strstr(j, "\n  \"d\": -0.0,\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(j, "\"nums\": [\n    -2147483648,\n    -1,"));
+	ck_assert_ptr_nonnull(strstr(j, "    2147483647\n  ]\n}\n"));
+	free(j);
+	codec_free(&t->base);
+	codec_free(&c->base);
 	codec_free(&ev->base);
 }
 END_TEST
@@ -879,6 +992,7 @@ fuzz_check_accepted(ProtobufCMessage *m)
 	    "own output rejected: %s", csirt_error_msg());
 	ck_assert_int_eq(codec_to_json(&j2, again, CODEC_PRETTY), 0);
 	ck_assert_str_eq(j1.data, j2.data);
+	jansson_agrees_all(m);
 	codec_free(again);
 	buf_free(&j1);
 	buf_free(&j2);
@@ -1038,6 +1152,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_codec_event_roundtrip);
 	tcase_add_test(tc, test_codec_pretty_output_is_golden);
 	tcase_add_test(tc, test_codec_defaults_omitted_or_emitted);
+	tcase_add_test(tc, test_codec_json_matches_jansson);
 	tcase_add_test(tc, test_codec_to_json_rejects_invalid_message);
 	tcase_add_test(tc, test_codec_from_json_accepts_camel_case_and_numbers);
 	tcase_add_test(tc, test_codec_from_json_rejects_bad_input);

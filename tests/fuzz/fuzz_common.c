@@ -3,6 +3,7 @@
  * by the fuzz targets (see fuzz.h).  Linked into each target; never into
  * the daemon.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,35 @@ fuzz_has_unknown(const ProtobufCMessage *msg)
 	return false;
 }
 
+/* codec_to_json() writes the JSON jansson printed before codec wrote it
+ * itself (the ledger's files): jansson, reading it back, prints the same
+ * bytes. */
+static void
+fuzz_jansson_agrees(const ProtobufCMessage *msg, const struct buf *js,
+                    unsigned flags)
+{
+	size_t jflags =
+	    JSON_PRESERVE_ORDER |
+	    ((flags & CODEC_PRETTY) ? JSON_INDENT(2) : JSON_COMPACT);
+	json_t *v = json_loadb(js->data, js->len, 0, NULL);
+	struct buf again = BUF_INIT;
+	char *text = v != NULL ? json_dumps(v, jflags) : NULL;
+
+	if (text == NULL)
+		fuzz_fail(msg, "jansson cannot read codec_to_json's output", js,
+		          NULL);
+	buf_puts(&again, text);
+	if (flags & CODEC_PRETTY)
+		buf_putc(&again, '\n');
+	if (!fuzz_buf_eq(js, &again))
+		fuzz_fail(msg,
+		          "jansson prints codec_to_json's output otherwise", js,
+		          &again);
+	free(text);
+	json_decref(v);
+	buf_free(&again);
+}
+
 void
 fuzz_codec_roundtrip(const ProtobufCMessage *msg, unsigned flags)
 {
@@ -188,6 +218,7 @@ fuzz_codec_roundtrip(const ProtobufCMessage *msg, unsigned flags)
 	if (codec_to_json(&js, msg, flags) != 0)
 		fuzz_fail(msg, "codec_to_json failed on a decoded message",
 		          NULL, NULL);
+	fuzz_jansson_agrees(msg, &js, flags);
 	if (codec_from_json(&m3, desc, js.data, js.len, NULL) != 0)
 		fuzz_fail(msg, "its JSON does not parse back", &js, NULL);
 	if (codec_to_json(&js2, m3, flags) != 0 || !fuzz_buf_eq(&js, &js2))
