@@ -103,6 +103,7 @@ commitq_main(void *arg)
 {
 	struct commitq *q = arg;
 
+	util_thread_name("commit");
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		struct job *j = q->todo;

@@ -885,6 +885,7 @@ ckpt_main(void *arg)
 {
 	struct ckpt *c = arg;
 
+	util_thread_name("ix-checkpoint");
 	util_thread_background();
 
 	pthread_mutex_lock(&c->mu);

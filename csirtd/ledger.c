@@ -2123,6 +2123,7 @@ merger_main(void *arg)
 {
 	struct ledger *lg = arg;
 
+	util_thread_name("merger");
 	util_thread_background();
 
 	pthread_mutex_lock(&lg->mmu);
@@ -2305,6 +2306,7 @@ spares_main(void *arg)
 {
 	struct spares *sp = arg;
 
+	util_thread_name("spares");
 	util_thread_background();
 
 	pthread_mutex_lock(&sp->mu);

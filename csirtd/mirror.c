@@ -132,6 +132,7 @@ mirror_main(void *arg)
 {
 	struct mirror *mr = arg;
 
+	util_thread_name("mirror");
 	pthread_mutex_lock(&mr->mu);
 	for (;;) {
 		uint64_t seq = mr->target_seq, gen = mr->gen;

@@ -45,6 +45,7 @@ offload_main(void *arg)
 {
 	struct offload *o = arg;
 
+	util_thread_name("storage");
 	pthread_mutex_lock(&o->mu);
 	for (;;) {
 		struct job *j;

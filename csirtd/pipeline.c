@@ -44,7 +44,10 @@ static void *
 pipeline_main(void *arg)
 {
 	struct pipeline *p = arg;
-	void *state = p->ops->thread_init ? p->ops->thread_init(p->arg) : NULL;
+	void *state;
+
+	util_thread_name("pipeline");
+	state = p->ops->thread_init ? p->ops->thread_init(p->arg) : NULL;
 	void **res = util_xcalloc(p->batch, sizeof(*res));
 
 	for (;;) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -262,6 +263,14 @@ fsync_job_main(void *arg)
 	return NULL;
 }
 
+/* A job on a thread of its own (the first runs on the caller's). */
+static void *
+fsync_job_thread(void *arg)
+{
+	util_thread_name("fsync");
+	return fsync_job_main(arg);
+}
+
 int
 util_fsync_parallel(const int *fds, const char *const *paths, size_t n)
 {
@@ -275,7 +284,7 @@ util_fsync_parallel(const int *fds, const char *const *paths, size_t n)
 		/* The first runs here; a thread that cannot start is
 		 * replaced by a call here too. */
 		if (i > 0 && pthread_create(&jobs[i].thread, NULL,
-		                            fsync_job_main, &jobs[i]) == 0)
+		                            fsync_job_thread, &jobs[i]) == 0)
 			jobs[i].started = true;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -587,6 +596,12 @@ buf_detach(struct buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 	return p;
+}
+
+void
+util_thread_name(const char *name)
+{
+	(void)prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
 void

@@ -53,6 +53,9 @@ int util_write_all(int fd, const void *data, size_t len);
  * threads that must not take the cores from the request path.  Best
  * effort; Linux only. */
 void util_thread_background(void);
+/* Names the calling thread (at most 15 bytes show): what `top -H`, `ps -L`
+ * and csirt-bench's CPU figures call it.  Best effort; Linux only. */
+void util_thread_name(const char *name);
 /* Joins into a newly allocated string; caller frees. */
 char *util_path_join(const char *a, const char *b);
 

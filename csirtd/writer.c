@@ -1632,6 +1632,7 @@ writer_main(void *arg)
 	struct writer_cmd **cmds = util_xcalloc(w->batch_max, sizeof(*cmds));
 	size_t n;
 
+	util_thread_name("writer");
 	for (;;) {
 		bool stopping;
 		n = take(w, cmds, true);

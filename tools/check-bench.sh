@@ -1,7 +1,9 @@
 #!/bin/sh
 # check-bench.sh - csirt-bench still works end to end: a one-second mixed
 # run against a fresh daemon and the bare responder must complete requests
-# of every kind without an error.  Figures are printed, never asserted.
+# of every kind without an error, and report the daemon's CPU per request
+# by thread (the loop, the writer and the commit thread, by the names
+# csirtd gives them).  Figures are printed, never asserted.
 #
 #   check-bench.sh CSIRT-BENCH CSIRTD EVHTTP-BARE
 set -eu
@@ -16,6 +18,12 @@ status=0
 for key in all report note get list bare; do
 	if ! grep -q "\"$key\":{\"requests\":[1-9][0-9]*,\"errors\":0," "$out"; then
 		echo "FAIL: no error-free \"$key\" requests in: $(cat "$out")"
+		status=1
+	fi
+done
+for thread in total csirtd writer commit; do
+	if ! grep -q "\"cpu_us_per_request\":{.*\"$thread\":[0-9]" "$out"; then
+		echo "FAIL: no CPU figure for \"$thread\" in: $(cat "$out")"
 		status=1
 	fi
 done

@@ -22,10 +22,17 @@
  * the DirectoryService, so it can run against any daemon an administrator
  * can reach.  Never point it at production: it writes to the ledger.
  *
+ * With --csirtd it also prints the daemon's CPU time per request over the
+ * measured time, by thread (csirtd names its threads: writer, commit,
+ * merger...; "csirtd" is the event loop): from /proc, the process's
+ * utime + stime (exited threads included) and each thread's.  Less noisy
+ * than req/s on a shared machine, and it says where the time goes.
+ *
  * Nothing here asserts timings: it prints figures.  Exit status 0 when the
  * run completed (errors are counted and printed), 1 when it could not
  * run, 2 on a usage error.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "benchlib.h"
 
@@ -94,10 +102,37 @@ struct conn_state {
 	uint64_t rng;
 };
 
+/* The daemon's CPU time (seconds) at one moment: the whole process
+ * (threads that have exited included) and each thread by name. */
+#define CPU_NAMES_MAX 32
+struct cpu_snap {
+	double total;
+	size_t n;
+	struct {
+		char name[32];
+		double s;
+	} t[CPU_NAMES_MAX];
+};
+
+/* What a run measured of it: seconds of CPU by thread name over the
+ * measured time (`other`: threads that came or went meanwhile). */
+struct cpu_use {
+	bool have;
+	double total, other;
+	size_t n;
+	struct {
+		char name[32];
+		double s;
+	} t[CPU_NAMES_MAX];
+};
+
 struct run {
 	const struct workload *wl;
 	struct stats *st;
 	int64_t measure_from, stop;
+	pid_t pid; /* the daemon, when started here: its CPU is measured */
+	bool cpu_started;
+	struct cpu_snap cpu0;
 };
 
 static void
@@ -141,12 +176,142 @@ samples_add(struct samples *s, int64_t us)
 	s->us[s->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
+/* utime + stime of /proc/.../stat (`path`) in seconds; its comm (in
+ * parentheses, may hold anything) is skipped.  -1 when unreadable. */
+static double
+cpu_read_stat(const char *path)
+{
+	char line[1024], *p;
+	unsigned long long ut, st;
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return -1;
+	n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	/* After "pid (comm) ": state, then fields 4..13, then utime and
+	 * stime (fields 14 and 15 of proc(5)). */
+	if ((p = strrchr(line, ')')) == NULL ||
+	    sscanf(p + 1,
+	           " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	           &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A thread's CPU time in seconds: schedstat's nanoseconds when the
+ * kernel has them (a short run's threads use a few clock ticks at most),
+ * else its stat.  -1 when unreadable. */
+static double
+cpu_read_task(pid_t pid, const char *tid)
+{
+	char path[128];
+	unsigned long long ns;
+	FILE *f;
+	int got;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", (int)pid,
+	         tid);
+	if ((f = fopen(path, "r")) != NULL) {
+		got = fscanf(f, "%llu", &ns);
+		fclose(f);
+		if (got == 1)
+			return (double)ns / 1e9;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, tid);
+	return cpu_read_stat(path);
+}
+
+/* The daemon's CPU time now; false when /proc cannot tell (not Linux). */
+static bool
+cpu_snap(struct cpu_snap *c, pid_t pid)
+{
+	char path[128];
+	DIR *d;
+	struct dirent *de;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((c->total = cpu_read_stat(path)) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return false;
+	while ((de = readdir(d)) != NULL) {
+		char name[32] = "";
+		double s;
+		size_t i;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm",
+		         (int)pid, de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue; /* gone meanwhile */
+		if (fgets(name, sizeof(name), f) != NULL)
+			name[strcspn(name, "\n")] = '\0';
+		fclose(f);
+		if ((s = cpu_read_task(pid, de->d_name)) < 0)
+			continue;
+		for (i = 0; i < c->n && strcmp(c->t[i].name, name) != 0; i++)
+			;
+		if (i == c->n) {
+			if (c->n == CPU_NAMES_MAX)
+				continue; /* counted in "other" */
+			snprintf(c->t[c->n++].name, sizeof(c->t[0].name), "%s",
+			         name);
+		}
+		c->t[i].s += s;
+	}
+	closedir(d);
+	return true;
+}
+
+/* b - a by thread name, largest first. */
+static void
+cpu_diff(struct cpu_use *u, const struct cpu_snap *a, const struct cpu_snap *b)
+{
+	double named = 0;
+
+	memset(u, 0, sizeof(*u));
+	u->have = true;
+	u->total = b->total - a->total;
+	for (size_t i = 0; i < b->n; i++) {
+		double before = 0;
+		size_t k;
+
+		for (size_t j = 0; j < a->n; j++)
+			if (strcmp(a->t[j].name, b->t[i].name) == 0)
+				before = a->t[j].s;
+		if (b->t[i].s - before <= 0)
+			continue;
+		/* Insertion by size. */
+		for (k = u->n; k > 0 && u->t[k - 1].s < b->t[i].s - before; k--)
+			u->t[k] = u->t[k - 1];
+		snprintf(u->t[k].name, sizeof(u->t[k].name), "%s",
+		         b->t[i].name);
+		u->t[k].s = b->t[i].s - before;
+		u->n++;
+		named += b->t[i].s - before;
+	}
+	u->other = u->total - named > 0 ? u->total - named : 0;
+}
+
 static void
 next_cb(struct bl_conn *c, void *arg)
 {
-	const struct run *run = arg;
+	struct run *run = arg;
 	struct conn_state *cs = c->user;
 	int r, k;
+
+	/* The daemon's CPU is counted from the first request of the
+	 * measured time. */
+	if (run->pid > 0 && !run->cpu_started &&
+	    bl_now_us() >= run->measure_from)
+		run->cpu_started = cpu_snap(&run->cpu0, run->pid);
 
 	/* xorshift64: cheap, and each connection has its own sequence. */
 	cs->rng ^= cs->rng << 13;
@@ -196,11 +361,13 @@ lost_cb(struct bl_conn *c, void *arg)
 /* Runs the load for warmup + seconds; samples only what was sent after
  * the warm-up and completed in time.  Returns the reconnections. */
 static uint64_t
-run_load(struct stats *st, const char *addr, struct bl_conn *conns, int n,
-         const struct workload *wl, double warmup, double seconds)
+run_load(struct stats *st, struct cpu_use *cpu, pid_t pid, const char *addr,
+         struct bl_conn *conns, int n, const struct workload *wl, double warmup,
+         double seconds)
 {
-	struct run run = {wl, st, 0, 0};
+	struct run run = {.wl = wl, .st = st, .pid = pid};
 	struct bl_load l = {0};
+	struct cpu_snap end;
 
 	memset(st, 0, sizeof(*st));
 	run.measure_from = bl_now_us() + (int64_t)(warmup * 1e6);
@@ -214,6 +381,9 @@ run_load(struct stats *st, const char *addr, struct bl_conn *conns, int n,
 	l.arg = &run;
 	bl_load_run(&l, run.stop);
 	st->elapsed = seconds;
+	memset(cpu, 0, sizeof(*cpu));
+	if (run.cpu_started && cpu_snap(&end, pid))
+		cpu_diff(cpu, &run.cpu0, &end);
 	return l.reconnects;
 }
 
@@ -294,6 +464,40 @@ figures_json(struct buf *out, const char *key, const struct figures *f)
 	           "\"p99_ms\":%.3f,\"max_ms\":%.3f}",
 	           key, f->n, f->errors, f->rps, f->p50, f->p95, f->p99,
 	           f->max);
+}
+
+/* "csirtd CPU 180 µs/request: writer 62, commit 48, ..." */
+static void
+cpu_print(const struct cpu_use *u, uint64_t requests)
+{
+	double per = requests > 0 ? 1e6 / (double)requests : 0;
+
+	if (!u->have)
+		return;
+	printf("  CPU      %7.0f us/request:", u->total * per);
+	for (size_t i = 0; i < u->n; i++)
+		printf("%s %s %.0f", i > 0 ? "," : "", u->t[i].name,
+		       u->t[i].s * per);
+	if (u->other > 0)
+		printf(", threads that came or went %.0f", u->other * per);
+	printf("\n");
+}
+
+static void
+cpu_json(struct buf *out, const struct cpu_use *u, uint64_t requests)
+{
+	double per = requests > 0 ? 1e6 / (double)requests : 0;
+
+	buf_printf(out, ",\"cpu_us_per_request\":{\"total\":%.1f",
+	           u->total * per);
+	for (size_t i = 0; i < u->n; i++) {
+		/* Names are the daemon's own: no escaping to do, but a
+		 * quote or backslash in one would break the JSON. */
+		if (strpbrk(u->t[i].name, "\"\\") != NULL)
+			continue;
+		buf_printf(out, ",\"%s\":%.1f", u->t[i].name, u->t[i].s * per);
+	}
+	buf_printf(out, ",\"other\":%.1f}", u->other * per);
 }
 
 /* ---- setup */
@@ -491,6 +695,7 @@ main(int argc, char **argv)
 	struct bl_fixture fx = {0};
 	struct stats st, bst;
 	struct figures total, kf[K_COUNT], btotal = {0}, bkf[K_COUNT];
+	struct cpu_use cpu, bcpu;
 	struct bl_conn *conns;
 	struct conn_state *cs;
 	struct buf json = BUF_INIT;
@@ -533,9 +738,11 @@ main(int argc, char **argv)
 	       "warm-up), csirtd at %s\n",
 	       o.wl->name, o.connections, o.seconds, o.warmup, addr);
 	fflush(stdout);
-	reconnects = run_load(&st, addr, conns, o.connections, o.wl, o.warmup,
-	                      o.seconds);
+	reconnects =
+	    run_load(&st, &cpu, o.csirtd != NULL ? daemon.pid : 0, addr, conns,
+	             o.connections, o.wl, o.warmup, o.seconds);
 	print_run("csirtd", &st, reconnects, &total, kf);
+	cpu_print(&cpu, total.n);
 
 	if (o.bare != NULL) {
 		char size[32];
@@ -543,8 +750,9 @@ main(int argc, char **argv)
 
 		snprintf(size, sizeof(size), "%zu", reply_bytes);
 		bl_child_start(&bare, argv_b, NULL);
-		breconnects = run_load(&bst, bare.addr, conns, o.connections,
-		                       o.wl, o.warmup, o.seconds);
+		breconnects =
+		    run_load(&bst, &bcpu, 0, bare.addr, conns, o.connections,
+		             o.wl, o.warmup, o.seconds);
 		bl_child_stop(&bare, SIGTERM);
 		printf("bare evhttp responder, %zu-byte replies to the same "
 		       "requests:\n",
@@ -579,6 +787,8 @@ main(int argc, char **argv)
 			buf_printf(&json, ",\"ratio\":%.4f",
 			           btotal.rps > 0 ? total.rps / btotal.rps : 0);
 		}
+		if (cpu.have)
+			cpu_json(&json, &cpu, total.n);
 		buf_printf(&json, ",\"reconnects\":%" PRIu64 "}\n",
 		           reconnects + breconnects);
 		fputs(json.data, f);
