@@ -286,7 +286,7 @@ cpu_diff(struct cpu_use *u, const struct cpu_snap *a, const struct cpu_snap *b)
 		for (size_t j = 0; j < a->n; j++)
 			if (strcmp(a->t[j].name, b->t[i].name) == 0)
 				before = a->t[j].s;
-		if (b->t[i].s - before <= 0)
+		if (b->t[i].s - before < 0)
 			continue;
 		/* Insertion by size. */
 		for (k = u->n; k > 0 && u->t[k - 1].s < b->t[i].s - before; k--)
