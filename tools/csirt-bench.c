@@ -466,7 +466,7 @@ figures_json(struct buf *out, const char *key, const struct figures *f)
 	           f->max);
 }
 
-/* "csirtd CPU 180 µs/request: writer 62, commit 48, ..." */
+/* "  CPU 180 us/request: writer 62, commit 48, ..." */
 static void
 cpu_print(const struct cpu_use *u, uint64_t requests)
 {
