@@ -44,11 +44,11 @@ static void *
 pipeline_main(void *arg)
 {
 	struct pipeline *p = arg;
-	void *state;
+	void *state, **res;
 
 	util_thread_name("pipeline");
 	state = p->ops->thread_init ? p->ops->thread_init(p->arg) : NULL;
-	void **res = util_xcalloc(p->batch, sizeof(*res));
+	res = util_xcalloc(p->batch, sizeof(*res));
 
 	for (;;) {
 		size_t first, end;
