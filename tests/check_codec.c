@@ -187,7 +187,8 @@ json_of(const void *msg, unsigned flags)
 
 /* jansson, reading codec_to_json()'s output back, prints the same bytes:
  * the ledger holds what jansson printed before codec wrote JSON itself,
- * and audit and replay compare against the bytes codec prints now. */
+ * and csirt-audit compares each case.json with the bytes codec prints
+ * now. */
 static void
 jansson_agrees(const char *json, unsigned flags)
 {
