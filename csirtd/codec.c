@@ -631,10 +631,10 @@ codec_json_field(struct buf *out, struct codec_walk *w,
 	const char *arr;
 
 	if (f->label != PROTOBUF_C_LABEL_REPEATED) {
+		/* An unset message: only with CODEC_EMIT_DEFAULTS. */
 		if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
 		    *(ProtobufCMessage *const *)member == NULL) {
-			buf_puts(out,
-			         "null"); /* only with CODEC_EMIT_DEFAULTS */
+			buf_puts(out, "null");
 			return 0;
 		}
 		return codec_json_elem(out, w, f, member, flags, depth);
