@@ -105,13 +105,14 @@ struct conn_state {
 /* The daemon's CPU time (seconds) at one moment: the whole process
  * (threads that have exited included) and each thread by name. */
 #define CPU_NAMES_MAX 32
+struct cpu_thread {
+	char name[32];
+	double s;
+};
 struct cpu_snap {
 	double total;
 	size_t n;
-	struct {
-		char name[32];
-		double s;
-	} t[CPU_NAMES_MAX];
+	struct cpu_thread t[CPU_NAMES_MAX];
 };
 
 /* What a run measured of it: seconds of CPU by thread name over the
@@ -120,10 +121,7 @@ struct cpu_use {
 	bool have;
 	double total, other;
 	size_t n;
-	struct {
-		char name[32];
-		double s;
-	} t[CPU_NAMES_MAX];
+	struct cpu_thread t[CPU_NAMES_MAX];
 };
 
 struct run {
