@@ -248,6 +248,7 @@ struct metrics_env {
 	struct rpc *rpc;
 	struct writer *w;
 	struct mirror *mirror;
+	const struct crypto_signer *signer;
 };
 
 static void
@@ -255,6 +256,7 @@ metrics_cb(void *arg, struct buf *out)
 {
 	struct metrics_env *me = arg;
 	struct writer_stats ws;
+	struct crypto_nonce_stats ns;
 
 	rpc_metrics_write(me->rpc, out);
 	writer_get_stats(me->w, &ws);
@@ -268,6 +270,19 @@ metrics_cb(void *arg, struct buf *out)
 	           "# TYPE csirt_checkpoint_size gauge\n"
 	           "csirt_checkpoint_size %" PRIu64 "\n",
 	           ws.checkpoints, ws.checkpoint_size);
+	crypto_signer_nonce_stats(me->signer, &ns);
+	buf_printf(out,
+	           "# HELP csirt_signatures_total Ledger signatures since "
+	           "start, by nonce: made ahead by the nonces thread, or "
+	           "RFC 8032's on the spot (the pool was empty).\n"
+	           "# TYPE csirt_signatures_total counter\n"
+	           "csirt_signatures_total{nonce=\"precomputed\"} %" PRIu64 "\n"
+	           "csirt_signatures_total{nonce=\"rfc8032\"} %" PRIu64 "\n"
+	           "# HELP csirt_signing_nonces_ready Precomputed signing "
+	           "nonces in the pool.\n"
+	           "# TYPE csirt_signing_nonces_ready gauge\n"
+	           "csirt_signing_nonces_ready %zu\n",
+	           ns.pooled, ns.fallback, ns.ready);
 	mirror_metrics_write(me->mirror, out);
 }
 
@@ -346,6 +361,11 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 		          "error", csirt_error_msg());
 		goto done;
 	}
+	/* Ledger signatures with nonces made ahead (crypto.c); without the
+	 * pool they are only slower. */
+	if (crypto_signer_precompute(dd->signer, CRYPTO_NONCES) != 0)
+		log_warn("signing without precomputed nonces", "error",
+		         csirt_error_msg());
 	if (writer_new(&w, dd->lg, dd->ix, cfg->writer_queue_depth,
 	               cfg->writer_batch_max) != 0) {
 		log_error("cannot start the ledger writer", "error",
@@ -410,6 +430,7 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	me.rpc = rpc;
 	me.w = w;
 	me.mirror = NULL;
+	me.signer = dd->signer;
 	ops.metrics_arg = &me;
 	ops.reload = reload_cb;
 	ops.reload_arg = reload;

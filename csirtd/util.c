@@ -5,9 +5,11 @@
  * OpenBSD's x* wrappers: a daemon that cannot allocate a few bytes cannot
  * keep its promises, and pretending otherwise multiplies untested paths.
  */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -609,6 +611,15 @@ util_thread_background(void)
 {
 	/* On Linux a thread has its own nice value, set through its id. */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+}
+
+void
+util_thread_idle(void)
+{
+	struct sched_param sp = {0};
+
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 }
 
 int

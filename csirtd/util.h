@@ -53,6 +53,10 @@ int util_write_all(int fd, const void *data, size_t len);
  * threads that must not take the cores from the request path.  Best
  * effort; Linux only. */
 void util_thread_background(void);
+/* The calling thread runs only when a CPU would otherwise idle
+ * (SCHED_IDLE; nice 19 where that is refused).  Only for work that
+ * may wait indefinitely, with a fallback when it does. */
+void util_thread_idle(void);
 /* Names the calling thread (at most 15 bytes show): what `top -H`, `ps -L`
  * and csirt-bench's CPU figures call it.  Best effort; Linux only. */
 void util_thread_name(const char *name);

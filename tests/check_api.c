@@ -1072,6 +1072,60 @@ END_TEST
  * role that may not (permission_denied), an illegal step
  * (failed_precondition), another division (not_found); none of them
  * reaches the ledger; a summons in Japanese comes back unchanged. */
+/* A counter or gauge from the daemon's /metrics ("name{labels}" or
+ * "name"). */
+static uint64_t
+metric(struct apic *a, const char *name)
+{
+	struct buf body = BUF_INIT, key = BUF_INIT;
+	const char *p;
+	uint64_t v;
+
+	ck_assert_int_eq(
+	    tu_http(a->d.addr, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+	buf_printf(&key, "\n%s ", name);
+	p = strstr(body.data, key.data);
+	ck_assert_msg(p != NULL, "no %s in /metrics", name);
+	v = strtoull(p + key.len, NULL, 10);
+	buf_free(&body);
+	buf_free(&key);
+	return v;
+}
+
+/* The daemon signs the ledger with precomputed nonces (crypto.c), and
+ * stock git verifies those signatures. */
+START_TEST(test_api_ledger_signed_with_precomputed_nonces)
+{
+	static const char precomputed[] =
+	    "csirt_signatures_total{nonce=\"precomputed\"}";
+	struct apic a;
+	struct buf out = BUF_INIT;
+	uint64_t before;
+	char *id;
+	int i;
+
+	apic_start(&a);
+	for (i = 0; i < 500 && metric(&a, "csirt_signing_nonces_ready") == 0;
+	     i++)
+		usleep(10000);
+	ck_assert_int_lt(i, 500);
+	before = metric(&a, precomputed);
+	id = apic_report(&a, a.rep1, "precomputed nonce");
+	ck_assert_ptr_nonnull(id);
+	ck_assert_uint_gt(metric(&a, precomputed), before);
+	ck_assert_msg(
+	    tu_sh(&out,
+	          "git -C '%s/ledger.git' -c gpg.ssh.allowedSignersFile='%s/"
+	          "keys/allowed_signers' verify-commit ledger 2>&1",
+	          a.data, a.data) == 0,
+	    "%s", out.data);
+	ck_assert_ptr_nonnull(strstr(out.data, "Good \"git\" signature"));
+	free(id);
+	buf_free(&out);
+	apic_stop(&a);
+}
+END_TEST
+
 START_TEST(test_api_requests_json_and_twirp_codes)
 {
 	static const char js[] = "application/json";
@@ -1213,6 +1267,7 @@ api_suite(void)
 	tcase_add_test(tc, test_api_watch_events_delivers_each_once_in_order);
 	tcase_add_test(tc, test_api_watch_events_answered_on_shutdown);
 	tcase_add_test(tc, test_api_requests_json_and_twirp_codes);
+	tcase_add_test(tc, test_api_ledger_signed_with_precomputed_nonces);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -320,6 +320,148 @@ START_TEST(test_crypto_sshsig_verified_by_ssh_keygen)
 }
 END_TEST
 
+/* Waits (5 s at most) until `s`'s pool holds `n` nonces. */
+static void
+nonces_wait(const struct crypto_signer *s, size_t n)
+{
+	struct crypto_nonce_stats st;
+
+	for (int i = 0; i < 500; i++) {
+		crypto_signer_nonce_stats(s, &st);
+		if (st.ready >= n)
+			return;
+		usleep(10000);
+	}
+	ck_abort_msg("the nonce pool holds %zu of %zu", st.ready, n);
+}
+
+/* The 64-byte ed25519 signature inside a signed-note line's BASE64. */
+static void
+note_sig_raw(unsigned char sig[64], const struct buf *b64)
+{
+	unsigned char raw[4 + 64];
+	size_t n = 0;
+
+	ck_assert_int_eq(
+	    crypto_base64_decode(raw, sizeof(raw), &n, b64->data, b64->len), 0);
+	ck_assert_uint_eq(n, sizeof(raw));
+	memcpy(sig, raw + 4, 64);
+}
+
+/*
+ * Signatures made with precomputed nonces (crypto_signer_precompute) are
+ * ordinary ed25519 ones: ssh-keygen and crypto_sshsig_verify accept them,
+ * a changed message is refused, signed notes verify too.  Unlike RFC
+ * 8032's they differ for the same message, and no nonce (R, the first
+ * half of a signature) is ever used twice.
+ */
+START_TEST(test_crypto_precomputed_nonces)
+{
+	enum { POOL = 8, MANY = 300 };
+	struct crypto_signer *s = NULL, *plain = NULL;
+	struct crypto_nonce_stats st;
+	struct buf sig1 = BUF_INIT, sig2 = BUF_INIT, out = BUF_INIT,
+	           b64 = BUF_INIT;
+	char *dir = tu_tmpdir();
+	char *msg_path = util_path_join(dir, "msg");
+	char *bad_path = util_path_join(dir, "bad");
+	char *pub;
+	char bad[sizeof(msg)];
+	unsigned char(*rs)[64] = util_xcalloc(MANY, 64);
+
+	ck_assert_int_eq(crypto_init(), 0);
+	ck_assert_int_eq(crypto_signer_generate(&s), 0);
+	ck_assert_int_eq(crypto_signer_generate(&plain), 0);
+	pub = crypto_signer_public(s);
+	crypto_signer_nonce_stats(plain, &st);
+	ck_assert_uint_eq(st.pooled + st.fallback + st.ready, 0);
+	ck_assert_int_eq(crypto_signer_precompute(s, POOL), 0);
+	nonces_wait(s, POOL);
+
+	ck_assert_int_eq(
+	    crypto_sshsig_sign(s, "git", msg, sizeof(msg) - 1, &sig1), 0);
+	ck_assert_int_eq(
+	    crypto_sshsig_sign(s, "git", msg, sizeof(msg) - 1, &sig2), 0);
+	crypto_signer_nonce_stats(s, &st);
+	ck_assert_uint_eq(st.pooled, 2);
+	ck_assert_uint_eq(st.fallback, 0);
+	ck_assert_str_ne(sig1.data, sig2.data);
+	write_text(msg_path, msg, sizeof(msg) - 1, 0644);
+	memcpy(bad, msg, sizeof(msg));
+	bad[7] ^= 1;
+	write_text(bad_path, bad, sizeof(bad) - 1, 0644);
+	for (int i = 0; i < 2; i++) {
+		const char *sig = i ? sig2.data : sig1.data;
+		size_t len = i ? sig2.len : sig1.len;
+
+		buf_reset(&out);
+		ck_assert_msg(
+		    ssh_keygen_verify(&out, dir, pub, sig, msg_path) == 0,
+		    "ssh-keygen said: %s", out.data);
+		ck_assert_ptr_nonnull(
+		    strstr(out.data, "Good \"git\" signature for csirtd"));
+		buf_reset(&out);
+		ck_assert_int_ne(
+		    ssh_keygen_verify(&out, dir, pub, sig, bad_path), 0);
+		ck_assert_int_eq(crypto_sshsig_verify(sig, len, "git", msg,
+		                                      sizeof(msg) - 1, pub),
+		                 0);
+		ck_assert_int_eq(crypto_sshsig_verify(sig, len, "git", bad,
+		                                      sizeof(bad) - 1, pub),
+		                 CSIRT_ETAMPER);
+	}
+
+	/* Without a pool: RFC 8032, the same signature every time. */
+	buf_reset(&sig1);
+	buf_reset(&sig2);
+	ck_assert_int_eq(
+	    crypto_sshsig_sign(plain, "git", msg, sizeof(msg) - 1, &sig1), 0);
+	ck_assert_int_eq(
+	    crypto_sshsig_sign(plain, "git", msg, sizeof(msg) - 1, &sig2), 0);
+	ck_assert_str_eq(sig1.data, sig2.data);
+
+	/* Many signed notes, faster than the pool refills: each verifies,
+	 * whichever way it was made, and no R repeats (RFC 8032's would
+	 * for a repeated text, so each text differs). */
+	for (int i = 0; i < MANY; i++) {
+		char text[64];
+		int tl = snprintf(text, sizeof(text), "checkpoint %d\n", i);
+
+		buf_reset(&b64);
+		ck_assert_int_eq(
+		    crypto_note_sign(s, "csirtd", text, (size_t)tl, &b64), 0);
+		ck_assert_int_eq(crypto_note_verify("csirtd", b64.data, b64.len,
+		                                    text, (size_t)tl, pub),
+		                 0);
+		text[0] ^= 1;
+		ck_assert_int_eq(crypto_note_verify("csirtd", b64.data, b64.len,
+		                                    text, (size_t)tl, pub),
+		                 CSIRT_ETAMPER);
+		note_sig_raw(rs[i], &b64);
+		for (int j = 0; j < i; j++)
+			ck_assert_msg(memcmp(rs[i], rs[j], 32) != 0,
+			              "signatures %d and %d share R", j, i);
+	}
+	crypto_signer_nonce_stats(s, &st);
+	ck_assert_uint_eq(st.pooled + st.fallback, 2 + MANY);
+	ck_assert_uint_ge(st.pooled, POOL);
+	ck_assert_uint_le(st.ready, POOL);
+
+	tu_rmrf(dir);
+	crypto_signer_free(s); /* stops the thread, wipes the pool */
+	crypto_signer_free(plain);
+	buf_free(&sig1);
+	buf_free(&sig2);
+	buf_free(&out);
+	buf_free(&b64);
+	free(rs);
+	free(pub);
+	free(msg_path);
+	free(bad_path);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_crypto_sshsig_verifies_ssh_keygen_signature)
 {
 	struct crypto_signer *s = NULL;
@@ -1149,6 +1291,7 @@ crypto_suite(void)
 	tcase_add_test(tc, test_crypto_memcmp_and_wipe);
 	tcase_add_test(tc, test_crypto_sshsig_verified_by_ssh_keygen);
 	tcase_add_test(tc, test_crypto_sshsig_verifies_ssh_keygen_signature);
+	tcase_add_test(tc, test_crypto_precomputed_nonces);
 	tcase_add_test(tc, test_crypto_sshsig_rejects_forgery);
 	tcase_add_test(tc, test_crypto_sshsig_rejects_malformed);
 	tcase_add_test(tc, test_crypto_sshsig_fuzz_flips);

@@ -480,6 +480,7 @@ audit_bench(size_t nevents, size_t batch, size_t runs, const char *bin,
 	t0 = now_s();
 	if ((fresh && datadir_init(data, "admin", token) != 0) ||
 	    datadir_open(&dd, data) != 0 ||
+	    crypto_signer_precompute(dd->signer, CRYPTO_NONCES) != 0 ||
 	    writer_new(&w, dd->lg, dd->ix, AUDIT_ROUND, batch) != 0 ||
 	    writer_set_checkpoints(w, dd->signer, 1000, 0, frontier) != 0 ||
 	    writer_start(w) != 0) {
@@ -726,6 +727,7 @@ main(int argc, char **argv)
 	data = util_path_join(dir, "var");
 	if (datadir_init(data, "admin", token) != 0 ||
 	    datadir_open(&dd, data) != 0 ||
+	    crypto_signer_precompute(dd->signer, CRYPTO_NONCES) != 0 ||
 	    writer_new(&w, dd->lg, dd->ix, nsub * 4, batch) != 0 ||
 	    writer_start(w) != 0) {
 		fprintf(stderr, "ledger-bench: %s\n", csirt_error_msg());
