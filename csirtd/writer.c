@@ -1663,6 +1663,19 @@ writer_main(void *arg)
 			pthread_mutex_unlock(&w->mu);
 			process_batch(w, cmds, &n, up);
 			complete(cmds, n);
+			/* A WAL catch-up checkpoint that is due (index.c) runs
+			 * now, while the clients just answered send their next
+			 * commands, not at the start of the batch they form,
+			 * which would wait for it (3-8 ms every ~30 batches
+			 * under load). */
+			if (!w->broken &&
+			    index_checkpointer_check(w->ix) != 0) {
+				log_error("index checkpoint failed", "error",
+				          csirt_error_msg());
+				pthread_mutex_lock(&w->mu);
+				w->broken = true;
+				pthread_mutex_unlock(&w->mu);
+			}
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			pthread_mutex_lock(&w->mu);
 			w->last_n = n;
