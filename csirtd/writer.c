@@ -1663,6 +1663,7 @@ writer_main(void *arg)
 			pthread_mutex_unlock(&w->mu);
 			process_batch(w, cmds, &n, up);
 			complete(cmds, n);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
 			/* A WAL catch-up checkpoint that is due (index.c) runs
 			 * now, while the clients just answered send their next
 			 * commands, not at the start of the batch they form,
@@ -1676,7 +1677,6 @@ writer_main(void *arg)
 				w->broken = true;
 				pthread_mutex_unlock(&w->mu);
 			}
-			clock_gettime(CLOCK_MONOTONIC, &t1);
 			pthread_mutex_lock(&w->mu);
 			w->last_n = n;
 			w->last_us =
