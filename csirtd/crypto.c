@@ -710,6 +710,15 @@ signer_sign(const struct crypto_signer *s, unsigned char sig[crypto_sign_BYTES],
 }
 
 static void
+nonces_free(struct crypto_nonces *p)
+{
+	sodium_free(p->sec); /* zeroes before unmapping */
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->room);
+	free(p);
+}
+
+static void
 nonces_stop(struct crypto_nonces *p)
 {
 	if (p == NULL)
@@ -719,10 +728,7 @@ nonces_stop(struct crypto_nonces *p)
 	pthread_cond_signal(&p->room);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
-	sodium_free(p->sec); /* zeroes before unmapping */
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->room);
-	free(p);
+	nonces_free(p);
 }
 
 int
@@ -737,6 +743,10 @@ crypto_signer_precompute(struct crypto_signer *s, size_t max)
 
 	if (s->nonces != NULL || max == 0)
 		return 0;
+	if (max > CRYPTO_NONCES_MAX)
+		return csirt_error_set(CSIRT_EINVAL,
+		                       "a pool of %zu nonces (at most %d)", max,
+		                       CRYPTO_NONCES_MAX);
 	p = util_xcalloc(1, sizeof(*p));
 	p->sec = sodium_malloc(sizeof(*p->sec) + max * sizeof(p->sec->ring[0]));
 	if (p->sec == NULL) {
@@ -771,10 +781,7 @@ crypto_signer_precompute(struct crypto_signer *s, size_t max)
 	}
 	sodium_memzero(&nc, sizeof(nc));
 	if (!ok || pthread_create(&p->thread, NULL, nonces_main, p) != 0) {
-		sodium_free(p->sec);
-		pthread_mutex_destroy(&p->mu);
-		pthread_cond_destroy(&p->room);
-		free(p);
+		nonces_free(p);
 		return csirt_error_set(CSIRT_EFAIL,
 		                       ok ? "cannot start the nonce thread"
 		                          : "precomputed signature self-test "

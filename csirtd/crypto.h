@@ -63,17 +63,19 @@ int crypto_signer_save(const struct crypto_signer *s, const char *path,
                        const char *comment);
 int crypto_signer_load(struct crypto_signer **out, const char *path);
 void crypto_signer_free(struct crypto_signer *s);
-/* Starts a thread ("nonces", low priority) that keeps up to `max` signing
- * nonces ready, so that a signature costs under a microsecond instead of
- * a scalar multiplication (crypto.c explains why that is sound); with the
- * pool empty, signing falls back to RFC 8032.  Fails, leaving the signer
- * as it was, if the pool cannot be allocated or its self-test signature
+/* Starts a thread ("nonces", idle priority) that keeps up to `max` (at
+ * most CRYPTO_NONCES_MAX; 0 does nothing) signing nonces ready, so that a
+ * signature costs under a microsecond instead of a scalar multiplication
+ * (crypto.c explains why that is sound); with the pool empty, signing
+ * falls back to RFC 8032.  Fails, leaving the signer as it was, if `max`
+ * is too large, the pool cannot be allocated or its self-test signature
  * does not verify.  Not thread-safe against concurrent signing: call it
  * before the signer is shared. */
 int crypto_signer_precompute(struct crypto_signer *s, size_t max);
 /* The daemon's pool: 64 bytes a nonce, a dozen batches' worth (about 60
  * commits each under load). */
 #define CRYPTO_NONCES 1024
+#define CRYPTO_NONCES_MAX 65536
 struct crypto_nonce_stats {
 	uint64_t pooled;   /* signatures made with a precomputed nonce */
 	uint64_t fallback; /* and with RFC 8032's (the pool was empty) */

@@ -375,6 +375,10 @@ START_TEST(test_crypto_precomputed_nonces)
 	pub = crypto_signer_public(s);
 	crypto_signer_nonce_stats(plain, &st);
 	ck_assert_uint_eq(st.pooled + st.fallback + st.ready, 0);
+	ck_assert_int_eq(crypto_signer_precompute(s, CRYPTO_NONCES_MAX + 1),
+	                 CSIRT_EINVAL);
+	crypto_signer_nonce_stats(s, &st);
+	ck_assert_uint_eq(st.ready, 0); /* refused: no pool */
 	ck_assert_int_eq(crypto_signer_precompute(s, POOL), 0);
 	nonces_wait(s, POOL);
 
