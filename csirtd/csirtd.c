@@ -229,7 +229,8 @@ commit_hook_cb(void *arg)
 {
 	struct commit_listeners *cl = arg;
 
-	deadline_sched_kick(cl->ds);
+	if (writer_batch_moved_deadlines(cl->w))
+		deadline_sched_kick(cl->ds);
 	rpc_commit_kick(cl->rpc);
 	mirror_notify(cl->mirror, writer_last_seq(cl->w));
 }

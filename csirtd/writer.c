@@ -79,6 +79,7 @@ struct writer {
 	const struct clock *clock;
 	void (*commit_hook)(void *arg);
 	void *commit_hook_arg;
+	bool moved_deadlines; /* writer_batch_moved_deadlines() */
 
 	uint64_t last_seq; /* durable */
 	struct writer_stats stats;
@@ -151,6 +152,12 @@ void
 writer_set_clock(struct writer *w, const struct clock *clk)
 {
 	w->clock = clk;
+}
+
+bool
+writer_batch_moved_deadlines(const struct writer *w)
+{
+	return w->moved_deadlines;
 }
 
 void
@@ -713,6 +720,13 @@ prepare_disposal(struct writer *w, const struct writer_cmd *cmd,
 	return rc;
 }
 
+static bool
+note_event(const Csirt__V1__Event *ev)
+{
+	return ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_ADDED ||
+	       ev->payload_case == CSIRT__V1__EVENT__PAYLOAD_NOTE_EDITED;
+}
+
 /* Is `rc` the command's fault (reply with it) or the batch's (abort)? */
 static bool
 is_command_error(int rc)
@@ -1147,6 +1161,7 @@ checkpoint_idle(struct writer *w)
 		return rc;
 	}
 	checkpoint_done(w, now_ms);
+	w->moved_deadlines = false;
 	if (w->commit_hook != NULL)
 		w->commit_hook(w->commit_hook_arg);
 	return 0;
@@ -1313,6 +1328,7 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t *np, bool intake,
 	uint64_t seq = w->last_seq;
 	char commit[LEDGER_OID_HEX] = "";
 	size_t accepted = 0;
+	bool moved = false;
 	int64_t now_ms;
 	bool checkpointed = false;
 	int rc;
@@ -1348,6 +1364,7 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t *np, bool intake,
 			int added = 0;
 			seq++;
 			accepted++;
+			moved = moved || !note_event(cmds[i]->ev);
 			if ((rc = auto_escalate(w, cmds[i], seq, &added)) !=
 			    0) {
 				*culprit = i;
@@ -1356,6 +1373,7 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t *np, bool intake,
 			if (added) {
 				seq++;
 				accepted++;
+				moved = true;
 			}
 		} else if (is_command_error(rc)) {
 			cmd_fail(cmds[i], rc);
@@ -1409,6 +1427,7 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t *np, bool intake,
 	if (accepted > w->stats.max_batch)
 		w->stats.max_batch = accepted;
 	pthread_mutex_unlock(&w->mu);
+	w->moved_deadlines = moved;
 	if (w->commit_hook != NULL)
 		w->commit_hook(w->commit_hook_arg);
 	return 0;

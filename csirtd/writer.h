@@ -103,6 +103,11 @@ void writer_set_clock(struct writer *w, const struct clock *clk);
 /* `fn(arg)` runs on the writer thread after each durable batch, before the
  * batch's commands complete (the deadline scheduler re-arms from it). */
 void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);
+/* In the commit hook: whether the batch just committed holds an event that
+ * can move a deadline, which is any but a note's (note.added, note.edited;
+ * an idle checkpoint holds none).  Under a note load most batches hold
+ * only notes, and the deadline scan is two queries on the loop. */
+bool writer_batch_moved_deadlines(const struct writer *w);
 
 /*
  * Signed checkpoints (checkpoint.h): at the end of a batch, when events

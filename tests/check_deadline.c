@@ -351,6 +351,70 @@ END_TEST
 
 /* A timer that fires after the SM acknowledged: the writer refuses the
  * stale deadline and nothing reaches the ledger. */
+/* What the commit hook saw of writer_batch_moved_deadlines(). */
+struct moved_log {
+	struct writer *w;
+	int n;
+	bool moved[8];
+};
+
+static void
+moved_hook(void *arg)
+{
+	struct moved_log *m = arg;
+
+	ck_assert_int_lt(m->n, 8);
+	m->moved[m->n++] = writer_batch_moved_deadlines(m->w);
+}
+
+/* The daemon rescans deadlines after a batch only when it can have moved
+ * one: a report, an acknowledgement, a request can; a note or an edit of
+ * one cannot. */
+START_TEST(test_deadline_batches_of_notes_move_none)
+{
+	struct moved_log m = {0};
+	struct env e;
+	char a[16], note_id[32] = "";
+	Csirt__V1__Event *ev;
+	struct writer_cmd cmd;
+
+	env_init(&e);
+	m.w = e.w;
+	writer_set_commit_hook(e.w, moved_hook, &m);
+	report(&e, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT, a);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note(a, "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER),
+	              "聴取した。", NULL, NULL),
+	    0);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.ev = fx_note(a, "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER);
+	cmd.note_text = "二件目。";
+	ck_assert_int_eq(writer_submit(e.w, &cmd), 0);
+	ck_assert_int_eq(writer_run_once(e.w), 0);
+	ck_assert_int_eq(cmd.rc, 0);
+	snprintf(note_id, sizeof(note_id), "%s", cmd.ev->note_added->note_id);
+	writer_cmd_release(&cmd);
+	ev = fx_note_edit(a, note_id, "sm",
+	                  CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "誤記");
+	ck_assert_int_eq(fx_submit(e.w, ev, "二件目（訂正）。", NULL, NULL), 0);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_case_event(
+	                  a, CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "sm",
+	                  CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "受理"),
+	              NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(m.n, 5);
+	ck_assert(m.moved[0]);  /* the report */
+	ck_assert(!m.moved[1]); /* a note */
+	ck_assert(!m.moved[2]); /* another */
+	ck_assert(!m.moved[3]); /* its edit */
+	ck_assert(m.moved[4]);  /* the acknowledgement */
+	env_free(&e);
+}
+END_TEST
+
 START_TEST(test_deadline_late_timer_after_ack)
 {
 	Csirt__V1__Event *ev;
@@ -652,6 +716,7 @@ deadline_suite(void)
 	tcase_add_test(
 	    tc, test_deadline_sched_marks_overdue_and_rearms_after_restart);
 	tcase_add_test(tc, test_deadline_late_timer_after_ack);
+	tcase_add_test(tc, test_deadline_batches_of_notes_move_none);
 	tcase_add_test(tc, test_deadline_auto_escalate_and_report_late);
 	tcase_add_test(tc,
 	               test_deadline_request_overdue_and_rearm_after_restart);
