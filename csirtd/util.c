@@ -253,7 +253,8 @@ util_write_file_synced(const char *path, const void *data, size_t len,
 struct fsync_job {
 	pthread_t thread;
 	int fd, err;
-	bool started;
+	bool started; /* on a thread of its own */
+	bool pooled;  /* on a thread of fpool */
 };
 
 static void *
@@ -273,28 +274,150 @@ fsync_job_thread(void *arg)
 	return fsync_job_main(arg);
 }
 
+/*
+ * Threads kept for util_fsync_parallel(), started on its first call and
+ * alive as long as the process.  Spawning two per call (the ledger
+ * writer's every batch) was 5 % of the writer thread's samples: clone3,
+ * the new task's start and the join.  One caller at a time uses them
+ * (holding `use`); another meanwhile spawns its own as before.  slot[i] is
+ * worker i's job, NULL when it has none.  A forked child has none of the
+ * threads: fork handlers give it a pool not yet started (the crash tests
+ * fork a writer).
+ */
+static struct {
+	pthread_mutex_t use, mu;
+	pthread_cond_t work, done;
+	struct fsync_job *slot[UTIL_FSYNC_PARALLEL_MAX - 1];
+	size_t pending, nthreads;
+	bool started, atfork;
+} fpool = {.use = PTHREAD_MUTEX_INITIALIZER,
+           .mu = PTHREAD_MUTEX_INITIALIZER,
+           .work = PTHREAD_COND_INITIALIZER,
+           .done = PTHREAD_COND_INITIALIZER,
+           .slot = {NULL},
+           .pending = 0,
+           .nthreads = 0,
+           .started = false,
+           .atfork = false};
+
+static void
+fpool_prefork(void)
+{
+	pthread_mutex_lock(&fpool.use);
+	pthread_mutex_lock(&fpool.mu);
+}
+
+static void
+fpool_postfork_parent(void)
+{
+	pthread_mutex_unlock(&fpool.mu);
+	pthread_mutex_unlock(&fpool.use);
+}
+
+static void
+fpool_postfork_child(void)
+{
+	memset(fpool.slot, 0, sizeof(fpool.slot));
+	fpool.pending = fpool.nthreads = 0;
+	fpool.started = false;
+	pthread_mutex_init(&fpool.use, NULL);
+	pthread_mutex_init(&fpool.mu, NULL);
+	pthread_cond_init(&fpool.work, NULL);
+	pthread_cond_init(&fpool.done, NULL);
+}
+
+static void *
+fpool_main(void *arg)
+{
+	size_t i = (size_t)(uintptr_t)arg;
+
+	util_thread_name("fsync");
+	pthread_mutex_lock(&fpool.mu);
+	for (;;) {
+		struct fsync_job *j;
+
+		while (fpool.slot[i] == NULL)
+			pthread_cond_wait(&fpool.work, &fpool.mu);
+		j = fpool.slot[i];
+		pthread_mutex_unlock(&fpool.mu);
+		fsync_job_main(j);
+		pthread_mutex_lock(&fpool.mu);
+		fpool.slot[i] = NULL;
+		fpool.pending--;
+		pthread_cond_signal(&fpool.done);
+	}
+	return NULL;
+}
+
+/* With `use` held. */
+static void
+fpool_start(void)
+{
+	pthread_attr_t attr;
+
+	fpool.started = true;
+	if (!fpool.atfork)
+		fpool.atfork =
+		    pthread_atfork(fpool_prefork, fpool_postfork_parent,
+		                   fpool_postfork_child) == 0;
+	if (!fpool.atfork || pthread_attr_init(&attr) != 0)
+		return; /* no pool: callers spawn */
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(fpool.slot); i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, &attr, fpool_main,
+		                   (void *)(uintptr_t)i) != 0)
+			break;
+		fpool.nthreads++;
+	}
+	pthread_attr_destroy(&attr);
+}
+
 int
 util_fsync_parallel(const int *fds, const char *const *paths, size_t n)
 {
 	struct fsync_job jobs[UTIL_FSYNC_PARALLEL_MAX];
+	bool pool;
 	int rc = 0;
 
 	if (n > UTIL_FSYNC_PARALLEL_MAX)
 		return csirt_error_set(CSIRT_EFAIL, "too many files to fsync");
-	for (size_t i = 0; i < n; i++) {
-		jobs[i] = (struct fsync_job){.fd = fds[i]};
-		/* The first runs here; a thread that cannot start is
-		 * replaced by a call here too. */
-		if (i > 0 && pthread_create(&jobs[i].thread, NULL,
-		                            fsync_job_thread, &jobs[i]) == 0)
-			jobs[i].started = true;
-	}
 	for (size_t i = 0; i < n; i++)
-		if (!jobs[i].started)
+		jobs[i] = (struct fsync_job){.fd = fds[i]};
+	pool = pthread_mutex_trylock(&fpool.use) == 0;
+	if (pool) {
+		if (!fpool.started)
+			fpool_start();
+		pthread_mutex_lock(&fpool.mu);
+		for (size_t i = 1; i < n && i - 1 < fpool.nthreads; i++) {
+			fpool.slot[i - 1] = &jobs[i];
+			jobs[i].pooled = true;
+			fpool.pending++;
+		}
+		pthread_cond_broadcast(&fpool.work);
+		pthread_mutex_unlock(&fpool.mu);
+	}
+	/* The first runs here; a job neither pooled nor on a thread that
+	 * started is run here too. */
+	for (size_t i = 1; i < n; i++)
+		if (!jobs[i].pooled &&
+		    pthread_create(&jobs[i].thread, NULL, fsync_job_thread,
+		                   &jobs[i]) == 0)
+			jobs[i].started = true;
+	for (size_t i = 0; i < n; i++)
+		if (!jobs[i].started && !jobs[i].pooled)
 			fsync_job_main(&jobs[i]);
 	for (size_t i = 0; i < n; i++)
 		if (jobs[i].started)
 			pthread_join(jobs[i].thread, NULL);
+	if (pool) {
+		pthread_mutex_lock(&fpool.mu);
+		while (fpool.pending > 0)
+			pthread_cond_wait(&fpool.done, &fpool.mu);
+		pthread_mutex_unlock(&fpool.mu);
+		pthread_mutex_unlock(&fpool.use);
+	}
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (jobs[i].err != 0)
 			rc = csirt_error_set(CSIRT_EUNAVAILABLE, "fsync %s: %s",
