@@ -588,6 +588,7 @@ struct crypto_nonces {
 	bool stop, idle; /* idle: the thread waits on `room` */
 	uint64_t pooled, fallback;
 	pthread_t thread;
+	pid_t pid; /* the process whose pool this is */
 };
 
 /* Derives one nonce; returns false on the (2^-250) chance that r is 0. */
@@ -650,12 +651,17 @@ nonces_main(void *arg)
 }
 
 /* Takes a nonce out of the pool into *out (its slot wiped); false when
- * the pool is empty.  Wakes the thread once half the pool is used. */
+ * the pool is empty.  Wakes the thread once half the pool is used.  A
+ * forked child never takes one: its copy of the pool holds the parent's
+ * nonces, and a nonce signing two messages gives the key away; nor would
+ * it touch the lock, which another thread may have held at the fork. */
 static bool
 nonce_take(struct crypto_nonces *p, struct crypto_nonce *out)
 {
 	bool got = false;
 
+	if (getpid() != p->pid)
+		return false;
 	pthread_mutex_lock(&p->mu);
 	if (p->n > 0) {
 		p->n--;
@@ -723,6 +729,13 @@ nonces_stop(struct crypto_nonces *p)
 {
 	if (p == NULL)
 		return;
+	if (getpid() != p->pid) {
+		/* A forked child: the thread and any lock holder are the
+		 * parent's. */
+		sodium_free(p->sec);
+		free(p);
+		return;
+	}
 	pthread_mutex_lock(&p->mu);
 	p->stop = true;
 	pthread_cond_signal(&p->room);
@@ -768,6 +781,7 @@ crypto_signer_precompute(struct crypto_signer *s, size_t max)
 	sodium_memzero(wide, sizeof(wide));
 	p->pk = s->pk;
 	p->cap = max;
+	p->pid = getpid();
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->room, NULL);
 

@@ -466,6 +466,54 @@ START_TEST(test_crypto_precomputed_nonces)
 }
 END_TEST
 
+/* A forked child never signs with its copy of the parent's nonces (one
+ * nonce over two messages gives the key away): it signs RFC 8032's way,
+ * the same signature twice, and frees the signer without the parent's
+ * thread. */
+START_TEST(test_crypto_precomputed_nonces_not_after_fork)
+{
+	struct crypto_signer *s = NULL;
+	struct crypto_nonce_stats st;
+	struct buf sig = BUF_INIT;
+	char *pub;
+	pid_t pid;
+	int status = -1;
+
+	ck_assert_int_eq(crypto_init(), 0);
+	ck_assert_int_eq(crypto_signer_generate(&s), 0);
+	pub = crypto_signer_public(s);
+	ck_assert_int_eq(crypto_signer_precompute(s, 8), 0);
+	nonces_wait(s, 8);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct buf a = BUF_INIT, b = BUF_INIT;
+		int ok = crypto_sshsig_sign(s, "git", msg, sizeof(msg) - 1,
+		                            &a) == 0 &&
+		         crypto_sshsig_sign(s, "git", msg, sizeof(msg) - 1,
+		                            &b) == 0 &&
+		         strcmp(a.data, b.data) == 0 &&
+		         crypto_sshsig_verify(a.data, a.len, "git", msg,
+		                              sizeof(msg) - 1, pub) == 0;
+		crypto_signer_free(s);
+		_exit(ok ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "child status %d", status);
+	/* The parent's pool is untouched and still used. */
+	crypto_signer_nonce_stats(s, &st);
+	ck_assert_uint_eq(st.ready, 8);
+	ck_assert_int_eq(
+	    crypto_sshsig_sign(s, "git", msg, sizeof(msg) - 1, &sig), 0);
+	crypto_signer_nonce_stats(s, &st);
+	ck_assert_uint_eq(st.pooled, 1);
+	crypto_signer_free(s);
+	buf_free(&sig);
+	free(pub);
+}
+END_TEST
+
 START_TEST(test_crypto_sshsig_verifies_ssh_keygen_signature)
 {
 	struct crypto_signer *s = NULL;
@@ -1296,6 +1344,7 @@ crypto_suite(void)
 	tcase_add_test(tc, test_crypto_sshsig_verified_by_ssh_keygen);
 	tcase_add_test(tc, test_crypto_sshsig_verifies_ssh_keygen_signature);
 	tcase_add_test(tc, test_crypto_precomputed_nonces);
+	tcase_add_test(tc, test_crypto_precomputed_nonces_not_after_fork);
 	tcase_add_test(tc, test_crypto_sshsig_rejects_forgery);
 	tcase_add_test(tc, test_crypto_sshsig_rejects_malformed);
 	tcase_add_test(tc, test_crypto_sshsig_fuzz_flips);
