@@ -1952,6 +1952,7 @@ ledger_close(struct ledger *lg)
 		return;
 	merges_stop(lg);
 	spares_stop(&lg->spares);
+	util_fsync_parallel_stop(); /* the batch fsyncs' threads */
 	if (lg->signer != NULL && lg->repo != NULL)
 		server_info_refresh(lg);
 	free(lg->trash);

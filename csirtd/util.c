@@ -276,29 +276,25 @@ fsync_job_thread(void *arg)
 
 /*
  * Threads kept for util_fsync_parallel(), started on its first call and
- * alive as long as the process.  Spawning two per call (the ledger
- * writer's every batch) was 5 % of the writer thread's samples: clone3,
- * the new task's start and the join.  One caller at a time uses them
- * (holding `use`); another meanwhile spawns its own as before.  slot[i] is
- * worker i's job, NULL when it has none.  A forked child has none of the
- * threads: fork handlers give it a pool not yet started (the crash tests
- * fork a writer).
+ * stopped by util_fsync_parallel_stop().  Spawning two per call (the
+ * ledger writer's every batch) was 5 % of the writer thread's samples:
+ * clone3, the new task's start and the join.  One caller at a time uses
+ * them (holding `use`); another meanwhile spawns its own as before.
+ * slot[i] is worker i's job, NULL when it has none.  A forked child has
+ * none of the threads: fork handlers give it a pool not yet started (the
+ * crash tests fork a writer).
  */
 static struct {
 	pthread_mutex_t use, mu;
 	pthread_cond_t work, done;
 	struct fsync_job *slot[UTIL_FSYNC_PARALLEL_MAX - 1];
+	pthread_t thread[UTIL_FSYNC_PARALLEL_MAX - 1];
 	size_t pending, nthreads;
-	bool started, atfork;
+	bool started, stop, atfork;
 } fpool = {.use = PTHREAD_MUTEX_INITIALIZER,
            .mu = PTHREAD_MUTEX_INITIALIZER,
            .work = PTHREAD_COND_INITIALIZER,
-           .done = PTHREAD_COND_INITIALIZER,
-           .slot = {NULL},
-           .pending = 0,
-           .nthreads = 0,
-           .started = false,
-           .atfork = false};
+           .done = PTHREAD_COND_INITIALIZER};
 
 static void
 fpool_prefork(void)
@@ -319,7 +315,7 @@ fpool_postfork_child(void)
 {
 	memset(fpool.slot, 0, sizeof(fpool.slot));
 	fpool.pending = fpool.nthreads = 0;
-	fpool.started = false;
+	fpool.started = fpool.stop = false;
 	pthread_mutex_init(&fpool.use, NULL);
 	pthread_mutex_init(&fpool.mu, NULL);
 	pthread_cond_init(&fpool.work, NULL);
@@ -336,8 +332,10 @@ fpool_main(void *arg)
 	for (;;) {
 		struct fsync_job *j;
 
-		while (fpool.slot[i] == NULL)
+		while (fpool.slot[i] == NULL && !fpool.stop)
 			pthread_cond_wait(&fpool.work, &fpool.mu);
+		if (fpool.slot[i] == NULL)
+			break; /* stopping */
 		j = fpool.slot[i];
 		pthread_mutex_unlock(&fpool.mu);
 		fsync_job_main(j);
@@ -346,6 +344,7 @@ fpool_main(void *arg)
 		fpool.pending--;
 		pthread_cond_signal(&fpool.done);
 	}
+	pthread_mutex_unlock(&fpool.mu);
 	return NULL;
 }
 
@@ -353,25 +352,34 @@ fpool_main(void *arg)
 static void
 fpool_start(void)
 {
-	pthread_attr_t attr;
-
 	fpool.started = true;
 	if (!fpool.atfork)
 		fpool.atfork =
 		    pthread_atfork(fpool_prefork, fpool_postfork_parent,
 		                   fpool_postfork_child) == 0;
-	if (!fpool.atfork || pthread_attr_init(&attr) != 0)
+	if (!fpool.atfork)
 		return; /* no pool: callers spawn */
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(fpool.slot); i++) {
-		pthread_t t;
-
-		if (pthread_create(&t, &attr, fpool_main,
+		if (pthread_create(&fpool.thread[i], NULL, fpool_main,
 		                   (void *)(uintptr_t)i) != 0)
 			break;
 		fpool.nthreads++;
 	}
-	pthread_attr_destroy(&attr);
+}
+
+void
+util_fsync_parallel_stop(void)
+{
+	pthread_mutex_lock(&fpool.use);
+	pthread_mutex_lock(&fpool.mu);
+	fpool.stop = true;
+	pthread_cond_broadcast(&fpool.work);
+	pthread_mutex_unlock(&fpool.mu);
+	for (size_t i = 0; i < fpool.nthreads; i++)
+		pthread_join(fpool.thread[i], NULL);
+	fpool.nthreads = 0;
+	fpool.started = fpool.stop = false;
+	pthread_mutex_unlock(&fpool.use);
 }
 
 int

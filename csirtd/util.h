@@ -34,6 +34,9 @@ int util_write_file_fd(int *out, const char *path, const void *data, size_t len,
  * UTIL_FSYNC_PARALLEL_MAX.  On failure, the error names paths[i]. */
 #define UTIL_FSYNC_PARALLEL_MAX 4
 int util_fsync_parallel(const int *fds, const char *const *paths, size_t n);
+/* Stops the threads util_fsync_parallel() keeps (the next call starts
+ * them again).  For a clean exit: ledger_close() calls it. */
+void util_fsync_parallel_stop(void);
 /* Creates `path` (replacing a leftover), writes it and fsyncs it; the
  * caller renames it and fsyncs the directory (several files may share
  * that one directory fsync). */
