@@ -142,6 +142,19 @@ report(struct env *e, Csirt__V1__Category cat, char id[16])
 	                 0);
 }
 
+/* The 情報セキュリティ管理者 acknowledges case `id`. */
+static void
+acknowledge(struct env *e, const char *id, const char *text)
+{
+	ck_assert_int_eq(
+	    fx_submit(e->w,
+	              fx_case_event(
+	                  id, CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "sm",
+	                  CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, text),
+	              NULL, NULL, NULL),
+	    0);
+}
+
 static Csirt__V1__Case *
 get_case(struct env *e, const char *id)
 {
@@ -299,13 +312,7 @@ START_TEST(test_deadline_sched_marks_overdue_and_rearms_after_restart)
 	csirt__v1__case__free_unpacked(c, NULL);
 
 	/* d is acknowledged in time. */
-	ck_assert_int_eq(
-	    fx_submit(e.w,
-	              fx_case_event(
-	                  d, CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "sm",
-	                  CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "受理"),
-	              NULL, NULL, NULL),
-	    0);
+	acknowledge(&e, d, "受理");
 	fake_drain(&loop);
 	deadline_sched_stop(s);
 	ck_assert_int_eq(loop.armed, -1);
@@ -333,13 +340,7 @@ START_TEST(test_deadline_sched_marks_overdue_and_rearms_after_restart)
 	ck_assert_int_eq(loop.armed, -1); /* nothing left to wait for */
 
 	/* Acknowledging clears it. */
-	ck_assert_int_eq(
-	    fx_submit(e.w,
-	              fx_case_event(
-	                  a, CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "sm",
-	                  CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "遅れて受理"),
-	              NULL, NULL, NULL),
-	    0);
+	acknowledge(&e, a, "遅れて受理");
 	fake_drain(&loop);
 	ck_assert(!is_overdue(&e, a));
 	ck_assert_int_eq(list_overdue(&e), 1);
@@ -398,13 +399,7 @@ START_TEST(test_deadline_batches_of_notes_move_none)
 	ev = fx_note_edit(a, note_id, "sm",
 	                  CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "誤記");
 	ck_assert_int_eq(fx_submit(e.w, ev, "二件目（訂正）。", NULL, NULL), 0);
-	ck_assert_int_eq(
-	    fx_submit(e.w,
-	              fx_case_event(
-	                  a, CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "sm",
-	                  CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "受理"),
-	              NULL, NULL, NULL),
-	    0);
+	acknowledge(&e, a, "受理");
 	ck_assert_int_eq(m.n, 5);
 	ck_assert(m.moved[0]);  /* the report */
 	ck_assert(!m.moved[1]); /* a note */
@@ -426,13 +421,7 @@ START_TEST(test_deadline_late_timer_after_ack)
 	env_init(&e);
 	t0 = e.fc.now;
 	report(&e, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT, a);
-	ck_assert_int_eq(
-	    fx_submit(e.w,
-	              fx_case_event(
-	                  a, CSIRT__V1__EVENT__PAYLOAD_CASE_ACKNOWLEDGED, "sm",
-	                  CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "受理"),
-	              NULL, NULL, NULL),
-	    0);
+	acknowledge(&e, a, "受理");
 	seq = writer_last_seq(e.w);
 	e.fc.now = t0 + 31 * MIN;
 	ev = deadline_event(a, CASE_DEADLINE_ACK, t0 + 30 * MIN, 30 * MIN);
