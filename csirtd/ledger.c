@@ -25,8 +25,8 @@
  * Pack count: packs are merged by level (LEDGER_MERGE_FANOUT packs of one
  * level become one pack of the next) by concatenating their entries, which
  * is valid because csirtd's packs hold no deltas.  Packs found at start-up
- * (or written by other tools) are folded by one full repack when there are
- * too many.
+ * (or written by other tools) join the levels by their size, the smallest
+ * first merged into one when there are too many (packs_at_open).
  *
  * Dumb HTTP: auditors clone ledger.git as static files (server.c serves
  * them), which needs git's two server-info files.  server.c renders them
@@ -1811,90 +1811,167 @@ static int pack_objects(struct ledger *lg, const git_oid *oids, size_t n,
                         git_revwalk *walk, char name_out[64]);
 static void pack_remove(struct ledger *lg, const char *name);
 
-/* Packs found at start-up have no known range.  Past half the limit, one
- * full repack folds them into a single pack (written and fsynced before
- * any old pack is removed). */
+/* A pack found at start-up.  Its merges are not known, so its level is
+ * guessed from its size: as if each level's packs were FANOUT times the
+ * size of the level below's, level 0 under LEDGER_LEVEL0_BYTES * FANOUT
+ * (a batch's pack under load is ~0.1-0.8 MB).  Start-up then costs no
+ * copy of the ledger: before, these packs were left out of the levels,
+ * never merged while the daemon ran, and one full repack folded them all
+ * at the first start that found more than half the limit. */
+#define LEDGER_LEVEL0_BYTES ((uint64_t)128 << 10)
+
+struct found_pack {
+	char name[64];
+	uint64_t size;
+};
+
 static int
-repack_if_needed(struct ledger *lg)
+found_cmp(const void *a, const void *b)
 {
-	char *dir = util_path_join(lg->path, "objects/pack");
-	char keep[64];
-	char **names = NULL;
-	char(*flat)[64] = NULL;
+	const struct found_pack *x = a, *y = b;
+
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static size_t
+level_by_size(uint64_t bytes)
+{
+	uint64_t lim = LEDGER_LEVEL0_BYTES * LEDGER_MERGE_FANOUT;
+	size_t l = 0;
+
+	while (l + 1 < LEDGER_MERGE_LEVELS && bytes >= lim) {
+		l++;
+		lim *= LEDGER_MERGE_FANOUT;
+	}
+	return l;
+}
+
+/* The packs on disk, with their sizes, smallest first.  A pack whose
+ * index was never finished is removed: git does not read it, and nothing
+ * refers to it (a batch's ref moves, and a merge's sources go, only after
+ * the index is durable). */
+static int
+packs_found(const char *path, struct found_pack **out, size_t *nout)
+{
+	char *dir = util_path_join(path, "objects/pack");
+	struct found_pack *v = NULL;
 	size_t n = 0, cap = 0;
-	git_revwalk *walk = NULL;
-	DIR *d = NULL;
+	DIR *d;
 	struct dirent *de;
+
+	if ((d = opendir(dir)) == NULL) {
+		free(dir);
+		*out = NULL;
+		*nout = 0;
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		struct stat st;
+		char *p;
+
+		if (l <= 5 || l >= 64 + 5 ||
+		    strcmp(de->d_name + l - 5, ".pack") != 0 ||
+		    strncmp(de->d_name, "pack-", 5) != 0)
+			continue;
+		p = util_path_join(dir, de->d_name);
+		strcpy(p + strlen(p) - 5, ".idx");
+		if (!util_path_exists(p)) {
+			strcpy(p + strlen(p) - 3, "pack");
+			if (unlink(p) == 0)
+				log_warn("removed a pack without an index "
+				         "left by a crash",
+				         "path", p);
+			free(p);
+			continue;
+		}
+		strcpy(p + strlen(p) - 3, "pack");
+		if (stat(p, &st) != 0)
+			st.st_size = 0;
+		free(p);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = util_xrealloc(v, cap * sizeof(*v));
+		}
+		memcpy(v[n].name, de->d_name, l - 5);
+		v[n].name[l - 5] = '\0';
+		v[n++].size = (uint64_t)st.st_size;
+	}
+	closedir(d);
+	free(dir);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), found_cmp);
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+/* Start-up: the packs on disk join the levels by size.  Past half the
+ * limit, the smallest are first merged into one by concatenation (written
+ * and fsynced before any source is removed), so that start-up copies the
+ * small packs, never the large ones; a set that cannot be concatenated
+ * (REF_DELTA entries from another tool) falls back to one full repack. */
+static int
+packs_at_open(struct ledger *lg)
+{
+	struct found_pack *v = NULL;
+	char(*flat)[64] = NULL;
+	char keep[64];
+	size_t n = 0, k;
+	git_revwalk *walk = NULL;
 	int rc = 0;
 
 	if (!lg->has_head)
 		goto done;
-	if ((d = opendir(dir)) == NULL)
+	if ((rc = packs_found(lg->path, &v, &n)) != 0)
 		goto done;
-	while ((de = readdir(d)) != NULL) {
-		size_t l = strlen(de->d_name);
-		if (l > 5 && strcmp(de->d_name + l - 5, ".pack") == 0 &&
-		    strncmp(de->d_name, "pack-", 5) == 0) {
-			/* A pack whose index was never finished: git does
-			 * not read it, and nothing refers to it (a batch's
-			 * ref moves, and a merge's sources go, only after
-			 * the index is durable). */
-			char *idx = util_path_join(dir, de->d_name);
+	if (n > LEDGER_MAX_PACKS / 2) {
+		char nb[32], kb[32];
 
-			strcpy(idx + strlen(idx) - 5, ".idx");
-			if (!util_path_exists(idx)) {
-				strcpy(idx + strlen(idx) - 3, "pack");
-				if (unlink(idx) == 0)
-					log_warn("removed a pack without an "
-					         "index left by a crash",
-					         "path", idx);
-				free(idx);
-				continue;
+		k = n - LEDGER_MAX_PACKS / 2 + 1;
+		snprintf(nb, sizeof(nb), "%zu", n);
+		snprintf(kb, sizeof(kb), "%zu", k);
+		log_info("merging the smallest packs", "packs", nb, "merged",
+		         kb);
+		flat = util_xcalloc(k, sizeof(*flat));
+		for (size_t i = 0; i < k; i++)
+			memcpy(flat[i], v[i].name, 64);
+		if (pack_merge(lg->path, flat, k, keep) != 0) {
+			log_warn("cannot concatenate the ledger's packs; "
+			         "repacking",
+			         "error", csirt_error_msg());
+			if (git_revwalk_new(&walk, lg->repo) < 0 ||
+			    git_revwalk_push(walk, &lg->head) < 0) {
+				rc =
+				    git_fail(CSIRT_EUNAVAILABLE, "repack walk");
+				goto done;
 			}
-			free(idx);
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				names =
-				    util_xrealloc(names, cap * sizeof(*names));
-			}
-			names[n] = util_strdup(de->d_name);
-			names[n++][l - 5] = '\0';
+			if ((rc = pack_objects(lg, NULL, 0, walk, keep)) != 0)
+				goto done;
+			k = n; /* every pack is in `keep` */
 		}
-	}
-	if (n <= LEDGER_MAX_PACKS / 2)
-		goto done;
-	log_info("repacking ledger", "packs", n > 999 ? "many" : "some");
-	/* Concatenation first: no inflate, no delta search, so it costs a
-	 * copy of the packs whatever the ledger's size.  A pack from
-	 * elsewhere (REF_DELTA entries) needs the packbuilder instead. */
-	flat = util_xcalloc(n, sizeof(*flat));
-	for (size_t i = 0; i < n; i++)
-		snprintf(flat[i], sizeof(flat[i]), "%s", names[i]);
-	if (pack_merge(lg->path, flat, n, keep) != 0) {
-		log_warn("cannot concatenate the ledger's packs; repacking",
-		         "error", csirt_error_msg());
-		if (git_revwalk_new(&walk, lg->repo) < 0 ||
-		    git_revwalk_push(walk, &lg->head) < 0) {
-			rc = git_fail(CSIRT_EUNAVAILABLE, "repack walk");
+		for (size_t i = 0; i < k; i++)
+			if (strcmp(v[i].name, keep) != 0)
+				pack_remove(lg, v[i].name);
+		if (git_odb_refresh(lg->odb) < 0) {
+			rc = git_fail(CSIRT_EUNAVAILABLE, "odb refresh");
 			goto done;
 		}
-		if ((rc = pack_objects(lg, NULL, 0, walk, keep)) != 0)
+		free(v);
+		v = NULL;
+		if ((rc = packs_found(lg->path, &v, &n)) != 0)
 			goto done;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], keep) != 0)
-			pack_remove(lg, names[i]);
-	if (git_odb_refresh(lg->odb) < 0)
-		rc = git_fail(CSIRT_EUNAVAILABLE, "odb refresh");
+	for (size_t i = 0; i < n && i < LEDGER_MAX_PACKS; i++) {
+		size_t l = level_by_size(v[i].size);
+		memcpy(lg->levels[l][lg->nlevel[l]++].name, v[i].name, 64);
+	}
 done:
 	git_revwalk_free(walk);
-	if (d != NULL)
-		closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
 	free(flat);
-	free(dir);
+	free(v);
 	return rc;
 }
 
@@ -1933,7 +2010,7 @@ ledger_open(struct ledger **out, const char *path,
 	lg->has_tip = lg->has_head;
 	if ((rc = tree_from_commit(lg, lg->has_head ? &lg->head : NULL)) != 0)
 		goto done;
-	if (signer != NULL && (rc = repack_if_needed(lg)) != 0)
+	if (signer != NULL && (rc = packs_at_open(lg)) != 0)
 		goto done;
 	if (signer != NULL && (rc = ledger_update_server_info(lg)) != 0)
 		goto done;
@@ -2193,7 +2270,8 @@ merges_step(struct ledger *lg, bool schedule)
 			continue;
 		job->state = JOB_IDLE;
 		if (job->rc != 0) {
-			/* Sources stay on disk; start-up folds them. */
+			/* Sources stay on disk; start-up levels them
+			 * again. */
 			log_warn("pack merge failed", "error", job->err);
 			continue;
 		}

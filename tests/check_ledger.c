@@ -1323,6 +1323,82 @@ START_TEST(test_ledger_pack_count_bounded)
 }
 END_TEST
 
+/* Packs found at start-up join the merge levels by size: past half the
+ * limit only the smallest are merged (the ledger's large pack is not
+ * copied), and the rest are merged by level once writes resume (before,
+ * they were folded whole at start-up, or never merged at all). */
+START_TEST(test_ledger_open_levels_packs)
+{
+	struct fx_env e;
+	struct buf out = BUF_INIT, big = BUF_INIT, objs = BUF_INIT,
+	           head = BUF_INIT;
+	size_t packs = 0, loose = 0;
+
+	fx_env_init(&e);
+	fx_env_open(&e);
+	fx_seed_directory(e.w);
+	script_history(e.w, 10, 0);
+	fx_env_close(&e);
+	/* One large pack (OFS deltas, as git writes them) and 30 packs of
+	 * one object each. */
+	ck_assert_msg(
+	    tu_sh(&out,
+	          "cd '%s' && git repack -adq && "
+	          "git rev-list --objects --all | head -30 | cut -c1-40 | "
+	          "while read o; do echo $o | "
+	          "git pack-objects -q objects/pack/pack >/dev/null || "
+	          "exit 1; done",
+	          e.repo) == 0,
+	    "%s", out.data);
+	ck_assert_int_eq(tu_sh(&big,
+	                       "cd '%s' && ls -S objects/pack/*.pack | "
+	                       "head -1 | tr -d '\\n'",
+	                       e.repo),
+	                 0);
+	ck_assert_int_eq(tu_sh(&head,
+	                       "git -C '%s' rev-parse ledger | tr -d "
+	                       "'\\n'",
+	                       e.repo),
+	                 0);
+	ck_assert_int_eq(tu_sh(&objs,
+	                       "git -C '%s' rev-list --objects ledger | wc -l",
+	                       e.repo),
+	                 0);
+
+	fx_env_open(&e);
+	ck_assert_int_eq(ledger_stats(e.dd->lg, &packs, &loose), 0);
+	ck_assert_uint_eq(packs, 24); /* the 8 smallest became one */
+	ck_assert_uint_eq(loose, 0);
+	{
+		char *p = util_path_join(e.repo, big.data);
+		ck_assert_msg(util_path_exists(p), "%s was copied", p);
+		free(p);
+	}
+	/* Writing again merges the packs found at start-up. */
+	for (int i = 0; i < 20 && packs > 16; i++) {
+		script_history(e.w, 1, 0);
+		ck_assert_int_eq(ledger_stats(e.dd->lg, &packs, &loose), 0);
+	}
+	ck_assert_uint_le(packs, 16);
+	fx_env_close(&e);
+	ck_assert_msg(
+	    tu_sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
+	    "fsck: %s", out.data);
+	/* Every object of the history before is still there. */
+	buf_reset(&out);
+	ck_assert_int_eq(tu_sh(&out,
+	                       "git -C '%s' rev-list --objects %s | wc -l",
+	                       e.repo, head.data),
+	                 0);
+	ck_assert_str_eq(out.data, objs.data);
+	buf_free(&out);
+	buf_free(&head);
+	buf_free(&big);
+	buf_free(&objs);
+	fx_env_free(&e);
+}
+END_TEST
+
 Suite *
 ledger_suite(void)
 {
@@ -1340,6 +1416,7 @@ ledger_suite(void)
 	tcase_add_test(tc, test_ledger_refuses_rewritten_history);
 	tcase_add_test(tc, test_ledger_stale_lock_recovered);
 	tcase_add_test(tc, test_ledger_pack_count_bounded);
+	tcase_add_test(tc, test_ledger_open_levels_packs);
 	tcase_add_test(tc, test_ledger_pack_reader_matches_git);
 	tcase_add_test(tc, test_ledger_trees_match_git);
 	tcase_add_test(tc, test_ledger_rebuild_failure_keeps_index);
