@@ -53,6 +53,7 @@
 
 #include <fcntl.h>
 #include <git2.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "crypto.h"
@@ -384,7 +385,7 @@ packw_put_stored(struct packw *pw, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	size_t left = len;
-	uint32_t ad = (uint32_t)adler32(1L, p, (uInt)len);
+	uint32_t ad = libdeflate_adler32(1, p, len);
 
 	buf_put(&pw->data, "\x78\x01", 2);
 	do {
@@ -404,14 +405,18 @@ packw_put_stored(struct packw *pw, const void *data, size_t len)
 	buf_put(&pw->data, tr, sizeof(tr));
 }
 
+/* Entry CRCs (the .idx's) and stored blocks' Adler-32 are libdeflate's
+ * (PCLMULQDQ and AVX2): zlib's table CRC-32 ran at 0.4-0.8 GB/s on
+ * entries of 64-300 bytes against 4-13 GB/s, and the two were ~12 % of
+ * the commit thread's samples in a note run. */
 static void
 packw_entry_done(struct packw *pw, size_t start)
 {
 	struct pentry *e = &pw->e[pw->n - 1];
 
 	e->off = start;
-	e->crc = (uint32_t)crc32(0L, (const Bytef *)pw->data.data + start,
-	                         (uInt)(pw->data.len - start));
+	e->crc =
+	    libdeflate_crc32(0, pw->data.data + start, pw->data.len - start);
 }
 
 /* Appends one whole object (unless the pack has it).  Sets *added. */
@@ -975,8 +980,8 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 				;
 			tl++;
 			size_t ol = ofs_encode(ofs, pos - pw.e[k].off);
-			crc = (uint32_t)crc32(0L, head, (uInt)tl);
-			crc = (uint32_t)crc32(crc, ofs, (uInt)ol);
+			crc = libdeflate_crc32(0, head, tl);
+			crc = libdeflate_crc32(crc, ofs, ol);
 			crypto_sha1_update(sha, head, tl);
 			crypto_sha1_update(sha, ofs, ol);
 			if (merge_out(out, &obuf, head, tl) < 0 ||
@@ -996,7 +1001,7 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 
 			crypto_sha1_update(sha, chunk, r);
 			if (delta)
-				crc = (uint32_t)crc32(crc, chunk, (uInt)r);
+				crc = libdeflate_crc32(crc, chunk, r);
 			if (merge_out(out, &obuf, chunk, r) < 0)
 				goto io;
 			left -= r;
@@ -3079,7 +3084,7 @@ blob_pack_out(int fd, struct crypto_sha1_ctx *pack_sha, uint32_t *crc,
               const void *p, size_t n)
 {
 	crypto_sha1_update(pack_sha, p, n);
-	*crc = (uint32_t)crc32(*crc, p, (uInt)n);
+	*crc = libdeflate_crc32(*crc, p, n);
 	return util_write_all(fd, p, n);
 }
 

@@ -1393,6 +1393,15 @@ START_TEST(test_ledger_open_levels_packs)
 	ck_assert_msg(
 	    tu_sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
 	    "fsck: %s", out.data);
+	/* Each index is byte for byte the one git makes of its pack (order,
+	 * offsets, each entry's CRC-32), batches' and merges' alike. */
+	ck_assert_msg(tu_sh(&out,
+	                    "cd '%s/objects/pack' && for p in *.pack; do "
+	                    "git index-pack -o '%s/check.idx' \"$p\" "
+	                    ">/dev/null && cmp '%s/check.idx' "
+	                    "\"${p%%.pack}.idx\" || exit 1; done",
+	                    e.repo, e.dir, e.dir) == 0,
+	              "%s", out.data);
 	/* Every object of the history before is still there. */
 	buf_reset(&out);
 	ck_assert_int_eq(tu_sh(&out,

@@ -28,4 +28,5 @@ check 'protobuf-c/' csirtd/codec.c
 # that codec_to_json() must match byte for byte.
 check 'jansson\.h' 'csirtd/codec.c tests/check_codec.c tests/fuzz/fuzz_common.c'
 check 'zlib\.h' 'csirtd/ledger.c csirtd/ledger_pack.c'
+check 'libdeflate\.h' csirtd/ledger.c
 exit $status
