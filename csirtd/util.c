@@ -310,16 +310,21 @@ fpool_postfork_parent(void)
 	pthread_mutex_unlock(&fpool.use);
 }
 
+/* The child's one thread is the one that took both locks before the fork:
+ * it releases them, as the parent does (re-initialising a locked mutex is
+ * undefined; ThreadSanitizer reported the child's first lock as a double
+ * lock).  The condition variables may still count the parent's waiting
+ * workers, which the child does not have: those are made anew. */
 static void
 fpool_postfork_child(void)
 {
 	memset(fpool.slot, 0, sizeof(fpool.slot));
 	fpool.pending = fpool.nthreads = 0;
 	fpool.started = fpool.stop = false;
-	pthread_mutex_init(&fpool.use, NULL);
-	pthread_mutex_init(&fpool.mu, NULL);
 	pthread_cond_init(&fpool.work, NULL);
 	pthread_cond_init(&fpool.done, NULL);
+	pthread_mutex_unlock(&fpool.mu);
+	pthread_mutex_unlock(&fpool.use);
 }
 
 static void *
