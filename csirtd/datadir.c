@@ -51,6 +51,149 @@ lock_dir(const char *path, int *fd_out)
 	return rc;
 }
 
+/*
+ * The index is written unsynced (index_open_unsynced: no fsync at its
+ * commits or checkpoints, only every few seconds) while UNSYNCED_FILE
+ * holds the kernel's boot id.  A crash of the daemon leaves the page
+ * cache, and the index in it, whole: the next start, same boot, uses it.
+ * A crash of the system may leave the file torn: a start that finds
+ * another boot's id (or cannot read the boot id) rebuilds the index from
+ * the ledger first.  A clean close fsyncs the index and removes the file;
+ * one that cannot, or after a write-back error, leaves "failed" in it, so
+ * the next start rebuilds.  Without a boot id (no /proc) the index is
+ * opened synced, as before.
+ */
+#define UNSYNCED_FILE "index.unsynced"
+#define BOOT_ID_LEN 36 /* a UUID */
+
+static int rebuild_index(const char *path, struct ledger *lg, uint64_t *events);
+
+static int
+boot_id(char out[BOOT_ID_LEN + 1])
+{
+	char *s = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (util_read_file(&s, &n, "/proc/sys/kernel/random/boot_id", 64) != 0)
+		return -1;
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+	if (n == BOOT_ID_LEN && strspn(s, "0123456789abcdef-") == n) {
+		memcpy(out, s, n + 1);
+		rc = 0;
+	}
+	free(s);
+	return rc;
+}
+
+/* 1 and its first line in `seen` if the file is there, 0 if not; an
+ * error otherwise. */
+static int
+unsynced_read(const char *mark, char seen[64])
+{
+	char *s = NULL;
+	size_t n = 0;
+	int rc;
+
+	seen[0] = '\0';
+	rc = util_read_file(&s, &n, mark, 4096);
+	if (rc == CSIRT_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	snprintf(seen, 64, "%.*s", (int)strcspn(s, "\n"), s);
+	free(s);
+	return 1;
+}
+
+/* Opens the index of an open data directory: unsynced under the boot's
+ * mark, after a rebuild if the last unsynced run's system went down. */
+static int
+open_index(struct datadir *dd, const char *ixp)
+{
+	char boot[BOOT_ID_LEN + 1] = "", seen[64];
+	char *mark = dpath(dd->path, UNSYNCED_FILE);
+	bool have_boot = boot_id(boot) == 0;
+	int st, rc = 0;
+
+	if ((st = unsynced_read(mark, seen)) < 0) {
+		rc = st;
+		goto done;
+	}
+	if (st == 1 && strcmp(seen, boot) != 0) {
+		uint64_t n = 0;
+		char nb[24];
+
+		log_warn("the index was unsynced when its system went down; "
+		         "rebuilding it from the ledger",
+		         "mark", seen, "boot", have_boot ? boot : "unknown");
+		if ((rc = rebuild_index(dd->path, dd->lg, &n)) != 0)
+			goto done;
+		snprintf(nb, sizeof(nb), "%llu", (unsigned long long)n);
+		log_info("index rebuilt", "events", nb);
+		st = 0;
+		if (!have_boot) {
+			if (unlink(mark) != 0) {
+				rc = csirt_error_set(CSIRT_EUNAVAILABLE,
+				                     "unlink %s: %s", mark,
+				                     strerror(errno));
+				goto done;
+			}
+			if ((rc = util_fsync_path(dd->path)) != 0)
+				goto done;
+		}
+	}
+	if (!have_boot) {
+		rc = index_open(&dd->ix, ixp);
+		goto done;
+	}
+	if (st == 0) {
+		char line[BOOT_ID_LEN + 2];
+
+		snprintf(line, sizeof(line), "%s\n", boot);
+		if ((rc = util_write_file_atomic(mark, line, strlen(line),
+		                                 0600)) != 0)
+			goto done;
+	}
+	dd->unsynced = true;
+	rc = index_open_unsynced(&dd->ix, ixp);
+done:
+	free(mark);
+	return rc;
+}
+
+/* A clean close of an unsynced index (closed already): its files are
+ * fsynced, then the mark goes.  After a write-back error, or when they
+ * cannot be, the mark says "failed": the next start rebuilds. */
+static void
+close_unsynced(const char *path, bool failed)
+{
+	char *mark = dpath(path, UNSYNCED_FILE);
+	char *ixp = dpath(path, "index.sqlite");
+	struct buf wal = BUF_INIT;
+	int rc = failed ? -1 : 0;
+
+	buf_printf(&wal, "%s-wal", ixp);
+	if (rc == 0)
+		rc = util_fsync_path(ixp);
+	if (rc == 0 && util_path_exists(wal.data))
+		rc = util_fsync_path(wal.data);
+	if (rc == 0 && unlink(mark) == 0)
+		rc = util_fsync_path(path);
+	if (rc != 0) {
+		log_error("the index could not be made durable; the next start "
+		          "rebuilds it",
+		          "error",
+		          failed ? "its checkpoint thread failed"
+		                 : csirt_error_msg());
+		(void)util_write_file_atomic(mark, "failed\n", 7, 0600);
+	}
+	buf_free(&wal);
+	free(ixp);
+	free(mark);
+}
+
 /* Creates keys/kek, the key-encryption key that wraps every item key
  * (issue 6).  Hands it to *out when `out` is not NULL. */
 static int
@@ -132,7 +275,7 @@ int
 datadir_init(const char *path, const char *admin_login,
              char token_out[CRYPTO_TOKEN_LEN])
 {
-	struct datadir dd = {NULL, -1, NULL, NULL, NULL, NULL, NULL};
+	struct datadir dd = {NULL, -1, NULL, NULL, NULL, NULL, NULL, false};
 	struct writer *w = NULL;
 	struct writer_cmd cmd;
 	Csirt__V1__Event *ev = NULL;
@@ -241,7 +384,7 @@ datadir_open(struct datadir **out, const char *path)
 	    (rc = crypto_signer_load(&dd->signer, keyp)) != 0 ||
 	    (rc = load_kek(path, &dd->kek)) != 0 ||
 	    (rc = ledger_open(&dd->lg, repo, dd->signer)) != 0 ||
-	    (rc = index_open(&dd->ix, ixp)) != 0 ||
+	    (rc = open_index(dd, ixp)) != 0 ||
 	    (rc = keystore_open(&dd->ks, ksp)) != 0)
 		goto done;
 	if ((rc = writer_reconcile(dd->lg, dd->ix, &replayed)) != 0) {
@@ -268,10 +411,18 @@ done:
 void
 datadir_close(struct datadir *dd)
 {
+	bool failed = false;
+
 	if (dd == NULL || dd->path == NULL)
 		return;
 	keystore_close(dd->ks);
+	if (dd->ix != NULL) {
+		index_checkpointer_stop(dd->ix);
+		failed = index_sync_failed(dd->ix);
+	}
 	index_close(dd->ix);
+	if (dd->unsynced)
+		close_unsynced(dd->path, failed);
 	ledger_close(dd->lg);
 	crypto_signer_free(dd->signer);
 	crypto_kek_free(dd->kek);
@@ -281,30 +432,22 @@ datadir_close(struct datadir *dd)
 	free(dd);
 }
 
-int
-datadir_rebuild(const char *path, uint64_t *events)
+/* Replays the whole ledger `lg` into a fresh index.sqlite.rebuild, made
+ * durable, and swaps it in for the index (with the directory's lock
+ * held).  A rebuild that fails leaves the old index as it was. */
+static int
+rebuild_index(const char *path, struct ledger *lg, uint64_t *events)
 {
-	char *repo = dpath(path, "ledger.git");
 	char *ixp = dpath(path, "index.sqlite");
 	struct buf tmp = BUF_INIT;
-	struct ledger *lg = NULL;
 	struct index *ix = NULL;
-	int lock_fd = -1, rc;
+	int rc;
 
 	*events = 0;
 	buf_printf(&tmp, "%s.rebuild", ixp);
-	if (!util_path_exists(repo)) {
-		rc = csirt_error_set(CSIRT_ENOTFOUND,
-		                     "%s is not initialised (no ledger.git)",
-		                     path);
-		goto done;
-	}
 	/* The rebuild trusts the ledger (csirt-audit is what checks it): no
 	 * object hash checks, no libgit2 cache. */
 	ledger_pass_mode(true, false);
-	if ((rc = lock_dir(path, &lock_fd)) != 0 ||
-	    (rc = ledger_open(&lg, repo, NULL)) != 0)
-		goto done;
 	unlink(tmp.data);
 	if ((rc = index_open(&ix, tmp.data)) != 0 ||
 	    (rc = writer_replay_bulk(lg, ix, events)) != 0)
@@ -336,15 +479,44 @@ datadir_rebuild(const char *path, uint64_t *events)
 done:
 	index_close(ix);
 	/* Never leave a half-built index behind (ours: we hold the lock). */
-	if (rc != 0 && lock_fd >= 0)
+	if (rc != 0)
 		index_remove_files(tmp.data);
+	ledger_pass_mode(false, true);
+	buf_free(&tmp);
+	free(ixp);
+	return rc;
+}
+
+int
+datadir_rebuild(const char *path, uint64_t *events)
+{
+	char *repo = dpath(path, "ledger.git");
+	char *mark = dpath(path, UNSYNCED_FILE);
+	struct ledger *lg = NULL;
+	int lock_fd = -1, rc;
+
+	*events = 0;
+	if (!util_path_exists(repo)) {
+		rc = csirt_error_set(CSIRT_ENOTFOUND,
+		                     "%s is not initialised (no ledger.git)",
+		                     path);
+		goto done;
+	}
+	ledger_pass_mode(true, false);
+	if ((rc = lock_dir(path, &lock_fd)) != 0 ||
+	    (rc = ledger_open(&lg, repo, NULL)) != 0 ||
+	    (rc = rebuild_index(path, lg, events)) != 0)
+		goto done;
+	/* The new index is durable: nothing unsynced is left. */
+	if (unlink(mark) == 0)
+		rc = util_fsync_path(path);
+done:
 	ledger_close(lg);
 	ledger_pass_mode(false, true);
 	if (lock_fd >= 0)
 		close(lock_fd);
-	buf_free(&tmp);
+	free(mark);
 	free(repo);
-	free(ixp);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #ifndef CSIRT_DATADIR_H
 #define CSIRT_DATADIR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "crypto.h"
@@ -28,6 +29,7 @@ struct datadir {
 	struct index *ix;
 	struct keystore *ks;
 	struct crypto_kek *kek; /* wraps item keys (keys/kek) */
+	bool unsynced;          /* ix is unsynced (index.unsynced) */
 };
 
 /* Creates $DATA with its keys, an empty ledger whose first signed commit
@@ -39,8 +41,12 @@ int datadir_init(const char *path, const char *admin_login,
 
 /* Locks and opens an initialised directory and reconciles the index with
  * the ledger (replaying what it lacks; CSIRT_ETAMPER when the ledger does
- * not descend from what the index recorded).  Caller frees with
- * datadir_close(). */
+ * not descend from what the index recorded).  The index is opened unsynced
+ * (index_open_unsynced) under `index.unsynced`, which names the system's
+ * boot: found naming another boot, the system went down while the index
+ * was unsynced, and the index is first rebuilt from the ledger.  Caller
+ * frees with datadir_close(), which fsyncs the index and removes the
+ * file. */
 int datadir_open(struct datadir **out, const char *path);
 void datadir_close(struct datadir *dd);
 

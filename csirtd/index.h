@@ -43,11 +43,19 @@ struct index;
 
 /*
  * Opens (creating if needed, mode 0600) and migrates the index at `path`:
- * WAL, synchronous=FULL, a busy timeout, foreign keys on and verified.
+ * WAL, synchronous=NORMAL, a busy timeout, foreign keys on and verified.
  * CSIRT_EFAIL if the file's schema is newer than this binary.
  * Caller frees with index_close().
  */
 int index_open(struct index **out, const char *path);
+
+/* index_open(), with synchronous=OFF: its commits and checkpoints fsync
+ * nothing, and its checkpoint thread fsyncs both files every few seconds
+ * (a write-back error stops the writer as a failed checkpoint does).  A
+ * crash of the process loses nothing the page cache held; a crash of the
+ * system can leave the file torn, so the caller must rebuild the index
+ * after one (datadir.c). */
+int index_open_unsynced(struct index **out, const char *path);
 
 /*
  * Opens an existing, fully migrated index read-only (the loop thread's
@@ -84,6 +92,9 @@ void index_read_end(struct index *ix);
 int index_checkpointer_start(struct index *ix);
 void index_checkpointer_stop(struct index *ix);
 int index_checkpointer_check(struct index *ix);
+/* Whether a stopped checkpoint thread had failed (a checkpoint or, when
+ * unsynced, an fsync): the files on disk are not to be trusted. */
+bool index_sync_failed(const struct index *ix);
 
 /*
  * Records one ledger event and everything it changes, atomically (a

@@ -16,6 +16,8 @@
 #define UTIL_TIME_LEN 25 /* including the terminator */
 
 int64_t util_time_now_ms(void);
+/* Milliseconds of CLOCK_MONOTONIC, for intervals. */
+uint64_t util_monotonic_ms(void);
 void util_time_format_ms(char *buf, size_t size, int64_t ms);
 void util_time_now_rfc3339(char *buf, size_t size);
 /* Parses RFC 3339 ("...Z" or "...+09:00", optional fraction); returns
