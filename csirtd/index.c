@@ -1006,6 +1006,21 @@ ckpt_main(void *arg)
 	return NULL;
 }
 
+/* Everything index_checkpointer_start() made, its thread gone or never
+ * started. */
+static void
+ckpt_free(struct ckpt *c)
+{
+	index_close(c->conn);
+	for (size_t i = 0; i < 2; i++)
+		if (c->fds[i] >= 0)
+			close(c->fds[i]);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c->path);
+	free(c);
+}
+
 int
 index_checkpointer_start(struct index *ix)
 {
@@ -1032,14 +1047,7 @@ index_checkpointer_start(struct index *ix)
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
-		index_close(c->conn);
-		for (size_t i = 0; i < 2; i++)
-			if (c->fds[i] >= 0)
-				close(c->fds[i]);
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv);
-		free(c->path);
-		free(c);
+		ckpt_free(c);
 		return csirt_error_set(CSIRT_EFAIL,
 		                       "index: cannot start the checkpoint "
 		                       "thread");
@@ -1064,14 +1072,7 @@ index_checkpointer_stop(struct index *ix)
 		log_error("index checkpoint failed", "error", c->err);
 		ix->sync_failed = true;
 	}
-	index_close(c->conn);
-	for (size_t i = 0; i < 2; i++)
-		if (c->fds[i] >= 0)
-			close(c->fds[i]);
-	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
-	free(c->path);
-	free(c);
+	ckpt_free(c);
 	ix->ckpt = NULL;
 }
 
