@@ -65,9 +65,7 @@
 
 #define LEDGER_COMMITTER "csirtd"
 #define LEDGER_COMMITTER_EMAIL "csirtd@ledger.invalid"
-#define LEDGER_MERGE_FANOUT 8
 #define LEDGER_MERGE_LEVELS 6
-#define LEDGER_MAX_PACKS 48
 /* Clean subtrees are dropped from memory past this many nodes. */
 #define LEDGER_CACHE_NODES 200000
 /* Blobs shorter than this go into a batch's pack as stored zlib blocks,

@@ -19,6 +19,15 @@
 #define LEDGER_REF "refs/heads/ledger"
 #define LEDGER_OID_HEX 41 /* 40 hex digits and a terminator */
 
+/* Packs: the merger concatenates LEDGER_MERGE_FANOUT packs of one level
+ * into one of the next, so up to FANOUT - 1 rest on each level.  16, not
+ * 8: each byte of the ledger is copied once per level it climbs, and 16
+ * took a quarter of the merger's CPU away (session 10, README).  Past
+ * LEDGER_MAX_PACKS the writer waits for a merge; a start that finds more
+ * than half of it merges the smallest first. */
+#define LEDGER_MERGE_FANOUT 16
+#define LEDGER_MAX_PACKS 96
+
 struct ledger;
 struct buf;
 

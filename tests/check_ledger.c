@@ -1306,14 +1306,14 @@ START_TEST(test_ledger_pack_count_bounded)
 	/* One batch per command: ~280 packs without merging. */
 	script_history(e.w, 30, 0);
 	ck_assert_int_eq(ledger_stats(e.dd->lg, &packs, &loose), 0);
-	ck_assert_uint_le(packs, 50);
+	ck_assert_uint_le(packs, LEDGER_MAX_PACKS);
 	ck_assert_uint_eq(loose, 0);
 	fx_env_close(&e);
-	/* Reopened, more than half the limit is folded into one pack by
-	 * concatenation (tree deltas and all); fewer are left alone. */
+	/* Reopened, more than half the limit would be merged down to half;
+	 * fewer are left alone. */
 	fx_env_open(&e);
 	ck_assert_int_eq(ledger_stats(e.dd->lg, &packs, &loose), 0);
-	ck_assert_uint_le(packs, 24);
+	ck_assert_uint_le(packs, LEDGER_MAX_PACKS / 2);
 	fx_env_close(&e);
 	ck_assert_msg(
 	    tu_sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
@@ -1333,22 +1333,23 @@ START_TEST(test_ledger_open_levels_packs)
 	struct buf out = BUF_INIT, big = BUF_INIT, objs = BUF_INIT,
 	           head = BUF_INIT;
 	size_t packs = 0, loose = 0;
+	const int tiny = LEDGER_MAX_PACKS / 2 + 6;
 
 	fx_env_init(&e);
 	fx_env_open(&e);
 	fx_seed_directory(e.w);
 	script_history(e.w, 10, 0);
 	fx_env_close(&e);
-	/* One large pack (OFS deltas, as git writes them) and 30 packs of
-	 * one object each. */
+	/* One large pack (OFS deltas, as git writes them) and, past half
+	 * the limit, packs of one object each. */
 	ck_assert_msg(
 	    tu_sh(&out,
 	          "cd '%s' && git repack -adq && "
-	          "git rev-list --objects --all | head -30 | cut -c1-40 | "
+	          "git rev-list --objects --all | head -%d | cut -c1-40 | "
 	          "while read o; do echo $o | "
 	          "git pack-objects -q objects/pack/pack >/dev/null || "
 	          "exit 1; done",
-	          e.repo) == 0,
+	          e.repo, tiny) == 0,
 	    "%s", out.data);
 	ck_assert_int_eq(tu_sh(&big,
 	                       "cd '%s' && ls -S objects/pack/*.pack | "
@@ -1367,7 +1368,8 @@ START_TEST(test_ledger_open_levels_packs)
 
 	fx_env_open(&e);
 	ck_assert_int_eq(ledger_stats(e.dd->lg, &packs, &loose), 0);
-	ck_assert_uint_eq(packs, 24); /* the 8 smallest became one */
+	/* The tiny - MAX/2 + 1 smallest became one. */
+	ck_assert_uint_eq(packs, LEDGER_MAX_PACKS / 2);
 	ck_assert_uint_eq(loose, 0);
 	{
 		char *p = util_path_join(e.repo, big.data);
@@ -1376,8 +1378,8 @@ START_TEST(test_ledger_open_levels_packs)
 	}
 	/* Writing again merges the packs found at start-up: one batch at a
 	 * time, giving the merger (nice 10) up to 30 s on a busy machine.
-	 * Left out of the levels, they would stay: 24 and more. */
-	for (int i = 0; i < 600 && packs > 16; i++) {
+	 * Left out of the levels, they would stay: MAX/2 and more. */
+	for (int i = 0; i < 600 && packs > LEDGER_MERGE_FANOUT; i++) {
 		char code[16];
 
 		snprintf(code, sizeof(code), "m%d", i);
@@ -1385,10 +1387,10 @@ START_TEST(test_ledger_open_levels_packs)
 		    fx_submit(e.w, fx_division(code, "課"), NULL, NULL, NULL),
 		    0);
 		ck_assert_int_eq(ledger_stats(e.dd->lg, &packs, &loose), 0);
-		if (packs > 16)
+		if (packs > LEDGER_MERGE_FANOUT)
 			usleep(50 * 1000);
 	}
-	ck_assert_uint_le(packs, 16);
+	ck_assert_uint_le(packs, LEDGER_MERGE_FANOUT);
 	fx_env_close(&e);
 	ck_assert_msg(
 	    tu_sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
