@@ -141,6 +141,12 @@ int ledger_server_info(struct buf *out, const char *repo, const char *rel);
 /* Number of packfiles and loose objects (for maintenance and tests). */
 int ledger_stats(struct ledger *lg, size_t *packs, size_t *loose);
 
+/* For tests: while `hold`, a merge of packs of `level` that has started
+ * waits before it writes anything, as a long merge of a deep level would;
+ * ledger_merge_held() says whether one is waiting so. */
+void ledger_merge_hold(struct ledger *lg, size_t level, bool hold);
+bool ledger_merge_held(struct ledger *lg, size_t level);
+
 /* ---- auditing: read-only access for csirt-audit, which trusts nothing
  * csirtd wrote but the repository itself. */
 

@@ -1419,9 +1419,73 @@ START_TEST(test_ledger_open_levels_packs)
 }
 END_TEST
 
+/* A merge of a deep level (gigabytes, seconds under load) does not hold
+ * up level 0's: with one merger thread for all levels, level 0 piled up
+ * behind it until the writer waited at LEDGER_MAX_PACKS (stalls of 5 s
+ * in 45 s note runs).  Level 1's merge is held here, running, while
+ * batches go on; level 0 must still be merged. */
+START_TEST(test_ledger_deep_merge_does_not_block)
+{
+	struct fx_env e;
+	struct buf out = BUF_INIT;
+	size_t packs = 0, loose = 0;
+	int i;
+
+	fx_env_init(&e);
+	fx_env_open(&e);
+	fx_seed_directory(e.w);
+	ledger_merge_hold(e.dd->lg, 1, true);
+	/* One batch a command: FANOUT^2 batches make a level-1 merge.
+	 */
+	for (i = 0; i < 4 * LEDGER_MERGE_FANOUT * LEDGER_MERGE_FANOUT &&
+	            !ledger_merge_held(e.dd->lg, 1);
+	     i++) {
+		char code[16];
+
+		snprintf(code, sizeof(code), "a%d", i);
+		ck_assert_int_eq(
+		    fx_submit(e.w, fx_division(code, "課"), NULL, NULL, NULL),
+		    0);
+		if (i >= LEDGER_MERGE_FANOUT * LEDGER_MERGE_FANOUT)
+			usleep(20 * 1000); /* the merger runs at nice 10 */
+	}
+	ck_assert_msg(ledger_merge_held(e.dd->lg, 1),
+	              "no level-1 merge after %d batches", i);
+	/* Another 3 * FANOUT batches: merged at level 0 meanwhile, they
+	 * become a few level-1 packs; left alone, 3 * FANOUT packs
+	 * more. */
+	for (i = 0; i < 3 * LEDGER_MERGE_FANOUT; i++) {
+		char code[16];
+
+		snprintf(code, sizeof(code), "b%d", i);
+		ck_assert_int_eq(
+		    fx_submit(e.w, fx_division(code, "課"), NULL, NULL, NULL),
+		    0);
+	}
+	for (i = 0; i < 600; i++) {
+		ck_assert_int_eq(ledger_stats(e.dd->lg, &packs, &loose), 0);
+		if (packs <= 3 * LEDGER_MERGE_FANOUT + 1)
+			break;
+		usleep(50 * 1000);
+	}
+	/* The held merge's 16 sources, level 1 resting, level 0
+	 * resting. */
+	ck_assert_uint_le(packs, 3 * LEDGER_MERGE_FANOUT + 1);
+	ck_assert(ledger_merge_held(e.dd->lg, 1));
+	ledger_merge_hold(e.dd->lg, 1, false);
+	fx_env_close(&e);
+	ck_assert_msg(
+	    tu_sh(&out, "git -C '%s' fsck --strict --no-dangling", e.repo) == 0,
+	    "fsck: %s", out.data);
+	buf_free(&out);
+	fx_env_free(&e);
+}
+END_TEST
+
 Suite *
 ledger_suite(void)
 {
+
 	Suite *s = suite_create("ledger");
 	TCase *tc = tcase_create("core");
 	TCase *big = tcase_create("history");
@@ -1437,6 +1501,7 @@ ledger_suite(void)
 	tcase_add_test(tc, test_ledger_stale_lock_recovered);
 	tcase_add_test(tc, test_ledger_pack_count_bounded);
 	tcase_add_test(tc, test_ledger_open_levels_packs);
+	tcase_add_test(tc, test_ledger_deep_merge_does_not_block);
 	tcase_add_test(tc, test_ledger_pack_reader_matches_git);
 	tcase_add_test(tc, test_ledger_trees_match_git);
 	tcase_add_test(tc, test_ledger_rebuild_failure_keeps_index);
