@@ -141,6 +141,13 @@ int ledger_server_info(struct buf *out, const char *repo, const char *rel);
 /* Number of packfiles and loose objects (for maintenance and tests). */
 int ledger_stats(struct ledger *lg, size_t *packs, size_t *loose);
 
+/* For tests: the in-memory tree's node budget (ledger.c's
+ * LEDGER_CACHE_NODES otherwise), its nodes now, and how many trees it
+ * has read back from the packs so far. */
+void ledger_set_cache_nodes(struct ledger *lg, size_t max);
+size_t ledger_cache_nodes(const struct ledger *lg);
+size_t ledger_tree_loads(const struct ledger *lg);
+
 /* For tests: while `hold`, a merge of packs of `level` that has started
  * waits before it writes anything, as a long merge of a deep level would;
  * ledger_merge_held() says whether one is waiting so. */

@@ -1482,6 +1482,111 @@ START_TEST(test_ledger_deep_merge_does_not_block)
 }
 END_TEST
 
+/* Past its node budget the in-memory tree keeps a long directory's
+ * leading entries as bytes (compaction) instead of dropping the directory
+ * and reading it back from the packs at its next change; an entry that
+ * sorts among them (a change, an insertion) makes them nodes again.
+ * Every commit's tree must still be git's. */
+static void
+check_tree(const char *repo, const char *commit, const struct buf *want)
+{
+	struct buf out = BUF_INIT, sorted = BUF_INIT;
+
+	ck_assert_int_eq(
+	    tu_sh(&out,
+	          "cd '%s' && git fsck --strict --no-progress >&2 && "
+	          "git ls-tree -r --name-only %s | while read -r p; do "
+	          "printf '%%s %%s\\n' \"$p\" \"$(git cat-file blob "
+	          "%s:\"$p\")\"; done",
+	          repo, commit, commit),
+	    0);
+	{
+		char *f = util_path_join(repo, "want.txt");
+		FILE *fp = fopen(f, "w");
+
+		ck_assert_ptr_nonnull(fp);
+		fputs(want->data, fp);
+		ck_assert_int_eq(fclose(fp), 0);
+		ck_assert_int_eq(tu_sh(&sorted, "LC_ALL=C sort '%s'", f), 0);
+		unlink(f);
+		free(f);
+	}
+	ck_assert_msg(strcmp(out.data, sorted.data) == 0,
+	              "%s: git lists\n%s\nwanted\n%s", commit, out.data,
+	              sorted.data);
+	buf_free(&out);
+	buf_free(&sorted);
+}
+
+START_TEST(test_ledger_tree_compaction)
+{
+	enum { FILES = 120 };
+	char *dir = tu_tmpdir();
+	struct crypto_signer *signer = NULL;
+	struct ledger *lg = NULL;
+	struct buf repo = BUF_INIT, want = BUF_INIT;
+	char commit[LEDGER_OID_HEX], path[64];
+	char content[FILES][16];
+	size_t loads, i;
+	int64_t t = 1790000000000;
+
+	buf_printf(&repo, "%s/ledger.git", dir);
+	ck_assert_int_eq(crypto_init(), 0);
+	ck_assert_int_eq(ledger_create(repo.data), 0);
+	ck_assert_int_eq(crypto_signer_generate(&signer), 0);
+	ck_assert_int_eq(ledger_open(&lg, repo.data, signer), 0);
+	ledger_set_cache_nodes(lg, 40);
+#define COMMIT_ONE(p, c)                                                       \
+	do {                                                                   \
+		struct ledger_commit_info info = {"t", t++, "step\n"};         \
+		struct ledger_file f = {(p), (c), strlen(c)};                  \
+		ck_assert_int_eq(ledger_batch_begin(lg), 0);                   \
+		ck_assert_msg(ledger_commit(lg, &info, &f, 1, commit) == 0,    \
+		              "%s: %s", (p), csirt_error_msg());               \
+		ck_assert_int_eq(ledger_batch_finish(lg), 0);                  \
+	} while (0)
+	/* One file a batch into one directory, as a case's events go. */
+	for (i = 0; i < FILES; i++) {
+		snprintf(path, sizeof(path), "d/e/f%03zu.txt", i);
+		snprintf(content[i], sizeof(content[i]), "v1-%zu", i);
+		COMMIT_ONE(path, content[i]);
+		ck_assert_uint_le(ledger_cache_nodes(lg), 40 + 4);
+		if (i == FILES / 2)
+			loads = ledger_tree_loads(lg);
+	}
+	/* Appending after compacted entries reads nothing back: dropping
+	 * d/e instead would read it back every batch. */
+	ck_assert_uint_eq(ledger_tree_loads(lg), loads);
+	for (i = 0; i < FILES; i++)
+		buf_printf(&want, "d/e/f%03zu.txt %s\n", i, content[i]);
+	check_tree(repo.data, commit, &want);
+
+	/* A change among the compacted entries, an entry before them all, a
+	 * new directory beside: each commit still git's tree. */
+	snprintf(content[5], sizeof(content[5]), "v2-5");
+	COMMIT_ONE("d/e/f005.txt", content[5]);
+	COMMIT_ONE("d/e/a.txt", "first");
+	COMMIT_ONE("d/g/x.txt", "beside");
+	snprintf(content[FILES - 1], sizeof(content[FILES - 1]), "v3-%d",
+	         FILES - 1);
+	COMMIT_ONE("d/e/f119.txt", content[FILES - 1]);
+#undef COMMIT_ONE
+	buf_reset(&want);
+	for (i = 0; i < FILES; i++)
+		buf_printf(&want, "d/e/f%03zu.txt %s\n", i, content[i]);
+	buf_puts(&want, "d/e/a.txt first\nd/g/x.txt beside\n");
+	check_tree(repo.data, commit, &want);
+	ck_assert_uint_le(ledger_cache_nodes(lg), 40 + FILES);
+
+	ledger_close(lg);
+	crypto_signer_free(signer);
+	buf_free(&repo);
+	buf_free(&want);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 ledger_suite(void)
 {
@@ -1504,6 +1609,7 @@ ledger_suite(void)
 	tcase_add_test(tc, test_ledger_deep_merge_does_not_block);
 	tcase_add_test(tc, test_ledger_pack_reader_matches_git);
 	tcase_add_test(tc, test_ledger_trees_match_git);
+	tcase_add_test(tc, test_ledger_tree_compaction);
 	tcase_add_test(tc, test_ledger_rebuild_failure_keeps_index);
 	tcase_add_test(tc, test_ledger_writer_thread_commits);
 	tcase_add_test(tc, test_ledger_commitq_failure_and_order);
