@@ -1127,6 +1127,28 @@ count_nodes(const struct tnode *n)
 	return c;
 }
 
+/* Unloads clean tree `n`: its kids go, and it reloads from its id on
+ * demand.  Its delta base goes too: it served the batch's pack, on disk by
+ * now (called from ledger_batch_finish()). */
+static void
+tnode_unload(struct ledger *lg, struct tnode *n)
+{
+	for (size_t i = 0; i < n->nkids; i++) {
+		lg->nodes -= count_nodes(n->kids[i]);
+		tnode_free(n->kids[i]);
+	}
+	free(n->kids);
+	n->kids = NULL;
+	n->nkids = n->cap = 0;
+	n->loaded = false;
+	buf_free(&n->ser);
+	n->ser_kids = 0;
+	n->pre_n = n->pre_len = 0;
+	free(n->base);
+	n->base = NULL;
+	n->base_len = 0;
+}
+
 /* Drops the children of clean subtrees (they reload on demand). */
 static void
 tnode_trim(struct ledger *lg, struct tnode *n, int depth)
@@ -1134,17 +1156,7 @@ tnode_trim(struct ledger *lg, struct tnode *n, int depth)
 	if (!n->is_tree || !n->loaded)
 		return;
 	if (!n->dirty && depth >= 2) {
-		for (size_t i = 0; i < n->nkids; i++) {
-			lg->nodes -= count_nodes(n->kids[i]);
-			tnode_free(n->kids[i]);
-		}
-		free(n->kids);
-		n->kids = NULL;
-		n->nkids = n->cap = 0;
-		n->loaded = false;
-		buf_free(&n->ser);
-		n->ser_kids = 0;
-		n->pre_n = n->pre_len = 0;
+		tnode_unload(lg, n);
 		return;
 	}
 	for (size_t i = 0; i < n->nkids; i++)
@@ -1156,25 +1168,6 @@ static bool
 tnode_is_stub(const struct tnode *n)
 {
 	return !n->is_tree || !n->loaded;
-}
-
-/* Unloads clean tree `n` whose kids are all stubs. */
-static void
-tnode_unload_leaf(struct ledger *lg, struct tnode *n)
-{
-	for (size_t i = 0; i < n->nkids; i++)
-		tnode_free(n->kids[i]);
-	lg->nodes -= n->nkids;
-	free(n->kids);
-	n->kids = NULL;
-	n->nkids = n->cap = 0;
-	n->loaded = false;
-	buf_free(&n->ser);
-	n->ser_kids = 0;
-	n->pre_n = n->pre_len = 0;
-	free(n->base);
-	n->base = NULL;
-	n->base_len = 0;
 }
 
 /*
@@ -1198,7 +1191,14 @@ tnode_compact(struct ledger *lg, struct tnode *n)
 		return;
 	for (size_t i = 0; i < n->nkids; i++)
 		tnode_compact(lg, n->kids[i]);
-	if (n->dirty || n->ser_kids != n->nkids || n->nkids < 2)
+	if (n->dirty || n->ser_kids != n->nkids)
+		return;
+	/* A base serves deltas in the pack it was written to, which is on
+	 * disk by now (ledger_batch_finish); the next write makes another. */
+	free(n->base);
+	n->base = NULL;
+	n->base_len = 0;
+	if (n->nkids < 2)
 		return;
 	for (size_t i = 0; i + 1 < n->nkids; i++) {
 		struct tnode *k = n->kids[i];
@@ -1208,7 +1208,7 @@ tnode_compact(struct ledger *lg, struct tnode *n)
 		for (size_t j = 0; leaf && j < k->nkids; j++)
 			leaf = tnode_is_stub(k->kids[j]);
 		if (leaf)
-			tnode_unload_leaf(lg, k);
+			tnode_unload(lg, k);
 	}
 	while (r + 1 < n->nkids && tnode_is_stub(n->kids[r]))
 		r++;
@@ -1222,6 +1222,10 @@ tnode_compact(struct ledger *lg, struct tnode *n)
 	memmove(n->kids, n->kids + r, (n->nkids - r) * sizeof(*n->kids));
 	n->nkids -= r;
 	n->ser_kids -= r;
+	if (n->cap > 2 * n->nkids + 4) {
+		n->cap = n->nkids + 4;
+		n->kids = util_xrealloc(n->kids, n->cap * sizeof(*n->kids));
+	}
 }
 
 static int
