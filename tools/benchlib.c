@@ -557,8 +557,17 @@ bl_load_run(struct bl_load *l, int64_t until_us)
 			       strerror(errno));
 	}
 	while (bl_now_us() < until_us) {
-		int64_t left = (until_us - bl_now_us()) / 1000;
-		int n = epoll_wait(ep, evs, 256, left > 100 ? 100 : (int)left);
+		int64_t now = bl_now_us(), left = (until_us - now) / 1000;
+		int n;
+
+		if (l->tick != NULL && l->tick_at != 0 && now >= l->tick_at) {
+			l->tick(l, now);
+			continue;
+		}
+		if (l->tick != NULL && l->tick_at != 0 &&
+		    (l->tick_at - now) / 1000 < left)
+			left = (l->tick_at - now) / 1000 + 1;
+		n = epoll_wait(ep, evs, 256, left > 100 ? 100 : (int)left);
 
 		if (n < 0 && errno != EINTR)
 			bl_die("epoll_wait: %s", strerror(errno));

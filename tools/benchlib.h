@@ -113,6 +113,10 @@ struct bl_load {
 	void (*lost)(struct bl_conn *c, void *arg);
 	void *arg;
 	uint64_t reconnects;
+	/* Optional: called once the clock passes tick_at (bl_now_us; 0:
+	 * never); it sets tick_at again for the next call. */
+	void (*tick)(struct bl_load *l, int64_t now_us);
+	int64_t tick_at;
 };
 
 /* Opens the connections (fd -1 beforehand) and runs until `until_us`

@@ -3,7 +3,8 @@
 # run against a fresh daemon and the bare responder must complete requests
 # of every kind without an error, and report the daemon's CPU per request
 # by thread (the loop, the writer and the commit thread, by the names
-# csirtd gives them).  Figures are printed, never asserted.
+# csirtd gives them), and the figures of each half second (--interval).
+# Figures are printed, never asserted.
 #
 #   check-bench.sh CSIRT-BENCH CSIRTD EVHTTP-BARE
 set -eu
@@ -13,7 +14,7 @@ bare=$3
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$bench" --csirtd "$csirtd" --bare "$bare" --workload mixed \
-	--connections 4 --seconds 1 --warmup 0 --json "$out"
+	--connections 4 --seconds 1 --warmup 0 --interval 0.5 --json "$out"
 status=0
 for key in all report note get list bare; do
 	if ! grep -q "\"$key\":{\"requests\":[1-9][0-9]*,\"errors\":0," "$out"; then
@@ -24,6 +25,12 @@ done
 for thread in total csirtd writer commit; do
 	if ! grep -q "\"cpu_us_per_request\":{.*\"$thread\":[0-9]" "$out"; then
 		echo "FAIL: no CPU figure for \"$thread\" in: $(cat "$out")"
+		status=1
+	fi
+done
+for t in 0.5 1.0; do
+	if ! grep -q "{\"t\":$t,\"requests\":[1-9][0-9]*,\"errors\":0," "$out"; then
+		echo "FAIL: no interval ending at $t s in: $(cat "$out")"
 		status=1
 	fi
 done

@@ -74,6 +74,7 @@ struct opts {
 	int cases; /* 0: one per connection */
 	double seconds;
 	double warmup;
+	double interval; /* 0: no figures per interval */
 };
 
 /* Latencies of one kind, in microseconds. */
@@ -131,7 +132,15 @@ struct run {
 	pid_t pid; /* the daemon, when started here: its CPU is measured */
 	bool cpu_started;
 	struct cpu_snap cpu0;
+	/* --interval: its length, the samples of each kind already
+	 * reported, and the intervals as JSON objects (or NULL). */
+	int64_t interval_us;
+	size_t last_n[K_COUNT];
+	uint64_t last_errors[K_COUNT];
+	struct buf *intervals;
 };
+
+static void tick_cb(struct bl_load *l, int64_t now_us);
 
 static void
 usage(FILE *f)
@@ -143,7 +152,7 @@ usage(FILE *f)
 	        "[--connections N]\n"
 	        "                   [--cases N] [--seconds S] [--warmup S] "
 	        "[--bare PATH]\n                   "
-	        "[--json FILE]\n"
+	        "[--interval S] [--json FILE]\n"
 	        "\n"
 	        "  --csirtd PATH      start this csirtd on a fresh data "
 	        "directory (removed after);\n"
@@ -160,6 +169,11 @@ usage(FILE *f)
 	        "                     connection)\n"
 	        "  --seconds S        measured time (default 10)\n"
 	        "  --warmup S         unmeasured time first (default 1)\n"
+	        "  --interval S       also print the figures of every S "
+	        "seconds of the\n"
+	        "                     measured time as it runs: a rate that "
+	        "sags after a\n"
+	        "                     while shows there, not in the totals\n"
 	        "  --bare PATH        tools/evhttp-bare: run the same load "
 	        "against it and print the ratio\n"
 	        "  --json FILE        also write the figures as JSON (- for "
@@ -363,9 +377,13 @@ lost_cb(struct bl_conn *c, void *arg)
 static uint64_t
 run_load(struct stats *st, struct cpu_use *cpu, pid_t pid, const char *addr,
          struct bl_conn *conns, int n, const struct workload *wl, double warmup,
-         double seconds)
+         double seconds, double interval, struct buf *intervals)
 {
-	struct run run = {.wl = wl, .st = st, .pid = pid};
+	struct run run = {.wl = wl,
+	                  .st = st,
+	                  .pid = pid,
+	                  .interval_us = (int64_t)(interval * 1e6),
+	                  .intervals = intervals};
 	struct bl_load l = {0};
 	struct cpu_snap end;
 
@@ -379,7 +397,13 @@ run_load(struct stats *st, struct cpu_use *cpu, pid_t pid, const char *addr,
 	l.done = done_cb;
 	l.lost = lost_cb;
 	l.arg = &run;
+	if (run.interval_us > 0) {
+		l.tick = tick_cb;
+		l.tick_at = run.measure_from + run.interval_us;
+	}
 	bl_load_run(&l, run.stop);
+	if (l.tick != NULL && l.tick_at != 0)
+		l.tick(&l, bl_now_us()); /* the interval that ends at stop */
 	st->elapsed = seconds;
 	memset(cpu, 0, sizeof(*cpu));
 	if (run.cpu_started && cpu_snap(&end, pid))
@@ -413,12 +437,61 @@ pct(const uint32_t *v, size_t n, double p)
 	return v[i] / 1000.0;
 }
 
+/* --interval: the requests completed since the last call, printed as
+ * they come (and kept as JSON). */
+static void
+tick_cb(struct bl_load *l, int64_t now_us)
+{
+	struct run *run = l->arg;
+	double secs = (double)run->interval_us / 1e6, t;
+	uint64_t errors = 0;
+	uint32_t *v;
+	size_t n = 0;
+
+	(void)now_us;
+	for (int k = 0; k < K_COUNT; k++)
+		n += run->st->k[k].n - run->last_n[k];
+	v = util_xmalloc((n != 0 ? n : 1) * sizeof(*v));
+	n = 0;
+	for (int k = 0; k < K_COUNT; k++) {
+		const struct samples *s = &run->st->k[k];
+		size_t m = s->n - run->last_n[k];
+
+		if (m != 0) /* s->us is NULL before the first sample */
+			memcpy(v + n, s->us + run->last_n[k], m * sizeof(*v));
+		n += m;
+		errors += s->errors - run->last_errors[k];
+		run->last_n[k] = s->n;
+		run->last_errors[k] = s->errors;
+	}
+	qsort(v, n, sizeof(*v), u32_cmp);
+	t = (double)(l->tick_at - run->measure_from) / 1e6;
+	printf("  %7.1f s %8.0f req/s  p50 %7.2f  p99 %7.2f  max %8.2f ms  "
+	       "%" PRIu64 " errors\n",
+	       t, (double)n / secs, pct(v, n, 0.50), pct(v, n, 0.99),
+	       n != 0 ? v[n - 1] / 1000.0 : 0, errors);
+	fflush(stdout);
+	if (run->intervals != NULL)
+		buf_printf(run->intervals,
+		           "%s{\"t\":%.1f,\"requests\":%zu,\"errors\":%" PRIu64
+		           ",\"rps\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+		           "\"max_ms\":%.3f}",
+		           run->intervals->len != 0 ? "," : "", t, n, errors,
+		           (double)n / secs, pct(v, n, 0.50), pct(v, n, 0.99),
+		           n != 0 ? v[n - 1] / 1000.0 : 0);
+	free(v);
+	l->tick_at += run->interval_us;
+	if (l->tick_at > run->stop)
+		l->tick_at = 0;
+}
+
 static struct figures
 figures_of(struct samples *s, double elapsed)
 {
 	struct figures f = {0};
 
-	qsort(s->us, s->n, sizeof(*s->us), u32_cmp);
+	if (s->n > 1) /* s->us is NULL before the first sample */
+		qsort(s->us, s->n, sizeof(*s->us), u32_cmp);
 	f.n = s->n;
 	f.errors = s->errors;
 	f.rps = elapsed > 0 ? (double)s->n / elapsed : 0;
@@ -594,6 +667,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 	    {"cases", required_argument, NULL, 'C'},
 	    {"seconds", required_argument, NULL, 's'},
 	    {"warmup", required_argument, NULL, 'W'},
+	    {"interval", required_argument, NULL, 'i'},
 	    {"bare", required_argument, NULL, 'b'},
 	    {"json", required_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
@@ -666,6 +740,17 @@ parse_opts(struct opts *o, int argc, char **argv)
 			*(ch == 's' ? &o->seconds : &o->warmup) = v;
 			break;
 		}
+		case 'i': {
+			double v = strtod(optarg, &end);
+			if (*end != '\0' || !(v >= 0.1 && v <= 86400)) {
+				fprintf(stderr,
+				        "csirt-bench: --interval must be "
+				        "0.1 seconds or more\n");
+				exit(2);
+			}
+			o->interval = v;
+			break;
+		}
 		case 'b':
 			o->bare = optarg;
 			break;
@@ -685,6 +770,11 @@ parse_opts(struct opts *o, int argc, char **argv)
 		usage(stderr);
 		exit(2);
 	}
+	if (o->interval > o->seconds) {
+		fprintf(stderr, "csirt-bench: --interval is longer than "
+		                "--seconds\n");
+		exit(2);
+	}
 }
 
 int
@@ -698,7 +788,7 @@ main(int argc, char **argv)
 	struct cpu_use cpu, bcpu;
 	struct bl_conn *conns;
 	struct conn_state *cs;
-	struct buf json = BUF_INIT;
+	struct buf json = BUF_INIT, intervals = BUF_INIT;
 	char *dir = NULL, *data = NULL, *log = NULL, *admin = NULL;
 	char **cases;
 	const char *addr;
@@ -738,9 +828,9 @@ main(int argc, char **argv)
 	       "warm-up), csirtd at %s\n",
 	       o.wl->name, o.connections, o.seconds, o.warmup, addr);
 	fflush(stdout);
-	reconnects =
-	    run_load(&st, &cpu, o.csirtd != NULL ? daemon.pid : 0, addr, conns,
-	             o.connections, o.wl, o.warmup, o.seconds);
+	reconnects = run_load(&st, &cpu, o.csirtd != NULL ? daemon.pid : 0,
+	                      addr, conns, o.connections, o.wl, o.warmup,
+	                      o.seconds, o.interval, &intervals);
 	print_run("csirtd", &st, reconnects, &total, kf);
 	cpu_print(&cpu, total.n);
 
@@ -752,7 +842,7 @@ main(int argc, char **argv)
 		bl_child_start(&bare, argv_b, NULL);
 		breconnects =
 		    run_load(&bst, &bcpu, 0, bare.addr, conns, o.connections,
-		             o.wl, o.warmup, o.seconds);
+		             o.wl, o.warmup, o.seconds, 0, NULL);
 		bl_child_stop(&bare, SIGTERM);
 		printf("bare evhttp responder, %zu-byte replies to the same "
 		       "requests:\n",
@@ -789,6 +879,10 @@ main(int argc, char **argv)
 		}
 		if (cpu.have)
 			cpu_json(&json, &cpu, total.n);
+		if (o.interval > 0)
+			buf_printf(&json, ",\"intervals\":[%s]",
+			           intervals.data != NULL ? intervals.data
+			                                  : "");
 		buf_printf(&json, ",\"reconnects\":%" PRIu64 "}\n",
 		           reconnects + breconnects);
 		fputs(json.data, f);
@@ -818,6 +912,7 @@ main(int argc, char **argv)
 	free(conns);
 	free(cs);
 	buf_free(&json);
+	buf_free(&intervals);
 	free(dir);
 	free(data);
 	free(log);
