@@ -148,6 +148,10 @@ void ledger_set_cache_nodes(struct ledger *lg, size_t max);
 size_t ledger_cache_nodes(const struct ledger *lg);
 size_t ledger_tree_loads(const struct ledger *lg);
 
+/* For tests: how many ref locks were linked in from a spare unnamed file
+ * (struct spares in ledger.c), and in *ready whether one is ready now. */
+uint64_t ledger_ref_locks_linked(struct ledger *lg, bool *ready);
+
 /* For tests: while `hold`, a merge of packs of `level` that has started
  * waits before it writes anything, as a long merge of a deep level would;
  * ledger_merge_held() says whether one is waiting so. */

@@ -1599,6 +1599,111 @@ START_TEST(test_ledger_tree_compaction)
 }
 END_TEST
 
+/* Waits until the spares thread has a lock file ready. */
+static void
+wait_lock_ready(struct ledger *lg)
+{
+	bool ready = false;
+
+	for (int i = 0; i < 5000 && !ready; i++) {
+		(void)ledger_ref_locks_linked(lg, &ready);
+		if (!ready)
+			usleep(1000);
+	}
+	ck_assert_msg(ready, "no ref lock file made ready in 5 s");
+}
+
+/* The ref's lock is an unnamed file made ahead and linked in: the ref
+ * ends up naming each commit, nothing is left in refs/heads, and a lock
+ * that someone else holds still refuses the batch and stays theirs. */
+START_TEST(test_ledger_ref_lock_linked)
+{
+	char *dir = tu_tmpdir();
+	struct crypto_signer *signer = NULL;
+	struct ledger *lg = NULL;
+	struct buf repo = BUF_INIT, out = BUF_INIT, want = BUF_INIT;
+	char commit[LEDGER_OID_HEX], head[LEDGER_OID_HEX], path[32];
+	uint64_t linked;
+	bool ready;
+	int64_t t = 1790000000000;
+
+	buf_printf(&repo, "%s/ledger.git", dir);
+	ck_assert_int_eq(crypto_init(), 0);
+	ck_assert_int_eq(ledger_create(repo.data), 0);
+	ck_assert_int_eq(crypto_signer_generate(&signer), 0);
+	ck_assert_int_eq(ledger_open(&lg, repo.data, signer), 0);
+#define COMMIT_ONE(p, rc_want)                                                 \
+	do {                                                                   \
+		struct ledger_commit_info info = {"t", t++, "step\n"};         \
+		struct ledger_file f = {(p), "x", 1};                          \
+		ck_assert_int_eq(ledger_batch_begin(lg), 0);                   \
+		ck_assert_msg(ledger_commit(lg, &info, &f, 1, commit) == 0,    \
+		              "%s: %s", (p), csirt_error_msg());               \
+		ck_assert_int_eq(ledger_batch_finish(lg), (rc_want));          \
+	} while (0)
+	for (int i = 0; i < 4; i++) {
+		if (i > 0)
+			wait_lock_ready(lg);
+		snprintf(path, sizeof(path), "f%d.txt", i);
+		COMMIT_ONE(path, 0);
+		buf_reset(&out);
+		ck_assert_int_eq(tu_sh(&out,
+		                       "ls -A '%s/refs/heads' && cat "
+		                       "'%s/refs/heads/ledger'",
+		                       repo.data, repo.data),
+		                 0);
+		buf_reset(&want);
+		buf_printf(&want, "ledger\n%s\n", commit);
+		ck_assert_str_eq(out.data, want.data);
+	}
+	/* The first batch may find none ready; the three after it do. */
+	linked = ledger_ref_locks_linked(lg, &ready);
+	ck_assert_uint_ge(linked, 3);
+	memcpy(head, commit, sizeof(head));
+
+	/* Someone else's lock: refused, left as it is, not linked over. */
+	ck_assert_int_eq(
+	    tu_sh(&out, "echo other > '%s/refs/heads/ledger.lock'", repo.data),
+	    0);
+	wait_lock_ready(lg);
+	COMMIT_ONE("refused.txt", CSIRT_EUNAVAILABLE);
+	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "ledger.lock"));
+	ck_assert_uint_eq(ledger_ref_locks_linked(lg, &ready), linked);
+	buf_reset(&out);
+	ck_assert_int_eq(tu_sh(&out,
+	                       "cat '%s/refs/heads/ledger.lock' && cat "
+	                       "'%s/refs/heads/ledger'",
+	                       repo.data, repo.data),
+	                 0);
+	buf_reset(&want);
+	buf_printf(&want, "other\n%s\n", head);
+	ck_assert_str_eq(out.data, want.data);
+	ledger_close(lg);
+
+	/* Reopened (the stale lock removed), the next batch goes through. */
+	ck_assert_int_eq(ledger_open(&lg, repo.data, signer), 0);
+	COMMIT_ONE("after.txt", 0);
+#undef COMMIT_ONE
+	ledger_close(lg);
+	buf_reset(&out);
+	ck_assert_int_eq(tu_sh(&out,
+	                       "ls -A '%s/refs/heads' && cat "
+	                       "'%s/refs/heads/ledger'",
+	                       repo.data, repo.data),
+	                 0);
+	buf_reset(&want);
+	buf_printf(&want, "ledger\n%s\n", commit);
+	ck_assert_str_eq(out.data, want.data);
+	assert_fsck(repo.data);
+	crypto_signer_free(signer);
+	buf_free(&repo);
+	buf_free(&out);
+	buf_free(&want);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 ledger_suite(void)
 {
@@ -1616,6 +1721,7 @@ ledger_suite(void)
 	tcase_add_test(tc, test_ledger_reconcile_replays_missing_tail);
 	tcase_add_test(tc, test_ledger_refuses_rewritten_history);
 	tcase_add_test(tc, test_ledger_stale_lock_recovered);
+	tcase_add_test(tc, test_ledger_ref_lock_linked);
 	tcase_add_test(tc, test_ledger_pack_count_bounded);
 	tcase_add_test(tc, test_ledger_open_levels_packs);
 	tcase_add_test(tc, test_ledger_deep_merge_does_not_block);
