@@ -562,20 +562,24 @@ codec_json_elem(struct buf *out, struct codec_walk *w,
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-		buf_printf(out, "%" PRId32, *(const int32_t *)elem);
+		buf_put_i64(out, *(const int32_t *)elem);
 		return 0;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		buf_printf(out, "%" PRIu32, *(const uint32_t *)elem);
+		buf_put_u64(out, *(const uint32_t *)elem, 0);
 		return 0;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		buf_printf(out, "\"%" PRId64 "\"", *(const int64_t *)elem);
+		buf_putc(out, '"');
+		buf_put_i64(out, *(const int64_t *)elem);
+		buf_putc(out, '"');
 		return 0;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		buf_printf(out, "\"%" PRIu64 "\"", *(const uint64_t *)elem);
+		buf_putc(out, '"');
+		buf_put_u64(out, *(const uint64_t *)elem, 0);
+		buf_putc(out, '"');
 		return 0;
 	case PROTOBUF_C_TYPE_FLOAT:
 		return codec_json_double(out, *(const float *)elem);

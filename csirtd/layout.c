@@ -60,8 +60,15 @@ layout_case_dir(struct buf *out, const char *case_id)
 	/* Callers pass validated ids; a bad one lands in bucket 0. */
 	if (layout_case_id_parse(case_id, &year, &counter) != 0)
 		year = 0;
-	buf_printf(out, "cases/%04d/%02" PRIu32 "/%02" PRIu32 "/%s", year,
-	           counter / 10000 % 100, counter / 100 % 100, case_id);
+	/* "cases/%04d/%02u/%02u/%s", without vsnprintf (see buf_put_u64) */
+	buf_puts(out, "cases/");
+	buf_put_u64(out, (uint64_t)year, 4);
+	buf_putc(out, '/');
+	buf_put_u64(out, counter / 10000 % 100, 2);
+	buf_putc(out, '/');
+	buf_put_u64(out, counter / 100 % 100, 2);
+	buf_putc(out, '/');
+	buf_puts(out, case_id);
 }
 
 int
@@ -115,7 +122,10 @@ layout_event_path(struct buf *out, const char *case_id, uint64_t seq)
 	} else {
 		buf_puts(out, "directory/events/");
 	}
-	buf_printf(out, "%07" PRIu64 "/%010" PRIu64 ".json", seq / 1000, seq);
+	buf_put_u64(out, seq / 1000, 7);
+	buf_putc(out, '/');
+	buf_put_u64(out, seq, 10);
+	buf_puts(out, ".json");
 }
 
 void
@@ -134,8 +144,11 @@ layout_note_path(struct buf *out, const char *case_id, uint32_t number,
                  bool sealed)
 {
 	layout_case_dir(out, case_id);
-	buf_printf(out, "/notes/%03" PRIu32 "/n%" PRIu32 ".md%s", number / 100,
-	           number, sealed ? ".enc" : "");
+	buf_puts(out, "/notes/");
+	buf_put_u64(out, number / 100, 3);
+	buf_puts(out, "/n");
+	buf_put_u64(out, number, 0);
+	buf_puts(out, sealed ? ".md.enc" : ".md");
 }
 
 void
@@ -171,12 +184,24 @@ void
 layout_message(struct buf *out, const char *summary,
                const struct layout_trailers *t)
 {
-	buf_printf(out, "%s\n\nEvent: %s\n", summary, t->event);
-	if (t->case_id[0] != '\0')
-		buf_printf(out, "Case: %s\n", t->case_id);
-	buf_printf(out,
-	           "Seq: %" PRIu64 "\nActor: %s\nRole: %s\nEvent-SHA256: %s\n",
-	           t->seq, t->actor, t->role, t->event_sha256);
+	const char *const kv[][2] = {{"\nActor: ", t->actor},
+	                             {"\nRole: ", t->role},
+	                             {"\nEvent-SHA256: ", t->event_sha256}};
+
+	buf_puts(out, summary);
+	buf_puts(out, "\n\nEvent: ");
+	buf_puts(out, t->event);
+	if (t->case_id[0] != '\0') {
+		buf_puts(out, "\nCase: ");
+		buf_puts(out, t->case_id);
+	}
+	buf_puts(out, "\nSeq: ");
+	buf_put_u64(out, t->seq, 0);
+	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+		buf_puts(out, kv[i][0]);
+		buf_puts(out, kv[i][1]);
+	}
+	buf_putc(out, '\n');
 }
 
 /* Copies the value of "Key: value" lines into `dst` if `line` has `key`. */

@@ -1617,10 +1617,18 @@ static void
 tree_hash(git_oid *out, const void *data, size_t len)
 {
 	struct crypto_sha1_ctx *sha = crypto_sha1_new();
-	char hdr[32];
-	int n = snprintf(hdr, sizeof(hdr), "tree %zu", len);
+	char hdr[32] = "tree ", dig[24];
+	size_t n = 5, d = 0, v = len;
 
-	crypto_sha1_update(sha, hdr, (size_t)n + 1);
+	/* "tree %zu" and its NUL, without snprintf() */
+	do {
+		dig[d++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (d > 0)
+		hdr[n++] = dig[--d];
+	hdr[n++] = '\0';
+	crypto_sha1_update(sha, hdr, n);
 	crypto_sha1_update(sha, data, len);
 	crypto_sha1_final(sha, out->id);
 }
@@ -2343,16 +2351,27 @@ ledger_commit(struct ledger *lg, const struct ledger_commit_info *info,
 
 	sanitize_ident(author, sizeof(author), info->author);
 	git_oid_tostr(tree_hex, sizeof(tree_hex), &lg->root->oid);
-	buf_printf(&body, "tree %s\n", tree_hex);
+	/* "tree %s\nparent %s\nauthor %s <%s@csirtd.invalid> %lld +0000\n
+	 * committer ... %lld +0000\n\n%s", appended piece by piece (a
+	 * twentieth of the commit thread in vsnprintf otherwise). */
+	buf_puts(&body, "tree ");
+	buf_puts(&body, tree_hex);
 	if (lg->has_tip) {
 		git_oid_tostr(parent_hex, sizeof(parent_hex), &lg->tip);
-		buf_printf(&body, "parent %s\n", parent_hex);
+		buf_puts(&body, "\nparent ");
+		buf_puts(&body, parent_hex);
 	}
-	buf_printf(&body,
-	           "author %s <%s@csirtd.invalid> %" PRId64 " +0000\n"
-	           "committer " LEDGER_COMMITTER " <" LEDGER_COMMITTER_EMAIL
-	           "> %" PRId64 " +0000\n\n%s",
-	           author, author, secs, secs, info->message);
+	buf_puts(&body, "\nauthor ");
+	buf_puts(&body, author);
+	buf_puts(&body, " <");
+	buf_puts(&body, author);
+	buf_puts(&body, "@csirtd.invalid> ");
+	buf_put_i64(&body, secs);
+	buf_puts(&body, " +0000\ncommitter " LEDGER_COMMITTER
+	                " <" LEDGER_COMMITTER_EMAIL "> ");
+	buf_put_i64(&body, secs);
+	buf_puts(&body, " +0000\n\n");
+	buf_puts(&body, info->message);
 	if (body.data[body.len - 1] != '\n')
 		buf_putc(&body, '\n');
 
@@ -2365,10 +2384,15 @@ ledger_commit(struct ledger *lg, const struct ledger_commit_info *info,
 	blank = strstr(body.data, "\n\n");
 	buf_put(&signed_body, body.data, (size_t)(blank - body.data) + 1);
 	buf_puts(&signed_body, "gpgsig ");
-	for (const char *p = sig.data; *p != '\0'; p++) {
-		buf_putc(&signed_body, *p);
-		if (*p == '\n')
+	for (const char *p = sig.data, *end = sig.data + sig.len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n =
+		    nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+
+		buf_put(&signed_body, p, n);
+		if (nl != NULL)
 			buf_putc(&signed_body, ' ');
+		p += n;
 	}
 	buf_putc(&signed_body, '\n');
 	buf_puts(&signed_body, blank + 1);

@@ -563,19 +563,19 @@ lc_check_classification(const char *field, const Csirt__V1__Classification *cl)
 		return csirt_error_set(CSIRT_EINVAL, "%s: required", field);
 	/* All three levels are required: defaulting one would silently pick
 	 * the least protective level (別表第3, 第4.5). */
-	snprintf(f, sizeof(f), "%s.confidentiality", field);
+	util_copy2(f, sizeof(f), field, ".confidentiality");
 	if ((rc = lc_check_enum(f, &csirt__v1__confidentiality__descriptor,
 	                        (int)cl->confidentiality)) < 0)
 		return rc;
-	snprintf(f, sizeof(f), "%s.integrity", field);
+	util_copy2(f, sizeof(f), field, ".integrity");
 	if ((rc = lc_check_enum(f, &csirt__v1__integrity__descriptor,
 	                        (int)cl->integrity)) < 0)
 		return rc;
-	snprintf(f, sizeof(f), "%s.availability", field);
+	util_copy2(f, sizeof(f), field, ".availability");
 	if ((rc = lc_check_enum(f, &csirt__v1__availability__descriptor,
 	                        (int)cl->availability)) < 0)
 		return rc;
-	snprintf(f, sizeof(f), "%s.handling_restrictions", field);
+	util_copy2(f, sizeof(f), field, ".handling_restrictions");
 	return lc_check_names(f, cl->handling_restrictions,
 	                      cl->n_handling_restrictions,
 	                      CASE_RESTRICTIONS_MAX, CASE_LINE_MAX, true);

@@ -947,9 +947,10 @@ void
 server_req_log(struct server_req *req, const char *key, const char *value)
 {
 	if (strcmp(key, "actor") == 0)
-		snprintf(req->actor, sizeof(req->actor), "%s", value);
+		util_copy2(req->actor, sizeof(req->actor), value, NULL);
 	else if (strcmp(key, "method") == 0)
-		snprintf(req->rpc_method, sizeof(req->rpc_method), "%s", value);
+		util_copy2(req->rpc_method, sizeof(req->rpc_method), value,
+		           NULL);
 }
 
 void
@@ -958,13 +959,20 @@ server_req_reply(struct server_req *req, int status, const char *content_type,
 {
 	struct conn *c = req->c;
 	struct server *srv = c->srv;
-	char code[8], ms[24], rid[48];
+	char code[24], ms[48], rid[48];
+	/* Microseconds, rounded: the monotonic clock never runs back. */
+	uint64_t us = (uint64_t)(elapsed_s(&req->start) * 1e6 + 0.5);
+	size_t n;
 
 	assert(c->req_out);
 	snprintf(rid, sizeof(rid), "X-Request-Id: %s\r\n", req->id);
 	conn_write(c, status, content_type, body, len, rid);
-	snprintf(code, sizeof(code), "%d", status);
-	snprintf(ms, sizeof(ms), "%.3f", elapsed_s(&req->start) * 1e3);
+	/* "%d" and "%.3f" (milliseconds) without vsnprintf: it was a tenth
+	 * of the loop's instructions a request. */
+	util_fmt_u64(code, (uint64_t)status, 0);
+	n = util_fmt_u64(ms, us / 1000, 0);
+	ms[n] = '.';
+	util_fmt_u64(ms + n + 1, us % 1000, 3);
 	log_info("request", "id", req->id, "method",
 	         req->rpc_method[0] ? req->rpc_method : req->path, "actor",
 	         req->actor[0] ? req->actor : "-", "peer",

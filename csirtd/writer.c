@@ -904,11 +904,11 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq,
 		goto done;
 	}
 	memset(&t, 0, sizeof(t));
-	snprintf(t.event, sizeof(t.event), "%s", type);
-	snprintf(t.case_id, sizeof(t.case_id), "%s", ev->case_id);
+	util_copy2(t.event, sizeof(t.event), type, NULL);
+	util_copy2(t.case_id, sizeof(t.case_id), ev->case_id, NULL);
 	t.seq = seq;
-	snprintf(t.actor, sizeof(t.actor), "%s", ev->actor);
-	snprintf(t.role, sizeof(t.role), "%s", role);
+	util_copy2(t.actor, sizeof(t.actor), ev->actor, NULL);
+	util_copy2(t.role, sizeof(t.role), role, NULL);
 	crypto_sha256_hex(t.event_sha256, ev_json.data, ev_json.len);
 	if (w->cp.signer != NULL &&
 	    (rc = merkle_append_sha256_hex(&w->cp.tree, t.event_sha256)) != 0)

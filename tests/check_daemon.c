@@ -3,6 +3,7 @@
  * port with a temporary data directory.
  */
 #include <check.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,6 +301,23 @@ START_TEST(test_daemon_metrics_and_sighup_reload)
 	ck_assert_int_eq(util_read_file(&log, NULL, d.log_path, 1 << 20), 0);
 	ck_assert_ptr_nonnull(strstr(log, "msg=\"reload refused"));
 	ck_assert_ptr_nonnull(strstr(log, "msg=reloaded log_level=debug"));
+	{
+		/* The request record: status and milliseconds as "%d" and
+		 * "%.3f" printed them. */
+		regex_t re;
+
+		ck_assert_int_eq(
+		    regcomp(
+		        &re,
+		        "msg=request id=r[0-9a-f]+ "
+		        "method=csirt\\.v1\\.CaseService/GetCase actor=- "
+		        "peer=[^ ]+ status=401 duration_ms=[0-9]+\\.[0-9]{3} "
+		        "client=connected\n",
+		        REG_EXTENDED | REG_NOSUB),
+		    0);
+		ck_assert_msg(regexec(&re, log, 0, NULL, 0) == 0, "%s", log);
+		regfree(&re);
+	}
 	free(log);
 	buf_free(&body);
 	tu_rmrf(dir);

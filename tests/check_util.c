@@ -1,7 +1,10 @@
 #include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "error.h"
 #include "suites.h"
@@ -55,6 +58,19 @@ START_TEST(test_util_utf8_validation)
 	ck_assert(!util_utf8_valid("\xe6\xa9", 2));         /* truncated */
 	ck_assert(!util_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
 	ck_assert(!util_utf8_valid("\xff", 1));
+	/* A bad byte or a cut sequence anywhere in or after runs of ASCII
+	 * (read eight bytes at a time). */
+	for (size_t at = 0; at < 20; at++) {
+		char t[24];
+
+		memset(t, 'a', 20);
+		t[at] = '\xff';
+		ck_assert_msg(!util_utf8_valid(t, 20), "0xff at %zu", at);
+		memcpy(t + at, "\xe6\xa9\x9f", 3); /* 機 */
+		ck_assert_msg(util_utf8_valid(t, at + 3 < 20 ? 20 : at + 3),
+		              "valid at %zu", at);
+		ck_assert_msg(!util_utf8_valid(t, at + 2), "cut at %zu", at);
+	}
 }
 END_TEST
 
@@ -106,6 +122,86 @@ START_TEST(test_util_buf_grows)
 }
 END_TEST
 
+/* The formatters that replace snprintf() on the write path print what
+ * snprintf() prints, at the edges too. */
+START_TEST(test_util_formatters_match_snprintf)
+{
+	static const uint64_t u[] = {0,          1,          9,
+	                             10,         99,         1000,
+	                             9999999,    10000000,   4294967295u,
+	                             1ull << 53, UINT64_MAX, UINT64_MAX - 1};
+	static const int64_t s[] = {
+	    0, -1, 1, -10, INT64_MAX, INT64_MIN, INT64_MIN + 1, -1234567};
+	static const int64_t ms[] = {0,
+	                             1,
+	                             -1,
+	                             -1000,
+	                             999,
+	                             1790000000123,
+	                             253402300799999, /* 9999-12-31 */
+	                             253402300800000, /* 10000-01-01 */
+	                             -62167219200000, /* 0000-01-01 */
+	                             -62167219200001};
+	struct buf b = BUF_INIT;
+	char want[64], got[64], big[300];
+
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		for (int w = 0; w <= 22; w += 1) {
+			buf_reset(&b);
+			buf_put_u64(&b, u[i], w);
+			snprintf(want, sizeof(want), "%0*" PRIu64, w, u[i]);
+			ck_assert_str_eq(b.data, want);
+			ck_assert_uint_eq(b.len, strlen(want));
+		}
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		buf_reset(&b);
+		buf_put_i64(&b, s[i]);
+		snprintf(want, sizeof(want), "%" PRId64, s[i]);
+		ck_assert_str_eq(b.data, want);
+	}
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		time_t secs =
+		    (time_t)(ms[i] >= 0 ? ms[i] / 1000 : (ms[i] - 999) / 1000);
+		struct tm tm;
+
+		gmtime_r(&secs, &tm);
+		snprintf(
+		    want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, (int)(ms[i] - (int64_t)secs * 1000));
+		util_time_format_ms(got, sizeof(got), ms[i]);
+		ck_assert_str_eq(got, want);
+	}
+	util_time_format_ms(got, 10, 1790000000123);
+	ck_assert_str_eq(got, "2026-09-2");
+
+	/* util_copy2: truncated as snprintf("%s%s") is. */
+	for (size_t size = 1; size <= 12; size++) {
+		util_copy2(got, size, "case.", "integrity");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+		snprintf(want, size, "%s%s", "case.", "integrity");
+#pragma GCC diagnostic pop
+		ck_assert_str_eq(got, want);
+	}
+	util_copy2(got, sizeof(got), "alone", NULL);
+	ck_assert_str_eq(got, "alone");
+
+	/* buf_printf: into the room there is, or grown for what is not. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	buf_reset(&b);
+	buf_printf(&b, "%s|%d", "a", 7);
+	buf_printf(&b, "%s", big);
+	buf_printf(&b, "|%s|", big);
+	ck_assert_uint_eq(b.len, 3 + 2 * strlen(big) + 2);
+	ck_assert_uint_eq(strlen(b.data), b.len);
+	ck_assert(strncmp(b.data, "a|7x", 4) == 0);
+	ck_assert_str_eq(b.data + b.len - 2, "x|");
+	buf_free(&b);
+}
+END_TEST
+
 Suite *
 util_suite(void)
 {
@@ -117,6 +213,7 @@ util_suite(void)
 	tcase_add_test(tc, test_util_utf8_validation);
 	tcase_add_test(tc, test_util_write_file_atomic);
 	tcase_add_test(tc, test_util_buf_grows);
+	tcase_add_test(tc, test_util_formatters_match_snprintf);
 	suite_add_tcase(s, tc);
 	return s;
 }
