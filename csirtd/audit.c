@@ -212,6 +212,7 @@ rawcommit_read(struct rawcommit *c, struct ledger *lg, const char *id)
 struct fold {
 	char id[LAYOUT_CASE_ID_LEN];
 	Csirt__V1__Case *c;
+	uint64_t events; /* folded so far */
 	struct fold *next;
 };
 
@@ -688,8 +689,12 @@ commit_read(struct audit *a, struct commit_worker *w, size_t i,
 	} else {
 		buf_puts(&scope, "directory/");
 	}
-	layout_event_path(&evp, it->t.case_id, it->t.seq);
-	layout_event_path_flat(&evflat, it->t.case_id, it->t.seq);
+	layout_event_path(&evp, it->t.case_id, it->t.seq, it->t.case_seq);
+	/* Only a commit from before Case-Seq may use the flat path. */
+	if (it->t.case_seq == 0)
+		layout_event_path_flat(&evflat, it->t.case_id, it->t.seq);
+	else
+		buf_puts(&evflat, evp.data);
 	f.r = r;
 	f.commit = id;
 	f.scope = scope.data;
@@ -824,6 +829,18 @@ check_fold(struct audit *a, const char *id, const struct commit_item *it)
 	} else {
 		c = fo->c;
 	}
+	/* Case-Seq, where a commit has it, numbers the case's events from
+	 * its report on, without a gap (the event file's bucket follows from
+	 * it). */
+	if (it->t.case_seq != 0 &&
+	    it->t.case_seq != (fo != NULL ? fo->events : 0) + 1) {
+		rc = fail(a->r, AUDIT_CASE, id,
+		          "has Case-Seq %" PRIu64 " but is event %" PRIu64
+		          " of case %s",
+		          it->t.case_seq, (fo != NULL ? fo->events : 0) + 1,
+		          ev->case_id);
+		goto done;
+	}
 	if (case_apply(c, ev) != 0) {
 		rc = fail(a->r, AUDIT_CASE, id, "the fold refuses it: %s",
 		          csirt_error_msg());
@@ -832,7 +849,9 @@ check_fold(struct audit *a, const char *id, const struct commit_item *it)
 	if (fresh != NULL) {
 		fold_put(&a->folds, ev->case_id, fresh);
 		fresh = NULL;
+		fo = fold_get(&a->folds, ev->case_id);
 	}
+	fo->events++;
 	layout_case_json(&casep, ev->case_id);
 	if (it->case_json == NULL) {
 		rc =

@@ -590,9 +590,9 @@ static const char *const ix_sql[IX__COUNT] = {
         "INSERT INTO cases (id, year, counter, category, state, title,"
         " division, reporter, recognized_at_ms, reported_at_ms,"
         " updated_at_ms, confidentiality, integrity, availability,"
-        " emergency, last_seq, pb, description, overdue) VALUES (?1, ?2,"
-        " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-        " ?17, ?18, ?19)"
+        " emergency, last_seq, pb, description, overdue, event_count)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17, ?18, ?19, 1)"
         " ON CONFLICT (id) DO UPDATE SET category = excluded.category,"
         " state = excluded.state, title = excluded.title,"
         " description = excluded.description,"
@@ -604,8 +604,9 @@ static const char *const ix_sql[IX__COUNT] = {
         " integrity = excluded.integrity,"
         " availability = excluded.availability,"
         " emergency = excluded.emergency, last_seq = excluded.last_seq,"
-        " overdue = excluded.overdue,"
-        " pb = excluded.pb WHERE excluded.last_seq > cases.last_seq",
+        " overdue = excluded.overdue, pb = excluded.pb,"
+        " event_count = cases.event_count + 1"
+        " WHERE excluded.last_seq > cases.last_seq",
     /* The common case, a case whose indexed columns stay (a note, say):
      * only the others are set, so SQLite leaves the five indexes on cases
      * alone (the upsert sets them all, and deletes and reinserts every
@@ -616,8 +617,9 @@ static const char *const ix_sql[IX__COUNT] = {
         "UPDATE cases SET title = ?6, reporter = ?8,"
         " recognized_at_ms = ?9, updated_at_ms = ?11,"
         " confidentiality = ?12, integrity = ?13, availability = ?14,"
-        " emergency = ?15, last_seq = ?16, pb = ?17, description = ?18"
-        " WHERE id = ?1 AND last_seq < ?16 AND category = ?4 AND state = ?5"
+        " emergency = ?15, last_seq = ?16, pb = ?17, description = ?18,"
+        " event_count = event_count + 1 WHERE id = ?1 AND last_seq < ?16 AND "
+        "category = ?4 AND state = ?5"
         " AND division = ?7 AND reported_at_ms IS ?10 AND overdue = ?19"
         " AND year = ?2 AND counter = ?3",
     [IX_ASSIGNEES_DELETE] = "DELETE FROM case_assignees WHERE case_id = ?1",
@@ -653,7 +655,7 @@ static const char *const ix_sql[IX__COUNT] = {
         " commit_id = excluded.commit_id",
     [IX_POSITION_GET] =
         "SELECT seq, commit_id FROM ledger_position WHERE id = 1",
-    [IX_CASE_GET] = "SELECT pb FROM cases WHERE id = ?1",
+    [IX_CASE_GET] = "SELECT pb, event_count FROM cases WHERE id = ?1",
     [IX_CASE_MAX_COUNTER] =
         "SELECT coalesce(max(counter), 0) FROM cases WHERE year = ?1",
     [IX_USER_GET] = "SELECT pb FROM users WHERE login = ?1",
@@ -1883,7 +1885,7 @@ index_row_unpack(ProtobufCMessage **out, sqlite3_stmt *st, int col,
 static int
 index_get_pb(ProtobufCMessage **out, struct index *ix, enum ix_stmt which,
              const ProtobufCMessageDescriptor *desc, const char *what,
-             const char *key)
+             const char *key, uint64_t *col1)
 {
 	struct db *d = &ix->db;
 	sqlite3_stmt *st = d->stmts[which];
@@ -1898,6 +1900,8 @@ index_get_pb(ProtobufCMessage **out, struct index *ix, enum ix_stmt which,
 		                      key);
 	else
 		err = index_row_unpack(out, st, 0, desc, what, key);
+	if (err == 0 && col1 != NULL)
+		*col1 = (uint64_t)sqlite3_column_int64(st, 1);
 	db_reset(st);
 	return err;
 }
@@ -1905,9 +1909,17 @@ index_get_pb(ProtobufCMessage **out, struct index *ix, enum ix_stmt which,
 int
 index_case_get(Csirt__V1__Case **out, struct index *ix, const char *id)
 {
+	return index_case_get_counted(out, NULL, ix, id);
+}
+
+int
+index_case_get_counted(Csirt__V1__Case **out, uint64_t *events,
+                       struct index *ix, const char *id)
+{
 	ProtobufCMessage *m = NULL;
-	int err = index_get_pb(&m, ix, IX_CASE_GET,
-	                       &csirt__v1__case__descriptor, "case", id);
+	int err =
+	    index_get_pb(&m, ix, IX_CASE_GET, &csirt__v1__case__descriptor,
+	                 "case", id, events);
 
 	*out = (Csirt__V1__Case *)m;
 	return err;
@@ -1917,8 +1929,9 @@ int
 index_user_get(Csirt__V1__User **out, struct index *ix, const char *login)
 {
 	ProtobufCMessage *m = NULL;
-	int err = index_get_pb(&m, ix, IX_USER_GET,
-	                       &csirt__v1__user__descriptor, "user", login);
+	int err =
+	    index_get_pb(&m, ix, IX_USER_GET, &csirt__v1__user__descriptor,
+	                 "user", login, NULL);
 
 	*out = (Csirt__V1__User *)m;
 	return err;

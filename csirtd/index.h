@@ -153,6 +153,11 @@ int index_get_position(struct index *ix, uint64_t *seq,
  * csirt__v1__case__free_unpacked(c, NULL). */
 int index_case_get(struct Csirt__V1__Case **out, struct index *ix,
                    const char *id);
+/* The same, and in *events how many events the case has so far (its next
+ * event is number *events + 1: the "Case-Seq" trailer and the bucket of
+ * its event file, layout.h). */
+int index_case_get_counted(struct Csirt__V1__Case **out, uint64_t *events,
+                           struct index *ix, const char *id);
 
 /* The highest case counter used in `year`; 0 when none. */
 int index_case_max_counter(struct index *ix, int year, uint32_t *out);

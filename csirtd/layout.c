@@ -114,15 +114,20 @@ layout_case_json(struct buf *out, const char *case_id)
 }
 
 void
-layout_event_path(struct buf *out, const char *case_id, uint64_t seq)
+layout_event_path(struct buf *out, const char *case_id, uint64_t seq,
+                  uint64_t case_seq)
 {
 	if (case_id != NULL && *case_id != '\0') {
 		layout_case_dir(out, case_id);
 		buf_puts(out, "/events/");
 	} else {
 		buf_puts(out, "directory/events/");
+		case_seq = 0;
 	}
-	buf_put_u64(out, seq / 1000, 7);
+	if (case_seq > 0)
+		buf_put_u64(out, case_seq / 100, 3);
+	else
+		buf_put_u64(out, seq / 1000, 7);
 	buf_putc(out, '/');
 	buf_put_u64(out, seq, 10);
 	buf_puts(out, ".json");
@@ -197,6 +202,10 @@ layout_message(struct buf *out, const char *summary,
 	}
 	buf_puts(out, "\nSeq: ");
 	buf_put_u64(out, t->seq, 0);
+	if (t->case_id[0] != '\0' && t->case_seq > 0) {
+		buf_puts(out, "\nCase-Seq: ");
+		buf_put_u64(out, t->case_seq, 0);
+	}
 	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
 		buf_puts(out, kv[i][0]);
 		buf_puts(out, kv[i][1]);
@@ -226,7 +235,7 @@ int
 layout_trailers_parse(struct layout_trailers *out, const char *message)
 {
 	const char *p = strstr(message, "\n\n"), *end;
-	char seq[24] = "";
+	char seq[24] = "", case_seq[24] = "";
 	char *e;
 
 	memset(out, 0, sizeof(*out));
@@ -243,6 +252,8 @@ layout_trailers_parse(struct layout_trailers *out, const char *message)
 		    trailer_take(p, len, "Case", out->case_id,
 		                 sizeof(out->case_id)) < 0 ||
 		    trailer_take(p, len, "Seq", seq, sizeof(seq)) < 0 ||
+		    trailer_take(p, len, "Case-Seq", case_seq,
+		                 sizeof(case_seq)) < 0 ||
 		    trailer_take(p, len, "Actor", out->actor,
 		                 sizeof(out->actor)) < 0 ||
 		    trailer_take(p, len, "Role", out->role, sizeof(out->role)) <
@@ -256,8 +267,18 @@ layout_trailers_parse(struct layout_trailers *out, const char *message)
 	    strlen(out->event_sha256) != 64)
 		goto bad;
 	out->seq = strtoull(seq, &e, 10);
-	if (*e != '\0')
+	if (*e != '\0' || strspn(seq, "0123456789") != strlen(seq) ||
+	    strlen(seq) > 19)
 		goto bad;
+	/* Optional (commits before it have none), but only on a case's
+	 * event, and a number from 1. */
+	if (case_seq[0] != '\0') {
+		if (out->case_id[0] == '\0' || case_seq[0] < '1' ||
+		    case_seq[0] > '9' || strlen(case_seq) > 19 ||
+		    strspn(case_seq, "0123456789") != strlen(case_seq))
+			goto bad;
+		out->case_seq = strtoull(case_seq, &e, 10);
+	}
 	if (out->case_id[0] != '\0' &&
 	    layout_case_id_parse(out->case_id, NULL, NULL) != 0)
 		goto bad;

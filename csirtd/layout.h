@@ -47,8 +47,16 @@ void layout_case_id_format(char out[LAYOUT_CASE_ID_LEN], int year,
 
 void layout_case_dir(struct buf *out, const char *case_id);
 void layout_case_json(struct buf *out, const char *case_id);
-/* `case_id` NULL or "" for directory events. */
-void layout_event_path(struct buf *out, const char *case_id, uint64_t seq);
+/* An event's file.  `case_id` NULL or "" for directory events, which are
+ * in buckets of the seq: directory/events/<seq/1000>/<seq>.json.  A case's
+ * event is in a bucket of its number in the case, `case_seq` (the
+ * "Case-Seq" trailer; 1 for case.reported): <case dir>/events/
+ * <case_seq/100, 3 digits>/<seq>.json, so that no tree of a case grows
+ * past ~100 entries however its events interleave with other cases'.
+ * case_seq 0 (a commit without the trailer, written before it existed):
+ * the seq's bucket, as directory events. */
+void layout_event_path(struct buf *out, const char *case_id, uint64_t seq,
+                       uint64_t case_seq);
 /* Where ledgers written before the event buckets keep an event. */
 void layout_event_path_flat(struct buf *out, const char *case_id, uint64_t seq);
 /* Note number `number` (1, 2, ...) of a case; `sealed`: 機密性高・中. */
@@ -81,6 +89,7 @@ struct layout_trailers {
 	char event[64];
 	char case_id[LAYOUT_CASE_ID_LEN];
 	uint64_t seq;
+	uint64_t case_seq; /* "Case-Seq", 0 when absent (layout_event_path) */
 	char actor[80];
 	char role[40];
 	char event_sha256[65];

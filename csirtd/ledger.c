@@ -1186,14 +1186,16 @@ tnode_is_stub(const struct tnode *n)
 /*
  * Compacts the clean, written trees below and including `n`: a tree's
  * leading entries that are stubs (after its clean leaf trees are unloaded)
- * are kept only as their bytes in `ser`, all but the last entry.  Under
- * load with cases interleaved, each event of a case starts a bucket of its
- * own in the case's events/ tree (the bucket is the global seq's), so
- * those trees hold one entry an event: at 200,000 nodes, dropping whole
- * clean subtrees (tnode_trim) made every later event reload its case's
- * trees from the packs, and a 60 s note run over 1,024 cases fell from
- * ~7,000 to ~2,500 events/s (session 10, README).  An entry compacted is
- * its ~34 bytes in `ser`, not a node; appending after it needs no node.
+ * are kept only as their bytes in `ser`, all but the last entry.  While
+ * a case's events were in buckets of the global seq (before Case-Seq,
+ * layout.h), each event of interleaved cases started a bucket of its own,
+ * so a case's events/ tree held one entry an event: at 200,000 nodes,
+ * dropping whole clean subtrees (tnode_trim) made every later event
+ * reload its case's trees from the packs, and a 60 s note run over 1,024
+ * cases fell from ~7,000 to ~2,500 events/s (session 10, README).  The
+ * case's own buckets bound those trees now, but many cases still pass the
+ * budget.  An entry compacted is its ~34 bytes in `ser`, not a node;
+ * appending after it needs no node.
  */
 static void
 tnode_compact(struct ledger *lg, struct tnode *n)
@@ -4447,7 +4449,7 @@ rawent_find(struct rawent *v, size_t nv, size_t *cur, const struct rawent *e)
 /*
  * changes_trees() for the commonest change of a big tree: an append.  An
  * event file's name sorts after every earlier one, so a case's events/
- * tree -- rewritten by every event of the case, and growing with it --
+ * bucket -- rewritten by every event of the case, and growing with it --
  * usually gains one entry at its end, and the old tree is then a prefix
  * of the new one: the entries after it are the added ones, and neither
  * tree needs parsing whole.  Applies only when the old tree's last entry

@@ -664,63 +664,113 @@ START_TEST(test_audit_repacked_ledger_verifies)
 END_TEST
 
 /*
- * A ledger from before the event buckets (events/<seq>.json, flat) still
- * verifies and rebuilds: the history is rewritten into that layout, signed
- * with the daemon's own key, authors and times kept.
+ * Rewrites the history of `e`'s ledger into an older event layout, signed
+ * with the daemon's own key, authors and times kept, and without Case-Seq
+ * trailers: `flat`, events/<seq>.json (before the buckets); else the
+ * buckets of the seq, events/<seq/1000>/<seq>.json, cases' events too
+ * (before Case-Seq).  Checks that every event file moved, and leaves the
+ * count of event files in `out`.
  */
-START_TEST(test_audit_flat_event_layout_verifies)
+static void
+rewrite_layout(struct fx_env *e, bool flat, struct buf *out)
 {
-	struct fx_env e;
-	struct buf out = BUF_INIT, want = BUF_INIT, args = BUF_INIT;
-	size_t events = 0;
-	char *count;
+	struct buf sh = BUF_INIT;
 
-	build_ledger(&e, 3);
-	ck_assert_msg(audit(&want, &e, "") == 0, "%s", want.data);
-	tamper(
-	    &e,
+	buf_printf(
+	    &sh,
 	    "prev= && for c in $(git rev-list --reverse ledger); do "
 	    "rm -f \"$T/ix\" && GIT_INDEX_FILE=\"$T/ix\" git read-tree $c && "
 	    "GIT_INDEX_FILE=\"$T/ix\" git ls-files -s | "
-	    "grep -E '/events/[0-9]{7}/[0-9]{10}\\.json$' | "
-	    "while read -r m o s p; do "
-	    "printf '0 %040d\\t%s\\n' 0 \"$p\" && "
-	    "printf '%s %s\\t%s\\n' $m $o \"$(printf '%s' \"$p\" | "
-	    "sed -E 's#/events/[0-9]{7}/#/events/#')\"; done | "
+	    "grep -E '/events/%s/[0-9]{10}\\.json$' | "
+	    "while read -r m o s p; do f=${p##*/} && "
+	    "printf '0 %%040d\\t%%s\\n' 0 \"$p\" && "
+	    "printf '%%s %%s\\t%%s\\n' $m $o \"%s\"; done | "
 	    "GIT_INDEX_FILE=\"$T/ix\" git update-index --index-info && "
 	    "t=$(GIT_INDEX_FILE=\"$T/ix\" git write-tree) && "
-	    "a=$(git log -1 --format='%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd' "
-	    "--date=raw $c | tr '\\0' '\\n') && "
-	    "n=$(msg $c | GIT_AUTHOR_NAME=$(echo \"$a\" | sed -n 1p) "
+	    "a=$(git log -1 --format='%%an%%x00%%ae%%x00%%ad%%x00%%cn%%x00%%ce"
+	    "%%x00%%cd' --date=raw $c | tr '\\0' '\\n') && "
+	    "n=$(msg $c | grep -v '^Case-Seq: ' | "
+	    "GIT_AUTHOR_NAME=$(echo \"$a\" | sed -n 1p) "
 	    "GIT_AUTHOR_EMAIL=$(echo \"$a\" | sed -n 2p) "
 	    "GIT_AUTHOR_DATE=\"$(echo \"$a\" | sed -n 3p)\" "
 	    "GIT_COMMITTER_NAME=$(echo \"$a\" | sed -n 4p) "
 	    "GIT_COMMITTER_EMAIL=$(echo \"$a\" | sed -n 5p) "
 	    "GIT_COMMITTER_DATE=\"$(echo \"$a\" | sed -n 6p)\" "
 	    "sign $t ${prev:+-p $prev}) && prev=$n || exit 1; done && "
-	    "git update-ref refs/heads/ledger $prev");
-	/* Flat now, every event. */
+	    "git update-ref refs/heads/ledger $prev",
+	    flat ? "([0-9]{3}|[0-9]{7})" : "[0-9]{3}",
+	    flat ? "${p%/*/*}/$f"
+	         : "${p%/*/*}/$(printf %07d $(expr ${f%.json} / 1000))/$f");
+	tamper(e, sh.data);
+	buf_reset(out);
+	if (flat)
+		ck_assert_int_eq(
+		    tu_sh(out,
+		          "git -C '%s' ls-tree -r --name-only ledger | "
+		          "grep -c -E '/events/[0-9]{10}\\.json$' && ! "
+		          "git -C '%s' ls-tree -r --name-only ledger | "
+		          "grep -E '/events/[0-9]+/'",
+		          e->repo, e->repo),
+		    0);
+	else
+		ck_assert_int_eq(
+		    tu_sh(
+		        out,
+		        "git -C '%s' ls-tree -r --name-only ledger | "
+		        "grep -c -E '/events/[0-9]{7}/[0-9]{10}\\.json$' && ! "
+		        "git -C '%s' ls-tree -r --name-only ledger | "
+		        "grep -E '/events/[0-9]{3}/' && ! "
+		        "git -C '%s' log --format=%%B ledger | grep Case-Seq",
+		        e->repo, e->repo, e->repo),
+		    0);
+	buf_free(&sh);
+}
+
+/* The rewritten ledger verifies as the original did, and the index rebuilt
+ * from it agrees with it. */
+static void
+assert_old_layout_verifies(struct fx_env *e, bool flat)
+{
+	struct buf out = BUF_INIT, want = BUF_INIT, args = BUF_INIT;
+	size_t events = 0;
+	char *count;
+
+	ck_assert_msg(audit(&want, e, "") == 0, "%s", want.data);
+	/* Cases' events are in buckets of their Case-Seq now. */
 	ck_assert_int_eq(tu_sh(&out,
 	                       "git -C '%s' ls-tree -r --name-only ledger | "
-	                       "grep -c -E '/events/[0-9]{10}\\.json$' && ! "
-	                       "git -C '%s' ls-tree -r --name-only ledger | "
-	                       "grep -E '/events/[0-9]{7}/'",
-	                       e.repo, e.repo),
+	                       "grep -E '^cases/.*/events/[0-9]{3}/[0-9]{10}"
+	                       "\\.json$'",
+	                       e->repo),
 	                 0);
+	rewrite_layout(e, flat, &out);
 	count = strchr(want.data, ' ') + 1; /* "verified N events..." */
 	ck_assert_uint_eq(strtoul(out.data, NULL, 10),
 	                  strtoul(count, NULL, 10));
-	ck_assert_msg(audit(&out, &e, "") == 0, "%s", out.data);
+	ck_assert_msg(audit(&out, e, "") == 0, "%s", out.data);
 	ck_assert_int_eq(
 	    strncmp(out.data, want.data,
 	            (size_t)(strstr(want.data, "head") - want.data)),
 	    0);
-	/* The index rebuilt from it agrees with it. */
-	ck_assert_msg(datadir_rebuild(e.data, &events) == 0, "%s",
+	ck_assert_msg(datadir_rebuild(e->data, &events) == 0, "%s",
 	              csirt_error_msg());
 	ck_assert_uint_eq(events, strtoul(count, NULL, 10));
-	buf_printf(&args, "--index '%s/index.sqlite'", e.data);
-	ck_assert_msg(audit(&out, &e, args.data) == 0, "%s", out.data);
+	buf_printf(&args, "--index '%s/index.sqlite'", e->data);
+	ck_assert_msg(audit(&out, e, args.data) == 0, "%s", out.data);
+	buf_free(&out);
+	buf_free(&want);
+	buf_free(&args);
+}
+
+/* A ledger from before the event buckets (events/<seq>.json, flat) still
+ * verifies and rebuilds. */
+START_TEST(test_audit_flat_event_layout_verifies)
+{
+	struct fx_env e;
+	struct buf out = BUF_INIT;
+
+	build_ledger(&e, 3);
+	assert_old_layout_verifies(&e, true);
 	/* A flat event file altered is named as it is. */
 	tamper(&e, "p=$(evp $H) && t=$(git cat-file blob $H:$p | "
 	           "sed 's/\"lead\"/\"leac\"/' | put $H $p) && "
@@ -737,8 +787,53 @@ START_TEST(test_audit_flat_event_layout_verifies)
 		    "%s", out.data);
 	}
 	buf_free(&out);
-	buf_free(&want);
-	buf_free(&args);
+	fx_env_free(&e);
+}
+END_TEST
+
+/* A ledger from before Case-Seq (cases' events in buckets of the seq)
+ * still verifies and rebuilds, and one whose Case-Seq skips a number, or
+ * whose event file is not in the bucket its Case-Seq names, does not. */
+START_TEST(test_audit_case_seq_buckets)
+{
+	struct fx_env e;
+	struct buf out = BUF_INIT;
+
+	build_ledger(&e, 3);
+	/* The head's Case-Seq moved on by one, the file with it. */
+	tamper(&e, "p=$(evp $H) && n=$(msg $H | sed -n "
+	           "'s/^Case-Seq: //p') && m=$((n + 100)) && "
+	           "q=\"${p%/*/*}/$(printf %03d $((m / 100)))/${p##*/}\" && "
+	           "rm -f \"$T/ix\" && GIT_INDEX_FILE=\"$T/ix\" git read-tree "
+	           "$H && GIT_INDEX_FILE=\"$T/ix\" git update-index "
+	           "--add --cacheinfo 100644,$(git rev-parse $H:$p),$q && "
+	           "printf '0 %040d\\t%s\\n' 0 $p | GIT_INDEX_FILE=\"$T/ix\" "
+	           "git update-index --index-info && "
+	           "t=$(GIT_INDEX_FILE=\"$T/ix\" git write-tree) && "
+	           "c=$(msg $H | sed \"s/^Case-Seq: $n\\$/Case-Seq: $m/\" | "
+	           "sign $t -p $P) && git update-ref refs/heads/ledger $c && "
+	           "echo $H > \"$T/orig\"");
+	ck_assert_int_eq(audit(&out, &e, ""), 1);
+	ck_assert_msg(strstr(out.data, "has Case-Seq ") != NULL &&
+	                  strstr(out.data, " but is event ") != NULL,
+	              "%s", out.data);
+	/* The right Case-Seq, the file in another bucket. */
+	tamper(&e, "o=$(cat \"$T/orig\") && p=$(evp $o) && "
+	           "q=\"${p%/*/*}/099/${p##*/}\" && "
+	           "rm -f \"$T/ix\" && GIT_INDEX_FILE=\"$T/ix\" git read-tree "
+	           "$o && GIT_INDEX_FILE=\"$T/ix\" git update-index "
+	           "--add --cacheinfo 100644,$(git rev-parse $o:$p),$q && "
+	           "printf '0 %040d\\t%s\\n' 0 $p | GIT_INDEX_FILE=\"$T/ix\" "
+	           "git update-index --index-info && "
+	           "t=$(GIT_INDEX_FILE=\"$T/ix\" git write-tree) && "
+	           "c=$(msg $o | sign $t -p $P) && "
+	           "git update-ref refs/heads/ledger $c");
+	ck_assert_int_eq(audit(&out, &e, ""), 1);
+	ck_assert_msg(strstr(out.data, "adds event file ") != NULL, "%s",
+	              out.data);
+	tamper(&e, "git update-ref refs/heads/ledger $(cat \"$T/orig\")");
+	assert_old_layout_verifies(&e, false);
+	buf_free(&out);
 	fx_env_free(&e);
 }
 END_TEST
@@ -790,6 +885,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_audit_pack_blob_byte_flipped);
 	tcase_add_test(tc, test_audit_repacked_ledger_verifies);
 	tcase_add_test(tc, test_audit_flat_event_layout_verifies);
+	tcase_add_test(tc, test_audit_case_seq_buckets);
 	suite_add_tcase(s, tc);
 	return s;
 }

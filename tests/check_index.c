@@ -419,7 +419,7 @@ START_TEST(test_index_migrations_fresh_and_reopen)
 
 	fx_open(&f);
 	dump(&a, f.ix);
-	ck_assert_ptr_nonnull(strstr(a.data, "\nuser_version 5\n"));
+	ck_assert_ptr_nonnull(strstr(a.data, "\nuser_version 6\n"));
 	ck_assert_ptr_nonnull(strstr(a.data, "\ntable cases (\"id\", "));
 	ck_assert_ptr_nonnull(strstr(a.data, "STRICT"));
 	ck_assert_ptr_nonnull(strstr(a.data, "\ntable notes ("));

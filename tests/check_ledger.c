@@ -1704,6 +1704,172 @@ START_TEST(test_ledger_ref_lock_linked)
 }
 END_TEST
 
+/* How many event files case `id` has in each of its events/ buckets:
+ * "000 99\n001 14\n". */
+static void
+bucket_counts(struct buf *out, const char *repo, const char *id)
+{
+	struct buf dir = BUF_INIT;
+
+	layout_case_dir(&dir, id);
+	buf_reset(out);
+	ck_assert_int_eq(tu_sh(out,
+	                       "git -C '%s' ls-tree -r --name-only ledger "
+	                       "'%s/events/' | awk -F/ '{print $(NF-1)}' | "
+	                       "uniq -c | awk '{print $2, $1}'",
+	                       repo, dir.data),
+	                 0);
+	buf_free(&dir);
+}
+
+/* A case's event files are in buckets of its own event numbers
+ * (Case-Seq), however its events interleave with another case's: two
+ * cases of 111 events, written turn about, each have events/000 (events
+ * 1-99) and events/001 (100-111), where buckets of the global seq gave
+ * each event a bucket of its own.  The index's count of a case's events
+ * survives a restart, and is made by the migration for an index from
+ * before it. */
+START_TEST(test_ledger_case_event_buckets)
+{
+	struct fx_env e;
+	struct buf out = BUF_INIT, args = BUF_INIT;
+	char a[12], b[12];
+
+	fx_env_init(&e);
+	fx_env_open(&e);
+	fx_seed_directory(e.w);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_report("rep1", "d1",
+	                        CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+	                        "端末紛失 A"),
+	              NULL, a, NULL),
+	    0);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_report("rep2", "d2",
+	                        CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+	                        "端末紛失 B"),
+	              NULL, b, NULL),
+	    0);
+	for (int i = 0; i < 110; i++)
+		for (int k = 0; k < 2; k++)
+			ck_assert_msg(
+			    fx_submit(
+			        e.w,
+			        fx_note(k == 0 ? a : b, "sm",
+			                CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER),
+			        "経過メモ", NULL, NULL) == 0,
+			    "note %d: %s", i, csirt_error_msg());
+	bucket_counts(&out, e.repo, a);
+	ck_assert_str_eq(out.data, "000 99\n001 12\n");
+	bucket_counts(&out, e.repo, b);
+	ck_assert_str_eq(out.data, "000 99\n001 12\n");
+
+	/* Restarted: event 112 of case A. */
+	fx_env_close(&e);
+	fx_env_open(&e);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note(a, "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER),
+	              "再起動後", NULL, NULL),
+	    0);
+	fx_env_close(&e);
+	/* An index from before 0006_case_events: the migration counts. */
+	ck_assert_int_eq(tu_sh(&out,
+	                       "sqlite3 '%s/index.sqlite' 'ALTER TABLE cases "
+	                       "DROP COLUMN event_count; PRAGMA user_version "
+	                       "= 5'",
+	                       e.data),
+	                 0);
+	fx_env_open(&e);
+	ck_assert_int_eq(
+	    fx_submit(e.w,
+	              fx_note(a, "sm", CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER),
+	              "移行後", NULL, NULL),
+	    0);
+	fx_env_close(&e);
+	bucket_counts(&out, e.repo, a);
+	ck_assert_str_eq(out.data, "000 99\n001 14\n");
+	buf_reset(&out);
+	ck_assert_int_eq(
+	    tu_sh(&out, "git -C '%s' log -1 --format=%%B ledger", e.repo), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "\nCase-Seq: 113\n"));
+	/* The migrated index is the one a replay makes. */
+	buf_printf(&args, "--index '%s/index.sqlite'", e.data);
+	ck_assert_msg(fx_audit(&out, &e, "verify", args.data) == 0, "%s",
+	              out.data);
+	assert_fsck(e.repo);
+	buf_free(&out);
+	buf_free(&args);
+	fx_env_free(&e);
+}
+END_TEST
+
+/* The Case-Seq trailer: optional, a case's only, a number from 1; the
+ * event file's bucket follows from it. */
+START_TEST(test_layout_case_seq_trailer)
+{
+	static const char head[] = "s\n\nEvent: note.added\n";
+	static const char tail[] = "Actor: sm\nRole: ROLE_SECURITY_MANAGER\n"
+	                           "Event-SHA256: "
+	                           "43abde526d2b1943d234227e289ed2b3022d19e4"
+	                           "70fbfc2fd9fad1661b771f26\n";
+	static const struct {
+		const char *mid;
+		int ok;
+		uint64_t case_seq;
+	} c[] = {
+	    {"Case: 2026-000001\nSeq: 9\n", 1, 0},
+	    {"Case: 2026-000001\nSeq: 9\nCase-Seq: 112\n", 1, 112},
+	    {"Seq: 9\nCase-Seq: 3\n", 0, 0}, /* not a case's event */
+	    {"Case: 2026-000001\nSeq: 9\nCase-Seq: 0\n", 0, 0},
+	    {"Case: 2026-000001\nSeq: 9\nCase-Seq: 07\n", 0, 0},
+	    {"Case: 2026-000001\nSeq: 9\nCase-Seq: 3x\n", 0, 0},
+	    {"Case: 2026-000001\nSeq: 9\nCase-Seq: -3\n", 0, 0},
+	    {"Case: 2026-000001\nSeq: 9\nCase-Seq: 99999999999999999999\n", 0,
+	     0},
+	};
+	struct layout_trailers t;
+	struct buf m = BUF_INIT, p = BUF_INIT;
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(c); i++) {
+		buf_reset(&m);
+		buf_printf(&m, "%s%s%s", head, c[i].mid, tail);
+		ck_assert_msg((layout_trailers_parse(&t, m.data) == 0) ==
+		                  (c[i].ok == 1),
+		              "%s", m.data);
+		if (c[i].ok)
+			ck_assert_uint_eq(t.case_seq, c[i].case_seq);
+	}
+	/* Printed back only for a case's event. */
+	buf_reset(&m);
+	buf_printf(&m, "%s%s%s", head, c[1].mid, tail);
+	ck_assert_int_eq(layout_trailers_parse(&t, m.data), 0);
+	buf_reset(&m);
+	layout_message(&m, "s", &t);
+	ck_assert_ptr_nonnull(strstr(m.data, "\nSeq: 9\nCase-Seq: 112\n"));
+	t.case_id[0] = '\0';
+	buf_reset(&m);
+	layout_message(&m, "s", &t);
+	ck_assert_ptr_null(strstr(m.data, "Case-Seq"));
+
+	layout_event_path(&p, "2026-012345", 12345, 112);
+	ck_assert_str_eq(
+	    p.data, "cases/2026/01/23/2026-012345/events/001/0000012345.json");
+	buf_reset(&p);
+	layout_event_path(&p, "2026-012345", 12345, 0); /* before Case-Seq */
+	ck_assert_str_eq(
+	    p.data,
+	    "cases/2026/01/23/2026-012345/events/0000012/0000012345.json");
+	buf_reset(&p);
+	layout_event_path(&p, NULL, 12345, 112); /* directory: the seq's */
+	ck_assert_str_eq(p.data, "directory/events/0000012/0000012345.json");
+	buf_free(&m);
+	buf_free(&p);
+}
+END_TEST
+
 Suite *
 ledger_suite(void)
 {
@@ -1722,6 +1888,8 @@ ledger_suite(void)
 	tcase_add_test(tc, test_ledger_refuses_rewritten_history);
 	tcase_add_test(tc, test_ledger_stale_lock_recovered);
 	tcase_add_test(tc, test_ledger_ref_lock_linked);
+	tcase_add_test(tc, test_ledger_case_event_buckets);
+	tcase_add_test(tc, test_layout_case_seq_trailer);
 	tcase_add_test(tc, test_ledger_pack_count_bounded);
 	tcase_add_test(tc, test_ledger_open_levels_packs);
 	tcase_add_test(tc, test_ledger_deep_merge_does_not_block);

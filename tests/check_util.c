@@ -178,10 +178,14 @@ START_TEST(test_util_formatters_match_snprintf)
 	/* util_copy2: truncated as snprintf("%s%s") is. */
 	for (size_t size = 1; size <= 12; size++) {
 		util_copy2(got, size, "case.", "integrity");
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 		snprintf(want, size, "%s%s", "case.", "integrity");
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 		ck_assert_str_eq(got, want);
 	}
 	util_copy2(got, sizeof(got), "alone", NULL);

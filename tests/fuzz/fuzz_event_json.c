@@ -32,7 +32,8 @@ fuzz_trailers(const char *message)
 	if (layout_trailers_parse(&t2, b.data) != 0 ||
 	    strcmp(t.event, t2.event) != 0 ||
 	    strcmp(t.case_id, t2.case_id) != 0 || t.seq != t2.seq ||
-	    strcmp(t.actor, t2.actor) != 0 || strcmp(t.role, t2.role) != 0 ||
+	    t.case_seq != t2.case_seq || strcmp(t.actor, t2.actor) != 0 ||
+	    strcmp(t.role, t2.role) != 0 ||
 	    strcmp(t.event_sha256, t2.event_sha256) != 0) {
 		fprintf(stderr,
 		        "fuzz: trailers do not survive layout_message(): "

@@ -245,6 +245,8 @@ main(int argc, char **argv)
 		/* And the message of the commit that records it. */
 		snprintf(t.event, sizeof(t.event), "%s", ev->type);
 		snprintf(t.case_id, sizeof(t.case_id), "%s", ev->case_id);
+		/* A case's event says its number in the case (any, here). */
+		t.case_seq = t.case_id[0] != '\0' ? 1 + ev->seq % 150 : 0;
 		snprintf(t.actor, sizeof(t.actor), "%s", ev->actor);
 		snprintf(t.role, sizeof(t.role), "%s",
 		         codec_enum_name(&csirt__v1__role__descriptor,
