@@ -40,6 +40,7 @@ env_init(struct fx_env *e)
  *   msg COMMIT                         the exact message of COMMIT
  *   put TREEISH PATH < CONTENT         a tree: TREEISH with PATH replaced
  *   evp COMMIT                         the event file COMMIT added
+ *   mvt COMMIT FROM TO                 a tree: COMMIT's with FROM moved
  * and H, P, G: the head, its parent and grandparent. */
 #define TAMPER_SH                                                              \
 	"g() { git -c user.name=mallory -c user.email=m@x.invalid "            \
@@ -53,6 +54,12 @@ env_init(struct fx_env *e)
 	"evp() { git diff-tree --no-commit-id --name-only -r \"$1^\" \"$1\" "  \
 	"| "                                                                   \
 	"grep /events/; }; "                                                   \
+	"mvt() { rm -f \"$T/ix\" && GIT_INDEX_FILE=\"$T/ix\" git read-tree "   \
+	"\"$1\" && GIT_INDEX_FILE=\"$T/ix\" git update-index --add "           \
+	"--cacheinfo 100644,$(git rev-parse \"$1:$2\"),\"$3\" && "             \
+	"printf '0 %040d\\t%s\\n' 0 \"$2\" | GIT_INDEX_FILE=\"$T/ix\" git "    \
+	"update-index --index-info && GIT_INDEX_FILE=\"$T/ix\" git "           \
+	"write-tree; }; "                                                      \
 	"H=$(git rev-parse ledger) && P=$(git rev-parse ledger~1) && "         \
 	"G=$(git rev-parse ledger~2) && "
 
@@ -804,12 +811,7 @@ START_TEST(test_audit_case_seq_buckets)
 	tamper(&e, "p=$(evp $H) && n=$(msg $H | sed -n "
 	           "'s/^Case-Seq: //p') && m=$((n + 100)) && "
 	           "q=\"${p%/*/*}/$(printf %03d $((m / 100)))/${p##*/}\" && "
-	           "rm -f \"$T/ix\" && GIT_INDEX_FILE=\"$T/ix\" git read-tree "
-	           "$H && GIT_INDEX_FILE=\"$T/ix\" git update-index "
-	           "--add --cacheinfo 100644,$(git rev-parse $H:$p),$q && "
-	           "printf '0 %040d\\t%s\\n' 0 $p | GIT_INDEX_FILE=\"$T/ix\" "
-	           "git update-index --index-info && "
-	           "t=$(GIT_INDEX_FILE=\"$T/ix\" git write-tree) && "
+	           "t=$(mvt $H $p $q) && "
 	           "c=$(msg $H | sed \"s/^Case-Seq: $n\\$/Case-Seq: $m/\" | "
 	           "sign $t -p $P) && git update-ref refs/heads/ledger $c && "
 	           "echo $H > \"$T/orig\"");
@@ -819,13 +821,7 @@ START_TEST(test_audit_case_seq_buckets)
 	              "%s", out.data);
 	/* The right Case-Seq, the file in another bucket. */
 	tamper(&e, "o=$(cat \"$T/orig\") && p=$(evp $o) && "
-	           "q=\"${p%/*/*}/099/${p##*/}\" && "
-	           "rm -f \"$T/ix\" && GIT_INDEX_FILE=\"$T/ix\" git read-tree "
-	           "$o && GIT_INDEX_FILE=\"$T/ix\" git update-index "
-	           "--add --cacheinfo 100644,$(git rev-parse $o:$p),$q && "
-	           "printf '0 %040d\\t%s\\n' 0 $p | GIT_INDEX_FILE=\"$T/ix\" "
-	           "git update-index --index-info && "
-	           "t=$(GIT_INDEX_FILE=\"$T/ix\" git write-tree) && "
+	           "q=\"${p%/*/*}/099/${p##*/}\" && t=$(mvt $o $p $q) && "
 	           "c=$(msg $o | sign $t -p $P) && "
 	           "git update-ref refs/heads/ledger $c");
 	ck_assert_int_eq(audit(&out, &e, ""), 1);

@@ -109,6 +109,18 @@ assert_fsck(const char *repo)
 	buf_free(&out);
 }
 
+/* A new ledger in `dir` (its path in *repo), opened with a new key. */
+static void
+ledger_fresh(const char *dir, struct buf *repo, struct crypto_signer **signer,
+             struct ledger **lg)
+{
+	buf_printf(repo, "%s/ledger.git", dir);
+	ck_assert_int_eq(crypto_init(), 0);
+	ck_assert_int_eq(ledger_create(repo->data), 0);
+	ck_assert_int_eq(crypto_signer_generate(signer), 0);
+	ck_assert_int_eq(ledger_open(lg, repo->data, *signer), 0);
+}
+
 START_TEST(test_ledger_init_creates_signed_first_commit)
 {
 	struct fx_env e;
@@ -1156,11 +1168,7 @@ START_TEST(test_ledger_trees_match_git)
 	struct ledger *lg = NULL;
 	struct buf repo = BUF_INIT, out = BUF_INIT;
 
-	buf_printf(&repo, "%s/ledger.git", dir);
-	ck_assert_int_eq(crypto_init(), 0);
-	ck_assert_int_eq(ledger_create(repo.data), 0);
-	ck_assert_int_eq(crypto_signer_generate(&signer), 0);
-	ck_assert_int_eq(ledger_open(&lg, repo.data, signer), 0);
+	ledger_fresh(dir, &repo, &signer, &lg);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(steps); i++) {
 		struct ledger_commit_info info = {
 		    "t", 1790000000000 + (int64_t)i, "step\n"};
@@ -1529,6 +1537,21 @@ check_tree(const char *repo, const char *commit, const struct buf *want)
 	buf_free(&sorted);
 }
 
+/* One file, `content` at `path`, in a batch of its own; the result of
+ * ledger_batch_finish(). */
+static int
+commit_one(struct ledger *lg, int64_t *t, const char *path, const char *content,
+           char commit[LEDGER_OID_HEX])
+{
+	struct ledger_commit_info info = {"t", (*t)++, "step\n"};
+	struct ledger_file f = {path, content, strlen(content)};
+
+	ck_assert_int_eq(ledger_batch_begin(lg), 0);
+	ck_assert_msg(ledger_commit(lg, &info, &f, 1, commit) == 0, "%s: %s",
+	              path, csirt_error_msg());
+	return ledger_batch_finish(lg);
+}
+
 START_TEST(test_ledger_tree_compaction)
 {
 	enum { FILES = 120 };
@@ -1541,26 +1564,14 @@ START_TEST(test_ledger_tree_compaction)
 	size_t loads, i;
 	int64_t t = 1790000000000;
 
-	buf_printf(&repo, "%s/ledger.git", dir);
-	ck_assert_int_eq(crypto_init(), 0);
-	ck_assert_int_eq(ledger_create(repo.data), 0);
-	ck_assert_int_eq(crypto_signer_generate(&signer), 0);
-	ck_assert_int_eq(ledger_open(&lg, repo.data, signer), 0);
+	ledger_fresh(dir, &repo, &signer, &lg);
 	ledger_set_cache_nodes(lg, 40);
-#define COMMIT_ONE(p, c)                                                       \
-	do {                                                                   \
-		struct ledger_commit_info info = {"t", t++, "step\n"};         \
-		struct ledger_file f = {(p), (c), strlen(c)};                  \
-		ck_assert_int_eq(ledger_batch_begin(lg), 0);                   \
-		ck_assert_msg(ledger_commit(lg, &info, &f, 1, commit) == 0,    \
-		              "%s: %s", (p), csirt_error_msg());               \
-		ck_assert_int_eq(ledger_batch_finish(lg), 0);                  \
-	} while (0)
 	/* One file a batch into one directory, as a case's events go. */
 	for (i = 0; i < FILES; i++) {
 		snprintf(path, sizeof(path), "d/e/f%03zu.txt", i);
 		snprintf(content[i], sizeof(content[i]), "v1-%zu", i);
-		COMMIT_ONE(path, content[i]);
+		ck_assert_int_eq(commit_one(lg, &t, path, content[i], commit),
+		                 0);
 		ck_assert_uint_le(ledger_cache_nodes(lg), 40 + 4);
 		if (i == FILES / 2)
 			loads = ledger_tree_loads(lg);
@@ -1575,13 +1586,14 @@ START_TEST(test_ledger_tree_compaction)
 	/* A change among the compacted entries, an entry before them all, a
 	 * new directory beside: each commit still git's tree. */
 	snprintf(content[5], sizeof(content[5]), "v2-5");
-	COMMIT_ONE("d/e/f005.txt", content[5]);
-	COMMIT_ONE("d/e/a.txt", "first");
-	COMMIT_ONE("d/g/x.txt", "beside");
+	ck_assert_int_eq(commit_one(lg, &t, "d/e/f005.txt", content[5], commit),
+	                 0);
+	ck_assert_int_eq(commit_one(lg, &t, "d/e/a.txt", "first", commit), 0);
+	ck_assert_int_eq(commit_one(lg, &t, "d/g/x.txt", "beside", commit), 0);
 	snprintf(content[FILES - 1], sizeof(content[FILES - 1]), "v3-%d",
 	         FILES - 1);
-	COMMIT_ONE("d/e/f119.txt", content[FILES - 1]);
-#undef COMMIT_ONE
+	ck_assert_int_eq(
+	    commit_one(lg, &t, "d/e/f119.txt", content[FILES - 1], commit), 0);
 	for (i = 0; i < FILES; i++)
 		buf_printf(&want2, "d/e/f%03zu.txt %s\n", i, content[i]);
 	buf_puts(&want2, "d/e/a.txt first\nd/g/x.txt beside\n");
@@ -1598,6 +1610,23 @@ START_TEST(test_ledger_tree_compaction)
 	free(dir);
 }
 END_TEST
+
+/* refs/heads holds the ref alone, naming `commit`. */
+static void
+assert_ref_alone(const char *repo, const char *commit)
+{
+	struct buf out = BUF_INIT, want = BUF_INIT;
+
+	ck_assert_int_eq(tu_sh(&out,
+	                       "ls -A '%s/refs/heads' && cat "
+	                       "'%s/refs/heads/ledger'",
+	                       repo, repo),
+	                 0);
+	buf_printf(&want, "ledger\n%s\n", commit);
+	ck_assert_str_eq(out.data, want.data);
+	buf_free(&out);
+	buf_free(&want);
+}
 
 /* Waits until the spares thread has a lock file ready. */
 static void
@@ -1627,34 +1656,13 @@ START_TEST(test_ledger_ref_lock_linked)
 	bool ready;
 	int64_t t = 1790000000000;
 
-	buf_printf(&repo, "%s/ledger.git", dir);
-	ck_assert_int_eq(crypto_init(), 0);
-	ck_assert_int_eq(ledger_create(repo.data), 0);
-	ck_assert_int_eq(crypto_signer_generate(&signer), 0);
-	ck_assert_int_eq(ledger_open(&lg, repo.data, signer), 0);
-#define COMMIT_ONE(p, rc_want)                                                 \
-	do {                                                                   \
-		struct ledger_commit_info info = {"t", t++, "step\n"};         \
-		struct ledger_file f = {(p), "x", 1};                          \
-		ck_assert_int_eq(ledger_batch_begin(lg), 0);                   \
-		ck_assert_msg(ledger_commit(lg, &info, &f, 1, commit) == 0,    \
-		              "%s: %s", (p), csirt_error_msg());               \
-		ck_assert_int_eq(ledger_batch_finish(lg), (rc_want));          \
-	} while (0)
+	ledger_fresh(dir, &repo, &signer, &lg);
 	for (int i = 0; i < 4; i++) {
 		if (i > 0)
 			wait_lock_ready(lg);
 		snprintf(path, sizeof(path), "f%d.txt", i);
-		COMMIT_ONE(path, 0);
-		buf_reset(&out);
-		ck_assert_int_eq(tu_sh(&out,
-		                       "ls -A '%s/refs/heads' && cat "
-		                       "'%s/refs/heads/ledger'",
-		                       repo.data, repo.data),
-		                 0);
-		buf_reset(&want);
-		buf_printf(&want, "ledger\n%s\n", commit);
-		ck_assert_str_eq(out.data, want.data);
+		ck_assert_int_eq(commit_one(lg, &t, path, "x", commit), 0);
+		assert_ref_alone(repo.data, commit);
 	}
 	/* The first batch may find none ready; the three after it do. */
 	linked = ledger_ref_locks_linked(lg, &ready);
@@ -1666,7 +1674,8 @@ START_TEST(test_ledger_ref_lock_linked)
 	    tu_sh(&out, "echo other > '%s/refs/heads/ledger.lock'", repo.data),
 	    0);
 	wait_lock_ready(lg);
-	COMMIT_ONE("refused.txt", CSIRT_EUNAVAILABLE);
+	ck_assert_int_eq(commit_one(lg, &t, "refused.txt", "x", commit),
+	                 CSIRT_EUNAVAILABLE);
 	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), "ledger.lock"));
 	ck_assert_uint_eq(ledger_ref_locks_linked(lg, &ready), linked);
 	buf_reset(&out);
@@ -1682,18 +1691,9 @@ START_TEST(test_ledger_ref_lock_linked)
 
 	/* Reopened (the stale lock removed), the next batch goes through. */
 	ck_assert_int_eq(ledger_open(&lg, repo.data, signer), 0);
-	COMMIT_ONE("after.txt", 0);
-#undef COMMIT_ONE
+	ck_assert_int_eq(commit_one(lg, &t, "after.txt", "x", commit), 0);
 	ledger_close(lg);
-	buf_reset(&out);
-	ck_assert_int_eq(tu_sh(&out,
-	                       "ls -A '%s/refs/heads' && cat "
-	                       "'%s/refs/heads/ledger'",
-	                       repo.data, repo.data),
-	                 0);
-	buf_reset(&want);
-	buf_printf(&want, "ledger\n%s\n", commit);
-	ck_assert_str_eq(out.data, want.data);
+	assert_ref_alone(repo.data, commit);
 	assert_fsck(repo.data);
 	crypto_signer_free(signer);
 	buf_free(&repo);
