@@ -55,6 +55,8 @@
 /* Longest wait for more commands to join a batch (see take_more()). */
 #define WRITER_GATHER_MAX_US 8000
 #define REPLAY_PROGRESS 100000 /* events between progress lines */
+/* Events between saves of the checkpoint frontier (frontier_save()). */
+#define WRITER_FRONTIER_EVERY 10000
 
 struct writer {
 	struct ledger *lg;
@@ -102,6 +104,12 @@ struct writer {
 		int64_t last_ms;     /* when it was written (or start-up) */
 		char *frontier_path; /* where the tree is saved, or NULL */
 		char commit[LEDGER_OID_HEX]; /* of the batch's checkpoint */
+		/* The tree at the newest checkpoint and its commit, and the
+		 * size of the one last saved at frontier_path (frontier_save).
+		 */
+		struct merkle last_tree;
+		char last_commit[LEDGER_OID_HEX];
+		uint64_t saved_size;
 	} cp;
 };
 
@@ -1094,6 +1102,35 @@ done:
 	return rc;
 }
 
+/*
+ * Saves the tree as of the newest checkpoint, so that a restart reads only
+ * the commits after it.  Derived data: on failure the next start-up walks
+ * the whole ledger instead.  An atomic write with its fsyncs, on the
+ * writer (a create, a rename and two fsyncs: ~1.2 ms on this machine's
+ * ext4), which was every checkpoint's (a thousand events by default) until
+ * it was kept to one in WRITER_FRONTIER_EVERY events and the writer's
+ * stop.  A restart after a crash then reads at most that many commits more
+ * (ledger_walk: a start-up without the file read 35,289 commits in 0.28 s
+ * more than one with it).
+ */
+static void
+frontier_save(struct writer *w)
+{
+	struct buf b = BUF_INIT;
+
+	if (w->cp.frontier_path == NULL ||
+	    w->cp.last_tree.size == w->cp.saved_size)
+		return;
+	merkle_save(&b, &w->cp.last_tree, w->cp.last_commit);
+	if (util_write_file_atomic(w->cp.frontier_path, b.data, b.len, 0600) !=
+	    0)
+		log_warn("cannot save the checkpoint tree", "error",
+		         csirt_error_msg());
+	else
+		w->cp.saved_size = w->cp.last_tree.size;
+	buf_free(&b);
+}
+
 /* After a durable batch that wrote a checkpoint. */
 static void
 checkpoint_done(struct writer *w, int64_t now_ms)
@@ -1108,18 +1145,11 @@ checkpoint_done(struct writer *w, int64_t now_ms)
 	pthread_mutex_unlock(&w->mu);
 	snprintf(size, sizeof(size), "%" PRIu64, w->cp.last_size);
 	log_debug("checkpoint written", "size", size);
-	/* The tree as of this checkpoint, so that a restart reads only the
-	 * commits after it.  Derived data: on failure the next start-up
-	 * walks the whole ledger instead. */
-	if (w->cp.frontier_path != NULL) {
-		struct buf b = BUF_INIT;
-		merkle_save(&b, &w->cp.tree, w->cp.commit);
-		if (util_write_file_atomic(w->cp.frontier_path, b.data, b.len,
-		                           0600) != 0)
-			log_warn("cannot save the checkpoint tree", "error",
-			         csirt_error_msg());
-		buf_free(&b);
-	}
+	w->cp.last_tree = w->cp.tree;
+	memcpy(w->cp.last_commit, w->cp.commit, LEDGER_OID_HEX);
+	if (w->cp.saved_size == 0 ||
+	    w->cp.last_tree.size - w->cp.saved_size >= WRITER_FRONTIER_EVERY)
+		frontier_save(w);
 }
 
 /*
@@ -1203,6 +1233,9 @@ checkpoint_walk_cb(const char *commit, const char *message, void *arg)
 			    " events after %" PRIu64 " events",
 			    commit, size, w->cp.tree.size);
 		w->cp.last_size = size;
+		w->cp.last_tree = w->cp.tree;
+		util_copy2(w->cp.last_commit, sizeof(w->cp.last_commit), commit,
+		           NULL);
 		return 0;
 	}
 	if (rc != CSIRT_ENOTFOUND)
@@ -1256,6 +1289,9 @@ checkpoint_resume(struct writer *w, const char *pub)
 	}
 	w->cp.tree = m;
 	w->cp.last_size = m.size;
+	w->cp.last_tree = m;
+	memcpy(w->cp.last_commit, commit, LEDGER_OID_HEX);
+	w->cp.saved_size = m.size;
 	rc = ledger_walk(w->lg, commit, checkpoint_walk_cb, w);
 done:
 	free(text);
@@ -1273,7 +1309,8 @@ writer_set_checkpoints(struct writer *w, const struct crypto_signer *signer,
 	int rc;
 
 	merkle_init(&w->cp.tree);
-	w->cp.last_size = 0;
+	merkle_init(&w->cp.last_tree);
+	w->cp.last_size = w->cp.saved_size = 0;
 	w->cp.signer = NULL;
 	free(w->cp.frontier_path);
 	w->cp.frontier_path = NULL;
@@ -1292,7 +1329,8 @@ writer_set_checkpoints(struct writer *w, const struct crypto_signer *signer,
 			         "reason", csirt_error_msg());
 		if (rc != 0) {
 			merkle_init(&w->cp.tree);
-			w->cp.last_size = 0;
+			merkle_init(&w->cp.last_tree);
+			w->cp.last_size = w->cp.saved_size = 0;
 		}
 	} else {
 		rc = -1;
@@ -1740,6 +1778,7 @@ writer_stop(struct writer *w)
 		pthread_join(w->thread, NULL);
 		w->started = false;
 	}
+	frontier_save(w);
 	index_checkpointer_stop(w->ix);
 }
 

@@ -332,6 +332,58 @@ START_TEST(test_checkpoint_written_by_count_and_verified)
 }
 END_TEST
 
+/* The first line after the header of the saved frontier: "size N". */
+static void
+assert_frontier_size(const char *frontier, const char *want)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(util_read_file(&text, &len, frontier, 8192), 0);
+	ck_assert_msg(strncmp(text, "csirtd merkle frontier 1\n", 25) == 0 &&
+	                  strncmp(text + 25, want, strlen(want)) == 0 &&
+	                  text[25 + strlen(want)] == '\n',
+	              "want %s: %s", want, text);
+	free(text);
+}
+
+/* The frontier is saved at the first checkpoint, then once in
+ * WRITER_FRONTIER_EVERY events (not at every checkpoint: an atomic write
+ * with two fsyncs on the writer), and at the writer's stop; a restart
+ * that had to walk the ledger saves what it found at its stop. */
+START_TEST(test_checkpoint_frontier_saved_sparingly)
+{
+	struct fx_env e;
+	struct fx_clock fc;
+	struct buf out = BUF_INIT;
+	char *frontier;
+
+	fx_clock_init(&fc, util_time_now_ms());
+	fx_env_init(&e);
+	frontier = util_path_join(e.data, "checkpoint.frontier");
+	open_with_checkpoints(&e, &fc, 3, 0);
+	add_events(&e, 0, 8); /* checkpoints of 3, 6 and 9 */
+	assert_frontier_size(frontier, "size 3");
+	fx_env_close(&e);
+	assert_frontier_size(frontier, "size 9");
+	/* Resumed from 9: nothing to save until the stop. */
+	open_with_checkpoints(&e, &fc, 3, 0);
+	add_events(&e, 10, 3);
+	assert_frontier_size(frontier, "size 9");
+	fx_env_close(&e);
+	assert_frontier_size(frontier, "size 12");
+	/* Without one, the walk's newest checkpoint is saved at the stop. */
+	ck_assert_int_eq(unlink(frontier), 0);
+	open_with_checkpoints(&e, &fc, 3, 0);
+	fx_env_close(&e);
+	assert_frontier_size(frontier, "size 12");
+	ck_assert_msg(fx_audit(&out, &e, "verify", "") == 0, "%s", out.data);
+	buf_free(&out);
+	free(frontier);
+	fx_env_free(&e);
+}
+END_TEST
+
 /* The saved frontier lets a restart skip the ledger walk; a damaged one
  * is detected against the signed checkpoint and the walk is done
  * instead.  Either way the next checkpoint verifies (rule 9 recomputes
@@ -674,6 +726,7 @@ checkpoint_suite(void)
 	tcase_add_test(tc, test_checkpoint_note_roundtrip_and_forgeries);
 	tcase_add_test(tc, test_checkpoint_written_by_count_and_verified);
 	tcase_add_test(tc, test_checkpoint_frontier_resume_and_damage);
+	tcase_add_test(tc, test_checkpoint_frontier_saved_sparingly);
 	tcase_add_test(tc, test_checkpoint_written_by_time);
 	tcase_add_test(tc, test_checkpoint_pinned_holds_after_more_events);
 	tcase_add_test(tc, test_checkpoint_pinned_refuses_rewritten_history);
