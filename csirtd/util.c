@@ -720,6 +720,8 @@ util_copy2(char *dst, size_t size, const char *a, const char *b)
 	const char *src[2] = {a, b};
 	size_t n = 0;
 
+	if (size == 0)
+		return;
 	for (size_t i = 0; i < 2 && src[i] != NULL; i++) {
 		size_t l = strlen(src[i]);
 

@@ -76,7 +76,7 @@ void *util_xcalloc(size_t n, size_t size);
 void *util_xrealloc(void *p, size_t n);
 void util_hex(char *out, const unsigned char *in, size_t len);
 /* snprintf(dst, size, "%s%s", a, b) without vsnprintf: truncated to fit,
- * always terminated (size > 0); b may be NULL. */
+ * terminated unless size is 0 (then nothing is written); b may be NULL. */
 void util_copy2(char *dst, size_t size, const char *a, const char *b);
 
 /* ---- growable buffer; `data` is always NUL-terminated */

@@ -190,6 +190,8 @@ START_TEST(test_util_formatters_match_snprintf)
 	}
 	util_copy2(got, sizeof(got), "alone", NULL);
 	ck_assert_str_eq(got, "alone");
+	util_copy2(got, 0, "nothing", "written");
+	ck_assert_str_eq(got, "alone");
 
 	/* buf_printf: into the room there is, or grown for what is not. */
 	memset(big, 'x', sizeof(big) - 1);
