@@ -787,7 +787,7 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq,
 	const char *note = NULL;
 	char *note_author = NULL;
 	size_t note_len = 0;
-	struct layout_trailers t;
+	struct layout_trailers t = {0};
 	char now[UTIL_TIME_LEN], case_id[LAYOUT_CASE_ID_LEN];
 	const char *type = NULL, *role;
 	int64_t now_ms = clock_now_ms(w->clock);
@@ -908,17 +908,16 @@ apply_one(struct writer *w, struct writer_cmd *cmd, uint64_t seq,
 		if ((rc = codec_to_json(&e_json, &m->base, CODEC_PRETTY)) != 0)
 			goto done;
 	}
-	layout_event_path(&ev_path, ev->case_id, seq,
-	                  is_case ? case_events + 1 : 0);
+	/* Its number in the case: Case-Seq, and its file's bucket. */
+	t.case_seq = is_case ? case_events + 1 : 0;
+	layout_event_path(&ev_path, ev->case_id, seq, t.case_seq);
 	if ((rc = codec_to_json(&ev_json, &ev->base, CODEC_PRETTY)) != 0) {
 		rc = csirt_error_wrap(CSIRT_EFAIL, "encoding event");
 		goto done;
 	}
-	memset(&t, 0, sizeof(t));
 	util_copy2(t.event, sizeof(t.event), type, NULL);
 	util_copy2(t.case_id, sizeof(t.case_id), ev->case_id, NULL);
 	t.seq = seq;
-	t.case_seq = is_case ? case_events + 1 : 0;
 	util_copy2(t.actor, sizeof(t.actor), ev->actor, NULL);
 	util_copy2(t.role, sizeof(t.role), role, NULL);
 	crypto_sha256_hex(t.event_sha256, ev_json.data, ev_json.len);
