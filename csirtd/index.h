@@ -76,6 +76,21 @@ int index_begin(struct index *ix);
 int index_commit(struct index *ix);
 int index_rollback(struct index *ix);
 
+/*
+ * The write transaction's pages, written into the WAL on a thread of its
+ * own while the caller does something else that does not touch `ix` (the
+ * writer: the batch's durable write, mostly waits on fsyncs).  The frames
+ * are not committed: readers do not see them, a rollback drops them, and
+ * index_commit() then writes one frame and publishes.  Every
+ * index_flush_start() must be followed by index_flush_wait() before any
+ * other use of `ix`; it answers the flush's error (CSIRT_EUNAVAILABLE for
+ * I/O), after which the transaction can only be rolled back.  Without the
+ * thread (it could not start) both do nothing and the commit writes the
+ * pages as before.  Stopped by index_close().
+ */
+void index_flush_start(struct index *ix);
+int index_flush_wait(struct index *ix);
+
 /* A read transaction on a read-only connection, around the reads of one
  * request: they see one snapshot, and SQLite locks and unlocks its WAL
  * once instead of per statement.  Must end before the caller waits for

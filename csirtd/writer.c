@@ -1372,7 +1372,7 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t *np, bool intake,
 	bool moved = false;
 	int64_t now_ms;
 	bool checkpointed = false;
-	int rc;
+	int rc, err;
 
 	*culprit = SIZE_MAX;
 	/* A failed background checkpoint stops the writer like any failed
@@ -1449,8 +1449,18 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t *np, bool intake,
 		goto abort;
 	}
 	/* Durability point: pack + ref, then the index.  No retry past here:
-	 * after a failed fsync the state on disk is unknown. */
-	if ((rc = ledger_batch_finish(w->lg)) != 0) {
+	 * after a failed fsync the state on disk is unknown.  Meanwhile the
+	 * index's pages go into its WAL, uncommitted (index_flush_start()),
+	 * so that the COMMIT after the durable write is one frame. */
+	index_flush_start(w->ix);
+	rc = ledger_batch_finish(w->lg);
+	if ((err = index_flush_wait(w->ix)) != 0 && rc == 0) {
+		/* Durable, but not indexed: as a failed COMMIT. */
+		index_rollback(w->ix);
+		w->broken = true;
+		return err;
+	}
+	if (rc != 0) {
 		index_rollback(w->ix);
 		w->broken = true;
 		return rc;

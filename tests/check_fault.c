@@ -171,11 +171,35 @@ assert_recovered(struct fault_env *f, char *const *acked, size_t n)
 	buf_free(&out);
 }
 
+/* How many times the daemon's log says `what`. */
+static int
+logged(const struct fault_env *f, const char *what)
+{
+	char *log = NULL;
+	size_t len = 0;
+	int n = 0;
+
+	ck_assert_int_eq(util_read_file(&log, &len, f->a.d.log_path, 1 << 26),
+	                 0);
+	for (const char *p = log; (p = strstr(p, what)) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
+/* How many start-ups so far rebuilt the index. */
+static int
+rebuilds_logged(const struct fault_env *f)
+{
+	return logged(f, "rebuilding it from the ledger");
+}
+
 /* One scenario: a write acknowledged, then `rules` armed: the next writes
  * are refused with unavailable (no false acknowledgement, no retry),
- * reads go on; disarmed and restarted, everything acknowledged is there. */
+ * reads go on; disarmed and restarted, everything acknowledged is there.
+ * With `why`, the daemon's log must say it when the write is refused. */
 static void
-fault_scenario(const char *rules)
+fault_scenario(const char *rules, const char *why)
 {
 	struct fault_env f;
 	struct buf err = BUF_INIT;
@@ -187,6 +211,9 @@ fault_scenario(const char *rules)
 	arm(&f, rules);
 	assert_unavailable(&f, "障害中の報告");
 	assert_fired(&f);
+	if (why != NULL)
+		ck_assert_msg(logged(&f, why) > 0,
+		              "the log does not say \"%s\"", why);
 	/* Disarmed, the writer still refuses: it no longer trusts what the
 	 * failed call left on disk. */
 	arm(&f, "");
@@ -201,19 +228,19 @@ fault_scenario(const char *rules)
 
 START_TEST(test_fault_ledger_fsync_eio)
 {
-	fault_scenario("fsync EIO ledger.git/objects/pack\n");
+	fault_scenario("fsync EIO ledger.git/objects/pack\n", NULL);
 }
 END_TEST
 
 START_TEST(test_fault_ledger_write_enospc)
 {
-	fault_scenario("write ENOSPC ledger.git/objects/pack\n");
+	fault_scenario("write ENOSPC ledger.git/objects/pack\n", NULL);
 }
 END_TEST
 
 START_TEST(test_fault_ref_fsync_eio)
 {
-	fault_scenario("fsync EIO ledger.git/refs\n");
+	fault_scenario("fsync EIO ledger.git/refs\n", NULL);
 }
 END_TEST
 
@@ -252,29 +279,15 @@ START_TEST(test_fault_ref_locked)
 END_TEST
 
 /* The ledger commit is durable but the index's is not: not acknowledged;
- * the restart replays the ledger into the index (verify --index). */
+ * the restart replays the ledger into the index (verify --index).  The
+ * failed write is the batch's pages, written into the WAL beside the
+ * ledger's durable write (index_flush_start()). */
 START_TEST(test_fault_index_write_eio)
 {
-	fault_scenario("write EIO index.sqlite-wal\n");
+	fault_scenario("write EIO index.sqlite-wal\n",
+	               "index: writing the batch");
 }
 END_TEST
-
-/* How many start-ups so far rebuilt the index (the daemon's log). */
-static int
-rebuilds_logged(const struct fault_env *f)
-{
-	char *log = NULL;
-	size_t len = 0;
-	int n = 0;
-
-	ck_assert_int_eq(util_read_file(&log, &len, f->a.d.log_path, 1 << 26),
-	                 0);
-	for (const char *p = log;
-	     (p = strstr(p, "rebuilding it from the ledger")) != NULL; p++)
-		n++;
-	free(log);
-	return n;
-}
 
 /* The daemon's index commits and checkpoints without an fsync
  * (synchronous=OFF: it is derived from the ledger); its checkpoint thread

@@ -719,6 +719,107 @@ START_TEST(test_index_wal_bounded)
 }
 END_TEST
 
+/* Applies users `from`..`to` ("user%05d") in the open transaction. */
+static void
+apply_users(struct index *ix, uint64_t from, uint64_t to)
+{
+	for (uint64_t seq = from; seq <= to; seq++) {
+		char login[32], commit[INDEX_COMMIT_ID_LEN + 1];
+		Csirt__V1__Event *ev;
+
+		snprintf(login, sizeof(login), "user%05" PRIu64, seq);
+		ev = ev_user_created(
+		    seq, user_new(login, "書き出し 次郎（未確定の頁）",
+		                  CSIRT__V1__ROLE__ROLE_INVESTIGATOR, ""));
+		commit_for(commit, seq);
+		ck_assert_msg(index_apply(ix, ev, commit, NULL, NULL) == 0,
+		              "%s", csirt_error_msg());
+		csirt__v1__event__free_unpacked(ev, NULL);
+	}
+}
+
+/* Whether read-only `ro` sees user `seq`. */
+static bool
+user_seen(struct index *ro, uint64_t seq)
+{
+	char login[32];
+	Csirt__V1__User *u = NULL;
+	int rc;
+
+	snprintf(login, sizeof(login), "user%05" PRIu64, seq);
+	rc = index_user_get(&u, ro, login);
+	ck_assert_msg(rc == 0 || rc == CSIRT_ENOTFOUND, "%s",
+	              csirt_error_msg());
+	if (u != NULL)
+		csirt__v1__user__free_unpacked(u, NULL);
+	return rc == 0;
+}
+
+/*
+ * index_flush_start() writes the open transaction's pages into the WAL on
+ * its thread: the WAL grows by them before the commit, yet a reader does
+ * not see them; a rollback drops them (the same seqs apply again), and the
+ * commit after a flush publishes everything, still there after a reopen.
+ */
+START_TEST(test_index_flush_uncommitted)
+{
+	const uint64_t from = SCRIPT_LEN + 1, to = SCRIPT_LEN + 400;
+	struct script s;
+	struct index *ro = NULL;
+	struct fx f;
+	char *wal;
+	off_t before;
+
+	script_build(&s);
+	fx_open(&f);
+	script_apply(f.ix, &s);
+	ck_assert_int_eq(index_open_readonly(&ro, f.path), 0);
+	wal = util_xmalloc(strlen(f.path) + 5);
+	sprintf(wal, "%s-wal", f.path);
+
+	/* Flushed, then rolled back. */
+	before = file_size(wal);
+	ck_assert_int_eq(index_begin(f.ix), 0);
+	apply_users(f.ix, from, to);
+	index_flush_start(f.ix);
+	ck_assert_msg(index_flush_wait(f.ix) == 0, "%s", csirt_error_msg());
+	ck_assert_msg(file_size(wal) >= before + 20 * 4096,
+	              "the WAL grew from %lld to %lld bytes: no pages flushed",
+	              (long long)before, (long long)file_size(wal));
+	ck_assert(!user_seen(ro, from));
+	ck_assert(!user_seen(ro, to));
+	ck_assert_int_eq(index_rollback(f.ix), 0);
+	ck_assert(!user_seen(ro, to));
+
+	/* Flushed, then committed: one frame more at most for the commit. */
+	ck_assert_int_eq(index_begin(f.ix), 0);
+	apply_users(f.ix, from, to);
+	ck_assert_int_eq(index_set_position(f.ix, to,
+	                                    "f1f1f1f1f1f1f1f1f1f1"
+	                                    "f1f1f1f1f1f1f1f1f1f1"),
+	                 0);
+	index_flush_start(f.ix);
+	ck_assert_msg(index_flush_wait(f.ix) == 0, "%s", csirt_error_msg());
+	before = file_size(wal);
+	ck_assert(!user_seen(ro, to));
+	ck_assert_int_eq(index_commit(f.ix), 0);
+	ck_assert_msg(file_size(wal) <= before + 2 * (4096 + 24),
+	              "the commit wrote %lld bytes more after the flush",
+	              (long long)(file_size(wal) - before));
+	ck_assert(user_seen(ro, from));
+	ck_assert(user_seen(ro, to));
+	index_close(ro);
+	index_close(f.ix);
+	ck_assert_int_eq(index_open(&f.ix, f.path), 0);
+	ck_assert_int_eq(index_open_readonly(&ro, f.path), 0);
+	ck_assert(user_seen(ro, to));
+	index_close(ro);
+	free(wal);
+	fx_close(&f);
+	script_free(&s);
+}
+END_TEST
+
 START_TEST(test_index_duplicate_seq_conflict)
 {
 	struct script s;
@@ -2420,6 +2521,7 @@ index_suite(void)
 	tcase_add_test(tc, test_index_stats_hand_computed);
 	tcase_add_test(tc, test_index_checkpoint_thread);
 	tcase_add_test(tc, test_index_wal_bounded);
+	tcase_add_test(tc, test_index_flush_uncommitted);
 	tcase_add_test(ks, test_keystore_tokens);
 	tcase_add_test(ks, test_keystore_item_keys_destroyed_for_good);
 	suite_add_tcase(s, tc);
