@@ -301,6 +301,16 @@ rpc_metrics_write(struct rpc *r, struct buf *out)
 	    writer_queue_len(r->env.w), (unsigned long long)ws.batches,
 	    (unsigned long long)ws.events, (unsigned long long)ws.max_batch,
 	    (unsigned long long)ws.rejected, (unsigned long long)ws.failed);
+	buf_puts(out, "# HELP csirt_writer_seconds_total The ledger writer "
+	              "thread's time, by phase of its batches.\n"
+	              "# TYPE csirt_writer_seconds_total counter\n");
+	for (size_t i = 0; i < WRITER_PHASES; i++)
+		buf_printf(out,
+		           "csirt_writer_seconds_total{phase=\"%s\"} "
+		           "%llu.%06llu\n",
+		           writer_phase_names[i],
+		           (unsigned long long)(ws.phase_us[i] / 1000000),
+		           (unsigned long long)(ws.phase_us[i] % 1000000));
 	buf_printf(out,
 	           "# HELP csirt_storage_queue_depth Keystore writes queued "
 	           "or running on the storage thread.\n"

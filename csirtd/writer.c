@@ -85,6 +85,10 @@ struct writer {
 
 	uint64_t last_seq; /* durable */
 	struct writer_stats stats;
+	/* Writer thread only: the end of its last phase (phase_end()) and
+	 * the time of each since stats.phase_us were last updated. */
+	struct timespec phase_mark;
+	uint64_t phase_ns[WRITER_PHASES];
 	struct {
 		int year;
 		uint32_t counter;
@@ -139,6 +143,7 @@ writer_new(struct writer **out, struct ledger *lg, struct index *ix,
 	w->batch_max = batch_max ? batch_max : 1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &w->phase_mark);
 	commitq_new(&w->cq, lg);
 	/* A batch that fails anywhere is rolled back whole (batch_try()). */
 	index_set_whole_batch(ix, true);
@@ -1355,6 +1360,33 @@ writer_set_checkpoints(struct writer *w, const struct crypto_signer *signer,
 	return 0;
 }
 
+const char *const writer_phase_names[WRITER_PHASES] = {
+    "idle", "apply", "gather", "drain", "durable", "commit", "answer"};
+
+/* The time since the last phase ended is phase `p`'s. */
+static void
+phase_end(struct writer *w, enum writer_phase p)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	w->phase_ns[p] +=
+	    (uint64_t)((int64_t)(now.tv_sec - w->phase_mark.tv_sec) *
+	                   1000000000 +
+	               (now.tv_nsec - w->phase_mark.tv_nsec));
+	w->phase_mark = now;
+}
+
+/* Moves the phases' whole microseconds into stats (w->mu held). */
+static void
+phases_publish(struct writer *w)
+{
+	for (size_t i = 0; i < WRITER_PHASES; i++) {
+		w->stats.phase_us[i] += w->phase_ns[i] / 1000;
+		w->phase_ns[i] %= 1000;
+	}
+}
+
 static size_t take_more(struct writer *w, struct writer_cmd **cmds, size_t have,
                         const struct timespec *until);
 
@@ -1423,6 +1455,7 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t *np, bool intake,
 			goto abort;
 		}
 	}
+	phase_end(w, WRITER_APPLY);
 	if (accepted == 0) {
 		commitq_discard(w->cq);
 		ledger_batch_abort(w->lg);
@@ -1448,6 +1481,7 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t *np, bool intake,
 		*culprit = SIZE_MAX;
 		goto abort;
 	}
+	phase_end(w, WRITER_DRAIN);
 	/* Durability point: pack + ref, then the index.  No retry past here:
 	 * after a failed fsync the state on disk is unknown.  Meanwhile the
 	 * index's pages go into its WAL, uncommitted (index_flush_start()),
@@ -1465,10 +1499,12 @@ batch_try(struct writer *w, struct writer_cmd **cmds, size_t *np, bool intake,
 		w->broken = true;
 		return rc;
 	}
+	phase_end(w, WRITER_DURABLE);
 	if ((rc = index_commit(w->ix)) != 0) {
 		w->broken = true;
 		return rc;
 	}
+	phase_end(w, WRITER_COMMIT);
 	if (checkpointed)
 		checkpoint_done(w, now_ms);
 	pthread_mutex_lock(&w->mu);
@@ -1649,10 +1685,14 @@ take_more(struct writer *w, struct writer_cmd **cmds, size_t have,
 	size_t n = 0;
 
 	pthread_mutex_lock(&w->mu);
-	if (until != NULL)
+	if (until != NULL && w->head == NULL && have < w->last_n &&
+	    !w->stopping) {
+		phase_end(w, WRITER_APPLY);
 		while (w->head == NULL && have < w->last_n && !w->stopping)
 			if (pthread_cond_timedwait(&w->cv, &w->mu, until) != 0)
 				break;
+		phase_end(w, WRITER_GATHER);
+	}
 	while (w->head != NULL && have + n < w->batch_max) {
 		cmds[have + n++] = w->head;
 		w->head = w->head->next;
@@ -1706,6 +1746,7 @@ writer_main(void *arg)
 	for (;;) {
 		bool stopping;
 		n = take(w, cmds, true);
+		phase_end(w, WRITER_IDLE);
 		pthread_mutex_lock(&w->mu);
 		stopping = w->stopping;
 		pthread_mutex_unlock(&w->mu);
@@ -1747,7 +1788,9 @@ writer_main(void *arg)
 				w->broken = true;
 				pthread_mutex_unlock(&w->mu);
 			}
+			phase_end(w, WRITER_ANSWER);
 			pthread_mutex_lock(&w->mu);
+			phases_publish(w);
 			w->last_n = n;
 			w->last_us =
 			    (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +

@@ -141,6 +141,24 @@ void writer_free(struct writer *w);
 
 uint64_t writer_last_seq(struct writer *w);
 
+/* The writer thread's phases, in the order of a batch: waiting for a
+ * first command; applying the commands (validation, fold, index rows,
+ * files); waiting within the batch for more commands to join it; draining
+ * the commit thread and the batch's last index rows; the durable write
+ * (pack, ref, fsyncs; the index's pages written meanwhile); the index's
+ * COMMIT; answering the batch's commands. */
+enum writer_phase {
+	WRITER_IDLE,
+	WRITER_APPLY,
+	WRITER_GATHER,
+	WRITER_DRAIN,
+	WRITER_DURABLE,
+	WRITER_COMMIT,
+	WRITER_ANSWER,
+	WRITER_PHASES
+};
+extern const char *const writer_phase_names[WRITER_PHASES];
+
 struct writer_stats {
 	uint64_t batches;         /* durable batches */
 	uint64_t events;          /* events made durable */
@@ -150,7 +168,11 @@ struct writer_stats {
 	uint64_t checkpoints;     /* checkpoints written since start */
 	uint64_t checkpoint_size; /* tree size of the newest one, or 0 */
 	uint64_t joined;          /* commands that joined a batch under way */
+	/* Where the writer thread's time went, in microseconds since it
+	 * started (WRITER_PHASES, writer_phase_names). */
+	uint64_t phase_us[WRITER_PHASES];
 };
+
 void writer_get_stats(struct writer *w, struct writer_stats *out);
 size_t writer_queue_len(struct writer *w);
 

@@ -1073,24 +1073,82 @@ END_TEST
  * (failed_precondition), another division (not_found); none of them
  * reaches the ledger; a summons in Japanese comes back unchanged. */
 /* A counter or gauge from the daemon's /metrics ("name{labels}" or
- * "name"). */
-static uint64_t
-metric(struct apic *a, const char *name)
+ * "name"), as written (seconds have decimals). */
+static double
+metric_f(struct apic *a, const char *name)
 {
 	struct buf body = BUF_INIT, key = BUF_INIT;
 	const char *p;
-	uint64_t v;
+	char *end;
+	double v;
 
 	ck_assert_int_eq(
 	    tu_http(a->d.addr, "GET", "/metrics", NULL, NULL, 0, &body), 200);
 	buf_printf(&key, "\n%s ", name);
 	p = strstr(body.data, key.data);
 	ck_assert_msg(p != NULL, "no %s in /metrics", name);
-	v = strtoull(p + key.len, NULL, 10);
+	v = strtod(p + key.len, &end);
+	ck_assert_msg(end > p + key.len && *end == '\n', "%s: bad value", name);
 	buf_free(&body);
 	buf_free(&key);
 	return v;
 }
+
+static uint64_t
+metric(struct apic *a, const char *name)
+{
+	return (uint64_t)metric_f(a, name);
+}
+
+/* The writer's time by phase (csirt_writer_seconds_total), as `name`
+ * and its value. */
+static double
+writer_phase_s(struct apic *a, const char *phase)
+{
+	struct buf name = BUF_INIT;
+	double v;
+
+	buf_printf(&name, "csirt_writer_seconds_total{phase=\"%s\"}", phase);
+	v = metric_f(a, name.data);
+	buf_free(&name);
+	return v;
+}
+
+/* /metrics says where the ledger writer's time went, by phase of its
+ * batches: every phase is there; writes add to the apply, durable and
+ * answer phases; and the phases never add up to more than the time the
+ * daemon has run (they share one clock, one phase at a time). */
+START_TEST(test_api_writer_phases_in_metrics)
+{
+	static const char *const phases[] = {
+	    "idle", "apply", "gather", "drain", "durable", "commit", "answer"};
+	double before[7], after[7], sum = 0;
+	uint64_t started = util_monotonic_ms(), ran;
+	struct apic a;
+
+	apic_start(&a);
+	for (size_t i = 0; i < 7; i++)
+		before[i] = writer_phase_s(&a, phases[i]);
+	for (int i = 0; i < 5; i++) {
+		char *id = apic_report(&a, a.rep1, "書き手の時間");
+		ck_assert_ptr_nonnull(id);
+		free(id);
+	}
+	for (size_t i = 0; i < 7; i++) {
+		after[i] = writer_phase_s(&a, phases[i]);
+		ck_assert_msg(after[i] >= before[i], "%s went back", phases[i]);
+		sum += after[i];
+	}
+	ck_assert_msg(after[1] > before[1], "no apply time");
+	ck_assert_msg(after[4] > before[4], "no durable time");
+	ck_assert_msg(after[6] > before[6], "no answer time");
+	ran = util_monotonic_ms() - started;
+	ck_assert_msg(sum * 1e3 <= (double)ran + 1,
+	              "the phases add up to %.3f s in %.3f s", sum,
+	              (double)ran / 1e3);
+	apic_stop(&a);
+}
+END_TEST
 
 /* The daemon signs the ledger with precomputed nonces (crypto.c), and
  * stock git verifies those signatures. */
@@ -1268,6 +1326,7 @@ api_suite(void)
 	tcase_add_test(tc, test_api_watch_events_answered_on_shutdown);
 	tcase_add_test(tc, test_api_requests_json_and_twirp_codes);
 	tcase_add_test(tc, test_api_ledger_signed_with_precomputed_nonces);
+	tcase_add_test(tc, test_api_writer_phases_in_metrics);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,7 +3,8 @@
 # run against a fresh daemon and the bare responder must complete requests
 # of every kind without an error, and report the daemon's CPU per request
 # by thread (the loop, the writer and the commit thread, by the names
-# csirtd gives them), and the figures of each half second (--interval).
+# csirtd gives them), where the writer's time went (its phases, from
+# /metrics), and the figures of each half second (--interval).
 # Figures are printed, never asserted.
 #
 #   check-bench.sh CSIRT-BENCH CSIRTD EVHTTP-BARE
@@ -28,6 +29,18 @@ for thread in total csirtd writer commit; do
 		status=1
 	fi
 done
+# Where the writer's time went (csirt_writer_seconds_total): every phase,
+# some of it durable writes.
+for phase in idle apply gather drain durable commit answer; do
+	if ! grep -q "\"writer\":{.*\"ms_per_batch\":{.*\"$phase\":[0-9]" "$out"; then
+		echo "FAIL: no writer phase \"$phase\" in: $(cat "$out")"
+		status=1
+	fi
+done
+grep -q '"durable":[0-9]*\.[0-9]*[1-9]' "$out" || {
+	echo "FAIL: no time in durable writes: $(cat "$out")"
+	status=1
+}
 for t in 0.5 1.0; do
 	if ! grep -q "{\"t\":$t,\"requests\":[1-9][0-9]*,\"errors\":0," "$out"; then
 		echo "FAIL: no interval ending at $t s in: $(cat "$out")"

@@ -125,6 +125,16 @@ struct cpu_use {
 	struct cpu_thread t[CPU_NAMES_MAX];
 };
 
+/* The ledger writer's counters from the daemon's /metrics at one moment
+ * (csirt_writer_seconds_total: where its thread's time went). */
+#define WRITER_PHASES 7
+static const char *const writer_phases[WRITER_PHASES] = {
+    "idle", "apply", "gather", "drain", "durable", "commit", "answer"};
+struct writer_snap {
+	bool have;
+	double batches, events, phase_s[WRITER_PHASES];
+};
+
 struct run {
 	const struct workload *wl;
 	struct stats *st;
@@ -132,6 +142,9 @@ struct run {
 	pid_t pid; /* the daemon, when started here: its CPU is measured */
 	bool cpu_started;
 	struct cpu_snap cpu0;
+	const char *metrics; /* the daemon's address, or NULL (evhttp-bare) */
+	bool writer_started;
+	struct writer_snap writer0;
 	/* --interval: its length, the samples of each kind already
 	 * reported, and the intervals as JSON objects (or NULL). */
 	int64_t interval_us;
@@ -141,6 +154,78 @@ struct run {
 };
 
 static void tick_cb(struct bl_load *l, int64_t now_us);
+
+/* Reads the writer's counters from `addr`'s /metrics; s->have is false
+ * when it does not answer them (an older daemon, say). */
+static void
+writer_snap(struct writer_snap *s, const char *addr)
+{
+	struct buf req = BUF_INIT, body = BUF_INIT;
+
+	memset(s, 0, sizeof(*s));
+	buf_printf(&req,
+	           "GET /metrics HTTP/1.1\r\nHost: %s\r\n"
+	           "Connection: close\r\n\r\n",
+	           addr);
+	if (bl_roundtrip(addr, &req, NULL, NULL, &body) == 200) {
+		int phases = 0;
+
+		for (const char *l = body.data; l != NULL && *l != '\0';) {
+			const char *nl = strchr(l, '\n');
+			char name[32];
+			double v;
+
+			if (sscanf(l, "csirt_writer_batches_total %lf", &v) ==
+			    1)
+				s->batches = v;
+			else if (sscanf(l, "csirt_writer_events_total %lf",
+			                &v) == 1)
+				s->events = v;
+			else if (sscanf(
+			             l,
+			             "csirt_writer_seconds_total{phase=\"%31["
+			             "a-z]\"} %lf",
+			             name, &v) == 2)
+				for (int i = 0; i < WRITER_PHASES; i++)
+					if (strcmp(name, writer_phases[i]) ==
+					    0) {
+						s->phase_s[i] = v;
+						phases++;
+					}
+			l = nl != NULL ? nl + 1 : NULL;
+		}
+		s->have = phases == WRITER_PHASES;
+	}
+	buf_free(&req);
+	buf_free(&body);
+}
+
+/* "  writer   112 batches/s, 56.1 events a batch; ms a batch: idle 0.21,
+ * ..." from two snapshots `seconds` apart (JSON too when `json`). */
+static void
+writer_print(const struct writer_snap *a, const struct writer_snap *b,
+             double seconds, struct buf *json)
+{
+	double batches = b->batches - a->batches;
+
+	if (!a->have || !b->have || batches <= 0 || seconds <= 0)
+		return;
+	printf("  writer   %7.1f batches/s, %.1f events a batch; ms a batch:",
+	       batches / seconds, (b->events - a->events) / batches);
+	buf_printf(json,
+	           ",\"writer\":{\"batches_per_s\":%.2f,"
+	           "\"events_per_batch\":%.2f,\"ms_per_batch\":{",
+	           batches / seconds, (b->events - a->events) / batches);
+	for (int i = 0; i < WRITER_PHASES; i++) {
+		double ms = (b->phase_s[i] - a->phase_s[i]) * 1e3 / batches;
+
+		printf("%s %s %.2f", i > 0 ? "," : "", writer_phases[i], ms);
+		buf_printf(json, "%s\"%s\":%.3f", i > 0 ? "," : "",
+		           writer_phases[i], ms);
+	}
+	printf("\n");
+	buf_puts(json, "}}");
+}
 
 static void
 usage(FILE *f)
@@ -326,6 +411,11 @@ next_cb(struct bl_conn *c, void *arg)
 	if (run->pid > 0 && !run->cpu_started &&
 	    bl_now_us() >= run->measure_from)
 		run->cpu_started = cpu_snap(&run->cpu0, run->pid);
+	if (run->metrics != NULL && !run->writer_started &&
+	    bl_now_us() >= run->measure_from) {
+		writer_snap(&run->writer0, run->metrics);
+		run->writer_started = true;
+	}
 
 	/* xorshift64: cheap, and each connection has its own sequence. */
 	cs->rng ^= cs->rng << 13;
@@ -373,15 +463,19 @@ lost_cb(struct bl_conn *c, void *arg)
 }
 
 /* Runs the load for warmup + seconds; samples only what was sent after
- * the warm-up and completed in time.  Returns the reconnections. */
+ * the warm-up and completed in time.  With `writer` (csirtd, not
+ * evhttp-bare), its counters at the start and the end of the measured
+ * time.  Returns the reconnections. */
 static uint64_t
 run_load(struct stats *st, struct cpu_use *cpu, pid_t pid, const char *addr,
          struct bl_conn *conns, int n, const struct workload *wl, double warmup,
-         double seconds, double interval, struct buf *intervals)
+         double seconds, double interval, struct buf *intervals,
+         struct writer_snap writer[2])
 {
 	struct run run = {.wl = wl,
 	                  .st = st,
 	                  .pid = pid,
+	                  .metrics = writer != NULL ? addr : NULL,
 	                  .interval_us = (int64_t)(interval * 1e6),
 	                  .intervals = intervals};
 	struct bl_load l = {0};
@@ -408,6 +502,10 @@ run_load(struct stats *st, struct cpu_use *cpu, pid_t pid, const char *addr,
 	memset(cpu, 0, sizeof(*cpu));
 	if (run.cpu_started && cpu_snap(&end, pid))
 		cpu_diff(cpu, &run.cpu0, &end);
+	if (writer != NULL) {
+		writer[0] = run.writer0;
+		writer_snap(&writer[1], addr);
+	}
 	return l.reconnects;
 }
 
@@ -788,7 +886,9 @@ main(int argc, char **argv)
 	struct cpu_use cpu, bcpu;
 	struct bl_conn *conns;
 	struct conn_state *cs;
-	struct buf json = BUF_INIT, intervals = BUF_INIT;
+	struct buf json = BUF_INIT, intervals = BUF_INIT,
+	           writer_json = BUF_INIT;
+	struct writer_snap writer[2];
 	char *dir = NULL, *data = NULL, *log = NULL, *admin = NULL;
 	char **cases;
 	const char *addr;
@@ -830,9 +930,10 @@ main(int argc, char **argv)
 	fflush(stdout);
 	reconnects = run_load(&st, &cpu, o.csirtd != NULL ? daemon.pid : 0,
 	                      addr, conns, o.connections, o.wl, o.warmup,
-	                      o.seconds, o.interval, &intervals);
+	                      o.seconds, o.interval, &intervals, writer);
 	print_run("csirtd", &st, reconnects, &total, kf);
 	cpu_print(&cpu, total.n);
+	writer_print(&writer[0], &writer[1], st.elapsed, &writer_json);
 
 	if (o.bare != NULL) {
 		char size[32];
@@ -842,7 +943,7 @@ main(int argc, char **argv)
 		bl_child_start(&bare, argv_b, NULL);
 		breconnects =
 		    run_load(&bst, &bcpu, 0, bare.addr, conns, o.connections,
-		             o.wl, o.warmup, o.seconds, 0, NULL);
+		             o.wl, o.warmup, o.seconds, 0, NULL, NULL);
 		bl_child_stop(&bare, SIGTERM);
 		printf("bare evhttp responder, %zu-byte replies to the same "
 		       "requests:\n",
@@ -879,6 +980,8 @@ main(int argc, char **argv)
 		}
 		if (cpu.have)
 			cpu_json(&json, &cpu, total.n);
+		if (writer_json.len > 0)
+			buf_put(&json, writer_json.data, writer_json.len);
 		if (o.interval > 0)
 			buf_printf(&json, ",\"intervals\":[%s]",
 			           intervals.data != NULL ? intervals.data
@@ -913,6 +1016,7 @@ main(int argc, char **argv)
 	free(cs);
 	buf_free(&json);
 	buf_free(&intervals);
+	buf_free(&writer_json);
 	free(dir);
 	free(data);
 	free(log);
