@@ -55,12 +55,14 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -147,6 +149,7 @@ struct conn {
 	bool close_after; /* close once the current request is answered */
 	bool read_eof;
 	bool processing; /* inside conn_process(): replies do not recurse */
+	bool out_full;   /* pipelined requests wait for the answers to drain */
 	bool req_out;    /* sr is with a handler (counted in inflight) */
 	bool started;    /* bytes of the next request have arrived */
 	bool peer_done;
@@ -237,21 +240,21 @@ conn_header(const struct conn *c)
 	return "";
 }
 
-/* Writes a status line and headers; `len` is the body length that
- * follows (or would, for HEAD). */
-static void
-conn_write_head(struct conn *c, int status, const char *content_type,
-                size_t len, const char *extra)
+/* The status line and headers, `len` being the body length that follows
+ * (or would, for HEAD), into `dst`; their length, or -1 when they do not
+ * fit in `cap`. */
+static int
+conn_head_format(const struct conn *c, char *dst, size_t cap, int status,
+                 const char *content_type, size_t len, const char *extra)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	const char *conn_hdr = conn_header(c);
+	int n = snprintf(dst, cap,
+	                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	                 "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+	                 "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
+	                 status, http_reason(status), content_type, len,
+	                 conn_header(c), extra != NULL ? extra : "");
 
-	evbuffer_add_printf(out,
-	                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	                    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-	                    "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
-	                    status, http_reason(status), content_type, len,
-	                    conn_hdr, extra != NULL ? extra : "");
+	return n >= 0 && (size_t)n < cap ? n : -1;
 }
 
 /* Whether the current request is HEAD (no body in the reply). */
@@ -261,15 +264,91 @@ conn_is_head(const struct conn *c)
 	return c->hreq.method != NULL && strcmp(c->hreq.method, "HEAD") == 0;
 }
 
+/*
+ * A keep-alive answer over plain TCP with nothing queued ahead of it goes
+ * to the socket at once, in one sendmsg; what the socket does not take is
+ * queued as before.  Through the bufferevent, each answer armed EPOLLOUT,
+ * was written in the loop's next turn and disarmed it: two epoll_ctl and
+ * a callback an answer, and the batch's clients got their answers only
+ * after the loop had made all of them.  A connection that closes after
+ * its answer keeps the bufferevent's path (its write callback half-closes
+ * and lingers).  Returns the bytes sent (0 when nothing could be).
+ */
+static size_t
+conn_send_now(struct conn *c, const char *head, size_t hlen, const void *body,
+              size_t blen)
+{
+	struct iovec iov[2] = {{(void *)(uintptr_t)head, hlen},
+	                       {(void *)(uintptr_t)body, blen}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = blen > 0 ? 2 : 1};
+	ssize_t n;
+
+	if (c->srv->tls != NULL || c->close_after || c->srv->stopping ||
+	    c->state == CONN_CLOSING ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return 0;
+	do
+		n = sendmsg(bufferevent_getfd(c->bev), &msg,
+		            MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	/* An error (a reset, say) is the bufferevent's to find on its own
+	 * write of the whole answer. */
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Queues a status line and headers; `len` is the body length that
+ * follows (or would, for HEAD). */
+static void
+conn_write_head(struct conn *c, int status, const char *content_type,
+                size_t len, const char *extra)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char head[1024];
+	int n = conn_head_format(c, head, sizeof(head), status, content_type,
+	                         len, extra);
+
+	if (n >= 0) {
+		evbuffer_add(out, head, (size_t)n);
+		return;
+	}
+	evbuffer_add_printf(out,
+	                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	                    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+	                    "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
+	                    status, http_reason(status), content_type, len,
+	                    conn_header(c), extra != NULL ? extra : "");
+}
+
 static void
 conn_write(struct conn *c, int status, const char *content_type,
            const void *body, size_t len, const char *extra)
 {
+	size_t blen = len > 0 && !conn_is_head(c) ? len : 0, sent;
+	char head[1024];
+	int hlen;
+
 	if (c->bev == NULL)
 		return;
-	conn_write_head(c, status, content_type, len, extra);
-	if (len > 0 && !conn_is_head(c))
-		evbuffer_add(bufferevent_get_output(c->bev), body, len);
+	hlen = conn_head_format(c, head, sizeof(head), status, content_type,
+	                        len, extra);
+	if (hlen < 0) { /* a long `extra` */
+		conn_write_head(c, status, content_type, len, extra);
+		if (blen > 0)
+			evbuffer_add(bufferevent_get_output(c->bev), body,
+			             blen);
+		return;
+	}
+	sent = conn_send_now(c, head, (size_t)hlen, body, blen);
+	if (sent < (size_t)hlen) {
+		evbuffer_add(bufferevent_get_output(c->bev), head + sent,
+		             (size_t)hlen - sent);
+		sent = 0;
+	} else {
+		sent -= (size_t)hlen;
+	}
+	if (sent < blen)
+		evbuffer_add(bufferevent_get_output(c->bev),
+		             (const char *)body + sent, blen - sent);
 }
 
 /* The current request is answered: close, or go on with the next one. */
@@ -399,6 +478,11 @@ conn_set_timeouts(struct conn *c)
 
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 }
+
+/* Answers queued for one connection past which its pipelined requests
+ * wait for them to drain: otherwise a client that sends requests and
+ * never reads grows the daemon's memory without bound. */
+#define CONN_OUT_MAX ((size_t)1 << 20)
 
 /* The read high-water mark: a head that fills it cannot be valid
  * (http_head_end() refuses it), and pipelined requests behind a busy one
@@ -887,6 +971,15 @@ conn_process(struct conn *c)
 			break;
 		}
 		if (c->state == CONN_HEAD) {
+			/* A client that pipelines requests and does not read
+			 * the answers: the next ones wait (their bytes stay
+			 * in the input, which stops being read at read_cap())
+			 * until conn_write_cb() sees the output drained. */
+			if (evbuffer_get_length(bufferevent_get_output(
+			        c->bev)) > CONN_OUT_MAX) {
+				c->out_full = true;
+				break;
+			}
 			if (!conn_read_head(c, in))
 				break;
 			if (c->state == CONN_HEAD) {
@@ -1002,6 +1095,11 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	struct timeval tv = {2, 0};
 
+	if (c->out_full) {
+		c->out_full = false;
+		conn_process(c);
+		return;
+	}
 	if (c->state != CONN_CLOSING)
 		return;
 	if (c->srv->tls != NULL || c->srv->stopping || c->read_eof ||

@@ -8,6 +8,8 @@
  */
 #define _GNU_SOURCE /* memmem, strcasestr */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -627,6 +629,119 @@ START_TEST(test_http_daemon_pipelines_in_order_and_keeps_alive)
 }
 END_TEST
 
+/*
+ * Answers go to the socket at once when nothing is queued ahead of them
+ * (server.c, conn_send_now), what the socket does not take is queued, and
+ * past CONN_OUT_MAX of queued answers the pipelined requests wait.  A
+ * client that pipelines 2,000 requests for /metrics (kilobytes each,
+ * megabytes in all) and reads nothing for a while must still get every
+ * answer, whole and in order, on the same connection.
+ */
+START_TEST(test_http_daemon_slow_reader_gets_every_answer)
+{
+	static const char get[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct apic a;
+	struct hc h;
+	struct buf req = BUF_INIT, out = BUF_INIT;
+	struct timespec pause = {0, 300 * 1000 * 1000};
+	size_t total = 0;
+
+	apic_start(&a);
+	hc_open(&h, a.d.addr);
+	for (int i = 0; i < 2000; i++)
+		buf_put(&req, get, sizeof(get) - 1);
+	hc_send(&h, req.data, req.len);
+	nanosleep(&pause, NULL);
+	for (int i = 0; i < 2000; i++) {
+		ck_assert_msg(hc_response(&h, &out) == 200, "answer %d", i);
+		ck_assert_msg(strstr(out.data, "\ncsirt_http_inflight ") !=
+		                  NULL,
+		              "answer %d is not whole", i);
+		total += out.len;
+	}
+	ck_assert_msg(total > 4000000, "only %zu bytes answered", total);
+	/* The connection serves on. */
+	hc_send(&h, get, sizeof(get) - 1);
+	ck_assert_int_eq(hc_response(&h, &out), 200);
+	hc_close(&h);
+	buf_free(&req);
+	buf_free(&out);
+	apic_stop(&a);
+}
+END_TEST
+
+/* The daemon's resident memory in kB (VmRSS). */
+static long
+rss_kb(pid_t pid)
+{
+	char path[64], *text = NULL, *p;
+	size_t len = 0;
+	long kb;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	ck_assert_int_eq(util_read_file(&text, &len, path, 1 << 20), 0);
+	p = strstr(text, "\nVmRSS:");
+	ck_assert_ptr_nonnull(p);
+	kb = strtol(p + 8, NULL, 10);
+	free(text);
+	return kb;
+}
+
+/*
+ * A client that sends request after request and never reads an answer
+ * (for 2 s: hundreds of megabytes of /metrics answers asked for, the
+ * requests held by the sockets' buffers) has at most CONN_OUT_MAX (1 MiB)
+ * of them made and queued in the daemon: its memory must not grow by the
+ * answers' size (64 MB is far above what ASan's quarantine adds).
+ */
+START_TEST(test_http_daemon_bounds_answers_nobody_reads)
+{
+	static const char get[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct apic a;
+	struct hc h;
+	struct buf req = BUF_INIT, out = BUF_INIT;
+	int64_t until;
+	size_t sent = 0, asked;
+	long before, after;
+
+	apic_start(&a);
+	hc_open(&h, a.d.addr);
+	/* Warm up: the daemon's allocator holds what one answer takes. */
+	hc_send(&h, get, sizeof(get) - 1);
+	ck_assert_int_eq(hc_response(&h, &out), 200);
+	before = rss_kb(a.d.pid);
+	for (int i = 0; i < 1000; i++)
+		buf_put(&req, get, sizeof(get) - 1);
+	ck_assert_int_eq(fcntl(h.fd, F_SETFL, O_NONBLOCK), 0);
+	until = util_time_now_ms() + 2000;
+	while (util_time_now_ms() < until) {
+		size_t off = sent % req.len;
+		ssize_t n =
+		    send(h.fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+		} else {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			ck_assert_msg(n < 0 && errno == EAGAIN, "send: %s",
+			              strerror(errno));
+			nanosleep(&ts, NULL);
+		}
+	}
+	after = rss_kb(a.d.pid);
+	asked = sent / (sizeof(get) - 1) * (out.len > 0 ? out.len : 1);
+	ck_assert_msg(asked > (size_t)128 << 20,
+	              "only %zu bytes of answers asked for", asked);
+	ck_assert_msg(after - before < 64 * 1024,
+	              "the daemon grew from %ld to %ld kB for %zu bytes of "
+	              "answers nobody read",
+	              before, after, asked);
+	hc_close(&h);
+	buf_free(&req);
+	buf_free(&out);
+	apic_stop(&a);
+}
+END_TEST
+
 START_TEST(test_http_daemon_speaks_http_1_0)
 {
 	struct apic a;
@@ -1062,6 +1177,8 @@ http_suite(void)
 	tcase_add_test(tc, test_http_daemon_cuts_a_steady_dribbler);
 	tcase_add_test(tc, test_http_daemon_survives_clients_that_leave);
 	tcase_add_test(tc, test_http_daemon_sigterm_drains);
+	tcase_add_test(tc, test_http_daemon_slow_reader_gets_every_answer);
+	tcase_add_test(tc, test_http_daemon_bounds_answers_nobody_reads);
 	suite_add_tcase(s, tc);
 	return s;
 }
