@@ -189,14 +189,15 @@ commitq_commit(struct commitq *q, const char *author, int64_t time_ms,
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* Waits until the thread has nothing left and takes the done list. */
+/* Takes the done list; with `wait`, once the thread has nothing left
+ * (and the batch's failure flag is then cleared). */
 static struct job *
-take_done(struct commitq *q)
+take_done(struct commitq *q, bool wait)
 {
 	struct job *list;
 
 	pthread_mutex_lock(&q->mu);
-	if (q->started) {
+	if (wait && q->started) {
 		q->draining = true;
 		while (q->todo != NULL || q->running)
 			pthread_cond_wait(&q->idle, &q->mu);
@@ -204,47 +205,59 @@ take_done(struct commitq *q)
 	}
 	list = q->done;
 	q->done = q->done_tail = NULL;
-	q->failed = false;
+	if (wait)
+		q->failed = false;
 	pthread_mutex_unlock(&q->mu);
 	return list;
 }
 
-int
-commitq_drain(struct commitq *q, commitq_done_fn fn, void *arg, size_t *failed)
+/* Reports the jobs of `j` in order (see commitq_drain()), from `*rc` on,
+ * and frees them. */
+static void
+report(struct job *j, commitq_done_fn fn, void *arg, size_t *failed, int *rc)
 {
-	struct job *j = take_done(q);
-	int rc = 0;
-
-	if (failed != NULL)
-		*failed = SIZE_MAX;
 	while (j != NULL) {
 		struct job *next = j->next;
 
-		if (rc == 0 && (!j->ran || j->rc != 0)) {
+		if (*rc == 0 && (!j->ran || j->rc != 0)) {
 			/* The first failure runs before any commit not run. */
-			rc = j->ran ? csirt_error_set(j->rc, "%s", j->err)
-			            : csirt_error_set(CSIRT_EFAIL,
-			                              "ledger commit not run");
+			*rc = j->ran ? csirt_error_set(j->rc, "%s", j->err)
+			             : csirt_error_set(CSIRT_EFAIL,
+			                               "ledger commit not run");
 			if (failed != NULL)
 				*failed = j->origin;
-		} else if (rc == 0) {
+		} else if (*rc == 0) {
 			if (j->out != NULL)
 				memcpy(j->out, j->commit, LEDGER_OID_HEX);
 			if (fn != NULL &&
-			    (rc = fn(arg, j->tag, j->commit)) != 0 &&
+			    (*rc = fn(arg, j->tag, j->commit)) != 0 &&
 			    failed != NULL)
 				*failed = SIZE_MAX;
 		}
 		job_free(j);
 		j = next;
 	}
+}
+
+/* The jobs already done are reported before the wait for the rest: the
+ * caller's work on them (the writer's index rows) overlaps the thread's
+ * last commits instead of following them. */
+int
+commitq_drain(struct commitq *q, commitq_done_fn fn, void *arg, size_t *failed)
+{
+	int rc = 0;
+
+	if (failed != NULL)
+		*failed = SIZE_MAX;
+	report(take_done(q, false), fn, arg, failed, &rc);
+	report(take_done(q, true), fn, arg, failed, &rc);
 	return rc;
 }
 
 void
 commitq_discard(struct commitq *q)
 {
-	struct job *j = take_done(q);
+	struct job *j = take_done(q, true);
 
 	while (j != NULL) {
 		struct job *next = j->next;

@@ -52,8 +52,9 @@ typedef int (*commitq_done_fn)(void *arg, uint64_t tag,
                                const char commit[LEDGER_OID_HEX]);
 
 /*
- * Waits until every queued commit has run, then calls `fn` (may be NULL)
- * for each in order and copies the ids out.  Returns 0, or the first
+ * Calls `fn` (may be NULL) for each queued commit in order and copies the
+ * ids out: for those already run at once, then, once the thread has run
+ * the rest, for them.  Returns 0, or the first
  * failure: a commit's (with its error message, and its `origin` in
  * *failed when not NULL; later commits did not run) or `fn`'s (*failed
  * SIZE_MAX).  Either way the queue is empty afterwards.
