@@ -17,39 +17,32 @@ trap 'rm -f "$out"' EXIT
 "$bench" --csirtd "$csirtd" --bare "$bare" --workload mixed \
 	--connections 4 --seconds 1 --warmup 0 --interval 0.5 --json "$out"
 status=0
-for key in all report note get list bare; do
-	if ! grep -q "\"$key\":{\"requests\":[1-9][0-9]*,\"errors\":0," "$out"; then
-		echo "FAIL: no error-free \"$key\" requests in: $(cat "$out")"
+# need PATTERN WHAT: the JSON must match PATTERN (grep), else WHAT fails.
+need() {
+	if ! grep -q "$1" "$out"; then
+		echo "FAIL: $2 in: $(cat "$out")"
 		status=1
 	fi
+}
+for key in all report note get list bare; do
+	need "\"$key\":{\"requests\":[1-9][0-9]*,\"errors\":0," \
+		"no error-free \"$key\" requests"
 done
 for thread in total csirtd writer commit; do
-	if ! grep -q "\"cpu_us_per_request\":{.*\"$thread\":[0-9]" "$out"; then
-		echo "FAIL: no CPU figure for \"$thread\" in: $(cat "$out")"
-		status=1
-	fi
+	need "\"cpu_us_per_request\":{.*\"$thread\":[0-9]" \
+		"no CPU figure for \"$thread\""
 done
 # Where the writer's time went (csirt_writer_seconds_total): every phase,
 # some of it durable writes.
 for phase in idle apply gather drain durable commit answer; do
-	if ! grep -q "\"writer\":{.*\"ms_per_batch\":{.*\"$phase\":[0-9]" "$out"; then
-		echo "FAIL: no writer phase \"$phase\" in: $(cat "$out")"
-		status=1
-	fi
+	need "\"writer\":{.*\"ms_per_batch\":{.*\"$phase\":[0-9]" \
+		"no writer phase \"$phase\""
 done
-grep -q '"durable":[0-9]*\.[0-9]*[1-9]' "$out" || {
-	echo "FAIL: no time in durable writes: $(cat "$out")"
-	status=1
-}
+need '"durable":[0-9]*\.[0-9]*[1-9]' "no time in durable writes"
 for t in 0.5 1.0; do
-	if ! grep -q "{\"t\":$t,\"requests\":[1-9][0-9]*,\"errors\":0," "$out"; then
-		echo "FAIL: no interval ending at $t s in: $(cat "$out")"
-		status=1
-	fi
+	need "{\"t\":$t,\"requests\":[1-9][0-9]*,\"errors\":0," \
+		"no interval ending at $t s"
 done
-grep -q '"reconnects":0}' "$out" || {
-	echo "FAIL: connections were dropped: $(cat "$out")"
-	status=1
-}
+need '"reconnects":0}' "connections were dropped"
 [ $status -eq 0 ] && echo "ok   csirt-bench ran every kind of request"
 exit $status
