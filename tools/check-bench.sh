@@ -4,7 +4,8 @@
 # of every kind without an error, and report the daemon's CPU per request
 # by thread (the loop, the writer and the commit thread, by the names
 # csirtd gives them), where the writer's time went (its phases, from
-# /metrics), and the figures of each half second (--interval).
+# /metrics), and the figures of each half second (--interval); and that
+# bench-ab.sh alternates two builds and prints their medians.
 # Figures are printed, never asserted.
 #
 #   check-bench.sh CSIRT-BENCH CSIRTD EVHTTP-BARE
@@ -44,5 +45,24 @@ for t in 0.5 1.0; do
 		"no interval ending at $t s"
 done
 need '"reconnects":0}' "connections were dropped"
+# tools/bench-ab.sh: one pair of runs of the same daemon gives both medians
+# and their ratio; bad input is refused with a message.
+ab=$(sh "$(dirname "$0")/bench-ab.sh" -n 1 -b "$bench" "$csirtd" "$csirtd" \
+	--workload note --connections 4 --seconds 1 --warmup 0 2>&1) || {
+	echo "FAIL: bench-ab.sh failed: $ab"
+	status=1
+}
+for want in "median A: [1-9][0-9]* req/s" "median B: [1-9][0-9]* req/s" \
+	"ratio B/A: [0-9.]* of the throughput" "durable=[0-9]"; do
+	echo "$ab" | grep -q "$want" || {
+		echo "FAIL: bench-ab.sh printed no \"$want\": $ab"
+		status=1
+	}
+done
+if sh "$(dirname "$0")/bench-ab.sh" -n x "$csirtd" "$csirtd" >"$out" 2>&1 ||
+	! grep -q "wants a number of pairs" "$out"; then
+	echo "FAIL: bench-ab.sh took -n x: $(cat "$out")"
+	status=1
+fi
 [ $status -eq 0 ] && echo "ok   csirt-bench ran every kind of request"
 exit $status
