@@ -131,14 +131,8 @@ build_ledger(struct fx_env *e, int ncases)
 		            "情報流出"),
 		        NULL, NULL, NULL),
 		    0);
-		ck_assert_int_eq(
-		    fx_submit(
-		        e->w,
-		        fx_report("rep1", "d1",
-		                  CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-		                  "未受理のまま"),
-		        NULL, late, NULL),
-		    0);
+		fx_report_d1(e->w, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+		             "未受理のまま", late);
 		ck_assert_int_eq(
 		    fx_submit(e->w,
 		              deadline_event(late, CASE_DEADLINE_ACK,
@@ -152,14 +146,8 @@ build_ledger(struct fx_env *e, int ncases)
 	for (int i = 0; i < ncases; i++) {
 		char id[12], title[64];
 		snprintf(title, sizeof(title), "事案 %d: USBメモリの紛失", i);
-		ck_assert_int_eq(
-		    fx_submit(
-		        e->w,
-		        fx_report("rep1", "d1",
-		                  CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-		                  title),
-		        NULL, id, NULL),
-		    0);
+		fx_report_d1(e->w, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+		             title, id);
 		ck_assert_int_eq(
 		    fx_submit(e->w,
 		              fx_case_event(

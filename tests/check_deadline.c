@@ -137,9 +137,7 @@ env_free(struct env *e)
 static void
 report(struct env *e, Csirt__V1__Category cat, char id[16])
 {
-	ck_assert_int_eq(fx_submit(e->w, fx_report("rep1", "d1", cat, "紛失"),
-	                           NULL, id, NULL),
-	                 0);
+	fx_report_d1(e->w, cat, "紛失", id);
 }
 
 /* The 情報セキュリティ管理者 acknowledges case `id`. */

@@ -921,13 +921,8 @@ START_TEST(test_evidence_reader_rejects_tampering)
 	fx_env_init(&e);
 	fx_env_open(&e);
 	fx_seed_directory(e.w);
-	ck_assert_int_eq(
-	    fx_submit(e.w,
-	              fx_report("rep1", "d1",
-	                        CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-	                        "t"),
-	              NULL, case_id, NULL),
-	    0);
+	fx_report_d1(e.w, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT, "t",
+	             case_id);
 	path = util_path_join(e.dir, "stage");
 	ck_assert_int_eq(evidence_stage_new(&st, path, n), 0);
 	ck_assert_int_eq(evidence_stage_append(st, 0, content, 1000), 0);

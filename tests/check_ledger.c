@@ -60,13 +60,8 @@ run_lifecycle(struct writer *w, char id[12], const char *title)
 	     CSIRT__V1__ROLE__ROLE_CSIRT_LEAD},
 	};
 
-	ck_assert_int_eq(
-	    fx_submit(w,
-	              fx_report("rep1", "d1",
-	                        CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-	                        title),
-	              NULL, id, NULL),
-	    0);
+	fx_report_d1(w, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT, title,
+	             id);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(steps); i++)
 		ck_assert_msg(
 		    fx_submit(w,
@@ -259,13 +254,8 @@ START_TEST(test_ledger_rejected_command_never_reaches_ledger)
 	fx_env_init(&e);
 	fx_env_open(&e);
 	fx_seed_directory(e.w);
-	ck_assert_int_eq(
-	    fx_submit(e.w,
-	              fx_report("rep1", "d1",
-	                        CSIRT__V1__CATEGORY__CATEGORY_SERIOUS_OUTAGE,
-	                        "重大障害"),
-	              NULL, id, NULL),
-	    0);
+	fx_report_d1(e.w, CSIRT__V1__CATEGORY__CATEGORY_SERIOUS_OUTAGE,
+	             "重大障害", id);
 	before = ledger_head_hex(&e);
 	/* Resolve straight from REPORTED: illegal. */
 	ck_assert_int_eq(
@@ -350,22 +340,11 @@ deadline_history(struct writer *w)
 	int64_t now = util_time_now_ms();
 
 	writer_set_policy(w, &p);
-	ck_assert_int_eq(
-	    fx_submit(w,
-	              fx_report("rep1", "d1",
-	                        CSIRT__V1__CATEGORY__CATEGORY_INFORMATION_LEAK,
-	                        "情報流出"),
-	              NULL, NULL, NULL),
-	    0);
+	fx_report_d1(w, CSIRT__V1__CATEGORY__CATEGORY_INFORMATION_LEAK,
+	             "情報流出", NULL);
 	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(
-		    fx_submit(
-		        w,
-		        fx_report("rep1", "d1",
-		                  CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-		                  "未受理のまま"),
-		        NULL, ids[i], NULL),
-		    0);
+		fx_report_d1(w, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+		             "未受理のまま", ids[i]);
 		ck_assert_int_eq(
 		    fx_submit(w,
 		              deadline_event(ids[i], CASE_DEADLINE_ACK, now,
@@ -475,14 +454,8 @@ START_TEST(test_ledger_writer_thread_commits)
 	fx_env_open(&e);
 	fx_seed_directory(e.w);
 	for (int i = 0; i < NCASES; i++)
-		ck_assert_int_eq(
-		    fx_submit(
-		        e.w,
-		        fx_report("rep1", "d1",
-		                  CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-		                  "スレッド試験"),
-		        NULL, ids[i], NULL),
-		    0);
+		fx_report_d1(e.w, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+		             "スレッド試験", ids[i]);
 	/* Queued as clients would send them, a few at a time, so that they
 	 * arrive while batches are applied and join them (counted below). */
 	ck_assert_int_eq(writer_start(e.w), 0);
@@ -824,13 +797,8 @@ START_TEST(test_ledger_note_edits_versioned)
 	fx_env_init(&e);
 	fx_env_open(&e);
 	fx_seed_directory(e.w);
-	ck_assert_int_eq(
-	    fx_submit(e.w,
-	              fx_report("rep1", "d1",
-	                        CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-	                        "モバイルPCの紛失"),
-	              NULL, id, NULL),
-	    0);
+	fx_report_d1(e.w, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+	             "モバイルPCの紛失", id);
 	ck_assert_int_eq(
 	    fx_submit(e.w,
 	              fx_case_event(
@@ -1745,13 +1713,8 @@ START_TEST(test_ledger_case_event_buckets)
 	fx_env_init(&e);
 	fx_env_open(&e);
 	fx_seed_directory(e.w);
-	ck_assert_int_eq(
-	    fx_submit(e.w,
-	              fx_report("rep1", "d1",
-	                        CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-	                        "端末紛失 A"),
-	              NULL, a, NULL),
-	    0);
+	fx_report_d1(e.w, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+	             "端末紛失 A", a);
 	ck_assert_int_eq(
 	    fx_submit(e.w,
 	              fx_report("rep2", "d2",

@@ -115,13 +115,8 @@ env_init(struct env *e, bool investigating)
 	fx_env_init(&e->fx);
 	fx_env_open(&e->fx);
 	fx_seed_directory(e->fx.w);
-	ck_assert_int_eq(
-	    fx_submit(e->fx.w,
-	              fx_report("rep1", "d1",
-	                        CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
-	                        "紛失"),
-	              NULL, e->id, NULL),
-	    0);
+	fx_report_d1(e->fx.w, CSIRT__V1__CATEGORY__CATEGORY_LOST_EQUIPMENT,
+	             "紛失", e->id);
 	ck_assert_int_eq(
 	    fx_submit(e->fx.w,
 	              fx_case_event(e->id,

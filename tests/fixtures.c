@@ -107,6 +107,15 @@ fx_report(const char *actor, const char *division, Csirt__V1__Category category,
 	return ev;
 }
 
+void
+fx_report_d1(struct writer *w, Csirt__V1__Category category, const char *title,
+             char *case_id_out)
+{
+	ck_assert_msg(fx_submit(w, fx_report("rep1", "d1", category, title),
+	                        NULL, case_id_out, NULL) == 0,
+	              "report \"%s\": %s", title, csirt_error_msg());
+}
+
 #define FX_PAYLOAD(PC, type, init, field, member)                              \
 	case PC: {                                                             \
 		type *p = util_xcalloc(1, sizeof(*p));                         \
@@ -558,14 +567,8 @@ fx_request_history(struct writer *w, char *case_id_out)
 	Csirt__V1__Event *ev;
 	char id[12];
 
-	ck_assert_int_eq(
-	    fx_submit(
-	        w,
-	        fx_report("rep1", "d1",
-	                  CSIRT__V1__CATEGORY__CATEGORY_PERSONAL_DEVICE_MISUSE,
-	                  "私有スマートフォンの無断接続"),
-	        NULL, id, NULL),
-	    0);
+	fx_report_d1(w, CSIRT__V1__CATEGORY__CATEGORY_PERSONAL_DEVICE_MISUSE,
+	             "私有スマートフォンの無断接続", id);
 	FX_OK(fx_case_event(id, CSIRT__V1__EVENT__PAYLOAD_CASE_ESCALATED, "sm",
 	                    CSIRT__V1__ROLE__ROLE_SECURITY_MANAGER, "CSIRTへ"));
 	FX_OK(fx_case_event(id, CSIRT__V1__EVENT__PAYLOAD_INVESTIGATION_OPENED,

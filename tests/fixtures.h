@@ -66,6 +66,11 @@ void fx_request_history(struct writer *w, char *case_id_out);
 int fx_submit(struct writer *w, Csirt__V1__Event *ev, const char *note_text,
               char *case_id_out, char *commit_out);
 
+/* Reports a case of d1 as rep1 (fx_report()) and requires it accepted;
+ * `case_id_out` (may be NULL, 12 bytes) gets the case id. */
+void fx_report_d1(struct writer *w, Csirt__V1__Category category,
+                  const char *title, char *case_id_out);
+
 /* Seeds a division "d1" (and "d2"), and users: rep1 (reporter, d1), rep2
  * (reporter, d2), sm (security manager), lead, inv (investigator). */
 void fx_seed_directory(struct writer *w);
