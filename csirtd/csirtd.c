@@ -23,6 +23,7 @@
 #include "index.h"
 #include "keystore.h"
 #include "log.h"
+#include "malloc_info.h"
 #include "mirror.h"
 #include "rpc.h"
 #include "server.h"
@@ -353,6 +354,8 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	struct commit_listeners cl;
 	struct mirror *mirror = NULL;
 	struct metrics_env me;
+	char alloc[96];
+	bool alloc_in_use;
 	char *ixp = util_path_join(cfg->data_dir, "index.sqlite");
 	char *ledger_dir = util_path_join(cfg->data_dir, "ledger.git");
 	int rc = EXIT_RUNTIME;
@@ -475,10 +478,12 @@ cmd_run(const struct config *cfg, struct crypto_tls *tls, struct reload *reload)
 	deadline_sched_run(ds);                    /* re-arm from the index */
 	mirror_notify(mirror, writer_last_seq(w)); /* catch up after a stop */
 	reload->srv = srv;
+	malloc_info_name(alloc, sizeof(alloc), &alloc_in_use);
 	log_info("listening", "scheme", server_scheme(srv), "addr",
 	         server_address(srv), "client_certs",
 	         tls != NULL && crypto_tls_mtls(tls) ? "required" : "no",
-	         "data", cfg->data_dir, "version", CSIRT_VERSION);
+	         "data", cfg->data_dir, "version", CSIRT_VERSION, "allocator",
+	         alloc_in_use ? alloc : "system");
 	printf("csirtd listening on %s://%s\n", server_scheme(srv),
 	       server_address(srv));
 	fflush(stdout);
@@ -553,10 +558,16 @@ main(int argc, char **argv)
 			usage(stdout);
 			rc = 0;
 			goto done;
-		case 'V':
-			printf("csirtd %s\n", CSIRT_VERSION);
+		case 'V': {
+			char alloc[96];
+			bool in_use;
+
+			malloc_info_name(alloc, sizeof(alloc), &in_use);
+			printf("csirtd %s\nallocator: %s%s\n", CSIRT_VERSION,
+			       alloc, in_use ? "" : " (linked, not in use)");
 			rc = 0;
 			goto done;
+		}
 		default:
 			usage(stderr);
 			rc = EXIT_USAGE;

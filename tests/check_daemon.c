@@ -337,7 +337,12 @@ START_TEST(test_daemon_cli_help_version_check)
 	ck_assert_ptr_nonnull(strstr(out.data, "--listen ADDR:PORT"));
 	buf_reset(&out);
 	ck_assert_int_eq(run_csirtd(&out, "--version", NULL, NULL), 0);
-	ck_assert_str_eq(out.data, "csirtd " CSIRT_VERSION "\n");
+	/* The version, then the allocator the build chose, in use. */
+	ck_assert_ptr_nonnull(strstr(out.data,
+	                             "csirtd " CSIRT_VERSION
+	                             "\nallocator: " CSIRTD_MALLOC_EXPECT));
+	ck_assert_ptr_null(strstr(out.data, "not in use"));
+	ck_assert_int_eq(out.data[out.len - 1], '\n');
 	buf_reset(&out);
 	ck_assert_int_eq(run_csirtd(&out, "-n", "--listen", "127.0.0.1:9"), 0);
 	ck_assert_ptr_nonnull(strstr(out.data, "listen = 127.0.0.1:9"));

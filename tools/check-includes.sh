@@ -29,4 +29,5 @@ check 'protobuf-c/' csirtd/codec.c
 check 'jansson\.h' 'csirtd/codec.c tests/check_codec.c tests/fuzz/fuzz_common.c'
 check 'zlib\.h' 'csirtd/ledger.c csirtd/ledger_pack.c'
 check 'libdeflate\.h' csirtd/ledger.c
+check 'jemalloc/' csirtd/malloc_info.c
 exit $status

@@ -9,6 +9,7 @@ PACKAGES="build-essential cmake pkg-config git curl ca-certificates \
 openssh-client sqlite3 clang libclang-rt-dev groff-base openssl bsdutils \
 libevent-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler \
 libgit2-dev check libsodium-dev libssl-dev libjansson-dev zlib1g-dev libdeflate-dev \
+libjemalloc-dev \
 chromium fonts-ipafont-gothic"
 # The web client's browser tests (tools/check-web.sh) use Debian's chromium
 # (fonts-ipafont-gothic renders Japanese in their screenshots) and node/npm

@@ -9,7 +9,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 command -v valgrind >/dev/null || { echo "valgrind-suite: no valgrind (apt install valgrind)" >&2; exit 1; }
-cmake -S . -B build-vg -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S . -B build-vg -DCMAKE_BUILD_TYPE=Debug -DCSIRTD_MALLOC=system >/dev/null
 cmake --build build-vg -j "$(nproc)" --target check_runner csirtd csirt csirt-audit >/dev/null
 suites=${*:-daemon api authz cli gitweb}
 export CSIRT_TEST_DAEMON_WRAPPER="valgrind --quiet --error-exitcode=99 \
