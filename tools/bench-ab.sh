@@ -9,15 +9,16 @@
 #   -n PAIRS        A/B pairs to run (default 3)
 #   -b CSIRT-BENCH  the client (default build-rel/tools/csirt-bench)
 #
-# Every other option goes to csirt-bench as it is (default: --workload note
-# --seconds 6), e.g. `--cases 1024` or `--connections 256`.  Prints one line
+# Every other option goes to csirt-bench after `--workload note --seconds 6`,
+# which it overrides (csirt-bench takes an option's last value), e.g.
+# `--cases 1024`, `--connections 256` or `--workload get`.  Prints one line
 # a run (req/s, p99, CPU a request, the writer's ms a batch by phase), then
 # the medians and the ratios.  Copy a build aside before rebuilding it:
 # each run starts the binary anew.
 set -eu
 
 usage() {
-	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 }
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,7 +59,11 @@ shift 2
 for f in "$a" "$b" "$bench"; do
 	[ -x "$f" ] || { echo "bench-ab: $f is not an executable" >&2; exit 2; }
 done
-[ $# -gt 0 ] || set -- --workload note --seconds 6
+# The defaults first, so that `--connections 256` alone still runs notes
+# for 6 s (they were dropped once any option was given, and such a run
+# measured the mixed workload for 10 s).
+set -- --workload note --seconds 6 "$@"
+echo "bench-ab: $pairs pairs of csirt-bench --csirtd A|B $*"
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
