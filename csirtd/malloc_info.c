@@ -5,11 +5,12 @@
  * loop allocates a command, the writer frees it; the commit thread builds
  * trees the writer's batch outlives), and glibc's arenas paid for that in
  * locks and malloc_consolidate().  Linked with jemalloc, csirt-bench note
- * at 64 connections made 8.4 % more notes a second with 10.5 % less CPU a
- * request (tools/bench-ab.sh, 5 pairs); glibc's tunables (a larger
- * tcache, trim and mmap thresholds) changed nothing, and tcmalloc cost
- * 2.8 % of the rate.  Sanitizer and valgrind builds keep the system
- * allocator, which they replace (CMake's CSIRTD_MALLOC).
+ * at 64 connections made 13 % more notes a second with 11 % less CPU a
+ * request (tools/bench-ab.sh, medians of 6 pairs; 1.06-1.12 in three
+ * earlier sets); glibc's tunables (a larger tcache, trim and mmap
+ * thresholds) changed nothing, and tcmalloc cost 2.8 % of the rate.
+ * Sanitizer and valgrind builds keep the system allocator, which they
+ * replace (CMake's CSIRTD_MALLOC).
  */
 #include <stdint.h>
 #include <stdio.h>
