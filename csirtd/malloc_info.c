@@ -4,11 +4,13 @@
  * Why jemalloc: the daemon's threads hand memory to one another (the event
  * loop allocates a command, the writer frees it; the commit thread builds
  * trees the writer's batch outlives), and glibc's arenas paid for that in
- * locks and malloc_consolidate().  Linked with jemalloc, csirt-bench note
- * at 64 connections made 13 % more notes a second with 11 % less CPU a
- * request (tools/bench-ab.sh, medians of 6 pairs; 1.06-1.12 in three
- * earlier sets); glibc's tunables (a larger tcache, trim and mmap
- * thresholds) changed nothing, and tcmalloc cost 2.8 % of the rate.
+ * locks and malloc_consolidate().  Linked with jemalloc, the allocator's
+ * share of the writer's perf samples fell from 9.0 to 5.1 %, of the commit
+ * thread's from 12.3 to 4.4 %, of the loop's from 7.8 to 4.7 %.  The rate
+ * (csirt-bench note, 64 connections, tools/bench-ab.sh) gained 6-13 % in
+ * busy hours and nothing in quiet ones (0.97-1.01; README, session 13).
+ * glibc's tunables (a larger tcache, trim and mmap thresholds) changed
+ * nothing, and tcmalloc cost 2.8 % of the rate.
  * Sanitizer and valgrind builds keep the system allocator, which they
  * replace (CMake's CSIRTD_MALLOC).
  */
