@@ -241,20 +241,19 @@ conn_header(const struct conn *c)
 }
 
 /* The status line and headers, `len` being the body length that follows
- * (or would, for HEAD), into `dst`; their length, or -1 when they do not
- * fit in `cap`. */
+ * (or would, for HEAD), into `dst` as snprintf() does: their length, which
+ * is `cap` or more when they did not fit (then formatted again into room
+ * of that length + 1), or -1 on an error. */
 static int
 conn_head_format(const struct conn *c, char *dst, size_t cap, int status,
                  const char *content_type, size_t len, const char *extra)
 {
-	int n = snprintf(dst, cap,
-	                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	                 "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-	                 "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
-	                 status, http_reason(status), content_type, len,
-	                 conn_header(c), extra != NULL ? extra : "");
-
-	return n >= 0 && (size_t)n < cap ? n : -1;
+	return snprintf(dst, cap,
+	                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	                "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+	                "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
+	                status, http_reason(status), content_type, len,
+	                conn_header(c), extra != NULL ? extra : "");
 }
 
 /* Whether the current request is HEAD (no body in the reply). */
@@ -303,20 +302,23 @@ conn_write_head(struct conn *c, int status, const char *content_type,
                 size_t len, const char *extra)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	char head[1024];
+	char head[1024], *big;
 	int n = conn_head_format(c, head, sizeof(head), status, content_type,
 	                         len, extra);
 
-	if (n >= 0) {
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(head)) {
 		evbuffer_add(out, head, (size_t)n);
 		return;
 	}
-	evbuffer_add_printf(out,
-	                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	                    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-	                    "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
-	                    status, http_reason(status), content_type, len,
-	                    conn_header(c), extra != NULL ? extra : "");
+	/* A long `extra`: formatted again into room for all of it. */
+	big = util_xmalloc((size_t)n + 1);
+	n = conn_head_format(c, big, (size_t)n + 1, status, content_type, len,
+	                     extra);
+	if (n >= 0)
+		evbuffer_add(out, big, (size_t)n);
+	free(big);
 }
 
 static void
@@ -331,7 +333,7 @@ conn_write(struct conn *c, int status, const char *content_type,
 		return;
 	hlen = conn_head_format(c, head, sizeof(head), status, content_type,
 	                        len, extra);
-	if (hlen < 0) { /* a long `extra` */
+	if (hlen < 0 || (size_t)hlen >= sizeof(head)) { /* a long `extra` */
 		conn_write_head(c, status, content_type, len, extra);
 		if (blen > 0)
 			evbuffer_add(bufferevent_get_output(c->bev), body,
