@@ -27,6 +27,8 @@
  * than half of it merges the smallest first. */
 #define LEDGER_MERGE_FANOUT 16
 #define LEDGER_MAX_PACKS 96
+/* Replaced ref files waiting for the spares thread to close them. */
+#define LEDGER_RETIRED_MAX 8
 
 struct ledger;
 struct buf;

@@ -4,6 +4,7 @@
  * reconciliation and refusal of rewritten history.
  */
 #include <check.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1679,6 +1681,88 @@ START_TEST(test_ledger_ref_lock_linked)
 }
 END_TEST
 
+/* This process's descriptors of files in `repo`/refs/heads: those of the
+ * ref's current file (its inode) and those of replaced ones (deleted),
+ * not counting the unnamed file made ready for the next lock ("#<inode>
+ * (deleted)"). */
+static void
+ref_fds(const char *repo, int *current, int *replaced)
+{
+	struct buf ref = BUF_INIT, heads = BUF_INIT;
+	struct stat want;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	*current = *replaced = 0;
+	buf_printf(&ref, "%s/refs/heads/ledger", repo);
+	buf_printf(&heads, "%s/refs/heads/", repo);
+	ck_assert_int_eq(stat(ref.data, &want), 0);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		char link[300], target[4096];
+		struct stat st;
+		ssize_t n;
+
+		if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, heads.data, heads.len) != 0 ||
+		    stat(link, &st) != 0)
+			continue;
+		if (st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+			(*current)++;
+		else if (target[heads.len] != '#' && /* the next lock */
+		         strstr(target, " (deleted)") != NULL)
+			(*replaced)++;
+	}
+	closedir(d);
+	buf_free(&ref);
+	buf_free(&heads);
+}
+
+/* A batch keeps the ref's new file open, and the file it replaced is
+ * closed by the spares thread, not the writer (its last close frees its
+ * blocks: a synchronous discard on a file system mounted with
+ * `discard`); none is left open, and none after the close. */
+START_TEST(test_ledger_ref_file_retired)
+{
+	char *dir = tu_tmpdir();
+	struct crypto_signer *signer = NULL;
+	struct ledger *lg = NULL;
+	struct buf repo = BUF_INIT;
+	char commit[LEDGER_OID_HEX], path[32];
+	int current = 0, replaced = 0;
+	int64_t t = 1790000000000;
+
+	ledger_fresh(dir, &repo, &signer, &lg);
+	for (int i = 0; i < 3 * LEDGER_RETIRED_MAX; i++) {
+		snprintf(path, sizeof(path), "f%d.txt", i);
+		ck_assert_int_eq(commit_one(lg, &t, path, "x", commit), 0);
+		ref_fds(repo.data, &current, &replaced);
+		ck_assert_int_eq(current, 1);
+		ck_assert_int_le(replaced, LEDGER_RETIRED_MAX);
+	}
+	for (int i = 0; i < 5000 && replaced > 0; i++) {
+		usleep(1000);
+		ref_fds(repo.data, &current, &replaced);
+	}
+	ck_assert_int_eq(replaced, 0);
+	ck_assert_int_eq(current, 1);
+	ledger_close(lg);
+	ref_fds(repo.data, &current, &replaced);
+	ck_assert_int_eq(current + replaced, 0);
+	assert_ref_alone(repo.data, commit);
+	crypto_signer_free(signer);
+	buf_free(&repo);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 /* How many event files case `id` has in each of its events/ buckets:
  * "000 99\n001 14\n". */
 static void
@@ -1858,6 +1942,7 @@ ledger_suite(void)
 	tcase_add_test(tc, test_ledger_refuses_rewritten_history);
 	tcase_add_test(tc, test_ledger_stale_lock_recovered);
 	tcase_add_test(tc, test_ledger_ref_lock_linked);
+	tcase_add_test(tc, test_ledger_ref_file_retired);
 	tcase_add_test(tc, test_ledger_case_event_buckets);
 	tcase_add_test(tc, test_layout_case_seq_trailer);
 	tcase_add_test(tc, test_ledger_pack_count_bounded);
