@@ -841,13 +841,21 @@ merge_out(int fd, struct buf *out, const void *p, size_t n)
 		return -1;
 	/* Start writing it back now: left to the closing fsync, a merge's
 	 * megabytes reached the disk in one burst, and the writer's fsync
-	 * then waited behind them. */
+	 * then waited behind them.  And wait for what came before it, so
+	 * that at most two of these are queued at the device: started and
+	 * not waited for, a merge of hundreds of megabytes was queued in a
+	 * second, and the batches' fsyncs behind it took up to a second. */
 	{
 		off_t end = lseek(fd, 0, SEEK_CUR);
-		if (end > 0)
-			(void)sync_file_range(fd, end - (off_t)out->len,
-			                      (off_t)out->len,
+		off_t start = end - (off_t)out->len;
+
+		if (end > 0) {
+			(void)sync_file_range(fd, start, (off_t)out->len,
 			                      SYNC_FILE_RANGE_WRITE);
+			if (start > 0)
+				(void)sync_file_range(
+				    fd, 0, start, SYNC_FILE_RANGE_WAIT_BEFORE);
+		}
 	}
 	buf_reset(out);
 	return 0;

@@ -5,7 +5,7 @@
  * OpenBSD's x* wrappers: a daemon that cannot allocate a few bytes cannot
  * keep its promises, and pretending otherwise multiplies untested paths.
  */
-#define _GNU_SOURCE /* SCHED_IDLE */
+#define _GNU_SOURCE /* SCHED_IDLE, sync_file_range */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -199,6 +199,21 @@ util_mkdir_p(const char *path, mode_t mode)
 		return csirt_error_set(CSIRT_EFAIL, "mkdir %s: %s", tmp,
 		                       strerror(errno));
 	return 0;
+}
+
+void
+util_writeback_paced(int fd, off_t chunk)
+{
+	struct stat st;
+
+	if (chunk <= 0 || fstat(fd, &st) != 0)
+		return;
+	for (off_t off = 0; off < st.st_size; off += chunk)
+		if (sync_file_range(fd, off, chunk,
+		                    SYNC_FILE_RANGE_WAIT_BEFORE |
+		                        SYNC_FILE_RANGE_WRITE |
+		                        SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+			return;
 }
 
 int

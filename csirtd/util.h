@@ -27,6 +27,11 @@ int util_time_parse(int64_t *out, const char *s);
 /* ---- files */
 int util_mkdir_p(const char *path, mode_t mode);
 int util_fsync_path(const char *path);
+/* Writes `fd`'s dirty pages back `chunk` bytes at a time, each written
+ * before the next is started, so that the device never has more than a
+ * chunk of this file queued ahead of others' fsyncs; for a background
+ * thread, before its fsync.  Errors are left to that fsync. */
+void util_writeback_paced(int fd, off_t chunk);
 /* Creates `path` (replacing a leftover) and writes `data`; *out is the
  * open descriptor (the caller fsyncs and closes it), -1 on failure. */
 int util_write_file_fd(int *out, const char *path, const void *data, size_t len,

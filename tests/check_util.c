@@ -1,10 +1,16 @@
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "suites.h"
@@ -106,6 +112,70 @@ START_TEST(test_util_write_file_atomic)
 	free(text);
 	tu_rmrf(dir);
 	free(path);
+	free(dir);
+}
+END_TEST
+
+/* Extents of `fd` the file system has yet to allocate (dirty pages not
+ * written back: FIEMAP_EXTENT_DELALLOC), and the bytes its extents map. */
+static void
+delalloc_extents(int fd, int *delalloc, uint64_t *mapped)
+{
+	enum { N = 256 };
+	struct fiemap *fm =
+	    calloc(1, sizeof(*fm) + N * sizeof(fm->fm_extents[0]));
+
+	ck_assert_ptr_nonnull(fm);
+	fm->fm_start = 0;
+	fm->fm_length = FIEMAP_MAX_OFFSET;
+	fm->fm_extent_count = N;
+	ck_assert_msg(ioctl(fd, FS_IOC_FIEMAP, fm) == 0,
+	              "FIEMAP on the test's file system (TMPDIR): %s",
+	              strerror(errno));
+	*delalloc = 0;
+	*mapped = 0;
+	for (uint32_t i = 0; i < fm->fm_mapped_extents; i++) {
+		if (fm->fm_extents[i].fe_flags & FIEMAP_EXTENT_DELALLOC)
+			(*delalloc)++;
+		*mapped += fm->fm_extents[i].fe_length;
+	}
+	free(fm);
+}
+
+/* Paced write-back leaves none of the file to be written, its last
+ * partial chunk included (the data is then on its blocks, and the fsync
+ * after it has only the inode left to write). */
+START_TEST(test_util_writeback_paced)
+{
+	char *dir = tu_tmpdir();
+	struct buf path = BUF_INIT;
+	size_t len = 3 * 1024 * 1024 + 12345;
+	char *data = malloc(len);
+	uint64_t mapped = 0;
+	int fd, delalloc = 0;
+
+	ck_assert_ptr_nonnull(data);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)(i * 131 + i / 4096);
+	buf_printf(&path, "%s/f", dir);
+	fd = open(path.data, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	/* Written, not yet written back: the test means something only on
+	 * a file system that allocates late (ext4, xfs, btrfs). */
+	delalloc_extents(fd, &delalloc, &mapped);
+	ck_assert_msg(delalloc > 0,
+	              "the file system wrote the file back at once: "
+	              "run the test with TMPDIR on ext4 or xfs");
+	util_writeback_paced(fd, 1024 * 1024);
+	delalloc_extents(fd, &delalloc, &mapped);
+	ck_assert_int_eq(delalloc, 0);
+	ck_assert_uint_ge(mapped, len);
+	util_writeback_paced(-1, 1024 * 1024); /* a bad descriptor: nothing */
+	close(fd);
+	free(data);
+	buf_free(&path);
+	tu_rmrf(dir);
 	free(dir);
 }
 END_TEST
@@ -219,6 +289,7 @@ util_suite(void)
 	tcase_add_test(tc, test_util_utf8_validation);
 	tcase_add_test(tc, test_util_write_file_atomic);
 	tcase_add_test(tc, test_util_buf_grows);
+	tcase_add_test(tc, test_util_writeback_paced);
 	tcase_add_test(tc, test_util_formatters_match_snprintf);
 	suite_add_tcase(s, tc);
 	return s;
