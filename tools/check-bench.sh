@@ -4,7 +4,8 @@
 # of every kind without an error, and report the daemon's CPU per request
 # by thread (the loop, the writer and the commit thread, by the names
 # csirtd gives them), where the writer's time went (its phases, from
-# /metrics), and the figures of each half second (--interval); and that
+# /metrics), the figures of each half second (--interval) and of the fsync
+# probe beside the load (--probe-fsync); and that
 # bench-ab.sh alternates two builds and prints their medians.
 # Figures are printed, never asserted.
 #
@@ -16,7 +17,8 @@ bare=$3
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$bench" --csirtd "$csirtd" --bare "$bare" --workload mixed \
-	--connections 4 --seconds 1 --warmup 0 --interval 0.5 --json "$out"
+	--connections 4 --seconds 1 --warmup 0 --interval 0.5 --probe-fsync \
+	--json "$out"
 status=0
 # need PATTERN WHAT: the JSON must match PATTERN (grep), else WHAT fails.
 need() {
@@ -44,6 +46,9 @@ for t in 0.5 1.0; do
 	need "{\"t\":$t,\"requests\":[1-9][0-9]*,\"errors\":0," \
 		"no interval ending at $t s"
 done
+# --probe-fsync: its writes and fsyncs beside the load, none failed.
+need '"fsync_probe":{"probes":[1-9][0-9]*,"errors":0,"p50_ms":[0-9]' \
+	"no fsync probe figures"
 need '"reconnects":0}' "connections were dropped"
 # tools/bench-ab.sh: one pair of runs of the same daemon gives both medians
 # and their ratio; bad input is refused with a message.
