@@ -12,8 +12,9 @@
 # Every other option goes to csirt-bench after `--workload note --seconds 6`,
 # which it overrides (csirt-bench takes an option's last value), e.g.
 # `--cases 1024`, `--connections 256` or `--workload get`.  Prints one line
-# a run (req/s, p99, CPU a request, the writer's ms a batch by phase), then
-# the medians and the ratios.  Copy a build aside before rebuilding it:
+# a run (req/s, p99, CPU a request, the writer's ms a batch by phase, and
+# with --probe-fsync the probe's p99 and maximum: a run whose device stalled
+# shows there), then the medians and the ratios.  Copy a build aside before rebuilding it:
 # each run starts the binary anew.
 set -eu
 
@@ -87,8 +88,10 @@ run() {
 			gsub(/,/, "")
 			for (i = 1; i < NF; i += 2) ph = ph " " $i "=" $(i + 1)
 		}
+		/^  fsync / { probe = " probe_p99=" $9 " probe_max=" $11 }
 		END {
 			if (rps == "") exit 1
+			ph = ph probe
 			printf "%s %s %s %s%s\n", who, rps, p99, (cpu == "" ? "-" : cpu), ph
 		}' "$out/last") || {
 		echo "bench-ab: no figures from csirt-bench on $bin:" >&2

@@ -54,13 +54,14 @@ need '"reconnects":0}' "connections were dropped"
 # and their ratio; bad input is refused with a message.
 # No --workload: the default (note) stays under the options given.
 ab=$(sh "$(dirname "$0")/bench-ab.sh" -n 1 -b "$bench" "$csirtd" "$csirtd" \
-	--connections 4 --seconds 1 --warmup 0 2>&1) || {
+	--connections 4 --seconds 1 --warmup 0 --probe-fsync 2>&1) || {
 	echo "FAIL: bench-ab.sh failed: $ab"
 	status=1
 }
 for want in "median A: [1-9][0-9]* req/s" "median B: [1-9][0-9]* req/s" \
 	"ratio B/A: [0-9.]* of the throughput" "durable=[0-9]" \
-	"csirt-bench --csirtd A|B --workload note --seconds 6 --connections 4 --seconds 1"; do
+	"probe_p99=[0-9.]* probe_max=[0-9.]*" \
+	"csirt-bench --csirtd A|B --workload note --seconds 6 --connections 4 --seconds 1 --warmup 0 --probe-fsync"; do
 	echo "$ab" | grep -q "$want" || {
 		echo "FAIL: bench-ab.sh printed no \"$want\": $ab"
 		status=1
