@@ -51,7 +51,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "benchlib.h"
@@ -817,7 +816,14 @@ static void
 probe_start(struct probe *p, const char *dir)
 {
 	memset(p, 0, sizeof(*p));
-	p->path = util_path_join(dir, "csirt-bench-fsync-probe");
+	{
+		char name[64];
+
+		/* Its own name: two runs may share a directory. */
+		snprintf(name, sizeof(name), "csirt-bench-fsync-probe.%d",
+		         (int)getpid());
+		p->path = util_path_join(dir, name);
+	}
 	p->fd = open(p->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (p->fd < 0)
 		bl_die("--probe-fsync: cannot create %s: %s", p->path,
