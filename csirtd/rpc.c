@@ -296,11 +296,21 @@ rpc_metrics_write(struct rpc *r, struct buf *out)
 	    "csirt_writer_rejected_total %llu\n"
 	    "# HELP csirt_writer_failed_total Commands failed by storage "
 	    "errors.\n# TYPE csirt_writer_failed_total counter\n"
-	    "csirt_writer_failed_total %llu\n",
+	    "csirt_writer_failed_total %llu\n"
+	    "# HELP csirt_writer_slow_batches_total Batches that took a "
+	    "second or more (each is logged with its phases).\n"
+	    "# TYPE csirt_writer_slow_batches_total counter\n"
+	    "csirt_writer_slow_batches_total %llu\n"
+	    "# HELP csirt_writer_batch_seconds_max The longest batch so "
+	    "far.\n# TYPE csirt_writer_batch_seconds_max gauge\n"
+	    "csirt_writer_batch_seconds_max %llu.%06llu\n",
 	    (unsigned long long)writer_last_seq(r->env.w),
 	    writer_queue_len(r->env.w), (unsigned long long)ws.batches,
 	    (unsigned long long)ws.events, (unsigned long long)ws.max_batch,
-	    (unsigned long long)ws.rejected, (unsigned long long)ws.failed);
+	    (unsigned long long)ws.rejected, (unsigned long long)ws.failed,
+	    (unsigned long long)ws.slow_batches,
+	    (unsigned long long)(ws.longest_batch_us / 1000000),
+	    (unsigned long long)(ws.longest_batch_us % 1000000));
 	buf_puts(out, "# HELP csirt_writer_seconds_total The ledger writer "
 	              "thread's time, by phase of its batches.\n"
 	              "# TYPE csirt_writer_seconds_total counter\n");

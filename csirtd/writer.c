@@ -1377,6 +1377,30 @@ phase_end(struct writer *w, enum writer_phase p)
 	w->phase_mark = now;
 }
 
+/* After a batch: `before` held phase_ns when it was taken.  Counts it
+ * (w->mu held) and returns its length in microseconds, waiting for its
+ * first command not counted; `ms` gets each phase's milliseconds. */
+static uint64_t
+batch_account(struct writer *w, const uint64_t before[WRITER_PHASES],
+              char ms[WRITER_PHASES][24])
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < WRITER_PHASES; i++) {
+		uint64_t ns = w->phase_ns[i] - before[i];
+
+		snprintf(ms[i], sizeof(ms[i]), "%.1f", (double)ns / 1e6);
+		if (i != WRITER_IDLE)
+			total += ns;
+	}
+	total /= 1000;
+	if (total > w->stats.longest_batch_us)
+		w->stats.longest_batch_us = total;
+	if (total >= (uint64_t)WRITER_SLOW_BATCH_MS * 1000)
+		w->stats.slow_batches++;
+	return total;
+}
+
 /* Moves the phases' whole microseconds into stats (w->mu held). */
 static void
 phases_publish(struct writer *w)
@@ -1760,7 +1784,10 @@ writer_main(void *arg)
 		}
 		{
 			struct timespec t0, t1, until, *up = NULL;
+			uint64_t before[WRITER_PHASES], took_us;
+			char ms[WRITER_PHASES][24], total[24], events[24];
 
+			memcpy(before, w->phase_ns, sizeof(before));
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			pthread_mutex_lock(&w->mu);
 			if (w->last_n > 1) {
@@ -1790,12 +1817,26 @@ writer_main(void *arg)
 			}
 			phase_end(w, WRITER_ANSWER);
 			pthread_mutex_lock(&w->mu);
+			took_us = batch_account(w, before, ms);
 			phases_publish(w);
 			w->last_n = n;
 			w->last_us =
 			    (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
 			    (t1.tv_nsec - t0.tv_nsec) / 1000;
 			pthread_mutex_unlock(&w->mu);
+			if (took_us >= (uint64_t)WRITER_SLOW_BATCH_MS * 1000) {
+				snprintf(total, sizeof(total), "%.1f",
+				         (double)took_us / 1000);
+				snprintf(events, sizeof(events), "%zu", n);
+				log_warn("slow ledger batch", "ms", total,
+				         "commands", events, "apply_ms",
+				         ms[WRITER_APPLY], "gather_ms",
+				         ms[WRITER_GATHER], "drain_ms",
+				         ms[WRITER_DRAIN], "durable_ms",
+				         ms[WRITER_DURABLE], "commit_ms",
+				         ms[WRITER_COMMIT], "answer_ms",
+				         ms[WRITER_ANSWER]);
+			}
 		}
 	}
 	free(cmds);

@@ -159,6 +159,10 @@ enum writer_phase {
 };
 extern const char *const writer_phase_names[WRITER_PHASES];
 
+/* A batch this long is logged ("slow ledger batch", by phase): a disk that
+ * stalls shows there, in `durable`. */
+#define WRITER_SLOW_BATCH_MS 1000
+
 struct writer_stats {
 	uint64_t batches;         /* durable batches */
 	uint64_t events;          /* events made durable */
@@ -168,6 +172,11 @@ struct writer_stats {
 	uint64_t checkpoints;     /* checkpoints written since start */
 	uint64_t checkpoint_size; /* tree size of the newest one, or 0 */
 	uint64_t joined;          /* commands that joined a batch under way */
+	/* Batches that took WRITER_SLOW_BATCH_MS or more (waiting for the
+	 * first command not counted), each also logged with its phases, and
+	 * the longest batch so far in microseconds. */
+	uint64_t slow_batches;
+	uint64_t longest_batch_us;
 	/* Where the writer thread's time went, in microseconds since it
 	 * started (WRITER_PHASES, writer_phase_names). */
 	uint64_t phase_us[WRITER_PHASES];

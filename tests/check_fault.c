@@ -507,6 +507,70 @@ START_TEST(test_fault_keystore_stall_off_loop)
 }
 END_TEST
 
+/* A ledger batch held up by a slow disk (the ref lock's fsync stalls for
+ * over a second, then the test releases it) still completes, and the
+ * daemon says so: a "slow ledger batch" warning with its phases, the time
+ * in `durable`, and /metrics counting it with its length. */
+START_TEST(test_fault_slow_batch_logged)
+{
+	struct fault_env f;
+	struct buf body = BUF_INIT;
+	char *log = NULL, *line, *end, *durable;
+	const char *key = "\ncsirt_writer_batch_seconds_max ";
+	size_t len = 0;
+	pid_t pid;
+	int st;
+
+	fault_start(&f);
+	ck_assert_int_eq(logged(&f, "slow ledger batch"), 0);
+	/* The ref lock (an unnamed file linked in: its /proc path is not
+	 * its name). */
+	arm(&f, "fsync STALL refs/heads/\n");
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		struct buf e = BUF_INIT;
+		char *id = NULL;
+
+		_exit(report(&f, "遅いディスクの報告", &id, &e) == 200 ? 0 : 1);
+	}
+	wait_fired(&f);
+	{
+		struct timespec ts = {1, 200 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	arm(&f, "");
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	              "the report failed after the stall: status %d", st);
+	/* The warning comes after the answers: wait for it. */
+	for (int i = 0; i < 500 && logged(&f, "slow ledger batch") == 0; i++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_int_eq(logged(&f, "slow ledger batch"), 1);
+	ck_assert_int_eq(util_read_file(&log, &len, f.a.d.log_path, 1 << 26),
+	                 0);
+	line = strstr(log, "slow ledger batch");
+	end = strchr(line, '\n');
+	ck_assert_ptr_nonnull(end);
+	*end = '\0';
+	durable = strstr(line, " durable_ms=");
+	ck_assert_msg(durable != NULL && strtod(durable + 12, NULL) >= 1000,
+	              "no durable time of a second or more in: %s", line);
+	ck_assert_int_eq(
+	    tu_http(f.a.d.addr, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+	ck_assert_ptr_nonnull(
+	    strstr(body.data, "\ncsirt_writer_slow_batches_total 1\n"));
+	ck_assert_ptr_nonnull(strstr(body.data, key));
+	ck_assert_double_ge(strtod(strstr(body.data, key) + strlen(key), NULL),
+	                    1.0);
+	free(log);
+	buf_free(&body);
+	fault_stop(&f);
+}
+END_TEST
+
 Suite *
 fault_suite(void)
 {
@@ -522,6 +586,7 @@ fault_suite(void)
 	tcase_add_test(tc, test_fault_index_fsync_enospc);
 	tcase_add_test(tc, test_fault_index_rebuilt_after_system_crash);
 	tcase_add_test(tc, test_fault_keystore_stall_off_loop);
+	tcase_add_test(tc, test_fault_slow_batch_logged);
 	suite_add_tcase(s, tc);
 	return s;
 }
