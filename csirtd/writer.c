@@ -1378,20 +1378,19 @@ phase_end(struct writer *w, enum writer_phase p)
 }
 
 /* After a batch: `before` held phase_ns when it was taken.  Counts it
- * (w->mu held) and returns its length in microseconds, waiting for its
- * first command not counted; `ms` gets each phase's milliseconds. */
+ * (w->mu held, before phases_publish()) and returns its length in
+ * microseconds, waiting for its first command not counted; took_ns gets
+ * each phase's nanoseconds. */
 static uint64_t
 batch_account(struct writer *w, const uint64_t before[WRITER_PHASES],
-              char ms[WRITER_PHASES][24])
+              uint64_t took_ns[WRITER_PHASES])
 {
 	uint64_t total = 0;
 
 	for (size_t i = 0; i < WRITER_PHASES; i++) {
-		uint64_t ns = w->phase_ns[i] - before[i];
-
-		snprintf(ms[i], sizeof(ms[i]), "%.1f", (double)ns / 1e6);
+		took_ns[i] = w->phase_ns[i] - before[i];
 		if (i != WRITER_IDLE)
-			total += ns;
+			total += took_ns[i];
 	}
 	total /= 1000;
 	if (total > w->stats.longest_batch_us)
@@ -1399,6 +1398,25 @@ batch_account(struct writer *w, const uint64_t before[WRITER_PHASES],
 	if (total >= (uint64_t)WRITER_SLOW_BATCH_MS * 1000)
 		w->stats.slow_batches++;
 	return total;
+}
+
+/* Logs a slow batch of `n` commands, `took_us` long, by phase. */
+static void
+batch_log_slow(const uint64_t took_ns[WRITER_PHASES], uint64_t took_us,
+               size_t n)
+{
+	char ms[WRITER_PHASES][24], total[24], cmds[24];
+
+	for (size_t i = 0; i < WRITER_PHASES; i++)
+		snprintf(ms[i], sizeof(ms[i]), "%.1f",
+		         (double)took_ns[i] / 1e6);
+	snprintf(total, sizeof(total), "%.1f", (double)took_us / 1000);
+	snprintf(cmds, sizeof(cmds), "%zu", n);
+	log_warn("slow ledger batch", "ms", total, "commands", cmds, "apply_ms",
+	         ms[WRITER_APPLY], "gather_ms", ms[WRITER_GATHER], "drain_ms",
+	         ms[WRITER_DRAIN], "durable_ms", ms[WRITER_DURABLE],
+	         "commit_ms", ms[WRITER_COMMIT], "answer_ms",
+	         ms[WRITER_ANSWER]);
 }
 
 /* Moves the phases' whole microseconds into stats (w->mu held). */
@@ -1784,8 +1802,8 @@ writer_main(void *arg)
 		}
 		{
 			struct timespec t0, t1, until, *up = NULL;
-			uint64_t before[WRITER_PHASES], took_us;
-			char ms[WRITER_PHASES][24], total[24], events[24];
+			uint64_t before[WRITER_PHASES], took[WRITER_PHASES],
+			    took_us;
 
 			memcpy(before, w->phase_ns, sizeof(before));
 			clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1817,26 +1835,15 @@ writer_main(void *arg)
 			}
 			phase_end(w, WRITER_ANSWER);
 			pthread_mutex_lock(&w->mu);
-			took_us = batch_account(w, before, ms);
+			took_us = batch_account(w, before, took);
 			phases_publish(w);
 			w->last_n = n;
 			w->last_us =
 			    (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
 			    (t1.tv_nsec - t0.tv_nsec) / 1000;
 			pthread_mutex_unlock(&w->mu);
-			if (took_us >= (uint64_t)WRITER_SLOW_BATCH_MS * 1000) {
-				snprintf(total, sizeof(total), "%.1f",
-				         (double)took_us / 1000);
-				snprintf(events, sizeof(events), "%zu", n);
-				log_warn("slow ledger batch", "ms", total,
-				         "commands", events, "apply_ms",
-				         ms[WRITER_APPLY], "gather_ms",
-				         ms[WRITER_GATHER], "drain_ms",
-				         ms[WRITER_DRAIN], "durable_ms",
-				         ms[WRITER_DURABLE], "commit_ms",
-				         ms[WRITER_COMMIT], "answer_ms",
-				         ms[WRITER_ANSWER]);
-			}
+			if (took_us >= (uint64_t)WRITER_SLOW_BATCH_MS * 1000)
+				batch_log_slow(took, took_us, n);
 		}
 	}
 	free(cmds);
