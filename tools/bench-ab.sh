@@ -83,7 +83,7 @@ run() {
 	line=$(awk -v who="$who" '
 		/^  all / { rps = $2; p99 = $9 }
 		/^  CPU / { cpu = $2 }
-		/^  writer / {
+		/^  writer .*ms a batch: / {
 			sub(/.*ms a batch: /, "")
 			gsub(/,/, "")
 			for (i = 1; i < NF; i += 2) ph = ph " " $i "=" $(i + 1)

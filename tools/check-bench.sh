@@ -42,6 +42,8 @@ for phase in idle apply gather drain durable commit answer; do
 		"no writer phase \"$phase\""
 done
 need '"durable":[0-9]*\.[0-9]*[1-9]' "no time in durable writes"
+need '"writer":{.*"slow_batches":[0-9]*,"longest_batch_ms":[0-9]*\.[0-9]*[1-9]' \
+	"no slow batch count or longest batch"
 for t in 0.5 1.0; do
 	need "{\"t\":$t,\"requests\":[1-9][0-9]*,\"errors\":0," \
 		"no interval ending at $t s"

@@ -145,6 +145,9 @@ static const char *const writer_phases[WRITER_PHASES] = {
 struct writer_snap {
 	bool have;
 	double batches, events, phase_s[WRITER_PHASES];
+	/* csirt_writer_slow_batches_total, csirt_writer_batch_seconds_max
+	 * (-1: not in /metrics: an older daemon) */
+	double slow, longest_s;
 };
 
 struct run {
@@ -175,6 +178,7 @@ writer_snap(struct writer_snap *s, const char *addr)
 	struct buf req = BUF_INIT, body = BUF_INIT;
 
 	memset(s, 0, sizeof(*s));
+	s->slow = s->longest_s = -1;
 	buf_printf(&req,
 	           "GET /metrics HTTP/1.1\r\nHost: %s\r\n"
 	           "Connection: close\r\n\r\n",
@@ -193,6 +197,13 @@ writer_snap(struct writer_snap *s, const char *addr)
 			else if (sscanf(l, "csirt_writer_events_total %lf",
 			                &v) == 1)
 				s->events = v;
+			else if (sscanf(l,
+			                "csirt_writer_slow_batches_total %lf",
+			                &v) == 1)
+				s->slow = v;
+			else if (sscanf(l, "csirt_writer_batch_seconds_max %lf",
+			                &v) == 1)
+				s->longest_s = v;
 			else if (sscanf(
 			             l,
 			             "csirt_writer_seconds_total{phase=\"%31["
@@ -236,7 +247,18 @@ writer_print(const struct writer_snap *a, const struct writer_snap *b,
 		           writer_phases[i], ms);
 	}
 	printf("\n");
-	buf_puts(json, "}}");
+	buf_puts(json, "}");
+	if (a->slow >= 0 && b->slow >= 0 && b->longest_s >= 0) {
+		/* The longest is the daemon's since it started (warm-up and
+		 * the fixture included). */
+		printf("  slowest  batch %.1f ms so far; %.0f of a second or "
+		       "more in the run\n",
+		       b->longest_s * 1e3, b->slow - a->slow);
+		buf_printf(json,
+		           ",\"slow_batches\":%.0f,\"longest_batch_ms\":%.3f",
+		           b->slow - a->slow, b->longest_s * 1e3);
+	}
+	buf_puts(json, "}");
 }
 
 static void
