@@ -262,3 +262,23 @@ apic_action(struct apic *a, const char *token, const char *method,
 	codec_free(&r->base);
 	return status;
 }
+
+double
+apic_metric(struct apic *a, const char *name)
+{
+	struct buf body = BUF_INIT, key = BUF_INIT;
+	const char *p;
+	char *end;
+	double v;
+
+	ck_assert_int_eq(
+	    tu_http(a->d.addr, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+	buf_printf(&key, "\n%s ", name);
+	p = strstr(body.data, key.data);
+	ck_assert_msg(p != NULL, "no %s in /metrics", name);
+	v = strtod(p + key.len, &end);
+	ck_assert_msg(end > p + key.len && *end == '\n', "%s: bad value", name);
+	buf_free(&body);
+	buf_free(&key);
+	return v;
+}

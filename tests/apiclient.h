@@ -48,6 +48,11 @@ Csirt__V1__ReportIncidentRequest *apic_report_request(const char *title);
 /* Files a 機器の紛失事案 report as `token`; returns the new id (caller
  * frees) or NULL when the status is not 200. */
 char *apic_report(struct apic *a, const char *token, const char *title);
+
+/* A counter or gauge from the daemon's /metrics ("name{labels}" or
+ * "name"), as written (seconds have decimals); fails the test when it
+ * is not there. */
+double apic_metric(struct apic *a, const char *name);
 /* A CaseActionRequest to "CaseService/<method>"; returns the status. */
 int apic_action(struct apic *a, const char *token, const char *method,
                 const char *id, const char *text);

@@ -1072,32 +1072,10 @@ END_TEST
  * role that may not (permission_denied), an illegal step
  * (failed_precondition), another division (not_found); none of them
  * reaches the ledger; a summons in Japanese comes back unchanged. */
-/* A counter or gauge from the daemon's /metrics ("name{labels}" or
- * "name"), as written (seconds have decimals). */
-static double
-metric_f(struct apic *a, const char *name)
-{
-	struct buf body = BUF_INIT, key = BUF_INIT;
-	const char *p;
-	char *end;
-	double v;
-
-	ck_assert_int_eq(
-	    tu_http(a->d.addr, "GET", "/metrics", NULL, NULL, 0, &body), 200);
-	buf_printf(&key, "\n%s ", name);
-	p = strstr(body.data, key.data);
-	ck_assert_msg(p != NULL, "no %s in /metrics", name);
-	v = strtod(p + key.len, &end);
-	ck_assert_msg(end > p + key.len && *end == '\n', "%s: bad value", name);
-	buf_free(&body);
-	buf_free(&key);
-	return v;
-}
-
 static uint64_t
 metric(struct apic *a, const char *name)
 {
-	return (uint64_t)metric_f(a, name);
+	return (uint64_t)apic_metric(a, name);
 }
 
 /* The writer's time by phase (csirt_writer_seconds_total), as `name`
@@ -1109,7 +1087,7 @@ writer_phase_s(struct apic *a, const char *phase)
 	double v;
 
 	buf_printf(&name, "csirt_writer_seconds_total{phase=\"%s\"}", phase);
-	v = metric_f(a, name.data);
+	v = apic_metric(a, name.data);
 	buf_free(&name);
 	return v;
 }
