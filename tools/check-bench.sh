@@ -4,7 +4,8 @@
 # of every kind without an error, and report the daemon's CPU per request
 # by thread (the loop, the writer and the commit thread, by the names
 # csirtd gives them), where the writer's time went (its phases, from
-# /metrics), the figures of each half second (--interval) and of the fsync
+# /metrics), the figures of each half second (--interval, with the CPU by
+# thread over each) and of the fsync
 # probe beside the load (--probe-fsync); and that
 # bench-ab.sh alternates two builds and prints their medians.
 # Figures are printed, never asserted.
@@ -47,6 +48,9 @@ need '"writer":{.*"slow_batches":[0-9]*,"longest_batch_ms":[0-9]*\.[0-9]*[1-9]' 
 for t in 0.5 1.0; do
 	need "{\"t\":$t,\"requests\":[1-9][0-9]*,\"errors\":0," \
 		"no interval ending at $t s"
+	# ... each with the daemon's CPU over it, by thread.
+	need "{\"t\":$t,[^}]*,\"cpu_us_per_request\":{\"total\":[0-9][^}]*\"writer\":[0-9]" \
+		"no CPU figures for the interval ending at $t s"
 done
 # --probe-fsync: its writes and fsyncs beside the load, none failed.
 need '"fsync_probe":{"probes":[1-9][0-9]*,"errors":0,"p50_ms":[0-9]' \

@@ -157,6 +157,7 @@ struct run {
 	pid_t pid; /* the daemon, when started here: its CPU is measured */
 	bool cpu_started;
 	struct cpu_snap cpu0;
+	struct cpu_snap cpu_tick; /* --interval: at the last interval's end */
 	const char *metrics; /* the daemon's address, or NULL (evhttp-bare) */
 	bool writer_started;
 	struct writer_snap writer0;
@@ -169,6 +170,10 @@ struct run {
 };
 
 static void tick_cb(struct bl_load *l, int64_t now_us);
+static void cpu_print(const char *label, const struct cpu_use *u,
+                      uint64_t requests);
+static void cpu_json(struct buf *out, const struct cpu_use *u,
+                     uint64_t requests);
 
 /* Reads the writer's counters from `addr`'s /metrics; s->have is false
  * when it does not answer them (an older daemon, say). */
@@ -290,9 +295,13 @@ usage(FILE *f)
 	       "  --warmup S         unmeasured time first (default 1)\n"
 	       "  --interval S       also print the figures of every S "
 	       "seconds of the\n"
-	       "                     measured time as it runs: a rate that "
-	       "sags after a\n"
-	       "                     while shows there, not in the totals\n"
+	       "                     measured time as it runs (with "
+	       "--csirtd, its CPU\n"
+	       "                     by thread too): a rate that sags, or a "
+	       "thread whose\n"
+	       "                     cost grows, after a while shows there, "
+	       "not in the\n"
+	       "                     totals\n"
 	       "  --probe-fsync      also write 4 KiB and fsync it every 20 ms "
 	       "in the data\n"
 	       "                     directory's file system (the current "
@@ -450,8 +459,10 @@ next_cb(struct bl_conn *c, void *arg)
 	/* The daemon's CPU is counted from the first request of the
 	 * measured time. */
 	if (run->pid > 0 && !run->cpu_started &&
-	    bl_now_us() >= run->measure_from)
+	    bl_now_us() >= run->measure_from) {
 		run->cpu_started = cpu_snap(&run->cpu0, run->pid);
+		run->cpu_tick = run->cpu0;
+	}
 	if (run->metrics != NULL && !run->writer_started &&
 	    bl_now_us() >= run->measure_from) {
 		writer_snap(&run->writer0, run->metrics);
@@ -583,6 +594,8 @@ tick_cb(struct bl_load *l, int64_t now_us)
 {
 	struct run *run = l->arg;
 	double secs = (double)run->interval_us / 1e6, t;
+	struct cpu_snap now;
+	struct cpu_use cpu = {0};
 	uint64_t errors = 0;
 	uint32_t *v;
 	size_t n = 0;
@@ -609,15 +622,27 @@ tick_cb(struct bl_load *l, int64_t now_us)
 	       "%" PRIu64 " errors\n",
 	       t, (double)n / secs, pct(v, n, 0.50), pct(v, n, 0.99),
 	       n != 0 ? v[n - 1] / 1000.0 : 0, errors);
+	/* The daemon's CPU over this interval, by thread: a cost that grows
+	 * with the ledger (the merges of ever larger packs, say) shows here,
+	 * where the run's total averages it away. */
+	if (run->cpu_started && cpu_snap(&now, run->pid)) {
+		cpu_diff(&cpu, &run->cpu_tick, &now);
+		run->cpu_tick = now;
+		cpu_print("            CPU", &cpu, n);
+	}
 	fflush(stdout);
-	if (run->intervals != NULL)
+	if (run->intervals != NULL) {
 		buf_printf(run->intervals,
 		           "%s{\"t\":%.1f,\"requests\":%zu,\"errors\":%" PRIu64
 		           ",\"rps\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-		           "\"max_ms\":%.3f}",
+		           "\"max_ms\":%.3f",
 		           run->intervals->len != 0 ? "," : "", t, n, errors,
 		           (double)n / secs, pct(v, n, 0.50), pct(v, n, 0.99),
 		           n != 0 ? v[n - 1] / 1000.0 : 0);
+		if (cpu.have)
+			cpu_json(run->intervals, &cpu, n);
+		buf_puts(run->intervals, "}");
+	}
 	free(v);
 	l->tick_at += run->interval_us;
 	if (l->tick_at > run->stop)
@@ -678,15 +703,15 @@ figures_json(struct buf *out, const char *key, const struct figures *f)
 	           f->max);
 }
 
-/* "  CPU 180 us/request: writer 62, commit 48, ..." */
+/* "  CPU 180 us/request: writer 62, commit 48, ..." after `label`. */
 static void
-cpu_print(const struct cpu_use *u, uint64_t requests)
+cpu_print(const char *label, const struct cpu_use *u, uint64_t requests)
 {
 	double per = requests > 0 ? 1e6 / (double)requests : 0;
 
 	if (!u->have)
 		return;
-	printf("  CPU      %7.0f us/request:", u->total * per);
+	printf("%s %7.0f us/request:", label, u->total * per);
 	for (size_t i = 0; i < u->n; i++)
 		printf("%s %s %.0f", i > 0 ? "," : "", u->t[i].name,
 		       u->t[i].s * per);
@@ -1070,7 +1095,7 @@ main(int argc, char **argv)
 	                      addr, conns, o.connections, o.wl, o.warmup,
 	                      o.seconds, o.interval, &intervals, writer);
 	print_run("csirtd", &st, reconnects, &total, kf);
-	cpu_print(&cpu, total.n);
+	cpu_print("  CPU     ", &cpu, total.n);
 	writer_print(&writer[0], &writer[1], st.elapsed, &writer_json);
 	if (o.probe)
 		probe_finish(&probe, st.elapsed + o.warmup, &probe_json);
