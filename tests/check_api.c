@@ -1068,10 +1068,7 @@ START_TEST(test_api_watch_events_answered_on_shutdown)
 }
 END_TEST
 
-/* 第13.2 over JSON: Twirp codes for a past due time (invalid_argument), a
- * role that may not (permission_denied), an illegal step
- * (failed_precondition), another division (not_found); none of them
- * reaches the ledger; a summons in Japanese comes back unchanged. */
+/* A counter from /metrics, by its full name with labels. */
 static uint64_t
 metric(struct apic *a, const char *name)
 {
@@ -1162,6 +1159,10 @@ START_TEST(test_api_ledger_signed_with_precomputed_nonces)
 }
 END_TEST
 
+/* 第13.2 over JSON: Twirp codes for a past due time (invalid_argument), a
+ * role that may not (permission_denied), an illegal step
+ * (failed_precondition), another division (not_found); none of them
+ * reaches the ledger; a summons in Japanese comes back unchanged. */
 START_TEST(test_api_requests_json_and_twirp_codes)
 {
 	static const char js[] = "application/json";
