@@ -262,23 +262,47 @@ db_pragma_int(struct db *d, const char *sql, int64_t *out)
 	return db_query_one(d, sql, out, NULL, 0);
 }
 
-/* Creates the file with mode 0600 before SQLite does (SQLite would use
+/*
+ * Creates the file with mode 0600 before SQLite does (SQLite would use
  * 0644 & ~umask), and tightens an existing file and its WAL companions:
- * SQLite gives -wal and -shm the main file's mode when it creates them. */
+ * SQLite gives -wal and -shm the main file's mode when it creates them.
+ *
+ * An existing file is never opened here: closing any descriptor of a file
+ * drops every POSIX lock this process holds on it, and SQLite's connections
+ * already open on it (the writer's, when the checkpoint thread opens its
+ * own) hold theirs there.  Without their SHARED lock on the database, an
+ * sqlite3 shell that an operator closed believed itself the last user and
+ * deleted the WAL and the -shm from under the daemon (test_index_wal_mapped
+ * found it).
+ */
 static int
 db_create_private(struct db *d, const char *path)
 {
 	static const char *const suffixes[] = {"-wal", "-shm"};
+	struct stat st;
 	int fd, err = 0;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return csirt_error_set(CSIRT_EUNAVAILABLE, "%s: opening %s: %s",
-		                       d->store, path, strerror(errno));
-	if (fchmod(fd, 0600) != 0)
-		err = csirt_error_set(CSIRT_EUNAVAILABLE, "%s: chmod %s: %s",
-		                      d->store, path, strerror(errno));
-	close(fd);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return csirt_error_set(CSIRT_EUNAVAILABLE,
+			                       "%s: %s is not a regular file",
+			                       d->store, path);
+		if ((st.st_mode & 07777) != 0600 && chmod(path, 0600) != 0)
+			return csirt_error_set(CSIRT_EUNAVAILABLE,
+			                       "%s: chmod %s: %s", d->store,
+			                       path, strerror(errno));
+	} else {
+		fd = errno != ENOENT ? -1
+		                     : open(path,
+		                            O_RDWR | O_CREAT | O_EXCL |
+		                                O_CLOEXEC | O_NOFOLLOW,
+		                            0600);
+		if (fd < 0)
+			return csirt_error_set(CSIRT_EUNAVAILABLE,
+			                       "%s: creating %s: %s", d->store,
+			                       path, strerror(errno));
+		close(fd); /* new: no connection holds a lock on it yet */
+	}
 	for (size_t i = 0; err == 0 && i < UTIL_ARRAY_LEN(suffixes); i++) {
 		struct buf p = BUF_INIT;
 
@@ -725,6 +749,10 @@ struct index {
 	struct ixflush *flush; /* index_flush_start()'s thread, once used */
 	bool whole_batch;      /* index_set_whole_batch() */
 	bool sync_failed;      /* its checkpoint thread failed (a sync, say) */
+	/* The checkpoint thread's descriptors of the database and its WAL,
+	 * once it stopped: closed after this connection (closing one drops
+	 * the process's POSIX locks on the file, db_create_private()). */
+	int ckpt_fds[2];
 	/* The secondary indexes index_bulk_begin() dropped, as "name\0sql\0"
 	 * records for index_bulk_end() to recreate. */
 	struct buf bulk_indexes;
@@ -804,6 +832,7 @@ index_open_mode(struct index **out, const char *path, bool readonly,
 	int err;
 
 	*out = NULL;
+	ix->ckpt_fds[0] = ix->ckpt_fds[1] = -1;
 	ix->db.store = "index";
 	ix->db.setup = index_setup;
 	ix->db.unsynced = unsynced && !readonly;
@@ -971,6 +1000,9 @@ index_close(struct index *ix)
 	index_checkpointer_stop(ix);
 	flush_stop(ix);
 	db_close(&ix->db);
+	for (size_t i = 0; i < 2; i++)
+		if (ix->ckpt_fds[i] >= 0)
+			close(ix->ckpt_fds[i]);
 	free(ix->ev_pb.data);
 	free(ix->rec_pb.data);
 	buf_free(&ix->bulk_indexes);
@@ -1205,6 +1237,12 @@ index_checkpointer_stop(struct index *ix)
 	if (c->failed) {
 		log_error("index checkpoint failed", "error", c->err);
 		ix->sync_failed = true;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		if (ix->ckpt_fds[i] < 0) {
+			ix->ckpt_fds[i] = c->fds[i];
+			c->fds[i] = -1;
+		}
 	}
 	ckpt_free(c);
 	ix->ckpt = NULL;
