@@ -259,6 +259,7 @@ metrics_cb(void *arg, struct buf *out)
 	struct metrics_env *me = arg;
 	struct writer_stats ws;
 	struct crypto_nonce_stats ns;
+	struct index_wal_io wal;
 
 	rpc_metrics_write(me->rpc, out);
 	writer_get_stats(me->w, &ws);
@@ -285,6 +286,22 @@ metrics_cb(void *arg, struct buf *out)
 	           "# TYPE csirt_signing_nonces_ready gauge\n"
 	           "csirt_signing_nonces_ready %zu\n",
 	           ns.pooled, ns.fallback, ns.ready);
+	index_wal_io(&wal);
+	buf_printf(out,
+	           "# HELP csirt_index_wal_bytes_total Bytes the index's "
+	           "connections read from and wrote to its WAL, by way: "
+	           "through its mapping, or by pread and pwrite.\n"
+	           "# TYPE csirt_index_wal_bytes_total counter\n"
+	           "csirt_index_wal_bytes_total{op=\"read\",via=\"mapping\"} "
+	           "%" PRIu64 "\n"
+	           "csirt_index_wal_bytes_total{op=\"read\",via=\"syscall\"} "
+	           "%" PRIu64 "\n"
+	           "csirt_index_wal_bytes_total{op=\"write\",via=\"mapping\"} "
+	           "%" PRIu64 "\n"
+	           "csirt_index_wal_bytes_total{op=\"write\",via=\"syscall\"} "
+	           "%" PRIu64 "\n",
+	           wal.read_mapped, wal.read_syscall, wal.written_mapped,
+	           wal.written_syscall);
 	mirror_metrics_write(me->mirror, out);
 }
 

@@ -2,13 +2,15 @@
  * index.c - the SQLite stores: index.sqlite (index.h), the query index
  * derived from the ledger, and keystore.sqlite (keystore.h), the secrets.
  *
- * This is the only file that includes SQLite.  It owns connection
- * set-up (pragmas that must be verified, embedded migrations), the cached
- * statements, and the translation of every SQLite failure into a CSIRT_E*
- * code with sqlite3_errmsg() as the message.  It must never decide domain
- * questions (who may see what, which transition is legal): the writer has
- * validated every event before index_apply() sees it, and the index only
- * records it, refusing what contradicts its own consistency rules.
+ * This file and the index's VFS (index_vfs.c: the WAL read and written
+ * through a mapping) are the only ones that include SQLite.  It owns
+ * connection set-up (pragmas that must be verified, embedded migrations),
+ * the cached statements, and the translation of every SQLite failure into
+ * a CSIRT_E* code with sqlite3_errmsg() as the message.  It must never
+ * decide domain questions (who may see what, which transition is legal):
+ * the writer has validated every event before index_apply() sees it, and
+ * the index only records it, refusing what contradicts its own consistency
+ * rules.
  *
  * Connection invariants, checked at open:
  *   - foreign_keys is ON.  SQLite keeps it per connection and silently
@@ -50,6 +52,7 @@
 #include "csirt/v1/domain.pb-c.h"
 #include "error.h"
 #include "index.h"
+#include "index_vfs.h"
 #include "keystore.h"
 #include "log.h"
 #include "util.h"
@@ -416,7 +419,10 @@ db_open(struct db *d, const char *path, bool readonly, bool secure_delete,
 			return err;
 		flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	}
-	rc = sqlite3_open_v2(path, &d->conn, flags, NULL);
+	/* The index maps its WAL (index_vfs.c); the keystore, small and
+	 * synced at every commit, keeps the default VFS. */
+	rc = sqlite3_open_v2(path, &d->conn, flags,
+	                     derived ? index_vfs_name() : NULL);
 	if (rc != SQLITE_OK)
 		return db_fail(d, rc, path);
 	sqlite3_busy_timeout(d->conn, DB_BUSY_TIMEOUT_MS);
@@ -1012,13 +1018,20 @@ index_close(struct index *ix)
 int
 index_begin(struct index *ix)
 {
+	int err;
+
 	/* SQLite grants BEGIN IMMEDIATE to a read-only connection (only the
 	 * writes fail); refuse it here so a reader never pins a snapshot
 	 * by mistake. */
 	if (sqlite3_db_readonly(ix->db.conn, "main") == 1)
 		return csirt_error_set(CSIRT_EFAIL,
 		                       "index: begin on a readonly connection");
-	return db_run(&ix->db, ix->db.stmts[IX_BEGIN], "begin");
+	if ((err = db_run(&ix->db, ix->db.stmts[IX_BEGIN], "begin")) != 0)
+		return err;
+	/* The WAL's write lock is held: its size cannot shrink until the
+	 * COMMIT or ROLLBACK (index_vfs.c). */
+	index_vfs_wal_begin(ix->db.conn);
+	return 0;
 }
 
 /*
@@ -1143,9 +1156,11 @@ ckpt_main(void *arg)
 		for (int round = 0, prev = -1; round < 4; round++) {
 			int log = 0, done = 0;
 
+			index_vfs_wal_begin(c->conn->db.conn);
 			rc = sqlite3_wal_checkpoint_v2(
 			    c->conn->db.conn, "main", SQLITE_CHECKPOINT_PASSIVE,
 			    &log, &done);
+			index_vfs_wal_end(c->conn->db.conn);
 			if (rc != SQLITE_OK ||
 			    log - done <= INDEX_CATCHUP_FRAMES || done <= prev)
 				break;
@@ -1281,9 +1296,11 @@ index_checkpointer_check(struct index *ix)
 			rc = csirt_error_set(CSIRT_EUNAVAILABLE, "%s", c->err);
 		} else if (force || (c->caught_up && !c->running)) {
 			c->caught_up = false;
+			index_vfs_wal_begin(ix->db.conn);
 			err = sqlite3_wal_checkpoint_v2(
 			    ix->db.conn, "main", SQLITE_CHECKPOINT_PASSIVE,
 			    NULL, NULL);
+			index_vfs_wal_end(ix->db.conn);
 			if (err != SQLITE_OK && err != SQLITE_BUSY) {
 				ckpt_failed(c, ix->db.conn);
 				rc = csirt_error_set(CSIRT_EUNAVAILABLE, "%s",
@@ -1300,7 +1317,9 @@ index_commit(struct index *ix)
 {
 	int err, rc;
 
-	if ((err = db_run(&ix->db, ix->db.stmts[IX_COMMIT], "commit")) != 0)
+	err = db_run(&ix->db, ix->db.stmts[IX_COMMIT], "commit");
+	index_vfs_wal_end(ix->db.conn);
+	if (err != 0)
 		return err;
 	if (ix->ckpt != NULL) {
 		/* wal_frames counts from the WAL's start: it falls when the
@@ -1320,8 +1339,10 @@ index_commit(struct index *ix)
 		return 0;
 	/* PASSIVE: readers are never waited for; frames they still need
 	 * stay in the WAL for the next checkpoint. */
+	index_vfs_wal_begin(ix->db.conn);
 	rc = sqlite3_wal_checkpoint_v2(ix->db.conn, "main",
 	                               SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	index_vfs_wal_end(ix->db.conn);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		return csirt_error_set(CSIRT_EUNAVAILABLE,
 		                       "index: checkpoint: %s",
@@ -1355,7 +1376,10 @@ index_read_end(struct index *ix)
 int
 index_rollback(struct index *ix)
 {
-	return db_run(&ix->db, ix->db.stmts[IX_ROLLBACK], "rollback");
+	int err = db_run(&ix->db, ix->db.stmts[IX_ROLLBACK], "rollback");
+
+	index_vfs_wal_end(ix->db.conn);
+	return err;
 }
 
 /* "2026-000123": year, '-', a counter of at least six digits with no

@@ -470,6 +470,17 @@ extern const struct index_migration index_migrations[];
 int index_bulk_begin(struct index *ix);
 int index_bulk_end(struct index *ix);
 
+/* The bytes this process's read-write index connections have read from
+ * and written to their WALs since it started: through the mapping
+ * (index_vfs.c; inside a write transaction or a checkpoint, over the part
+ * of the WAL written before) or through pread()/pwrite(). */
+struct index_wal_io {
+	uint64_t read_mapped, read_syscall;
+	uint64_t written_mapped, written_syscall;
+};
+
+void index_wal_io(struct index_wal_io *out);
+
 /* Removes an index file that is no longer wanted (a temporary or failed
  * rebuild) with its -wal, -shm and -journal companions.  Closed first. */
 void index_remove_files(const char *path);

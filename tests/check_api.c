@@ -1092,16 +1092,20 @@ writer_phase_s(struct apic *a, const char *phase)
 /* /metrics says where the ledger writer's time went, by phase of its
  * batches: every phase is there; writes add to the apply, durable and
  * answer phases; and the phases never add up to more than the time the
- * daemon has run (they share one clock, one phase at a time). */
+ * daemon has run (they share one clock, one phase at a time).  It also
+ * counts the index's WAL bytes by way: a fresh WAL grows by pwrite(). */
 START_TEST(test_api_writer_phases_in_metrics)
 {
 	static const char *const phases[] = {
 	    "idle", "apply", "gather", "drain", "durable", "commit", "answer"};
+	static const char wal_written[] =
+	    "csirt_index_wal_bytes_total{op=\"write\",via=\"syscall\"}";
 	double before[7], after[7], sum = 0;
-	uint64_t started = util_monotonic_ms(), ran;
+	uint64_t started = util_monotonic_ms(), ran, wal_before;
 	struct apic a;
 
 	apic_start(&a);
+	wal_before = metric(&a, wal_written);
 	for (size_t i = 0; i < 7; i++)
 		before[i] = writer_phase_s(&a, phases[i]);
 	for (int i = 0; i < 5; i++) {
@@ -1117,6 +1121,7 @@ START_TEST(test_api_writer_phases_in_metrics)
 	ck_assert_msg(after[1] > before[1], "no apply time");
 	ck_assert_msg(after[4] > before[4], "no durable time");
 	ck_assert_msg(after[6] > before[6], "no answer time");
+	ck_assert_uint_gt(metric(&a, wal_written), wal_before);
 	ran = util_monotonic_ms() - started;
 	ck_assert_msg(sum * 1e3 <= (double)ran + 1,
 	              "the phases add up to %.3f s in %.3f s", sum,

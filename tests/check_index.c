@@ -820,6 +820,92 @@ START_TEST(test_index_flush_uncommitted)
 }
 END_TEST
 
+/* Runs `sql` on index `path` in the sqlite3 shell: another process, as an
+ * operator's would be, waiting up to 5 s for the index's locks. */
+static void
+shell_sql(const char *path, const char *sql)
+{
+	struct buf out = BUF_INIT;
+
+	ck_assert_msg(tu_sh(&out, "sqlite3 -cmd '.timeout 5000' '%s' '%s' 2>&1",
+	                    path, sql) == 0,
+	              "%s", out.data);
+	buf_free(&out);
+}
+
+/*
+ * Inside a write transaction and a checkpoint the WAL is written and read
+ * through its mapping (index_vfs.c), over the bytes written before: with
+ * the checkpoint thread, commits restart the WAL and write it again from
+ * its start, and a reader sees every row during the run and after a
+ * reopen.  Then another process truncates the WAL to nothing between two
+ * transactions (`PRAGMA wal_checkpoint(TRUNCATE)` in the sqlite3 shell):
+ * the next transactions write where the file now ends through pwrite(), not
+ * into the mapping past its end (which raises SIGBUS), and their rows are
+ * there too.  (The shell could only truncate it: this process still holds
+ * its lock on the database, which closing any descriptor of the file would
+ * have dropped, and then the shell deleted the WAL as its last user.)
+ */
+START_TEST(test_index_wal_mapped)
+{
+	const uint64_t first = SCRIPT_LEN + 1, last = SCRIPT_LEN + 3000;
+	struct index_wal_io before, after;
+	struct script s;
+	struct index *ro = NULL;
+	struct fx f;
+	char *wal;
+
+	script_build(&s);
+	fx_open(&f);
+	/* As the daemon opens it: unsynced, the checkpoint thread keeping
+	 * descriptors of the files it fsyncs. */
+	index_close(f.ix);
+	ck_assert_int_eq(index_open_unsynced(&f.ix, f.path), 0);
+	script_apply(f.ix, &s);
+	ck_assert_int_eq(index_checkpointer_start(f.ix), 0);
+	ck_assert_int_eq(index_open_readonly(&ro, f.path), 0);
+	wal = util_xmalloc(strlen(f.path) + 5);
+	sprintf(wal, "%s-wal", f.path);
+
+	index_wal_io(&before);
+	for (uint64_t seq = first; seq <= last; seq++)
+		commit_user(f.ix, seq, "写像 一郎（WAL の写像）");
+	index_wal_io(&after);
+	ck_assert_msg(after.written_mapped - before.written_mapped >
+	                  (uint64_t)1000 * 4096,
+	              "%" PRIu64 " bytes written through the mapping",
+	              after.written_mapped - before.written_mapped);
+	ck_assert_msg(after.read_mapped > before.read_mapped,
+	              "no checkpoint read through the mapping");
+	ck_assert(user_seen(ro, first));
+	ck_assert(user_seen(ro, last));
+
+	/* Emptied by someone else (with no checkpoint of ours running: a
+	 * checkpoint that finds another one running gives up at once). */
+	index_checkpointer_stop(f.ix);
+	shell_sql(f.path, "PRAGMA wal_checkpoint(TRUNCATE);");
+	ck_assert_int_eq(file_size(wal), 0);
+	commit_user(f.ix, last + 1, "写像 二郎（切り詰めの後）");
+	ck_assert_int_eq(index_begin(f.ix), 0);
+	apply_users(f.ix, last + 2, last + 400);
+	ck_assert_int_eq(index_commit(f.ix), 0);
+	ck_assert(user_seen(ro, last + 1));
+	ck_assert(user_seen(ro, last + 400));
+
+	index_close(ro);
+	index_close(f.ix);
+	ck_assert_int_eq(index_open(&f.ix, f.path), 0);
+	ck_assert_int_eq(index_open_readonly(&ro, f.path), 0);
+	ck_assert(user_seen(ro, first));
+	ck_assert(user_seen(ro, last));
+	ck_assert(user_seen(ro, last + 400));
+	index_close(ro);
+	free(wal);
+	fx_close(&f);
+	script_free(&s);
+}
+END_TEST
+
 START_TEST(test_index_duplicate_seq_conflict)
 {
 	struct script s;
@@ -2522,6 +2608,7 @@ index_suite(void)
 	tcase_add_test(tc, test_index_checkpoint_thread);
 	tcase_add_test(tc, test_index_wal_bounded);
 	tcase_add_test(tc, test_index_flush_uncommitted);
+	tcase_add_test(tc, test_index_wal_mapped);
 	tcase_add_test(ks, test_keystore_tokens);
 	tcase_add_test(ks, test_keystore_item_keys_destroyed_for_good);
 	suite_add_tcase(s, tc);

@@ -19,7 +19,7 @@ check() {
 	fi
 }
 check 'git2' csirtd/ledger.c
-check 'sqlite3\.h' csirtd/index.c
+check 'sqlite3\.h' 'csirtd/index.c csirtd/index_vfs.c'
 check 'event2/' 'csirtd/server.c tools/evhttp-bare.c'
 check 'sodium\.h' csirtd/crypto.c
 check 'openssl/' csirtd/crypto.c
