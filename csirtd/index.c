@@ -283,8 +283,10 @@ db_create_private(struct db *d, const char *path)
 {
 	static const char *const suffixes[] = {"-wal", "-shm"};
 	struct stat st;
+	bool raced = false;
 	int fd, err = 0;
 
+again:
 	if (lstat(path, &st) == 0) {
 		if (!S_ISREG(st.st_mode))
 			return csirt_error_set(CSIRT_EUNAVAILABLE,
@@ -300,6 +302,10 @@ db_create_private(struct db *d, const char *path)
 		                            O_RDWR | O_CREAT | O_EXCL |
 		                                O_CLOEXEC | O_NOFOLLOW,
 		                            0600);
+		if (fd < 0 && errno == EEXIST && !raced) {
+			raced = true; /* made meanwhile: check it as above */
+			goto again;
+		}
 		if (fd < 0)
 			return csirt_error_set(CSIRT_EUNAVAILABLE,
 			                       "%s: creating %s: %s", d->store,

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "csirt/v1/domain.pb-c.h"
 #include "error.h"
@@ -435,6 +436,19 @@ START_TEST(test_index_migrations_fresh_and_reopen)
 	ck_assert_int_eq(index_open(&f.ix, f.path), 0);
 	dump(&b, f.ix);
 	ck_assert_str_eq(a.data, b.data);
+
+	/* A symlink in the index's place is refused, not followed. */
+	{
+		char *link = util_path_join(f.dir, "link.sqlite");
+		struct index *ix = NULL;
+
+		ck_assert_int_eq(symlink(f.path, link), 0);
+		ck_assert_int_ne(index_open(&ix, link), 0);
+		ck_assert_ptr_nonnull(
+		    strstr(csirt_error_msg(), "is not a regular file"));
+		ck_assert_ptr_null(ix);
+		free(link);
+	}
 	buf_free(&a);
 	buf_free(&b);
 	fx_close(&f);
