@@ -56,10 +56,11 @@ done
 need '"fsync_probe":{"probes":[1-9][0-9]*,"errors":0,"p50_ms":[0-9]' \
 	"no fsync probe figures"
 need '"reconnects":0}' "connections were dropped"
-# tools/bench-ab.sh: one pair of runs of the same daemon gives both medians
-# and their ratio; bad input is refused with a message.
+# tools/bench-ab.sh: two pairs of runs of the same daemon give both medians
+# and their ratio, the second pair in the other order (B first); bad input
+# is refused with a message.
 # No --workload: the default (note) stays under the options given.
-ab=$(sh "$(dirname "$0")/bench-ab.sh" -n 1 -b "$bench" "$csirtd" "$csirtd" \
+ab=$(sh "$(dirname "$0")/bench-ab.sh" -n 2 -b "$bench" "$csirtd" "$csirtd" \
 	--connections 4 --seconds 1 --warmup 0 --probe-fsync 2>&1) || {
 	echo "FAIL: bench-ab.sh failed: $ab"
 	status=1
@@ -73,6 +74,11 @@ for want in "median A: [1-9][0-9]* req/s" "median B: [1-9][0-9]* req/s" \
 		status=1
 	}
 done
+order=$(echo "$ab" | awk '/^[AB] +[0-9]+ req\/s/ { printf "%s", $1 }')
+[ "$order" = ABBA ] || {
+	echo "FAIL: bench-ab.sh ran its pairs in the order \"$order\", not ABBA: $ab"
+	status=1
+}
 if sh "$(dirname "$0")/bench-ab.sh" -n x "$csirtd" "$csirtd" >"$out" 2>&1 ||
 	! grep -q "wants a number of pairs" "$out"; then
 	echo "FAIL: bench-ab.sh took -n x: $(cat "$out")"
