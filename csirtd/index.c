@@ -1040,6 +1040,21 @@ index_begin(struct index *ix)
 	return 0;
 }
 
+/* A PASSIVE checkpoint of `conn`'s WAL, its reads through the WAL's
+ * mapping (index_vfs.c); the thread's, the writer's catch-up and
+ * index_commit()'s all take this one. */
+static int
+wal_checkpoint(sqlite3 *conn, int *log, int *done)
+{
+	int rc;
+
+	index_vfs_wal_begin(conn);
+	rc = sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_PASSIVE,
+	                               log, done);
+	index_vfs_wal_end(conn);
+	return rc;
+}
+
 /*
  * The checkpoint thread (index_checkpointer_start): the same PASSIVE
  * checkpoint as index_commit() runs inline, on a connection of its own, so
@@ -1062,21 +1077,6 @@ index_begin(struct index *ix)
  * with 1,024 cases the durable write's p99 was 10 ms against 5-6 ms.
  */
 #define INDEX_SYNC_MS 5000
-
-/* A PASSIVE checkpoint of `conn`'s WAL, its reads through the WAL's
- * mapping (index_vfs.c); the thread's, the writer's catch-up and
- * index_commit()'s all take this one. */
-static int
-wal_checkpoint(sqlite3 *conn, int *log, int *done)
-{
-	int rc;
-
-	index_vfs_wal_begin(conn);
-	rc = sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_PASSIVE,
-	                               log, done);
-	index_vfs_wal_end(conn);
-	return rc;
-}
 #define INDEX_SYNC_CHUNK ((off_t)4 << 20)
 
 struct ckpt {
