@@ -22,6 +22,7 @@
 #include "error.h"
 #include "index.h"
 #include "keystore.h"
+#include "ledger.h"
 #include "log.h"
 #include "malloc_info.h"
 #include "mirror.h"
@@ -260,6 +261,7 @@ metrics_cb(void *arg, struct buf *out)
 	struct writer_stats ws;
 	struct crypto_nonce_stats ns;
 	struct index_wal_io wal;
+	struct ledger_merge_io mio;
 
 	rpc_metrics_write(me->rpc, out);
 	writer_get_stats(me->w, &ws);
@@ -302,6 +304,25 @@ metrics_cb(void *arg, struct buf *out)
 	           "%" PRIu64 "\n",
 	           wal.read_mapped, wal.read_syscall, wal.written_mapped,
 	           wal.written_syscall);
+	ledger_merge_io(&mio);
+	buf_printf(
+	    out,
+	    "# HELP csirt_ledger_merge_bytes_total Bytes the pack "
+	    "merges read from their sources and wrote to the merged "
+	    "packs, by way: sources mapped or read with O_DIRECT, "
+	    "merged packs written with O_DIRECT or through the page "
+	    "cache.\n"
+	    "# TYPE csirt_ledger_merge_bytes_total counter\n"
+	    "csirt_ledger_merge_bytes_total{op=\"read\",via=\"mapping\"} "
+	    "%" PRIu64 "\n"
+	    "csirt_ledger_merge_bytes_total{op=\"read\",via=\"direct\"} "
+	    "%" PRIu64 "\n"
+	    "csirt_ledger_merge_bytes_total{op=\"write\",via=\"direct\"} "
+	    "%" PRIu64 "\n"
+	    "csirt_ledger_merge_bytes_total{op=\"write\",via=\"cache\"} "
+	    "%" PRIu64 "\n",
+	    mio.read_mapped, mio.read_direct, mio.written_direct,
+	    mio.written_buffered);
 	mirror_metrics_write(me->mirror, out);
 }
 

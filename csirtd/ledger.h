@@ -160,6 +160,18 @@ uint64_t ledger_ref_locks_linked(struct ledger *lg, bool *ready);
 void ledger_merge_hold(struct ledger *lg, size_t level, bool hold);
 bool ledger_merge_held(struct ledger *lg, size_t level);
 
+/* Bytes the pack merges of this process have read from their sources
+ * and written to the merged packs, by way: sources mapped (level 0's,
+ * written through the page cache) or read with O_DIRECT, merged packs
+ * written with O_DIRECT or, where the file system refuses it, through the
+ * page cache. */
+struct ledger_merge_io {
+	uint64_t read_mapped, read_direct;
+	uint64_t written_direct, written_buffered;
+};
+
+void ledger_merge_io(struct ledger_merge_io *out);
+
 /* ---- auditing: read-only access for csirt-audit, which trusts nothing
  * csirtd wrote but the repository itself. */
 

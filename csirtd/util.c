@@ -636,6 +636,17 @@ util_xmalloc(size_t n)
 	return p;
 }
 
+/* `align` a power of two, n a multiple of it (C11 aligned_alloc). */
+void *
+util_xaligned_alloc(size_t align, size_t n)
+{
+	void *p = aligned_alloc(align, n ? n : align);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
 void *
 util_xcalloc(size_t n, size_t size)
 {

@@ -77,6 +77,7 @@ char *util_path_join(const char *a, const char *b);
 bool util_utf8_valid(const char *s, size_t len);
 char *util_strdup(const char *s); /* aborts on OOM like xstrdup */
 void *util_xmalloc(size_t n);
+void *util_xaligned_alloc(size_t align, size_t n);
 void *util_xcalloc(size_t n, size_t size);
 void *util_xrealloc(void *p, size_t n);
 void util_hex(char *out, const unsigned char *in, size_t len);

@@ -3,8 +3,10 @@
  * with stock git: fsck, linear history, SSH signatures, rebuild equality,
  * reconciliation and refusal of rewritten history.
  */
+#define _GNU_SOURCE /* O_DIRECT */
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1333,6 +1335,20 @@ submit_division(struct fx_env *e, const char *prefix, int i)
 	    fx_submit(e->w, fx_division(code, "課"), NULL, NULL, NULL), 0);
 }
 
+/* Whether a file in `dir` can be opened with O_DIRECT. */
+static bool
+odirect_works(const char *dir)
+{
+	char *p = util_path_join(dir, "odirect-probe");
+	int fd = open(p, O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		close(fd);
+	unlink(p);
+	free(p);
+	return fd >= 0;
+}
+
 /* Packs found at start-up join the merge levels by size: past half the
  * limit only the smallest are merged (the ledger's large pack is not
  * copied), and the rest are merged by level once writes resume (before,
@@ -1344,6 +1360,7 @@ START_TEST(test_ledger_open_levels_packs)
 	           head = BUF_INIT;
 	size_t packs = 0, loose = 0;
 	const int tiny = LEDGER_MAX_PACKS / 2 + 6;
+	struct ledger_merge_io io0, io1;
 
 	fx_env_init(&e);
 	fx_env_open(&e);
@@ -1376,10 +1393,22 @@ START_TEST(test_ledger_open_levels_packs)
 	                       e.repo),
 	                 0);
 
+	ledger_merge_io(&io0);
 	fx_env_open(&e);
 	ck_assert_int_eq(ledger_stats(e.dd->lg, &packs, &loose), 0);
 	/* The tiny - MAX/2 + 1 smallest became one. */
 	ck_assert_uint_eq(packs, LEDGER_MAX_PACKS / 2);
+	/* Read and written with O_DIRECT where the file system takes it,
+	 * through the page cache where it does not (both counted). */
+	ledger_merge_io(&io1);
+	if (odirect_works(e.repo)) {
+		ck_assert_uint_gt(io1.read_direct, io0.read_direct);
+		ck_assert_uint_gt(io1.written_direct, io0.written_direct);
+		ck_assert_uint_eq(io1.written_buffered, io0.written_buffered);
+	} else {
+		ck_assert_uint_gt(io1.read_mapped, io0.read_mapped);
+		ck_assert_uint_gt(io1.written_buffered, io0.written_buffered);
+	}
 	ck_assert_uint_eq(loose, 0);
 	{
 		char *p = util_path_join(e.repo, big.data);

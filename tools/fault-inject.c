@@ -12,11 +12,13 @@
  *   <op> <errno> <path-substring>
  *
  * op is `write` (write, pwrite, pwrite64, writev), `fsync` (fsync,
- * fdatasync) or `any`; errno is ENOSPC, EIO, EDQUOT or EROFS, or STALL:
- * the call waits (polling every 10 ms) for as long as the rule stays in
- * the file, then goes through (a slow disk, released by the test); the
- * rule applies when the file descriptor's path (from /proc/self/fd)
- * contains the substring.  Every injected failure or stall appends
+ * fdatasync), `any` (both), or `odirect`: an open() or openat() with
+ * O_DIRECT, as on a file system without direct I/O (errno EINVAL).
+ * errno is ENOSPC, EIO, EDQUOT, EROFS or EINVAL, or STALL: the call
+ * waits (polling every 10 ms) for as long as the rule stays in the file,
+ * then goes through (a slow disk, released by the test); the rule applies
+ * when the file descriptor's path (from /proc/self/fd), or the path
+ * opened, contains the substring.  Every injected failure or stall appends
  * "<op> <errno> <path>" to FAULT_CONTROL.hits, so a test can tell that its
  * fault fired.
  *
@@ -26,6 +28,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,21 +38,28 @@
 #include <time.h>
 #include <unistd.h>
 
-enum op { OP_WRITE, OP_FSYNC };
+enum op { OP_WRITE, OP_FSYNC, OP_ODIRECT };
+
+static const char *const opnames[] = {"write", "fsync", "odirect"};
 
 #define STALL (-1) /* fault_for(): wait while the rule stays */
 
 static const struct {
 	const char *name;
 	int value;
-} errnos[] = {
-    {"ENOSPC", ENOSPC}, {"EIO", EIO}, {"EDQUOT", EDQUOT}, {"EROFS", EROFS}};
+} errnos[] = {{"ENOSPC", ENOSPC},
+              {"EIO", EIO},
+              {"EDQUOT", EDQUOT},
+              {"EROFS", EROFS},
+              {"EINVAL", EINVAL}};
 
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
 typedef ssize_t (*pwrite64_fn)(int, const void *, size_t, off64_t);
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
 typedef int (*fsync_fn)(int);
+typedef int (*open_fn)(const char *, int, ...);
+typedef int (*openat_fn)(int, const char *, int, ...);
 
 /* next_<name>(): the real function, looked up once (dlsym is
  * thread-safe; a race only looks the same symbol up twice, and the
@@ -74,13 +84,17 @@ NEXT(pwrite64, pwrite64_fn)
 NEXT(writev, writev_fn)
 NEXT(fsync, fsync_fn)
 NEXT(fdatasync, fsync_fn)
+NEXT(open, open_fn)
+NEXT(open64, open_fn)
+NEXT(openat, openat_fn)
+NEXT(openat64, openat_fn)
 
 /* Reads the rules file with raw syscalls of our own (the intercepted
  * functions are not called) and returns the errno to inject for `fd`
  * and `op`, STALL, or 0; records a hit in FAULT_CONTROL.hits if
  * `record`. */
 static int
-fault_for(int fd, enum op op, int record)
+fault_for(int fd, const char *opened, enum op op, int record)
 {
 	const char *control = getenv("FAULT_CONTROL");
 	char rules[4096], path[4096], link[64], *line, *save = NULL;
@@ -101,21 +115,25 @@ fault_for(int fd, enum op op, int record)
 	if (n <= 0)
 		return 0;
 	rules[n] = '\0';
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n < 0) {
-		errno = saved;
-		return 0;
+	if (opened != NULL) {
+		snprintf(path, sizeof(path), "%s", opened);
+	} else {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, path, sizeof(path) - 1);
+		if (n < 0) {
+			errno = saved;
+			return 0;
+		}
+		path[n] = '\0';
 	}
-	path[n] = '\0';
 	for (line = strtok_r(rules, "\n", &save); line != NULL && !inject;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char opname[16], errname[16], sub[1024];
 
 		if (sscanf(line, "%15s %15s %1023s", opname, errname, sub) != 3)
 			continue;
-		if (strcmp(opname, "any") != 0 &&
-		    strcmp(opname, op == OP_WRITE ? "write" : "fsync") != 0)
+		if (strcmp(opname, opnames[op]) != 0 &&
+		    (strcmp(opname, "any") != 0 || op == OP_ODIRECT))
 			continue;
 		if (strstr(path, sub) == NULL)
 			continue;
@@ -131,8 +149,7 @@ fault_for(int fd, enum op op, int record)
 
 			snprintf(hits, sizeof(hits), "%s.hits", control);
 			len = snprintf(msg, sizeof(msg), "%s %s %s\n",
-			               op == OP_WRITE ? "write" : "fsync",
-			               errname, path);
+			               opnames[op], errname, path);
 			hfd = open(hits,
 			           O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 			           0600);
@@ -153,9 +170,9 @@ fault_for(int fd, enum op op, int record)
 
 /* The errno to inject, or 0 once any stall is released. */
 static int
-fault_check(int fd, enum op op)
+fault_check_path(int fd, const char *opened, enum op op)
 {
-	int e = fault_for(fd, op, 1);
+	int e = fault_for(fd, opened, op, 1);
 
 	while (e == STALL) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
@@ -163,9 +180,15 @@ fault_check(int fd, enum op op)
 
 		nanosleep(&ts, NULL);
 		errno = saved;
-		e = fault_for(fd, op, 0);
+		e = fault_for(fd, opened, op, 0);
 	}
 	return e;
+}
+
+static int
+fault_check(int fd, enum op op)
+{
+	return fault_check_path(fd, NULL, op);
 }
 
 ssize_t
@@ -239,3 +262,50 @@ fdatasync(int fd)
 	}
 	return next_fdatasync()(fd);
 }
+
+/* open() and openat() with O_DIRECT.  The mode is there (and passed on)
+ * only with O_CREAT or O_TMPFILE, as open(2) reads it. */
+#define OPEN_WRAPPER(name)                                                     \
+	int name(const char *path, int flags, ...)                             \
+	{                                                                      \
+		va_list ap;                                                    \
+		mode_t mode = 0;                                               \
+		int e = (flags & O_DIRECT)                                     \
+		            ? fault_check_path(-1, path, OP_ODIRECT)           \
+		            : 0;                                               \
+                                                                               \
+		if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {   \
+			va_start(ap, flags);                                   \
+			mode = (mode_t)va_arg(ap, int);                        \
+			va_end(ap);                                            \
+		}                                                              \
+		if (e != 0) {                                                  \
+			errno = e;                                             \
+			return -1;                                             \
+		}                                                              \
+		return next_##name()(path, flags, mode);                       \
+	}
+#define OPENAT_WRAPPER(name)                                                   \
+	int name(int dirfd, const char *path, int flags, ...)                  \
+	{                                                                      \
+		va_list ap;                                                    \
+		mode_t mode = 0;                                               \
+		int e = (flags & O_DIRECT)                                     \
+		            ? fault_check_path(-1, path, OP_ODIRECT)           \
+		            : 0;                                               \
+                                                                               \
+		if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {   \
+			va_start(ap, flags);                                   \
+			mode = (mode_t)va_arg(ap, int);                        \
+			va_end(ap);                                            \
+		}                                                              \
+		if (e != 0) {                                                  \
+			errno = e;                                             \
+			return -1;                                             \
+		}                                                              \
+		return next_##name()(dirfd, path, flags, mode);                \
+	}
+OPEN_WRAPPER(open)
+OPEN_WRAPPER(open64)
+OPENAT_WRAPPER(openat)
+OPENAT_WRAPPER(openat64)
