@@ -198,6 +198,10 @@ struct ledger {
 	bool in_batch;
 	struct packw *pw; /* the batch's pack */
 	struct buf delta; /* scratch for tree deltas */
+	/* A batch's pack, copied for O_DIRECT when its buffer is not
+	 * aligned (pack_write()): dcap bytes, MERGE_ALIGN-aligned. */
+	unsigned char *dbuf;
+	size_t dcap;
 
 	/* levels[l] holds the resting packs of level l (fewer than FANOUT);
 	 * a full level moves into jobs[l] for the merger thread. */
@@ -837,16 +841,18 @@ entry_header(const unsigned char *p, size_t n, unsigned *type, uint64_t *dist)
  * already there and 0.08 ms for an O_DIRECT write (a standalone loop of
  * 1 MiB writes): late in a minute's note run, copy_folio_from_iter_atomic
  * was a quarter of the mergers' CPU and the mergers a sixth of the
- * daemon's.  The merged pack is read only by the next level's merge,
- * which reads it the same way (struct msrc), and by libgit2 and clones,
- * through the page cache as before.  O_DIRECT writes wait for the device:
- * at most one MiB of a merge is queued ahead of the batches' fsyncs,
- * where sync_file_range() before kept two. */
+ * daemon's.  The batches write their packs so too (pack_write()).  A
+ * pack is read by the next level's merge, with O_DIRECT as well (struct
+ * msrc), and by libgit2 and clones, through the page cache as before.
+ * O_DIRECT writes wait for the device: at most one MiB of a merge is
+ * queued ahead of the batches' fsyncs, where sync_file_range() before
+ * kept two. */
 #define MERGE_OUT_BUF (1u << 20)
 #define MERGE_ALIGN 4096u
 
 static _Atomic uint64_t merge_read_mapped, merge_read_direct,
-    merge_written_direct, merge_written_buffered;
+    merge_written_direct, merge_written_buffered, batch_written_direct,
+    batch_written_buffered;
 
 void
 ledger_merge_io(struct ledger_merge_io *out)
@@ -859,6 +865,10 @@ ledger_merge_io(struct ledger_merge_io *out)
 	    atomic_load_explicit(&merge_written_direct, memory_order_relaxed);
 	out->written_buffered =
 	    atomic_load_explicit(&merge_written_buffered, memory_order_relaxed);
+	out->batch_direct =
+	    atomic_load_explicit(&batch_written_direct, memory_order_relaxed);
+	out->batch_buffered =
+	    atomic_load_explicit(&batch_written_buffered, memory_order_relaxed);
 }
 
 struct mout {
@@ -930,11 +940,10 @@ mout_finish(struct mout *o)
 	return fsync(o->fd);
 }
 
-/* A source pack: mapped, or read with O_DIRECT a window at a time into a
- * buffer of its own (packs written by a merge are not in the page cache,
- * and reading them through it would take fresh pages again).  Level 0's
- * packs were written by the batches through the page cache and are
- * mapped. */
+/* A source pack: read with O_DIRECT a window at a time into a buffer of
+ * its own (packs written with O_DIRECT are not in the page cache, and
+ * reading them through it would take fresh pages again), or mapped where
+ * the file system refuses O_DIRECT. */
 struct msrc {
 	int fd; /* O_DIRECT; -1 when mapped */
 	const unsigned char *map;
@@ -988,17 +997,16 @@ msrc_at(struct msrc *s, uint64_t at, size_t want, size_t *avail)
 }
 
 /* Concatenates the entries of packs `names` into one new pack, written
- * and fsynced before returning its name.  The sources are mapped (read
- * only, never written while mapped: packs are immutable), or with
- * `direct`, read with O_DIRECT where the file system allows it (struct
- * msrc).  OFS_DELTA entries
- * get their distance to their base rewritten (the base may have moved, when an
- * earlier copy of it was kept instead); packs with REF_DELTA entries came
- * from elsewhere and are refused. */
+ * and fsynced before returning its name.  The sources are read with
+ * O_DIRECT, or mapped where the file system refuses it (struct msrc; read
+ * only, never written while mapped: packs are immutable).  OFS_DELTA
+ * entries get their distance to their base rewritten (the base may have
+ * moved, when an earlier copy of it was kept instead); packs with
+ * REF_DELTA entries came from elsewhere and are refused. */
 static atomic_uint merge_seq;
 
 static int
-pack_merge(const char *repo, char (*names)[64], size_t npacks, bool direct,
+pack_merge(const char *repo, char (*names)[64], size_t npacks,
            char name_out[64])
 {
 	struct packw pw;
@@ -1060,12 +1068,11 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks, bool direct,
 	for (size_t i = 0; i < npacks; i++) {
 		struct stat st;
 		void *m = MAP_FAILED;
-		int fd = -1;
+		int fd;
 
 		buf_reset(&path);
 		buf_printf(&path, "%s/objects/pack/%s.pack", repo, names[i]);
-		if (direct)
-			fd = open(path.data, O_RDONLY | O_CLOEXEC | O_DIRECT);
+		fd = open(path.data, O_RDONLY | O_CLOEXEC | O_DIRECT);
 		if (fd >= 0) {
 			src[i].win =
 			    util_xaligned_alloc(MERGE_ALIGN, MERGE_OUT_BUF);
@@ -2369,7 +2376,7 @@ packs_at_open(struct ledger *lg)
 		flat = util_xcalloc(k, sizeof(*flat));
 		for (size_t i = 0; i < k; i++)
 			memcpy(flat[i], v[i].name, 64);
-		if (pack_merge(lg->path, flat, k, true, keep) != 0) {
+		if (pack_merge(lg->path, flat, k, keep) != 0) {
 			log_warn("cannot concatenate the ledger's packs; "
 			         "repacking",
 			         "error", csirt_error_msg());
@@ -2474,6 +2481,7 @@ ledger_close(struct ledger *lg)
 		packw_free(lg->pw);
 	free(lg->pw);
 	buf_free(&lg->delta);
+	free(lg->dbuf);
 	rawcache_free(lg->raw);
 	pack_reader_close(lg->packs);
 	git_odb_free(lg->odb);
@@ -2704,10 +2712,7 @@ merger_main(void *arg)
 		while (lg->merge_hold[ma->level] && !lg->merger_stop)
 			pthread_cond_wait(&lg->mcv, &lg->mmu); /* tests */
 		pthread_mutex_unlock(&lg->mmu);
-		/* Level 0's sources were written through the page cache;
-		 * the merges' own were not (struct msrc). */
-		job->rc = pack_merge(lg->path, job->names, job->n,
-		                     ma->level > 0, job->merged);
+		job->rc = pack_merge(lg->path, job->names, job->n, job->merged);
 		if (job->rc != 0)
 			snprintf(job->err, sizeof(job->err), "%s",
 			         csirt_error_msg());
@@ -3054,6 +3059,68 @@ spare_write(struct ledger *lg, int *fd, struct buf *path, const void *data,
 	return 0;
 }
 
+/* Writes a batch's pack (trailer included) to a spare file, with O_DIRECT
+ * where the file system takes it, for the reason the merges do (struct
+ * mout): padded with zeros to a whole block and written, then the file is
+ * cut to the pack's length.  From its own buffer when that is aligned
+ * (jemalloc's large allocations are), else from a copy in lg->dbuf (a
+ * memcpy into pages used before, against fresh page-cache pages).  Where
+ * the file system refuses O_DIRECT the pack goes through the page cache
+ * as before. */
+static int
+pack_write(struct ledger *lg, int *fd, struct buf *path, struct buf *data)
+{
+	size_t len = data->len;
+	size_t padded = (len + MERGE_ALIGN - 1) & ~(size_t)(MERGE_ALIGN - 1);
+	unsigned char *from;
+	int fl;
+
+	if (!spares_take(lg, fd, path)) {
+		atomic_fetch_add_explicit(&batch_written_buffered, len,
+		                          memory_order_relaxed);
+		return util_write_file_fd(fd, path->data, data->data, len,
+		                          0444);
+	}
+	if ((fl = fcntl(*fd, F_GETFL)) >= 0 &&
+	    fcntl(*fd, F_SETFL, fl | O_DIRECT) == 0) {
+		buf_grow(data, padded - len);
+		from = (unsigned char *)data->data;
+		if ((uintptr_t)from % MERGE_ALIGN != 0) {
+			if (lg->dcap < padded) {
+				free(lg->dbuf);
+				lg->dcap = (padded + MERGE_OUT_BUF - 1) &
+				           ~(size_t)(MERGE_OUT_BUF - 1);
+				lg->dbuf =
+				    util_xaligned_alloc(MERGE_ALIGN, lg->dcap);
+			}
+			memcpy(lg->dbuf, from, len);
+			from = lg->dbuf;
+		}
+		memset(from + len, 0, padded - len);
+		if (util_write_all(*fd, from, padded) == 0) {
+			if (ftruncate(*fd, (off_t)len) < 0)
+				return csirt_error_set(
+				    CSIRT_EUNAVAILABLE, "truncate %s: %s",
+				    path->data, strerror(errno));
+			atomic_fetch_add_explicit(&batch_written_direct, len,
+			                          memory_order_relaxed);
+			return 0;
+		}
+		/* EINVAL: the file system wants another alignment. */
+		if (errno != EINVAL || fcntl(*fd, F_SETFL, fl) < 0 ||
+		    ftruncate(*fd, 0) < 0 || lseek(*fd, 0, SEEK_SET) < 0)
+			return csirt_error_set(CSIRT_EUNAVAILABLE,
+			                       "write %s: %s", path->data,
+			                       strerror(errno));
+	}
+	if (util_write_all(*fd, data->data, len) < 0)
+		return csirt_error_set(CSIRT_EUNAVAILABLE, "write %s: %s",
+		                       path->data, strerror(errno));
+	atomic_fetch_add_explicit(&batch_written_buffered, len,
+	                          memory_order_relaxed);
+	return 0;
+}
+
 /* Keeps `fd`, the file just renamed onto the ref, open as the ref's, and
  * hands the one it replaced to the spares thread to close (closed here
  * when the thread is not running or is behind). */
@@ -3170,8 +3237,7 @@ batch_write_durable(struct ledger *lg, char name_out[64])
 		char line[LEDGER_OID_HEX + 1];
 
 		snprintf(line, sizeof(line), "%s\n", tip);
-		if ((rc = spare_write(lg, &fds[0], &pack_tmp, pw->data.data,
-		                      pw->data.len)) != 0 ||
+		if ((rc = pack_write(lg, &fds[0], &pack_tmp, &pw->data)) != 0 ||
 		    (rc = spare_write(lg, &fds[1], &idx_tmp, data.data,
 		                      data.len)) != 0 ||
 		    (rc = ref_lock_make(lg, lock.data, line, &fds[2],
