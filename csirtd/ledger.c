@@ -940,24 +940,31 @@ mout_finish(struct mout *o)
 	return fsync(o->fd);
 }
 
-/* A source pack: read with O_DIRECT a window at a time into a buffer of
- * its own (packs written with O_DIRECT are not in the page cache, and
- * reading them through it would take fresh pages again), or mapped where
- * the file system refuses O_DIRECT. */
+/* A source pack: read with O_DIRECT a window at a time (packs written
+ * with O_DIRECT are not in the page cache, and reading them through it
+ * would take fresh pages again), or mapped where the file system refuses
+ * O_DIRECT.  A merge reads its sources one after another (its entries are
+ * in pack and offset order; a delta's base is found by its metadata), so
+ * they share one window. */
+struct mwin {
+	unsigned char *p; /* MERGE_OUT_BUF bytes, MERGE_ALIGN-aligned */
+	const struct msrc *owner;
+	uint64_t off;
+	size_t len;
+};
+
 struct msrc {
 	int fd; /* O_DIRECT; -1 when mapped */
 	const unsigned char *map;
 	uint64_t size;
-	unsigned char *win; /* MERGE_OUT_BUF bytes, MERGE_ALIGN-aligned */
-	uint64_t win_off;
-	size_t win_len;
 };
 
 /* Bytes of the source at `at` (< size): sets *avail to how many follow in
  * memory, at least min(want, size - at) for want <= MERGE_OUT_BUF -
  * MERGE_ALIGN.  NULL on a read error (errno set). */
 static const unsigned char *
-msrc_at(struct msrc *s, uint64_t at, size_t want, size_t *avail)
+msrc_at(const struct msrc *s, struct mwin *w, uint64_t at, size_t want,
+        size_t *avail)
 {
 	uint64_t need = s->size - at < want ? s->size - at : want;
 
@@ -965,35 +972,37 @@ msrc_at(struct msrc *s, uint64_t at, size_t want, size_t *avail)
 		*avail = (size_t)(s->size - at);
 		return s->map + at;
 	}
-	if (at < s->win_off || at + need > s->win_off + s->win_len) {
+	if (w->owner != s || at < w->off || at + need > w->off + w->len) {
 		uint64_t off = at & ~(uint64_t)(MERGE_ALIGN - 1);
 
-		s->win_off = off;
-		s->win_len = 0;
-		while (s->win_len < MERGE_OUT_BUF &&
-		       off + s->win_len < s->size) {
-			ssize_t r = pread(s->fd, s->win + s->win_len,
-			                  MERGE_OUT_BUF - s->win_len,
-			                  (off_t)(off + s->win_len));
+		w->owner = s;
+		w->off = off;
+		w->len = 0;
+		while (w->len < MERGE_OUT_BUF && off + w->len < s->size) {
+			ssize_t r =
+			    pread(s->fd, w->p + w->len, MERGE_OUT_BUF - w->len,
+			          (off_t)(off + w->len));
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
 				if (r == 0)
 					errno = EIO; /* shorter than fstat */
+				w->owner = NULL;
 				return NULL;
 			}
-			s->win_len += (size_t)r;
+			w->len += (size_t)r;
 			atomic_fetch_add_explicit(&merge_read_direct,
 			                          (uint64_t)r,
 			                          memory_order_relaxed);
 		}
-		if (at + need > s->win_off + s->win_len) {
+		if (at + need > w->off + w->len) {
+			w->owner = NULL;
 			errno = EIO;
 			return NULL;
 		}
 	}
-	*avail = (size_t)(s->win_off + s->win_len - at);
-	return s->win + (at - s->win_off);
+	*avail = (size_t)(w->off + w->len - at);
+	return w->p + (at - w->off);
 }
 
 /* Concatenates the entries of packs `names` into one new pack, written
@@ -1014,6 +1023,7 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 	size_t nall = 0, allcap = 0;
 	uint64_t *sizes = util_xcalloc(npacks, sizeof(*sizes));
 	struct msrc *src = util_xcalloc(npacks, sizeof(*src));
+	struct mwin win = {.p = NULL};
 	struct mout mo = {.fd = -1};
 	struct crypto_sha1_ctx *sha = NULL;
 	struct buf path = BUF_INIT, tmp = BUF_INIT;
@@ -1068,17 +1078,15 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 	for (size_t i = 0; i < npacks; i++) {
 		struct stat st;
 		void *m = MAP_FAILED;
+		bool direct;
 		int fd;
 
 		buf_reset(&path);
 		buf_printf(&path, "%s/objects/pack/%s.pack", repo, names[i]);
 		fd = open(path.data, O_RDONLY | O_CLOEXEC | O_DIRECT);
-		if (fd >= 0) {
-			src[i].win =
-			    util_xaligned_alloc(MERGE_ALIGN, MERGE_OUT_BUF);
-		} else {
+		direct = fd >= 0;
+		if (!direct)
 			fd = open(path.data, O_RDONLY | O_CLOEXEC);
-		}
 		/* The size read_idx() saw: entry lengths were cut to it. */
 		if (fd < 0 || fstat(fd, &st) < 0) {
 			rc = csirt_error_set(CSIRT_ETAMPER, "opening %s: %s",
@@ -1094,8 +1102,11 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 			goto done;
 		}
 		src[i].size = sizes[i];
-		if (src[i].win != NULL) {
+		if (direct) {
 			src[i].fd = fd;
+			if (win.p == NULL)
+				win.p = util_xaligned_alloc(MERGE_ALIGN,
+				                            MERGE_OUT_BUF);
 			continue;
 		}
 		m = mmap(NULL, (size_t)sizes[i], PROT_READ, MAP_PRIVATE, fd, 0);
@@ -1136,7 +1147,7 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 		goto io;
 	for (size_t i = 0; i < pw.n; i++) {
 		uint64_t left = pw.e[i].len, at = pw.e[i].off, dist;
-		struct msrc *sp = &src[pw.e[i].src];
+		const struct msrc *sp = &src[pw.e[i].src];
 		const unsigned char *head;
 		unsigned char ofs[10];
 		size_t hl, got, avail;
@@ -1146,7 +1157,7 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 
 		/* off + len <= size - 20 (read_idx sizes, checked above). */
 		got = left < 32 ? (size_t)left : 32;
-		if ((head = msrc_at(sp, at, got, &avail)) == NULL)
+		if ((head = msrc_at(sp, &win, at, got, &avail)) == NULL)
 			goto io;
 		if ((hl = entry_header(head, got, &type, &dist)) == 0 ||
 		    (type == 6 && (dist == 0 || dist > at))) {
@@ -1220,7 +1231,7 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 			const unsigned char *chunk;
 			size_t r;
 
-			if ((chunk = msrc_at(sp, at, 1, &avail)) == NULL)
+			if ((chunk = msrc_at(sp, &win, at, 1, &avail)) == NULL)
 				goto io;
 			r = left < avail ? (size_t)left : avail;
 			crypto_sha1_update(sha, chunk, r);
@@ -1274,8 +1285,8 @@ done:
 			munmap((void *)(uintptr_t)src[i].map, (size_t)sizes[i]);
 		if (src[i].fd >= 0)
 			close(src[i].fd);
-		free(src[i].win);
 	}
+	free(win.p);
 	free(src);
 	free(sizes);
 	free(all);
