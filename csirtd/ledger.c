@@ -3070,7 +3070,7 @@ spare_write(struct ledger *lg, int *fd, struct buf *path, const void *data,
 	return 0;
 }
 
-/* Writes a batch's pack (trailer included) to a spare file, with O_DIRECT
+/* Writes a batch's pack (trailer included) to its file, with O_DIRECT
  * where the file system takes it, for the reason the merges do (struct
  * mout): padded with zeros to a whole block and written, then the file is
  * cut to the pack's length.  From its own buffer when that is aligned
@@ -3079,19 +3079,14 @@ spare_write(struct ledger *lg, int *fd, struct buf *path, const void *data,
  * the file system refuses O_DIRECT the pack goes through the page cache
  * as before. */
 static int
-pack_write(struct ledger *lg, int *fd, struct buf *path, struct buf *data)
+pack_write(struct ledger *lg, const int *fd, const struct buf *path,
+           struct buf *data)
 {
 	size_t len = data->len;
 	size_t padded = (len + MERGE_ALIGN - 1) & ~(size_t)(MERGE_ALIGN - 1);
 	unsigned char *from;
 	int fl;
 
-	if (!spares_take(lg, fd, path)) {
-		atomic_fetch_add_explicit(&batch_written_buffered, len,
-		                          memory_order_relaxed);
-		return util_write_file_fd(fd, path->data, data->data, len,
-		                          0444);
-	}
 	if ((fl = fcntl(*fd, F_GETFL)) >= 0 &&
 	    fcntl(*fd, F_SETFL, fl | O_DIRECT) == 0) {
 		buf_grow(data, padded - len);
@@ -3130,6 +3125,25 @@ pack_write(struct ledger *lg, int *fd, struct buf *path, struct buf *data)
 	atomic_fetch_add_explicit(&batch_written_buffered, len,
 	                          memory_order_relaxed);
 	return 0;
+}
+
+/* pack_write() as util_fsync_parallel_after()'s first job: the O_DIRECT
+ * write waits for the device, and the index's and the ref lock's fsyncs
+ * go on meanwhile (written before them, it lengthened the `durable` phase
+ * by 0.3-1 ms a batch, most of what the CPU saved). */
+struct pack_job {
+	struct ledger *lg;
+	const int *fd;
+	const struct buf *path;
+	struct buf *data;
+};
+
+static int
+pack_job_run(void *arg)
+{
+	struct pack_job *j = arg;
+
+	return pack_write(j->lg, j->fd, j->path, j->data);
 }
 
 /* Keeps `fd`, the file just renamed onto the ref, open as the ref's, and
@@ -3248,7 +3262,10 @@ batch_write_durable(struct ledger *lg, char name_out[64])
 		char line[LEDGER_OID_HEX + 1];
 
 		snprintf(line, sizeof(line), "%s\n", tip);
-		if ((rc = pack_write(lg, &fds[0], &pack_tmp, &pw->data)) != 0 ||
+		/* The pack's file now, its bytes with the fsyncs. */
+		if ((!spares_take(lg, &fds[0], &pack_tmp) &&
+		     (rc = util_write_file_fd(&fds[0], pack_tmp.data, "", 0,
+		                              0444)) != 0) ||
 		    (rc = spare_write(lg, &fds[1], &idx_tmp, data.data,
 		                      data.len)) != 0 ||
 		    (rc = ref_lock_make(lg, lock.data, line, &fds[2],
@@ -3266,8 +3283,13 @@ batch_write_durable(struct ledger *lg, char name_out[64])
 		                     want[0] ? want : "absent");
 		goto done;
 	}
-	if ((rc = util_fsync_parallel(fds, paths, 3)) != 0)
-		goto done;
+	{
+		struct pack_job job = {lg, &fds[0], &pack_tmp, &pw->data};
+
+		if ((rc = util_fsync_parallel_after(fds, paths, 3, pack_job_run,
+		                                    &job)) != 0)
+			goto done;
+	}
 	/* The lock's file stays open: it becomes the ref's (ref_retire). */
 	for (size_t i = 0; i < 2; i++) {
 		int fd = fds[i];

@@ -439,6 +439,13 @@ util_fsync_parallel_stop(void)
 int
 util_fsync_parallel(const int *fds, const char *const *paths, size_t n)
 {
+	return util_fsync_parallel_after(fds, paths, n, NULL, NULL);
+}
+
+int
+util_fsync_parallel_after(const int *fds, const char *const *paths, size_t n,
+                          int (*first)(void *), void *arg)
+{
 	struct fsync_job jobs[UTIL_FSYNC_PARALLEL_MAX];
 	bool pool;
 	int rc = 0;
@@ -467,7 +474,9 @@ util_fsync_parallel(const int *fds, const char *const *paths, size_t n)
 		    pthread_create(&jobs[i].thread, NULL, fsync_job_thread,
 		                   &jobs[i]) == 0)
 			jobs[i].started = true;
-	for (size_t i = 0; i < n; i++)
+	if (first != NULL)
+		rc = first(arg);
+	for (size_t i = rc != 0 ? 1 : 0; i < n; i++)
 		if (!jobs[i].started && !jobs[i].pooled)
 			fsync_job_main(&jobs[i]);
 	for (size_t i = 0; i < n; i++)

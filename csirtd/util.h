@@ -41,6 +41,11 @@ int util_write_file_fd(int *out, const char *path, const void *data, size_t len,
  * UTIL_FSYNC_PARALLEL_MAX.  On failure, the error names paths[i]. */
 #define UTIL_FSYNC_PARALLEL_MAX 4
 int util_fsync_parallel(const int *fds, const char *const *paths, size_t n);
+/* The same, but the caller's thread first runs first(arg), a write of
+ * fds[0], while the others' fsyncs go on; fds[0] is fsynced after it, if
+ * it returned 0.  Its error (csirt_error set) comes first. */
+int util_fsync_parallel_after(const int *fds, const char *const *paths,
+                              size_t n, int (*first)(void *), void *arg);
 /* Stops the threads util_fsync_parallel() keeps (the next call starts
  * them again).  For a clean exit: ledger_close() calls it. */
 void util_fsync_parallel_stop(void);
