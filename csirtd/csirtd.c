@@ -323,16 +323,6 @@ metrics_cb(void *arg, struct buf *out)
 	    "%" PRIu64 "\n",
 	    mio.read_mapped, mio.read_direct, mio.written_direct,
 	    mio.written_buffered);
-	buf_printf(out,
-	           "# HELP csirt_ledger_batch_pack_bytes_total Bytes of the "
-	           "batches' packs, by way: written with O_DIRECT or through "
-	           "the page cache.\n"
-	           "# TYPE csirt_ledger_batch_pack_bytes_total counter\n"
-	           "csirt_ledger_batch_pack_bytes_total{via=\"direct\"} "
-	           "%" PRIu64 "\n"
-	           "csirt_ledger_batch_pack_bytes_total{via=\"cache\"} "
-	           "%" PRIu64 "\n",
-	           mio.batch_direct, mio.batch_buffered);
 	mirror_metrics_write(me->mirror, out);
 }
 

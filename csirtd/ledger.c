@@ -198,10 +198,6 @@ struct ledger {
 	bool in_batch;
 	struct packw *pw; /* the batch's pack */
 	struct buf delta; /* scratch for tree deltas */
-	/* A batch's pack, copied for O_DIRECT when its buffer is not
-	 * aligned (pack_write()): dcap bytes, MERGE_ALIGN-aligned. */
-	unsigned char *dbuf;
-	size_t dcap;
 
 	/* levels[l] holds the resting packs of level l (fewer than FANOUT);
 	 * a full level moves into jobs[l] for the merger thread. */
@@ -841,18 +837,17 @@ entry_header(const unsigned char *p, size_t n, unsigned *type, uint64_t *dist)
  * already there and 0.08 ms for an O_DIRECT write (a standalone loop of
  * 1 MiB writes): late in a minute's note run, copy_folio_from_iter_atomic
  * was a quarter of the mergers' CPU and the mergers a sixth of the
- * daemon's.  The batches write their packs so too (pack_write()).  A
- * pack is read by the next level's merge, with O_DIRECT as well (struct
- * msrc), and by libgit2 and clones, through the page cache as before.
- * O_DIRECT writes wait for the device: at most one MiB of a merge is
- * queued ahead of the batches' fsyncs, where sync_file_range() before
- * kept two. */
+ * daemon's.  A merged pack is read by the next level's merge, with
+ * O_DIRECT as well (struct msrc), and by libgit2 and clones, through the
+ * page cache as before.  O_DIRECT writes wait for the device: at most one
+ * MiB of a merge is queued ahead of the batches' fsyncs, where
+ * sync_file_range() before kept two.  The batches' own packs stay in the
+ * page cache (pack_write() says why), and level 0's merges map them. */
 #define MERGE_OUT_BUF (1u << 20)
 #define MERGE_ALIGN 4096u
 
 static _Atomic uint64_t merge_read_mapped, merge_read_direct,
-    merge_written_direct, merge_written_buffered, batch_written_direct,
-    batch_written_buffered;
+    merge_written_direct, merge_written_buffered;
 
 void
 ledger_merge_io(struct ledger_merge_io *out)
@@ -865,10 +860,6 @@ ledger_merge_io(struct ledger_merge_io *out)
 	    atomic_load_explicit(&merge_written_direct, memory_order_relaxed);
 	out->written_buffered =
 	    atomic_load_explicit(&merge_written_buffered, memory_order_relaxed);
-	out->batch_direct =
-	    atomic_load_explicit(&batch_written_direct, memory_order_relaxed);
-	out->batch_buffered =
-	    atomic_load_explicit(&batch_written_buffered, memory_order_relaxed);
 }
 
 struct mout {
@@ -940,12 +931,12 @@ mout_finish(struct mout *o)
 	return fsync(o->fd);
 }
 
-/* A source pack: read with O_DIRECT a window at a time (packs written
- * with O_DIRECT are not in the page cache, and reading them through it
- * would take fresh pages again), or mapped where the file system refuses
- * O_DIRECT.  A merge reads its sources one after another (its entries are
- * in pack and offset order; a delta's base is found by its metadata), so
- * they share one window. */
+/* A source pack: read with O_DIRECT a window at a time (a merged pack,
+ * written with O_DIRECT, is not in the page cache, and reading it through
+ * the cache would take fresh pages again), or mapped (a batch's pack, in
+ * the page cache; or where the file system refuses O_DIRECT).  A merge reads
+ * its sources one after another (its entries are in pack and offset order; a
+ * delta's base is found by its metadata), so they share one window. */
 struct mwin {
 	unsigned char *p; /* MERGE_OUT_BUF bytes, MERGE_ALIGN-aligned */
 	const struct msrc *owner;
@@ -1006,16 +997,17 @@ msrc_at(const struct msrc *s, struct mwin *w, uint64_t at, size_t want,
 }
 
 /* Concatenates the entries of packs `names` into one new pack, written
- * and fsynced before returning its name.  The sources are read with
- * O_DIRECT, or mapped where the file system refuses it (struct msrc; read
- * only, never written while mapped: packs are immutable).  OFS_DELTA
+ * and fsynced before returning its name.  The sources are mapped (read
+ * only, never written while mapped: packs are immutable), or with
+ * `direct` read with O_DIRECT where the file system takes it (struct
+ * msrc).  OFS_DELTA
  * entries get their distance to their base rewritten (the base may have
  * moved, when an earlier copy of it was kept instead); packs with
  * REF_DELTA entries came from elsewhere and are refused. */
 static atomic_uint merge_seq;
 
 static int
-pack_merge(const char *repo, char (*names)[64], size_t npacks,
+pack_merge(const char *repo, char (*names)[64], size_t npacks, bool direct,
            char name_out[64])
 {
 	struct packw pw;
@@ -1078,14 +1070,15 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 	for (size_t i = 0; i < npacks; i++) {
 		struct stat st;
 		void *m = MAP_FAILED;
-		bool direct;
+		bool windowed;
 		int fd;
 
 		buf_reset(&path);
 		buf_printf(&path, "%s/objects/pack/%s.pack", repo, names[i]);
-		fd = open(path.data, O_RDONLY | O_CLOEXEC | O_DIRECT);
-		direct = fd >= 0;
-		if (!direct)
+		fd = direct ? open(path.data, O_RDONLY | O_CLOEXEC | O_DIRECT)
+		            : -1;
+		windowed = fd >= 0;
+		if (!windowed)
 			fd = open(path.data, O_RDONLY | O_CLOEXEC);
 		/* The size read_idx() saw: entry lengths were cut to it. */
 		if (fd < 0 || fstat(fd, &st) < 0) {
@@ -1102,7 +1095,7 @@ pack_merge(const char *repo, char (*names)[64], size_t npacks,
 			goto done;
 		}
 		src[i].size = sizes[i];
-		if (direct) {
+		if (windowed) {
 			src[i].fd = fd;
 			if (win.p == NULL)
 				win.p = util_xaligned_alloc(MERGE_ALIGN,
@@ -2387,7 +2380,7 @@ packs_at_open(struct ledger *lg)
 		flat = util_xcalloc(k, sizeof(*flat));
 		for (size_t i = 0; i < k; i++)
 			memcpy(flat[i], v[i].name, 64);
-		if (pack_merge(lg->path, flat, k, keep) != 0) {
+		if (pack_merge(lg->path, flat, k, true, keep) != 0) {
 			log_warn("cannot concatenate the ledger's packs; "
 			         "repacking",
 			         "error", csirt_error_msg());
@@ -2492,7 +2485,6 @@ ledger_close(struct ledger *lg)
 		packw_free(lg->pw);
 	free(lg->pw);
 	buf_free(&lg->delta);
-	free(lg->dbuf);
 	rawcache_free(lg->raw);
 	pack_reader_close(lg->packs);
 	git_odb_free(lg->odb);
@@ -2723,7 +2715,10 @@ merger_main(void *arg)
 		while (lg->merge_hold[ma->level] && !lg->merger_stop)
 			pthread_cond_wait(&lg->mcv, &lg->mmu); /* tests */
 		pthread_mutex_unlock(&lg->mmu);
-		job->rc = pack_merge(lg->path, job->names, job->n, job->merged);
+		/* Level 0's sources, written by the batches through the
+		 * page cache, are mapped; the merges' own are not cached. */
+		job->rc = pack_merge(lg->path, job->names, job->n,
+		                     ma->level > 0, job->merged);
 		if (job->rc != 0)
 			snprintf(job->err, sizeof(job->err), "%s",
 			         csirt_error_msg());
@@ -3070,80 +3065,36 @@ spare_write(struct ledger *lg, int *fd, struct buf *path, const void *data,
 	return 0;
 }
 
-/* Writes a batch's pack (trailer included) to its file, with O_DIRECT
- * where the file system takes it, for the reason the merges do (struct
- * mout): padded with zeros to a whole block and written, then the file is
- * cut to the pack's length.  From its own buffer when that is aligned
- * (jemalloc's large allocations are), else from a copy in lg->dbuf (a
- * memcpy into pages used before, against fresh page-cache pages).  Where
- * the file system refuses O_DIRECT the pack goes through the page cache
- * as before. */
+/* Writes a batch's pack (trailer included) to its file, through the page
+ * cache.  With O_DIRECT, as the merges write (struct mout), it cost 1-4 %
+ * less CPU a request but lengthened the `durable` phase by 0.2-0.8 ms a
+ * batch (the device waited on before the fsyncs, and level 0's merges
+ * read their sources from the disk): no faster in four alternated pairs
+ * of minutes, 1.005 (session 17). */
 static int
-pack_write(struct ledger *lg, const int *fd, const struct buf *path,
-           struct buf *data)
+pack_write(int fd, const struct buf *path, const struct buf *data)
 {
-	size_t len = data->len;
-	size_t padded = (len + MERGE_ALIGN - 1) & ~(size_t)(MERGE_ALIGN - 1);
-	unsigned char *from;
-	int fl;
-
-	if ((fl = fcntl(*fd, F_GETFL)) >= 0 &&
-	    fcntl(*fd, F_SETFL, fl | O_DIRECT) == 0) {
-		buf_grow(data, padded - len);
-		from = (unsigned char *)data->data;
-		if ((uintptr_t)from % MERGE_ALIGN != 0) {
-			if (lg->dcap < padded) {
-				free(lg->dbuf);
-				lg->dcap = (padded + MERGE_OUT_BUF - 1) &
-				           ~(size_t)(MERGE_OUT_BUF - 1);
-				lg->dbuf =
-				    util_xaligned_alloc(MERGE_ALIGN, lg->dcap);
-			}
-			memcpy(lg->dbuf, from, len);
-			from = lg->dbuf;
-		}
-		memset(from + len, 0, padded - len);
-		if (util_write_all(*fd, from, padded) == 0) {
-			if (ftruncate(*fd, (off_t)len) < 0)
-				return csirt_error_set(
-				    CSIRT_EUNAVAILABLE, "truncate %s: %s",
-				    path->data, strerror(errno));
-			atomic_fetch_add_explicit(&batch_written_direct, len,
-			                          memory_order_relaxed);
-			return 0;
-		}
-		/* EINVAL: the file system wants another alignment. */
-		if (errno != EINVAL || fcntl(*fd, F_SETFL, fl) < 0 ||
-		    ftruncate(*fd, 0) < 0 || lseek(*fd, 0, SEEK_SET) < 0)
-			return csirt_error_set(CSIRT_EUNAVAILABLE,
-			                       "write %s: %s", path->data,
-			                       strerror(errno));
-	}
-	if (util_write_all(*fd, data->data, len) < 0)
+	if (util_write_all(fd, data->data, data->len) < 0)
 		return csirt_error_set(CSIRT_EUNAVAILABLE, "write %s: %s",
 		                       path->data, strerror(errno));
-	atomic_fetch_add_explicit(&batch_written_buffered, len,
-	                          memory_order_relaxed);
 	return 0;
 }
 
-/* pack_write() as util_fsync_parallel_after()'s first job: the O_DIRECT
- * write waits for the device, and the index's and the ref lock's fsyncs
- * go on meanwhile (written before them, it lengthened the `durable` phase
- * by 0.3-1 ms a batch, most of what the CPU saved). */
+/* pack_write() as util_fsync_parallel_after()'s first job: the index's
+ * and the ref lock's fsyncs go on while the pack is copied (1-1.5 ms of a
+ * batch under load, into fresh page-cache pages). */
 struct pack_job {
-	struct ledger *lg;
-	const int *fd;
+	int fd;
 	const struct buf *path;
-	struct buf *data;
+	const struct buf *data;
 };
 
 static int
 pack_job_run(void *arg)
 {
-	struct pack_job *j = arg;
+	const struct pack_job *j = arg;
 
-	return pack_write(j->lg, j->fd, j->path, j->data);
+	return pack_write(j->fd, j->path, j->data);
 }
 
 /* Keeps `fd`, the file just renamed onto the ref, open as the ref's, and
@@ -3284,7 +3235,7 @@ batch_write_durable(struct ledger *lg, char name_out[64])
 		goto done;
 	}
 	{
-		struct pack_job job = {lg, &fds[0], &pack_tmp, &pw->data};
+		struct pack_job job = {fds[0], &pack_tmp, &pw->data};
 
 		if ((rc = util_fsync_parallel_after(fds, paths, 3, pack_job_run,
 		                                    &job)) != 0)

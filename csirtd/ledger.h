@@ -168,8 +168,6 @@ bool ledger_merge_held(struct ledger *lg, size_t level);
 struct ledger_merge_io {
 	uint64_t read_mapped, read_direct;
 	uint64_t written_direct, written_buffered;
-	/* The batches' own packs, by the same ways. */
-	uint64_t batch_direct, batch_buffered;
 };
 
 void ledger_merge_io(struct ledger_merge_io *out);

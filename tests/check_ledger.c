@@ -1425,12 +1425,6 @@ START_TEST(test_ledger_open_levels_packs)
 			usleep(50 * 1000);
 	}
 	ck_assert_uint_le(packs, LEDGER_MERGE_FANOUT);
-	/* The batches' packs too. */
-	ledger_merge_io(&io0);
-	if (odirect_works(e.repo))
-		ck_assert_uint_gt(io0.batch_direct, io1.batch_direct);
-	else
-		ck_assert_uint_gt(io0.batch_buffered, io1.batch_buffered);
 	fx_env_close(&e);
 	assert_fsck(e.repo);
 	/* Each index is byte for byte the one git makes of its pack (order,

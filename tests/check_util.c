@@ -80,6 +80,84 @@ START_TEST(test_util_utf8_validation)
 }
 END_TEST
 
+/* util_fsync_parallel_after(): `first` runs on the caller's thread before
+ * fds[0] is fsynced, while the others are; its error comes back as it
+ * was, and a failed fsync names its path. */
+struct first_arg {
+	int fd, calls;
+	bool fail;
+};
+
+static int
+first_write(void *arg)
+{
+	struct first_arg *a = arg;
+
+	a->calls++;
+	if (a->fail)
+		return csirt_error_set(CSIRT_EUNAVAILABLE, "write first: %s",
+		                       strerror(ENOSPC));
+	return util_write_all(a->fd, "abc", 3) < 0
+	           ? csirt_error_set(CSIRT_EUNAVAILABLE, "write first")
+	           : 0;
+}
+
+START_TEST(test_util_fsync_parallel_after)
+{
+	char *dir = tu_tmpdir();
+	char *paths[3];
+	int fds[3];
+	struct first_arg a = {.fd = -1};
+	char *got = NULL;
+	size_t len = 0;
+
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "f%d", i);
+		paths[i] = util_path_join(dir, name);
+		fds[i] = open(paths[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	a.fd = fds[0];
+	ck_assert_int_eq(util_fsync_parallel_after(fds,
+	                                           (const char *const *)paths,
+	                                           3, first_write, &a),
+	                 0);
+	ck_assert_int_eq(a.calls, 1);
+	ck_assert_int_eq(util_read_file(&got, &len, paths[0], 100), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert(memcmp(got, "abc", 3) == 0);
+	free(got);
+
+	a.fail = true;
+	ck_assert_int_eq(util_fsync_parallel_after(fds,
+	                                           (const char *const *)paths,
+	                                           3, first_write, &a),
+	                 CSIRT_EUNAVAILABLE);
+	ck_assert_int_eq(a.calls, 2);
+	ck_assert_str_eq(csirt_error_msg(),
+	                 "write first: No space left on device");
+
+	/* A failed fsync of another file is reported with its path. */
+	a.fail = false;
+	close(fds[2]);
+	fds[2] = -1;
+	ck_assert_int_eq(util_fsync_parallel_after(fds,
+	                                           (const char *const *)paths,
+	                                           3, first_write, &a),
+	                 CSIRT_EUNAVAILABLE);
+	ck_assert_ptr_nonnull(strstr(csirt_error_msg(), paths[2]));
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		free(paths[i]);
+	}
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_util_write_file_atomic)
 {
 	char *dir = tu_tmpdir();
@@ -288,6 +366,7 @@ util_suite(void)
 	tcase_add_test(tc, test_util_time_rejects_bad_input);
 	tcase_add_test(tc, test_util_utf8_validation);
 	tcase_add_test(tc, test_util_write_file_atomic);
+	tcase_add_test(tc, test_util_fsync_parallel_after);
 	tcase_add_test(tc, test_util_buf_grows);
 	tcase_add_test(tc, test_util_writeback_paced);
 	tcase_add_test(tc, test_util_formatters_match_snprintf);

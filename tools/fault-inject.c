@@ -13,8 +13,7 @@
  *
  * op is `write` (write, pwrite, pwrite64, writev), `fsync` (fsync,
  * fdatasync), `any` (both), or `odirect`: an open() or openat() with
- * O_DIRECT, or an fcntl(F_SETFL) that adds it, as on a file system without
- * direct I/O (errno EINVAL).
+ * O_DIRECT, as on a file system without direct I/O (errno EINVAL).
  * errno is ENOSPC, EIO, EDQUOT, EROFS or EINVAL, or STALL: the call
  * waits (polling every 10 ms) for as long as the rule stays in the file,
  * then goes through (a slow disk, released by the test); the rule applies
@@ -30,7 +29,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +60,6 @@ typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
 typedef int (*fsync_fn)(int);
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
-typedef int (*fcntl_fn)(int, int, ...);
 
 /* next_<name>(): the real function, looked up once (dlsym is
  * thread-safe; a race only looks the same symbol up twice, and the
@@ -91,8 +88,6 @@ NEXT(open, open_fn)
 NEXT(open64, open_fn)
 NEXT(openat, openat_fn)
 NEXT(openat64, openat_fn)
-NEXT(fcntl, fcntl_fn)
-NEXT(fcntl64, fcntl_fn)
 
 /* Reads the rules file with raw syscalls of our own (the intercepted
  * functions are not called) and returns the errno to inject for `fd`
@@ -314,26 +309,3 @@ OPEN_WRAPPER(open)
 OPEN_WRAPPER(open64)
 OPENAT_WRAPPER(openat)
 OPENAT_WRAPPER(openat64)
-
-/* fcntl(): F_SETFL adding O_DIRECT.  Every command the daemon uses takes
- * an int or a pointer; both are passed on as a pointer-sized word. */
-#define FCNTL_WRAPPER(name)                                                    \
-	int name(int fd, int cmd, ...)                                         \
-	{                                                                      \
-		va_list ap;                                                    \
-		void *arg;                                                     \
-                                                                               \
-		va_start(ap, cmd);                                             \
-		arg = va_arg(ap, void *);                                      \
-		va_end(ap);                                                    \
-		if (cmd == F_SETFL && ((int)(intptr_t)arg & O_DIRECT)) {       \
-			int e = fault_check(fd, OP_ODIRECT);                   \
-			if (e != 0) {                                          \
-				errno = e;                                     \
-				return -1;                                     \
-			}                                                      \
-		}                                                              \
-		return next_##name()(fd, cmd, arg);                            \
-	}
-FCNTL_WRAPPER(fcntl)
-FCNTL_WRAPPER(fcntl64)
