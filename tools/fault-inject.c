@@ -263,10 +263,12 @@ fdatasync(int fd)
 	return next_fdatasync()(fd);
 }
 
-/* open() and openat() with O_DIRECT.  The mode is there (and passed on)
- * only with O_CREAT or O_TMPFILE, as open(2) reads it. */
-#define OPEN_WRAPPER(name)                                                     \
-	int name(const char *path, int flags, ...)                             \
+/* open() and openat() with O_DIRECT: `params` is the function's parameter
+ * list (ending in `int flags, ...`), `args` the call passed on.  The mode
+ * is there (and passed on) only with O_CREAT or O_TMPFILE, as open(2)
+ * reads it. */
+#define OPEN_WRAPPER(name, params, args)                                       \
+	int name params                                                        \
 	{                                                                      \
 		va_list ap;                                                    \
 		mode_t mode = 0;                                               \
@@ -283,29 +285,11 @@ fdatasync(int fd)
 			errno = e;                                             \
 			return -1;                                             \
 		}                                                              \
-		return next_##name()(path, flags, mode);                       \
+		return next_##name() args;                                     \
 	}
-#define OPENAT_WRAPPER(name)                                                   \
-	int name(int dirfd, const char *path, int flags, ...)                  \
-	{                                                                      \
-		va_list ap;                                                    \
-		mode_t mode = 0;                                               \
-		int e = (flags & O_DIRECT)                                     \
-		            ? fault_check_path(-1, path, OP_ODIRECT)           \
-		            : 0;                                               \
-                                                                               \
-		if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {   \
-			va_start(ap, flags);                                   \
-			mode = (mode_t)va_arg(ap, int);                        \
-			va_end(ap);                                            \
-		}                                                              \
-		if (e != 0) {                                                  \
-			errno = e;                                             \
-			return -1;                                             \
-		}                                                              \
-		return next_##name()(dirfd, path, flags, mode);                \
-	}
-OPEN_WRAPPER(open)
-OPEN_WRAPPER(open64)
-OPENAT_WRAPPER(openat)
-OPENAT_WRAPPER(openat64)
+OPEN_WRAPPER(open, (const char *path, int flags, ...), (path, flags, mode))
+OPEN_WRAPPER(open64, (const char *path, int flags, ...), (path, flags, mode))
+OPEN_WRAPPER(openat, (int dirfd, const char *path, int flags, ...),
+             (dirfd, path, flags, mode))
+OPEN_WRAPPER(openat64, (int dirfd, const char *path, int flags, ...),
+             (dirfd, path, flags, mode))
