@@ -842,7 +842,7 @@ entry_header(const unsigned char *p, size_t n, unsigned *type, uint64_t *dist)
  * page cache as before.  O_DIRECT writes wait for the device: at most one
  * MiB of a merge is queued ahead of the batches' fsyncs, where
  * sync_file_range() before kept two.  The batches' own packs stay in the
- * page cache (pack_write() says why), and level 0's merges map them. */
+ * page cache (spare_fill() says why), and level 0's merges map them. */
 #define MERGE_OUT_BUF (1u << 20)
 #define MERGE_ALIGN 4096u
 
@@ -3054,38 +3054,35 @@ locked:
 	                       strerror(errno));
 }
 
-/* Writes `len` bytes into a spare file (its path in `path`), or into
- * `path` itself, created here, when there is none. */
+/* Takes a spare file (its path goes into `path`), or creates `path`
+ * itself, empty, when there is none. */
 static int
-spare_write(struct ledger *lg, int *fd, struct buf *path, const void *data,
-            size_t len)
+spare_open(struct ledger *lg, int *fd, struct buf *path)
 {
-	if (!spares_take(lg, fd, path))
-		return util_write_file_fd(fd, path->data, data, len, 0444);
-	if (util_write_all(*fd, data, len) < 0)
+	if (spares_take(lg, fd, path))
+		return 0;
+	return util_write_file_fd(fd, path->data, "", 0, 0444);
+}
+
+/* Writes `len` bytes into the file spare_open() gave. */
+static int
+spare_fill(int fd, const struct buf *path, const void *data, size_t len)
+{
+	if (util_write_all(fd, data, len) < 0)
 		return csirt_error_set(CSIRT_EUNAVAILABLE, "write %s: %s",
 		                       path->data, strerror(errno));
 	return 0;
 }
 
-/* Writes a batch's pack (trailer included) to its file, through the page
- * cache.  With O_DIRECT, as the merges write (struct mout), it cost 2-5 %
- * less CPU a request but lengthened the `durable` phase by 0.2-0.8 ms a
- * batch (the device waited on before the fsyncs, and level 0's merges
- * read their sources from the disk): no faster in four alternated pairs
- * of minutes, 1.005 (session 17). */
-static int
-pack_write(int fd, const struct buf *path, const struct buf *data)
-{
-	if (util_write_all(fd, data->data, data->len) < 0)
-		return csirt_error_set(CSIRT_EUNAVAILABLE, "write %s: %s",
-		                       path->data, strerror(errno));
-	return 0;
-}
-
-/* pack_write() as util_fsync_parallel_after()'s first job: the index's
- * and the ref lock's fsyncs go on while the pack is copied (1-1.5 ms of a
- * batch under load, into fresh page-cache pages). */
+/* A batch's pack (trailer included) goes into its file through the page
+ * cache, spare_fill() as util_fsync_parallel_after()'s first job: the
+ * index's and the ref lock's fsyncs go on while it is copied (1-1.5 ms of
+ * a batch under load, into fresh page-cache pages).  With O_DIRECT, as
+ * the merges write (struct mout), it cost 2-5 % less CPU a request but
+ * lengthened the `durable` phase by 0.2-0.8 ms a batch (the device waited
+ * on before the fsyncs, and level 0's merges read their sources from the
+ * disk): no faster in four alternated pairs of minutes, 1.005 (session
+ * 17). */
 struct pack_job {
 	int fd;
 	const struct buf *path;
@@ -3097,7 +3094,7 @@ pack_job_run(void *arg)
 {
 	const struct pack_job *j = arg;
 
-	return pack_write(j->fd, j->path, j->data);
+	return spare_fill(j->fd, j->path, j->data->data, j->data->len);
 }
 
 /* Keeps `fd`, the file just renamed onto the ref, open as the ref's, and
@@ -3214,11 +3211,10 @@ batch_write_durable(struct ledger *lg, char name_out[64])
 
 		snprintf(line, sizeof(line), "%s\n", tip);
 		/* The pack's file now, its bytes with the fsyncs. */
-		if ((!spares_take(lg, &fds[0], &pack_tmp) &&
-		     (rc = util_write_file_fd(&fds[0], pack_tmp.data, "", 0,
-		                              0444)) != 0) ||
-		    (rc = spare_write(lg, &fds[1], &idx_tmp, data.data,
-		                      data.len)) != 0 ||
+		if ((rc = spare_open(lg, &fds[0], &pack_tmp)) != 0 ||
+		    (rc = spare_open(lg, &fds[1], &idx_tmp)) != 0 ||
+		    (rc = spare_fill(fds[1], &idx_tmp, data.data, data.len)) !=
+		        0 ||
 		    (rc = ref_lock_make(lg, lock.data, line, &fds[2],
 		                        &own_lock)) != 0)
 			goto done;
